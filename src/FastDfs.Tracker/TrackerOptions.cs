@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastDfs.Protocol.Config;
 
 namespace FastDfs.Tracker;
 
@@ -90,6 +91,52 @@ public sealed record TrackerOptions
     public int TrunkBinlogMaxBackups { get; init; }
 
     public bool StoreSlaveFileUseLink { get; init; }
+
+    /// <summary>The tracker settings of a stock tracker.conf.</summary>
+    public static TrackerOptions FromConfig(TrackerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new TrackerOptions
+        {
+            BindAddr = config.BindAddr,
+            Port = config.Port,
+            MaxPackageSize = config.MaxPackageSize,
+            MaxBuffSize = config.MaxBuffSize,
+            MaxConnections = config.MaxConnections,
+            // Storage ids are not supported yet, so "auto" always means 16 (spec 4.0).
+            ResponseIpAddrSize = config.ResolveResponseIpAddrSize(storageIdsHaveIpv6: false),
+            StoreLookup = (int)config.StoreLookup,
+            StoreGroup = config.StoreGroup,
+            StoreServer = (int)config.StoreServer,
+            StorePath = (int)config.StorePath,
+            DownloadServer = (int)config.DownloadServer,
+            ReservedIsRatio = config.ReservedStorageSpace.IsRatio,
+            ReservedMb = config.ReservedStorageSpace.Megabytes,
+            ReservedRatio = config.ReservedStorageSpace.Ratio,
+            CheckActiveInterval = config.CheckActiveInterval,
+            StorageIpChangedAutoAdjust = config.StorageIpChangedAutoAdjust,
+            StorageSyncFileMaxDelay = config.StorageSyncFileMaxDelay,
+            StorageSyncFileMaxTime = config.StorageSyncFileMaxTime,
+            UseTrunkFile = config.UseTrunkFile,
+            SlotMinSize = config.SlotMinSize,
+            SlotMaxSize = config.SlotMaxSize,
+            TrunkAllocAlignmentSize = config.TrunkAllocAlignmentSize,
+            TrunkFileSize = config.TrunkFileSize,
+            TrunkCreateFileAdvance = config.TrunkCreateFileAdvance,
+            TrunkCreateFileTimeBase = config.TrunkCreateFileTimeBase,
+            TrunkCreateFileInterval = config.TrunkCreateFileInterval,
+            TrunkCreateFileSpaceThreshold = config.TrunkCreateFileSpaceThreshold,
+            TrunkInitCheckOccupying = config.TrunkInitCheckOccupying,
+            TrunkInitReloadFromBinlog = config.TrunkInitReloadFromBinlog,
+            TrunkFreeSpaceMerge = config.TrunkFreeSpaceMerge,
+            DeleteUnusedTrunkFiles = config.DeleteUnusedTrunkFiles,
+            TrunkCompressBinlogMinInterval = config.TrunkCompressBinlogMinInterval,
+            TrunkCompressBinlogInterval = config.TrunkCompressBinlogInterval,
+            TrunkCompressBinlogTimeBase = config.TrunkCompressBinlogTimeBase,
+            TrunkBinlogMaxBackups = config.TrunkBinlogMaxBackups,
+            StoreSlaveFileUseLink = config.StoreSlaveFileUseLink,
+        };
+    }
 
     /// <summary>reserved_storage_space as PARAMETER_REQ sends it: <c>20.00%</c> or <c>1024MB</c>.</summary>
     public string ReservedSpaceText => ReservedIsRatio

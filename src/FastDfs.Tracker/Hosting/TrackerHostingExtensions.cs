@@ -1,3 +1,4 @@
+using FastDfs.Protocol.Config;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -7,6 +8,9 @@ namespace FastDfs.Tracker;
 /// <summary>Runs a <see cref="TrackerServer"/> as an <see cref="IHostedService"/> of a Generic Host (the daemon).</summary>
 public static class TrackerHostingExtensions
 {
+    public static IServiceCollection AddFastDfsTracker(this IServiceCollection services, TrackerConfig config) =>
+        services.AddFastDfsTracker(TrackerOptions.FromConfig(config));
+
     public static IServiceCollection AddFastDfsTracker(this IServiceCollection services, TrackerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);

@@ -1,4 +1,5 @@
 using System.Net;
+using FastDfs.Protocol.Config;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;
 using Microsoft.AspNetCore.Builder;
@@ -29,6 +30,12 @@ public sealed class TrackerServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _runtime = new TrackerRuntime(options, loggerFactory);
         _logger = loggerFactory.CreateLogger<TrackerServer>();
+    }
+
+    /// <summary>A tracker configured from a stock tracker.conf (<see cref="TrackerConfig.Load"/>).</summary>
+    public TrackerServer(TrackerConfig config, ILoggerFactory loggerFactory)
+        : this(TrackerOptions.FromConfig(config), loggerFactory)
+    {
     }
 
     public TrackerOptions Options => _runtime.Options;
