@@ -1,0 +1,280 @@
+using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
+
+namespace FastDfs.Tracker.Cluster;
+
+/// <summary>What a QUERY_STORE answers: the group, the storage(s) and the store path index.</summary>
+internal sealed record StoreTarget(string Group, IReadOnlyList<StorageEndpoint> Storages, byte StorePathIndex);
+
+internal enum FetchKind
+{
+    FetchOne,
+    FetchAll,
+    Update,
+}
+
+/// <summary>Client queries: upload target and download/update server selection (spec 11.4).</summary>
+internal sealed partial class ClusterState
+{
+    /// <summary>QUERY_STORE_* (4.1-4.3); <paramref name="requestedGroup"/> null = let store_lookup choose.</summary>
+    public StoreTarget QueryStore(string? requestedGroup, bool all)
+    {
+        lock (_lock)
+        {
+            StorageGroup group;
+            if (requestedGroup is not null)
+            {
+                group = CheckUploadGroup(requestedGroup);
+            }
+            else if (Options.StoreLookup == 1)
+            {
+                group = CheckUploadGroup(Options.StoreGroup);
+            }
+            else
+            {
+                group = SelectUploadGroup();
+            }
+
+            var server = all ? group.Writable[0] : SelectStoreServer(group);
+            byte path = SelectStorePath(server);
+            IReadOnlyList<StorageEndpoint> storages = all
+                ? group.Writable.Select(s => new StorageEndpoint(s.Ip, s.Port)).ToList()
+                : [new StorageEndpoint(server.Ip, server.Port)];
+            return new StoreTarget(group.Name, storages, path);
+        }
+    }
+
+    private StorageGroup CheckUploadGroup(string name)
+    {
+        var group = FindGroup(name) ?? throw new ProtocolException($"unknown group {name}", Errno.ENOENT);
+        if (group.Writable.Count == 0)
+        {
+            throw new ProtocolException($"group {name} has no writable storage", Errno.ENOENT);
+        }
+
+        if (!Options.GroupHasSpace(group.FreeMb, group.TotalMb))
+        {
+            throw new ProtocolException($"group {name} is full", Errno.ENOSPC);
+        }
+
+        return group;
+    }
+
+    /// <summary>store_lookup 0/2: start at the current write group, then the following ones, wrapping.</summary>
+    private StorageGroup SelectUploadGroup()
+    {
+        int count = _groups.Count;
+        if (count == 0)
+        {
+            throw new ProtocolException("no group", Errno.ENOENT);
+        }
+
+        int start = _currentWriteGroup % count;
+        bool anyWritable = false;
+        for (int i = 0; i < count; i++)
+        {
+            int index = (start + i) % count;
+            var group = _groups[index];
+            if (group.Writable.Count == 0)
+            {
+                continue;
+            }
+
+            anyWritable = true;
+            if (Options.GroupHasSpace(group.FreeMb, group.TotalMb))
+            {
+                if (Options.StoreLookup == 0)
+                {
+                    _currentWriteGroup = (index + 1) % count;
+                }
+
+                return group;
+            }
+        }
+
+        throw anyWritable
+            ? new ProtocolException("every group is full", Errno.ENOSPC)
+            : new ProtocolException("no group has a writable storage", Errno.ENOENT);
+    }
+
+    /// <summary>store_server: 0 round robin, 1 first in id order, 2 smallest upload_priority.</summary>
+    private StorageNode SelectStoreServer(StorageGroup group)
+    {
+        var writable = group.Writable;
+        if (Options.StoreServer == 0)
+        {
+            int index = group.CurrentWriteServer % writable.Count;
+            group.CurrentWriteServer = (index + 1) % writable.Count;
+            return writable[index];
+        }
+
+        return PreferredStoreServer(group)!;
+    }
+
+    /// <summary>Stock's pStoreServer: smallest upload_priority under store_server 2, else the first writable.</summary>
+    private StorageNode? PreferredStoreServer(StorageGroup group)
+    {
+        if (group.Writable.Count == 0)
+        {
+            return null;
+        }
+
+        if (Options.StoreServer != 2)
+        {
+            return group.Writable[0];
+        }
+
+        var best = group.Writable[0];
+        foreach (var s in group.Writable)
+        {
+            if (s.UploadPriority < best.UploadPriority)
+            {
+                best = s;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>The storage's current write path, or the next one passing the per-path reserve (11.4/11.6).</summary>
+    private byte SelectStorePath(StorageNode node)
+    {
+        int count = node.StorePathCount;
+        int start = count == 0 ? 0 : node.CurrentWritePath % count;
+        for (int i = 0; i < count; i++)
+        {
+            int path = (start + i) % count;
+            if (Options.PathHasSpace(node.PathFreeMb[path], node.PathTotalMb[path], count))
+            {
+                if (Options.StorePath == 0)
+                {
+                    node.CurrentWritePath = (path + 1) % count;
+                }
+
+                return (byte)path;
+            }
+        }
+
+        throw new ProtocolException($"no store path of {node.Id} has space", Errno.ENOSPC);
+    }
+
+    /// <summary>QUERY_FETCH_ONE / QUERY_FETCH_ALL / QUERY_UPDATE (4.4, 11.4).</summary>
+    public QueryFetchResponse QueryFetch(string groupName, string logicName, FetchKind kind)
+    {
+        var file = DescribeFile(logicName);
+        lock (_lock)
+        {
+            var group = FindGroup(groupName) ?? throw new ProtocolException($"unknown group {groupName}", Errno.ENOENT);
+            List<StorageNode> chosen = kind switch
+            {
+                FetchKind.Update => [SelectUpdateServer(group, file)],
+                FetchKind.FetchOne => [SelectFetchServer(group, file)],
+                _ => SelectFetchServers(group, file),
+            };
+            return new QueryFetchResponse(group.Name, chosen.Select(s => new StorageEndpoint(s.Ip, s.Port)).ToList());
+        }
+    }
+
+    /// <summary>What the tracker reads from a file name: source IP, timestamp and whether it is a normal file.</summary>
+    private readonly record struct FileFacts(string SourceIp, long Timestamp, bool IsNormal);
+
+    private static FileFacts DescribeFile(string logicName)
+    {
+        if (!FileNameCodec.TryDecode(logicName, out var info))
+        {
+            // Too short or not base64: no source, timestamp 0 ("old enough"), as if anything may serve it.
+            return new FileFacts("", 0, !FileNameCodec.IsSlaveName(logicName.Length, trunk: false));
+        }
+
+        return new FileFacts(info.Source, info.Timestamp, !info.IsAppender && !info.IsSlave);
+    }
+
+    // Without storage ids a file name only carries the source's IP; with several storages on one host
+    // any of them with that IP counts as the source (the first in id order is offered).
+    private static bool IsSource(StorageNode node, in FileFacts file) => node.Ip == file.SourceIp;
+
+    private bool MayServe(StorageNode node, in FileFacts file, long now) =>
+        IsSource(node, file) ||
+        file.Timestamp < now - Options.StorageSyncFileMaxDelay ||
+        node.LastSyncedTimestamp > file.Timestamp ||
+        (node.LastSyncedTimestamp + 1 >= file.Timestamp && now - file.Timestamp > Options.StorageSyncFileMaxTime);
+
+    private StorageNode SelectUpdateServer(StorageGroup group, in FileFacts file)
+    {
+        if (group.Writable.Count == 0)
+        {
+            throw new ProtocolException($"group {group.Name} has no writable storage", Errno.ENOENT);
+        }
+
+        foreach (var s in group.Writable)
+        {
+            if (IsSource(s, file))
+            {
+                return s;
+            }
+        }
+
+        return SelectStoreServer(group);
+    }
+
+    private StorageNode SelectFetchServer(StorageGroup group, in FileFacts file)
+    {
+        var readable = group.Readable;
+        if (readable.Count == 0)
+        {
+            throw new ProtocolException($"group {group.Name} has no readable storage", Errno.ENOENT);
+        }
+
+        if (!file.IsNormal || Options.DownloadServer == 1)
+        {
+            foreach (var s in readable)
+            {
+                if (IsSource(s, file))
+                {
+                    return s;
+                }
+            }
+        }
+
+        if (file.IsNormal)
+        {
+            long now = Now;
+            int start = group.CurrentReadServer % readable.Count;
+            for (int i = 0; i < readable.Count; i++)
+            {
+                int index = (start + i) % readable.Count;
+                if (MayServe(readable[index], file, now))
+                {
+                    group.CurrentReadServer = (index + 1) % readable.Count;
+                    return readable[index];
+                }
+            }
+        }
+
+        return FallbackFetchServer(group);
+    }
+
+    private List<StorageNode> SelectFetchServers(StorageGroup group, in FileFacts file)
+    {
+        if (group.Readable.Count == 0)
+        {
+            throw new ProtocolException($"group {group.Name} has no readable storage", Errno.ENOENT);
+        }
+
+        long now = Now;
+        var facts = file;
+        var chosen = file.IsNormal
+            ? group.Readable.Where(s => MayServe(s, facts, now)).ToList()
+            : group.Readable.Where(s => IsSource(s, facts)).Take(1).ToList();
+        return chosen.Count > 0 ? chosen : [FallbackFetchServer(group)];
+    }
+
+    private StorageNode FallbackFetchServer(StorageGroup group)
+    {
+        var preferred = PreferredStoreServer(group);
+        return preferred is { CanRead: true }
+            ? preferred
+            : throw new ProtocolException($"no storage of {group.Name} may serve the file yet", Errno.ENOENT);
+    }
+}

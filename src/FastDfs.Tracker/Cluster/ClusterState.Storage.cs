@@ -1,0 +1,510 @@
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Tracker.Cluster;
+
+/// <summary>Storage -> tracker operations (spec section 6).</summary>
+internal sealed partial class ClusterState
+{
+    private const int MaxStorageIdLength = ProtocolConstants.StorageIdMaxSize - 1;
+
+    /// <summary>STORAGE_JOIN: validates, creates the group/record and applies the join status rules of 6.1.</summary>
+    public StorageJoinResponse Join(StorageJoinRequest request, string ip, object connection, out StorageNode node)
+    {
+        ValidateJoin(request);
+        int port = (int)request.StoragePort;
+        int pathCount = (int)request.StorePathCount;
+        int subdirs = (int)request.SubdirCountPerPath;
+        lock (_lock)
+        {
+            var group = FindGroup(request.GroupName);
+            if (group is null)
+            {
+                if (_groups.Count >= ProtocolConstants.MaxGroups)
+                {
+                    throw new ProtocolException($"too many groups ({_groups.Count})", Errno.ENOSPC);
+                }
+
+                group = AddGroup(request.GroupName, port, pathCount, subdirs);
+                logger.LogInformation("group {Group} created by storage {Ip}:{Port}", group.Name, ip, port);
+            }
+
+            var found = group.Storages.Find(s => s.Ip == ip && s.Port == port);
+            CheckGroupGeometry(group, found, pathCount, subdirs);
+            if (found is null)
+            {
+                node = CreateJoiningStorage(group, request, ip, port);
+            }
+            else
+            {
+                node = found;
+                ApplyKnownJoinStatus(node);
+            }
+
+            node.Ip = ip;
+            node.Port = port;
+            node.Version = request.Version;
+            node.JoinTime = request.JoinTime;
+            node.UpTime = request.UpTime;
+            node.UploadPriority = request.UploadPriority;
+            node.SubdirCount = subdirs;
+            if (node.StorePathCount != pathCount)
+            {
+                node.StorePathCount = pathCount;
+                node.PathTotalMb = new long[pathCount];
+                node.PathFreeMb = new long[pathCount];
+                node.CurrentWritePath = 0;
+            }
+
+            node.Connection = connection;
+            node.NotifiedGroupVersion = -1;
+            if (group.Storages.Count(s => s.Status != StorageStatus.Deleted) <= 1)
+            {
+                group.StoragePort = port;
+            }
+
+            group.Changed();
+            return new StorageJoinResponse(node.Status, node.SrcId);
+        }
+    }
+
+    private static void ValidateJoin(StorageJoinRequest request)
+    {
+        string group = request.GroupName;
+        if (group.Length == 0 || !group.All(char.IsAsciiLetterOrDigit))
+        {
+            throw new ProtocolException($"JOIN with invalid group name '{group}'");
+        }
+
+        if (request.StoragePort is <= 0 or > 65535)
+        {
+            throw new ProtocolException($"JOIN with invalid port {request.StoragePort}");
+        }
+
+        if (request.StorePathCount is < 1 or > 256 || request.SubdirCountPerPath is < 1 or > 256)
+        {
+            throw new ProtocolException(
+                $"JOIN with store_path_count {request.StorePathCount}, subdir_count {request.SubdirCountPerPath}");
+        }
+    }
+
+    /// <summary>
+    /// Stock refuses a different sub-directory count unless every other member already has it, and a
+    /// smaller store path count. Ports are not checked: this tracker keeps a port per storage.
+    /// </summary>
+    private static void CheckGroupGeometry(StorageGroup group, StorageNode? self, int pathCount, int subdirs)
+    {
+        var others = group.Storages.Where(s => s != self && s.Status != StorageStatus.Deleted).ToList();
+        if (subdirs != group.SubdirCount)
+        {
+            if (others.Any(s => s.SubdirCount != subdirs))
+            {
+                throw new ProtocolException(
+                    $"JOIN subdir_count {subdirs} differs from group {group.Name}'s {group.SubdirCount}");
+            }
+
+            group.SubdirCount = subdirs;
+        }
+
+        if (pathCount < group.StorePathCount && others.Count > 0)
+        {
+            throw new ProtocolException(
+                $"JOIN store_path_count {pathCount} below group {group.Name}'s {group.StorePathCount}");
+        }
+
+        group.StorePathCount = others.Count == 0 ? pathCount : Math.Max(pathCount, group.StorePathCount);
+    }
+
+    private StorageNode CreateJoiningStorage(StorageGroup group, StorageJoinRequest request, string ip, int port)
+    {
+        StorageStatus status;
+        if (request.InitFlag)
+        {
+            status = StorageStatus.Init;
+        }
+        else
+        {
+            var claimed = (StorageStatus)(byte)request.Status;
+            if (request.Status < 0 || !Enum.IsDefined(claimed) ||
+                claimed is StorageStatus.Deleted or StorageStatus.IpChanged or StorageStatus.None)
+            {
+                throw new ProtocolException($"unknown storage {ip}:{port} joins with status {request.Status}", Errno.EFAULT);
+            }
+
+            // A storage we do not know that says it is done adopts its status; it is connected, not yet active.
+            status = claimed is StorageStatus.Active or StorageStatus.Offline ? StorageStatus.Online : claimed;
+        }
+
+        // Several storages on one host (beyond stock): without storage ids the id is the IP text, so a
+        // second storage with the same IP but another port gets the id "ip:port" when that fits the
+        // 15-character id field (e.g. 127.0.0.1:23001); otherwise it cannot be told apart: EEXIST.
+        string id = ip;
+        if (group.Find(id) is not null)
+        {
+            id = $"{ip}:{port}";
+            if (id.Length > MaxStorageIdLength || group.Find(id) is not null)
+            {
+                throw new ProtocolException(
+                    $"storage {ip}:{port} needs id '{id}' which does not fit or is taken", Errno.EEXIST);
+            }
+        }
+
+        if (group.Storages.Count >= ProtocolConstants.MaxServersEachGroup)
+        {
+            throw new ProtocolException($"group {group.Name} already has {group.Storages.Count} storages", Errno.ENOSPC);
+        }
+
+        var node = group.Add(id);
+        node.Status = status;
+        logger.LogInformation("storage {Group}/{Id} ({Ip}:{Port}) joined as {Status}",
+            group.Name, id, ip, port, status.ToMonitorName());
+        return node;
+    }
+
+    private void ApplyKnownJoinStatus(StorageNode node)
+    {
+        switch (node.Status)
+        {
+            case StorageStatus.Deleted or StorageStatus.IpChanged:
+                node.ClearForDelete();
+                node.Status = StorageStatus.Init;
+                break;
+            case StorageStatus.Offline or StorageStatus.Recovery:
+                node.Status = StorageStatus.Online;
+                break;
+        }
+
+        logger.LogInformation("storage {Group}/{Id} ({Ip}:{Port}) re-joined, status {Status}",
+            node.Group.Name, node.Id, node.Ip, node.Port, node.Status.ToMonitorName());
+    }
+
+    /// <summary>BEAT and DISK_USAGE make a storage ACTIVE unless it is still syncing or superseded (11.2).</summary>
+    private void Activate(StorageNode node)
+    {
+        if (node.Status is not (StorageStatus.Init or StorageStatus.WaitSync or StorageStatus.Syncing
+            or StorageStatus.IpChanged or StorageStatus.Deleted))
+        {
+            SetStatus(node, StorageStatus.Active);
+        }
+    }
+
+    public void Beat(StorageNode node, StorageStatCounters? counters)
+    {
+        lock (_lock)
+        {
+            if (counters is not null)
+            {
+                node.Counters.CopyFrom(counters);
+            }
+
+            node.LastHeartbeat = Now;
+            Activate(node);
+        }
+    }
+
+    public void ReportDiskUsage(StorageNode node, ReadOnlySpan<byte> body)
+    {
+        lock (_lock)
+        {
+            if (body.Length != 16 * node.StorePathCount)
+            {
+                throw new ProtocolException(
+                    $"DISK_USAGE of {body.Length} bytes for {node.StorePathCount} store paths");
+            }
+
+            var reader = new SpanReader(body);
+            long total = 0, free = 0;
+            int bestPath = 0;
+            for (int i = 0; i < node.StorePathCount; i++)
+            {
+                node.PathTotalMb[i] = reader.ReadInt64();
+                node.PathFreeMb[i] = reader.ReadInt64();
+                total += node.PathTotalMb[i];
+                free += node.PathFreeMb[i];
+                if (node.PathFreeMb[i] > node.PathFreeMb[bestPath])
+                {
+                    bestPath = i;
+                }
+            }
+
+            node.TotalMb = total;
+            node.FreeMb = free;
+            if (Options.StorePath == 2)
+            {
+                node.CurrentWritePath = bestPath;
+            }
+
+            Activate(node);
+            node.Group.RecomputeSpace();
+            if (Options.StoreLookup == 2)
+            {
+                PointWriteGroupAtMostFree();
+            }
+        }
+    }
+
+    /// <summary>store_lookup 2: the next upload goes to the group with the most free MB that has writable storages.</summary>
+    private void PointWriteGroupAtMostFree()
+    {
+        int best = -1;
+        for (int i = 0; i < _groups.Count; i++)
+        {
+            if (_groups[i].Writable.Count > 0 && (best < 0 || _groups[i].FreeMb > _groups[best].FreeMb))
+            {
+                best = i;
+            }
+        }
+
+        if (best >= 0)
+        {
+            _currentWriteGroup = best;
+        }
+    }
+
+    /// <summary>SYNC_REPORT: last_synced_timestamp bookkeeping of spec 11.5.</summary>
+    public void SyncReport(StorageNode node, ReadOnlySpan<byte> body)
+    {
+        const int entrySize = ProtocolConstants.StorageIdMaxSize + 4;
+        if (body.Length % entrySize != 0)
+        {
+            throw new ProtocolException($"SYNC_REPORT of {body.Length} bytes");
+        }
+
+        lock (_lock)
+        {
+            var reader = new SpanReader(body);
+            long min = long.MaxValue, max = 0;
+            bool any = false;
+            while (reader.Remaining > 0)
+            {
+                string srcId = reader.ReadFixed(ProtocolConstants.StorageIdMaxSize);
+                int timestamp = reader.ReadInt32();
+                var src = node.Group.Find(srcId);
+                if (timestamp <= 0 || src is null || src == node || src.Status != StorageStatus.Active)
+                {
+                    continue;
+                }
+
+                node.SyncedFrom[srcId] = timestamp;
+                min = Math.Min(min, timestamp);
+                max = Math.Max(max, timestamp);
+                any = true;
+            }
+
+            if (any)
+            {
+                // Round robin uploads reach every storage, so a storage is only as fresh as its slowest source.
+                node.LastSyncedTimestamp = Options.StoreServer == 0 ? min : Math.Max(node.LastSyncedTimestamp, max);
+            }
+        }
+    }
+
+    /// <summary>Builds the change-notification reply (6.10) and marks the group list as sent.</summary>
+    public ChangeNotification TakeChangeNotification(StorageNode node, StorageBrief? leader)
+    {
+        lock (_lock)
+        {
+            var flags = leader is null ? ChangeFlags.None : ChangeFlags.TrackerLeader;
+            List<StorageBrief> servers = [];
+            if (node.NotifiedGroupVersion != node.Group.Version)
+            {
+                flags |= ChangeFlags.GroupServers;
+                servers.AddRange(node.Group.Storages.Select(s => s.ToBrief()));
+                node.NotifiedGroupVersion = node.Group.Version;
+            }
+
+            return flags == ChangeFlags.None ? ChangeNotification.Empty : new ChangeNotification(flags, leader, null, servers);
+        }
+    }
+
+    /// <summary>SYNC_DEST_REQ (6.6): who gives the caller the group's old data.</summary>
+    public SyncSourceBody? SyncDestRequest(StorageNode node)
+    {
+        lock (_lock)
+        {
+            var group = node.Group;
+            if (!group.Storages.Any(s => s != node && s.Status.IsAvailable()))
+            {
+                SetStatus(node, StorageStatus.Online);
+                return null;
+            }
+
+            var source = group.Writable.Find(s => s != node)
+                ?? throw new ProtocolException($"no ACTIVE source for new storage {node.Id} yet", Errno.ENOENT);
+            node.SrcId = source.Id;
+            node.SyncUntil = Now;
+            SetStatus(node, StorageStatus.WaitSync);
+            return new SyncSourceBody(node.SrcId, node.SyncUntil);
+        }
+    }
+
+    /// <summary>SYNC_NOTIFY (6.6): the storage tells which source it was given, or that its old-data sync is done.</summary>
+    public void SyncNotify(StorageNode node, SyncSourceBody body)
+    {
+        lock (_lock)
+        {
+            if (body.SrcId.Length == 0)
+            {
+                if (node.Status is StorageStatus.Init or StorageStatus.WaitSync or StorageStatus.Syncing)
+                {
+                    SetStatus(node, StorageStatus.Online);
+                }
+
+                return;
+            }
+
+            var source = node.Group.Find(body.SrcId);
+            if (source is null || source.Status is StorageStatus.Deleted or StorageStatus.IpChanged)
+            {
+                throw new ProtocolException($"SYNC_NOTIFY names unknown source {body.SrcId}", Errno.ENOENT);
+            }
+
+            if (node.SrcId.Length == 0)
+            {
+                node.SrcId = body.SrcId;
+                node.SyncUntil = body.UntilTimestamp;
+            }
+
+            if (node.Status == StorageStatus.Init)
+            {
+                SetStatus(node, StorageStatus.WaitSync);
+            }
+        }
+    }
+
+    /// <summary>SYNC_SRC_REQ (6.6): must the asking storage push old files to <paramref name="destId"/>?</summary>
+    public SyncSourceBody? SyncSourceRequest(string groupName, string destId)
+    {
+        lock (_lock)
+        {
+            var group = FindGroup(groupName) ?? throw new ProtocolException($"unknown group {groupName}", Errno.ENOENT);
+            var dest = group.Find(destId);
+            if (dest is null || dest.Status is StorageStatus.Init or StorageStatus.Deleted or StorageStatus.IpChanged)
+            {
+                throw new ProtocolException($"SYNC_SRC_REQ for unknown or new storage {destId}", Errno.ENOENT);
+            }
+
+            if (dest.SrcId.Length == 0)
+            {
+                return null;
+            }
+
+            var source = group.Find(dest.SrcId);
+            if (source is null || !(source.Status.IsAvailable() || source.Status == StorageStatus.Recovery))
+            {
+                dest.SrcId = "";
+                return null;
+            }
+
+            return new SyncSourceBody(dest.SrcId, dest.SyncUntil);
+        }
+    }
+
+    public SyncSourceBody? SyncDestQuery(StorageNode node)
+    {
+        lock (_lock)
+        {
+            return node.SrcId.Length == 0 ? null : new SyncSourceBody(node.SrcId, node.SyncUntil);
+        }
+    }
+
+    /// <summary>
+    /// REPORT_STATUS (6.7): a source storage reports a peer's sync progress (WAIT_SYNC -> SYNCING -> OFFLINE).
+    /// An available storage is not moved between available states, and superseded records stay as they are.
+    /// </summary>
+    public void ReportStatus(string groupName, StorageBrief brief)
+    {
+        lock (_lock)
+        {
+            var group = FindGroup(groupName) ?? throw new ProtocolException($"unknown group {groupName}", Errno.ENOENT);
+            var target = group.Find(brief.Id)
+                ?? throw new ProtocolException($"REPORT_STATUS for unknown storage {brief.Id}", Errno.ENOENT);
+            if (target.Status is StorageStatus.Deleted or StorageStatus.IpChanged ||
+                !Enum.IsDefined(brief.Status) || brief.Status is StorageStatus.None or StorageStatus.Deleted ||
+                (target.Status.IsAvailable() && brief.Status.IsAvailable()))
+            {
+                return;
+            }
+
+            SetStatus(target, brief.Status);
+        }
+    }
+
+    /// <summary>CHANGE_STATUS (6.8): the storage copies the leader's view of its own status here.</summary>
+    public void ChangeStatus(StorageNode node, byte status)
+    {
+        var requested = (StorageStatus)status;
+        if (!Enum.IsDefined(requested))
+        {
+            throw new ProtocolException($"CHANGE_STATUS to undefined status {status}");
+        }
+
+        lock (_lock)
+        {
+            if (node.Status == requested || (node.Status.IsAvailable() && requested.IsAvailable()))
+            {
+                return;
+            }
+
+            SetStatus(node, requested is StorageStatus.Online or StorageStatus.Active ? StorageStatus.Offline : requested);
+        }
+    }
+
+    /// <summary>GET_STATUS / GET_SERVER_ID: the record of the storage at ip:port, if any.</summary>
+    public StorageBrief? FindStorage(string groupName, string ip, int port)
+    {
+        lock (_lock)
+        {
+            var group = FindGroup(groupName);
+            var node = group?.Storages.Find(s => s.Ip == ip && s.Port == port)
+                ?? group?.Storages.Find(s => s.Ip == ip);
+            return node?.ToBrief();
+        }
+    }
+
+    /// <summary>DELETE_STORAGE (4.8).</summary>
+    public void DeleteStorage(string groupName, string id)
+    {
+        lock (_lock)
+        {
+            var group = FindGroup(groupName) ?? throw new ProtocolException($"unknown group {groupName}", Errno.ENOENT);
+            var node = group.Find(id);
+            switch (node?.Status)
+            {
+                case null or StorageStatus.IpChanged:
+                    throw new ProtocolException($"unknown storage {groupName}/{id}", Errno.ENOENT);
+                case StorageStatus.Online or StorageStatus.Active or StorageStatus.Recovery:
+                    throw new ProtocolException($"storage {groupName}/{id} is {node.Status.ToMonitorName()}", Errno.EBUSY);
+                case StorageStatus.Deleted:
+                    throw new ProtocolException($"storage {groupName}/{id} already deleted", Errno.EALREADY);
+            }
+
+            node.ClearForDelete();
+            foreach (var peer in group.Storages.Where(s => s.SrcId == id))
+            {
+                peer.SrcId = "";
+            }
+
+            logger.LogInformation("storage {Group}/{Id} deleted", groupName, id);
+            SetStatus(node, StorageStatus.Deleted);
+        }
+    }
+
+    /// <summary>DELETE_GROUP (4.9): only a group without any storage record.</summary>
+    public void DeleteGroup(string groupName)
+    {
+        lock (_lock)
+        {
+            var group = FindGroup(groupName) ?? throw new ProtocolException($"unknown group {groupName}", Errno.ENOENT);
+            if (group.Storages.Count > 0)
+            {
+                throw new ProtocolException($"group {groupName} still has {group.Storages.Count} storages", Errno.EBUSY);
+            }
+
+            _groups.Remove(group);
+            _currentWriteGroup = 0;
+            logger.LogInformation("group {Group} deleted", groupName);
+        }
+    }
+}

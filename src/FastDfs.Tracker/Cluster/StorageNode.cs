@@ -1,0 +1,64 @@
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+
+namespace FastDfs.Tracker.Cluster;
+
+/// <summary>
+/// One storage record as the tracker keeps it. Mutated only under <see cref="ClusterState"/>'s lock.
+/// </summary>
+internal sealed class StorageNode(string id, StorageGroup group)
+{
+    /// <summary>Read and write permission bits (R_OK=4 | W_OK=2); always both without storage ids.</summary>
+    public const byte RwBoth = 6;
+
+    public string Id { get; } = id;
+    public StorageGroup Group { get; } = group;
+    public string Ip { get; set; } = "";
+    public int Port { get; set; }
+    public StorageStatus Status { get; set; } = StorageStatus.Init;
+    public byte RwMode { get; set; } = RwBoth;
+    public bool CanRead => (RwMode & 4) != 0;
+    public bool CanWrite => (RwMode & 2) != 0;
+    public string SrcId { get; set; } = "";
+    public long SyncUntil { get; set; }
+    public string Version { get; set; } = "";
+    public long JoinTime { get; set; }
+    public long UpTime { get; set; }
+    public long UploadPriority { get; set; }
+    public int StorePathCount { get; set; }
+    public int SubdirCount { get; set; }
+    public int CurrentWritePath { get; set; }
+    public long[] PathTotalMb { get; set; } = [];
+    public long[] PathFreeMb { get; set; } = [];
+    public long TotalMb { get; set; }
+    public long FreeMb { get; set; }
+    public StorageStatCounters Counters { get; } = new();
+    public long LastHeartbeat { get; set; }
+    public long LastSyncedTimestamp { get; set; }
+    public bool IsTrunkServer { get; set; }
+
+    /// <summary>The group membership version this storage last received with flag 4 (-1 = never).</summary>
+    public long NotifiedGroupVersion { get; set; } = -1;
+
+    /// <summary>The tracker connection this storage joined on (null when none); only that one may log it out.</summary>
+    public object? Connection { get; set; }
+
+    /// <summary>Largest source timestamp this storage reported for each peer (spec 11.5 matrix column).</summary>
+    public Dictionary<string, int> SyncedFrom { get; } = new(StringComparer.Ordinal);
+
+    public StorageBrief ToBrief() => new(Status, Port, Id, Ip);
+
+    /// <summary>Forgets everything a deleted storage had (spec 4.8).</summary>
+    public void ClearForDelete()
+    {
+        SrcId = "";
+        SyncUntil = 0;
+        UpTime = 0;
+        TotalMb = FreeMb = 0;
+        Array.Clear(PathTotalMb);
+        Array.Clear(PathFreeMb);
+        Counters.CopyFrom(new StorageStatCounters());
+        LastSyncedTimestamp = 0;
+        SyncedFrom.Clear();
+    }
+}

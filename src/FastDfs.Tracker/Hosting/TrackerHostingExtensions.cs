@@ -1,0 +1,28 @@
+using FastDfs.Protocol.Config;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Tracker;
+
+/// <summary>Runs a <see cref="TrackerServer"/> as an <see cref="IHostedService"/> of a Generic Host (the daemon).</summary>
+public static class TrackerHostingExtensions
+{
+    public static IServiceCollection AddFastDfsTracker(this IServiceCollection services, TrackerConfig config) =>
+        services.AddFastDfsTracker(TrackerOptions.FromConfig(config));
+
+    public static IServiceCollection AddFastDfsTracker(this IServiceCollection services, TrackerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        services.AddSingleton(sp => new TrackerServer(options, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddHostedService<TrackerHostedService>();
+        return services;
+    }
+
+    private sealed class TrackerHostedService(TrackerServer server) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => server.StartAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => server.StopAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,199 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+using FastDfs.Tracker.Cluster;
+
+namespace FastDfs.Tracker.Network;
+
+/// <summary>Storage -> tracker commands (spec section 6).</summary>
+internal sealed partial class TrackerSession
+{
+    /// <summary>The storage that joined on this connection (null before STORAGE_JOIN).</summary>
+    private StorageNode? _joined;
+
+    /// <summary>Flag 1 (leader) is sent once per storage connection.</summary>
+    private bool _leaderSent;
+
+    private bool TryDispatchStorage(FdfsCommand command, ReadOnlySpan<byte> body)
+    {
+        switch (command)
+        {
+            case FdfsCommand.StorageJoin:
+                Join(body);
+                return true;
+            case FdfsCommand.StorageBeat:
+                Beat(body);
+                return true;
+            case FdfsCommand.StorageReportDiskUsage:
+                _cluster.ReportDiskUsage(JoinedStorage(command), body);
+                ReplyChangeNotification();
+                return true;
+            case FdfsCommand.StorageSyncReport:
+                _cluster.SyncReport(JoinedStorage(command), body);
+                ReplyChangeNotification();
+                return true;
+            case FdfsCommand.StorageChangelogReq:
+                // No IP-change log is kept yet: nothing is ever new.
+                if (body.Length != 0 && body.Length != ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
+                {
+                    throw new ProtocolException($"CHANGELOG_REQ body of {body.Length} bytes");
+                }
+
+                ReplyEmpty();
+                return true;
+            case FdfsCommand.StorageSyncDestReq:
+            {
+                var node = JoinedStorage(command);
+                ExpectLength(body, 0, command);
+                ReplySyncSource(_cluster.SyncDestRequest(node));
+                return true;
+            }
+            case FdfsCommand.StorageSyncNotify:
+            {
+                var node = JoinedStorage(command);
+                ExpectLength(body, SyncSourceBody.Size, command);
+                _cluster.SyncNotify(node, SyncSourceBody.Parse(body));
+                ReplyEmpty();
+                return true;
+            }
+            case FdfsCommand.StorageSyncSrcReq:
+                ExpectLength(body, ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize, command);
+                ReplySyncSource(_cluster.SyncSourceRequest(
+                    ReadGroupName(body), FixedString.Read(body[ProtocolConstants.GroupNameMaxLen..])));
+                return true;
+            case FdfsCommand.StorageSyncDestQuery:
+            {
+                var node = JoinedStorage(command);
+                ExpectLength(body, 0, command);
+                ReplySyncSource(_cluster.SyncDestQuery(node));
+                return true;
+            }
+            case FdfsCommand.StorageReportStatus:
+                ExpectLength(body, ProtocolConstants.GroupNameMaxLen + StorageBrief.Size, command);
+                _cluster.ReportStatus(ReadGroupName(body), StorageBrief.Parse(body[ProtocolConstants.GroupNameMaxLen..]));
+                ReplyEmpty();
+                return true;
+            case FdfsCommand.StorageChangeStatus:
+            {
+                var node = JoinedStorage(command);
+                ExpectLength(body, 1, command);
+                _cluster.ChangeStatus(node, body[0]);
+                ReplyEmpty();
+                return true;
+            }
+            case FdfsCommand.StorageGetStatus:
+            {
+                var brief = FindStorageByHost(body);
+                Reply(StorageBrief.Size, (span, _) => brief.Write(span));
+                return true;
+            }
+            case FdfsCommand.StorageGetServerId:
+                Reply(Encoding.ASCII.GetBytes(FindStorageByHost(body).Id));
+                return true;
+            case FdfsCommand.StorageGetMyIp:
+                ExpectLength(body, ProtocolConstants.GroupNameMaxLen + 1 + 4, command);
+                Reply(Encoding.ASCII.GetBytes(RemoteIp));
+                return true;
+            case FdfsCommand.StorageGetGroupName:
+                throw new ProtocolException("GET_GROUP_NAME needs storage ids", Errno.EOPNOTSUPP);
+            case FdfsCommand.StorageFetchTrunkFid:
+            {
+                JoinedStorage(command);
+                ExpectLength(body, 0, command);
+                Span<byte> fid = stackalloc byte[4];
+                BinaryPrimitives.WriteInt32BigEndian(fid, 0);
+                Reply(fid);
+                return true;
+            }
+            case FdfsCommand.StorageReportTrunkFid or FdfsCommand.StorageReportTrunkFree:
+                JoinedStorage(command);
+                throw new ProtocolException($"{command} from a storage that is not the trunk server");
+            case FdfsCommand.StorageReplicaChange:
+                // Only non-leaders would use it; the leader ignores it.
+                JoinedStorage(command);
+                ReplyEmpty();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private StorageNode JoinedStorage(FdfsCommand command) =>
+        _joined ?? throw new ProtocolException($"{command} before STORAGE_JOIN on this connection", Errno.EACCES);
+
+    private void Join(ReadOnlySpan<byte> body)
+    {
+        var request = StorageJoinRequest.Parse(body);
+        var previous = _joined;
+        var response = _cluster.Join(request, RemoteIp, this, out var node);
+        if (previous is not null && previous != node)
+        {
+            _cluster.Logout(previous, this);
+        }
+
+        _joined = node;
+        _leaderSent = false;
+        Reply(StorageJoinResponse.Size, (span, _) => response.Write(span));
+    }
+
+    private void Beat(ReadOnlySpan<byte> body)
+    {
+        var node = JoinedStorage(FdfsCommand.StorageBeat);
+        StorageStatCounters? counters = body.Length switch
+        {
+            0 => null,
+            StorageStatCounters.Size => StorageStatCounters.Parse(body),
+            _ => throw new ProtocolException($"BEAT body of {body.Length} bytes"),
+        };
+        _cluster.Beat(node, counters);
+        ReplyChangeNotification();
+    }
+
+    /// <summary>Flag 1 once per connection (this tracker is the lone leader), flag 4 when the group changed.</summary>
+    private void ReplyChangeNotification()
+    {
+        StorageBrief? leader = null;
+        if (!_leaderSent)
+        {
+            leader = new StorageBrief(StorageStatus.Init, LocalPort, LocalIp, LocalIp);
+            _leaderSent = true;
+        }
+
+        var notification = _cluster.TakeChangeNotification(_joined!, leader);
+        Reply(notification.Size, (span, _) => notification.Write(span));
+    }
+
+    private void ReplySyncSource(SyncSourceBody? source)
+    {
+        if (source is not { } body)
+        {
+            ReplyEmpty();
+            return;
+        }
+
+        Reply(SyncSourceBody.Size, (span, _) => body.Write(span));
+    }
+
+    /// <summary>GET_STATUS / GET_SERVER_ID request: group[16] + "ip:port" text.</summary>
+    private StorageBrief FindStorageByHost(ReadOnlySpan<byte> body)
+    {
+        if (body.Length <= ProtocolConstants.GroupNameMaxLen)
+        {
+            throw new ProtocolException($"storage lookup body of {body.Length} bytes");
+        }
+
+        string group = ReadGroupName(body);
+        string host = FixedString.ReadCString(body[ProtocolConstants.GroupNameMaxLen..]);
+        int colon = host.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(host.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port))
+        {
+            throw new ProtocolException($"storage lookup of malformed host '{host}'");
+        }
+
+        string ip = host[..colon].Trim('[', ']');
+        return _cluster.FindStorage(group, ip, port)
+            ?? throw new ProtocolException($"no storage {host} in group {group}", Errno.ENOENT);
+    }
+}

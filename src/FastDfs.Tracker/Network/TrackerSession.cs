@@ -1,0 +1,220 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
+using FastDfs.Tracker.Cluster;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Tracker.Network;
+
+/// <summary>
+/// One tracker connection: reads a frame, dispatches it, writes the reply. Errors are answered with a
+/// header-only status and the connection stays open (stock tracker); only framing violations close it.
+/// Split by command family: Client (section 4), Storage (section 6), Monitor (stats).
+/// </summary>
+internal sealed partial class TrackerSession
+{
+    private readonly TrackerRuntime _runtime;
+    private readonly ConnectionContext _connection;
+    private readonly ILogger _logger;
+    private readonly PipeWriter _output;
+    private readonly ClusterState _cluster;
+    private readonly TrackerOptions _options;
+    private readonly string _peer;
+
+    public TrackerSession(TrackerRuntime runtime, ConnectionContext connection, ILogger logger)
+    {
+        _runtime = runtime;
+        _connection = connection;
+        _logger = logger;
+        _output = connection.Transport.Output;
+        _cluster = runtime.Cluster;
+        _options = runtime.Options;
+        RemoteIp = IpText((connection.RemoteEndPoint as IPEndPoint)?.Address);
+        var local = connection.LocalEndPoint as IPEndPoint;
+        LocalIp = IpText(local?.Address);
+        LocalPort = local?.Port ?? 0;
+        _peer = connection.RemoteEndPoint?.ToString() ?? "?";
+    }
+
+    /// <summary>The caller's address as text (IPv4-mapped addresses shown as IPv4, loopback accepted).</summary>
+    private string RemoteIp { get; }
+
+    /// <summary>The address the caller connected to: this tracker as the caller sees it.</summary>
+    private string LocalIp { get; }
+
+    private int LocalPort { get; }
+
+    private static string IpText(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        return address.AddressFamily == AddressFamily.InterNetworkV6 ? address.ToString().Split('%')[0] : address.ToString();
+    }
+
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var input = _connection.Transport.Input;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var header = await input.ReadHeaderAsync(ct).ConfigureAwait(false);
+                if (header is not { } h)
+                {
+                    break;
+                }
+
+                if (h.BodyLength < 0 || h.BodyLength > _options.MaxPackageSize - ProtocolConstants.HeaderSize)
+                {
+                    // Stock closes without a reply; we do it at once instead of waiting for the body.
+                    _logger.LogWarning("{Peer}: cmd {Command} with pkg_len {Length} (max {Max}): closing",
+                        _peer, h.Command, h.BodyLength, _options.MaxPackageSize);
+                    break;
+                }
+
+                if (h.Cmd == FdfsCommand.Quit)
+                {
+                    break;
+                }
+
+                await ProcessAsync(input, h, ct).ConfigureAwait(false);
+                await _output.FlushAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or EndOfStreamException or IOException
+                                       or ConnectionResetException or ConnectionAbortedException)
+        {
+            _logger.LogDebug("{Peer}: connection ended: {Reason}", _peer, ex.Message);
+        }
+        finally
+        {
+            if (_joined is not null)
+            {
+                _cluster.Logout(_joined, this);
+            }
+
+            await input.CompleteAsync().ConfigureAwait(false);
+            await _output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask ProcessAsync(PipeReader input, PacketHeader header, CancellationToken ct)
+    {
+        int length = (int)header.BodyLength;
+        if (length == 0)
+        {
+            Dispatch(header, []);
+            return;
+        }
+
+        var body = await input.ReadExactlyAsync(length, ct).ConfigureAwait(false);
+        try
+        {
+            if (body.IsSingleSegment)
+            {
+                Dispatch(header, body.FirstSpan);
+            }
+            else
+            {
+                byte[] rented = ArrayPool<byte>.Shared.Rent(length);
+                try
+                {
+                    body.CopyTo(rented);
+                    Dispatch(header, rented.AsSpan(0, length));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+        }
+        finally
+        {
+            input.AdvanceTo(body.End);
+        }
+    }
+
+    private void Dispatch(PacketHeader header, ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            if (!TryDispatchClient(header.Cmd, body) && !TryDispatchStorage(header.Cmd, body) &&
+                !TryDispatchMonitor(header.Cmd, body))
+            {
+                throw new ProtocolException($"unknown command {header.Command}");
+            }
+        }
+        catch (ProtocolException ex)
+        {
+            if (ex.Status == Errno.EINVAL)
+            {
+                _logger.LogWarning("{Peer}: cmd {Command}: {Message}", _peer, header.Command, ex.Message);
+            }
+            else
+            {
+                _logger.LogDebug("{Peer}: cmd {Command}: {Message} (errno {Status})", _peer, header.Command, ex.Message, ex.Status);
+            }
+
+            _output.WriteStatus(ex.Status);
+        }
+    }
+
+    private static void ExpectLength(ReadOnlySpan<byte> body, int expected, FdfsCommand command)
+    {
+        if (body.Length != expected)
+        {
+            throw new ProtocolException($"{command}: body of {body.Length} bytes, expected {expected}");
+        }
+    }
+
+    private static string ReadGroupName(ReadOnlySpan<byte> body) => FixedString.Read(body[..ProtocolConstants.GroupNameMaxLen]);
+
+    /// <summary>A success reply whose body is built in place.</summary>
+    private void Reply(int bodyLength, SpanAction<byte, TrackerSession> build)
+    {
+        _output.WriteResponseHeader(bodyLength);
+        if (bodyLength == 0)
+        {
+            return;
+        }
+
+        var span = _output.GetSpan(bodyLength);
+        if (span.Length >= bodyLength)
+        {
+            span = span[..bodyLength];
+            span.Clear();
+            build(span, this);
+            _output.Advance(bodyLength);
+            return;
+        }
+
+        byte[] rented = ArrayPool<byte>.Shared.Rent(bodyLength);
+        try
+        {
+            var buffer = rented.AsSpan(0, bodyLength);
+            buffer.Clear();
+            build(buffer, this);
+            _output.Write(buffer);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private void ReplyEmpty() => _output.WriteStatus(Errno.Ok);
+
+    private void Reply(ReadOnlySpan<byte> body) => _output.WriteResponse(body);
+}

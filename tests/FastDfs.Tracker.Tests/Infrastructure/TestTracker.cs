@@ -1,0 +1,77 @@
+using System.Net;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FastDfs.Tracker.Tests.Infrastructure;
+
+/// <summary>A real tracker on 127.0.0.1, port 0, for one test.</summary>
+public sealed class TestTracker : IAsyncDisposable
+{
+    private TestTracker(TrackerServer server, CancellationTokenSource timeout)
+    {
+        Server = server;
+        Timeout = timeout;
+    }
+
+    public TrackerServer Server { get; }
+
+    public CancellationTokenSource Timeout { get; }
+
+    public CancellationToken Ct => Timeout.Token;
+
+    public IPEndPoint EndPoint => Server.EndPoint;
+
+    public static async Task<TestTracker> StartAsync(TrackerOptions? options = null, int timeoutSeconds = 30)
+    {
+        var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+        options = (options ?? new TrackerOptions()) with { BindAddr = "127.0.0.1", Port = 0 };
+        var server = new TrackerServer(options, NullLoggerFactory.Instance);
+        await server.StartAsync(timeout.Token);
+        return new TestTracker(server, timeout);
+    }
+
+    public Task<RawConnection> ConnectAsync(string? localIp = null) => RawConnection.ConnectAsync(EndPoint, Ct, localIp);
+
+    public async Task<FakeStorage> JoinAsync(string group = "group1", int port = 23000, string? localIp = null,
+        bool initFlag = true, sbyte status = 0, int storePathCount = 1, long uploadPriority = 10)
+    {
+        var storage = new FakeStorage(await ConnectAsync(localIp), group, port, storePathCount, uploadPriority);
+        await storage.JoinAsync(initFlag, status);
+        return storage;
+    }
+
+    /// <summary>A storage that joined, passed SYNC_DEST_REQ, reported its disks and beat: ACTIVE.</summary>
+    public async Task<FakeStorage> ActiveStorageAsync(string group = "group1", int port = 23000, string? localIp = null,
+        long freeMb = 50_000, long totalMb = 100_000, long uploadPriority = 10, int storePathCount = 1)
+    {
+        // A storage whose old-data sync is done (init_flag 0) that was ACTIVE before: it re-joins ONLINE.
+        var storage = await JoinAsync(group, port, localIp, initFlag: false, status: (sbyte)StorageStatus.Active,
+            storePathCount, uploadPriority);
+        await storage.Connection.RequestOkAsync(FdfsCommand.StorageSyncNotify, new byte[SyncSourceBody.Size]);
+        var paths = Enumerable.Range(0, storePathCount).Select(_ => (totalMb, freeMb)).ToArray();
+        await storage.ReportDiskUsageAsync(paths);
+        await storage.BeatAsync();
+        return storage;
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or the test times out.</summary>
+    public async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        while (!await condition())
+        {
+            if (Ct.IsCancellationRequested)
+            {
+                Assert.Fail($"timed out waiting for {what}");
+            }
+
+            await Task.Delay(50, Ct).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        Timeout.Dispose();
+    }
+}
