@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
 using FastDfs.Protocol.Metadata;
 using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Binlog;
