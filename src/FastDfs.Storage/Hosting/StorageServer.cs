@@ -1,0 +1,184 @@
+using System.Net;
+using FastDfs.Protocol.Config;
+using FastDfs.Storage.Session;
+using FastDfs.Storage.Tracking;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace FastDfs.Storage.Hosting;
+
+/// <summary>
+/// The FastDFS storage server as a library: the client protocol on Kestrel's connection pipeline, the
+/// on-disk layout and binlog, and one report loop per configured tracker. Tests and the <c>fdfs</c> CLI
+/// host it in-process; <see cref="StorageHostingExtensions"/> runs it under the Generic Host.
+/// </summary>
+public sealed class StorageServer : IAsyncDisposable
+{
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly StorageContext _ctx;
+    private readonly List<Task> _background = [];
+    private CancellationTokenSource? _stopping;
+    private KestrelServer? _kestrel;
+    private ServiceProvider? _services;
+    private ListenOptions? _listen;
+    private int _state; // 0 new, 1 started, 2 stopped
+
+    public StorageServer(StorageConfig config, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger<StorageServer>();
+        _ctx = new StorageContext(config, _loggerFactory);
+    }
+
+    public StorageConfig Config => _ctx.Config;
+
+    /// <summary>The bound endpoint (the real port when the configured port is 0). Valid after <see cref="StartAsync"/>.</summary>
+    public IPEndPoint EndPoint => _listen?.IPEndPoint ?? throw new InvalidOperationException("the storage server is not started");
+
+    internal StorageContext Context => _ctx;
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("a storage server starts once");
+        }
+
+        var config = _ctx.Config;
+        var address = string.IsNullOrEmpty(config.BindAddr) ? IPAddress.Any : IPAddress.Parse(config.BindAddr);
+        _stopping = new CancellationTokenSource();
+        _ctx.Initialize();
+
+        _services = new ServiceCollection().AddSingleton(_loggerFactory).AddLogging().BuildServiceProvider();
+        var options = new KestrelServerOptions { ApplicationServices = _services, AddServerHeader = false };
+        options.Limits.MaxConcurrentConnections = config.MaxConnections > 0 ? config.MaxConnections : null;
+        options.Listen(address, config.Port, listen =>
+        {
+            _listen = listen;
+            listen.Use(_ => connection => HandleConnectionAsync(connection));
+        });
+        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), _loggerFactory);
+        _kestrel = new KestrelServer(Options.Create(options), transport, _loggerFactory);
+        await _kestrel.StartAsync(new NoHttpApplication(), cancellationToken).ConfigureAwait(false);
+        _ctx.Port = EndPoint.Port;
+        _logger.LogInformation("storage {Group} listening on {EndPoint}, base path {BasePath}", _ctx.GroupName, EndPoint, config.BasePath);
+
+        var coordinator = new ReporterCoordinator(Math.Min(config.TrackerServers.Count, Protocol.ProtocolConstants.MaxTrackers));
+        for (int i = 0; i < config.TrackerServers.Count && i < Protocol.ProtocolConstants.MaxTrackers; i++)
+        {
+            var reporter = new TrackerReporter(_ctx, config.TrackerServers[i], i, coordinator, _loggerFactory.CreateLogger<TrackerReporter>());
+            _background.Add(Task.Run(() => reporter.RunAsync(_stopping.Token)));
+        }
+
+        _background.Add(Task.Run(() => PeriodicFlushAsync(_stopping.Token)));
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        {
+            return;
+        }
+
+        _stopping!.Cancel();
+        if (_kestrel is not null)
+        {
+            await _kestrel.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(_background).ConfigureAwait(false);
+        FlushState(forceStats: true);
+        _ctx.Dispose();
+        _logger.LogInformation("storage {Group} stopped", _ctx.GroupName);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _kestrel?.Dispose();
+        if (_services is not null)
+        {
+            await _services.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stopping?.Dispose();
+    }
+
+    /// <summary>Writes the buffered binlog and changed stats now (tests; the timers do it otherwise).</summary>
+    internal void FlushState(bool forceStats = false)
+    {
+        _ctx.Binlog.Flush();
+        _ctx.SaveStats(forceStats);
+    }
+
+    private async Task HandleConnectionAsync(ConnectionContext connection)
+    {
+        _ctx.ConnectionOpened();
+        var session = new StorageSession(_ctx, connection.Transport, _loggerFactory.CreateLogger<StorageSession>(), connection.ConnectionClosed);
+        try
+        {
+            await session.RunAsync(connection.ConnectionClosed).ConfigureAwait(false);
+        }
+        finally
+        {
+            await session.DisposeAsync().ConfigureAwait(false);
+            _ctx.ConnectionClosed();
+        }
+    }
+
+    /// <summary>The binlog every sync_binlog_buff_interval and storage_stat.dat every sync_stat_file_interval.</summary>
+    private async Task PeriodicFlushAsync(CancellationToken stop)
+    {
+        int binlogInterval = _ctx.Config.SyncBinlogBuffInterval > 0 ? _ctx.Config.SyncBinlogBuffInterval : 60;
+        int statInterval = _ctx.Config.SyncStatFileInterval > 0 ? _ctx.Config.SyncStatFileInterval : 60;
+        long lastBinlog = StorageContext.Now, lastStat = StorageContext.Now;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                long now = StorageContext.Now;
+                if (now - lastBinlog >= binlogInterval)
+                {
+                    _ctx.Binlog.Flush();
+                    lastBinlog = now;
+                }
+
+                if (now - lastStat >= statInterval)
+                {
+                    _ctx.SaveStats(force: false);
+                    lastStat = now;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: StopAsync flushes both.
+        }
+        catch (IOException e)
+        {
+            _logger.LogError(e, "writing storage state failed");
+        }
+    }
+
+    /// <summary>Kestrel requires an HTTP application; the storage port only has connection middleware.</summary>
+    private sealed class NoHttpApplication : IHttpApplication<object>
+    {
+        public object CreateContext(IFeatureCollection contextFeatures) => new();
+
+        public Task ProcessRequestAsync(object context) => Task.CompletedTask;
+
+        public void DisposeContext(object context, Exception? exception)
+        {
+        }
+    }
+}

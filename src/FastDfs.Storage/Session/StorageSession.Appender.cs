@@ -1,0 +1,185 @@
+using System.Buffers.Binary;
+using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Storage.Binlog;
+using Microsoft.Win32.SafeHandles;
+using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
+
+namespace FastDfs.Storage.Session;
+
+/// <summary>APPEND (24), MODIFY (34), TRUNCATE (36), REGENERATE_APPENDER_FILENAME (38): spec 5.8-5.11.</summary>
+internal sealed partial class StorageSession
+{
+    private const int MinAppenderNameLength = ProtocolConstants.NormalLogicFilenameLength;
+    private const int MaxNameLength = 128;
+
+    private async ValueTask<byte> AppendAsync(PacketHeader request)
+    {
+        if (request.BodyLength < 16)
+        {
+            throw new ProtocolException("append body shorter than its fixed part");
+        }
+
+        var fixedPart = await ReadBodyAsync(16).ConfigureAwait(false);
+        long nameLength = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span);
+        long size = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span[8..]);
+        CheckAppenderLengths(nameLength, size, request.BodyLength - 16);
+        var target = ResolveAppender(await ReadNameAsync(nameLength).ConfigureAwait(false));
+        Count(C.TotalAppendCount);
+        Count(C.TotalAppendBytes, size);
+        if (size > 0)
+        {
+            using var handle = OpenForWrite(target.FullPath);
+            long oldSize = RandomAccess.GetLength(handle);
+            await StreamBodyToFileAsync(handle, oldSize, size, crc: null).ConfigureAwait(false);
+            long mtime = MtimeOf(handle);
+            _ctx.Binlog.Write(mtime, BinlogOp.Append, target.LogicName, $"{oldSize} {size}");
+            _ctx.Counters[C.LastSourceUpdate] = mtime;
+        }
+
+        Count(C.SuccessAppendCount);
+        Count(C.SuccessAppendBytes, size);
+        return ReplyEmpty();
+    }
+
+    private async ValueTask<byte> ModifyAsync(PacketHeader request)
+    {
+        if (request.BodyLength < 24)
+        {
+            throw new ProtocolException("modify body shorter than its fixed part");
+        }
+
+        var fixedPart = await ReadBodyAsync(24).ConfigureAwait(false);
+        long nameLength = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span);
+        long offset = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span[8..]);
+        long size = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span[16..]);
+        CheckAppenderLengths(nameLength, size, request.BodyLength - 24);
+        if (offset < 0)
+        {
+            throw new ProtocolException("negative modify offset");
+        }
+
+        var target = ResolveAppender(await ReadNameAsync(nameLength).ConfigureAwait(false));
+        Count(C.TotalModifyCount);
+        Count(C.TotalModifyBytes, size);
+        using (var handle = OpenForWrite(target.FullPath))
+        {
+            long current = RandomAccess.GetLength(handle);
+            if (offset > current)
+            {
+                throw new ProtocolException($"modify offset {offset} beyond size {current}");
+            }
+
+            if (size > 0)
+            {
+                await StreamBodyToFileAsync(handle, offset, size, crc: null).ConfigureAwait(false);
+                long mtime = MtimeOf(handle);
+                _ctx.Binlog.Write(mtime, BinlogOp.Modify, target.LogicName, $"{offset} {size}");
+                _ctx.Counters[C.LastSourceUpdate] = mtime;
+            }
+        }
+
+        Count(C.SuccessModifyCount);
+        Count(C.SuccessModifyBytes, size);
+        return ReplyEmpty();
+    }
+
+    private async ValueTask<byte> TruncateAsync(PacketHeader request)
+    {
+        if (request.BodyLength < 16 || request.BodyLength > _maxInMemoryBody)
+        {
+            throw new ProtocolException("truncate body length");
+        }
+
+        var fixedPart = await ReadBodyAsync(16).ConfigureAwait(false);
+        long nameLength = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span);
+        long newSize = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span[8..]);
+        CheckAppenderLengths(nameLength, 0, request.BodyLength - 16);
+        if (newSize < 0)
+        {
+            throw new ProtocolException("negative truncate size");
+        }
+
+        var target = ResolveAppender(await ReadNameAsync(nameLength).ConfigureAwait(false));
+        Count(C.TotalTruncateCount);
+        using (var stream = new FileStream(target.FullPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1))
+        {
+            long oldSize = stream.Length;
+            if (oldSize != newSize)
+            {
+                // Growing is allowed and fills with zeros (verified on stock).
+                stream.SetLength(newSize);
+                stream.Flush();
+                long mtime = MtimeOf(stream.SafeFileHandle);
+                _ctx.Binlog.Write(mtime, BinlogOp.Truncate, target.LogicName, $"{oldSize} {newSize}");
+                _ctx.Counters[C.LastSourceUpdate] = mtime;
+            }
+        }
+
+        Count(C.SuccessTruncateCount);
+        return ReplyEmpty();
+    }
+
+    private async ValueTask<byte> RegenerateAppenderNameAsync(PacketHeader request)
+    {
+        if (request.BodyLength < MinAppenderNameLength || request.BodyLength >= MaxNameLength)
+        {
+            throw new ProtocolException("regenerate name length");
+        }
+
+        var target = ResolveAppender(await ReadNameAsync(request.BodyLength).ConfigureAwait(false));
+        uint crc = await ComputeCrc32Async(target.FullPath).ConfigureAwait(false);
+        long size = new FileInfo(target.FullPath).Length;
+        long now = StorageContext.Now;
+        int high = Convert.ToInt32(target.Stored.SubHigh, 16);
+        int low = Convert.ToInt32(target.Stored.SubLow, 16);
+        string formattedExt = target.LogicName[^7..];
+        for (int attempt = 0; attempt < NameRetries; attempt++)
+        {
+            long sizeField = FileNameCodec.MakeSizeField(size, appender: false, trunk: false, Random.Shared.Next());
+            string newName = FileNameCodec.BuildLogicName(
+                target.Stored.StorePathIndex, high, low, _ctx.SourceRaw, (int)now, sizeField, crc, formattedExt);
+            string newPath = Path.Combine(Path.GetDirectoryName(target.FullPath)!, newName[10..]);
+            try
+            {
+                File.Move(target.FullPath, newPath, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(newPath))
+            {
+                continue;
+            }
+
+            _ctx.Binlog.Write(now, BinlogOp.Rename, newName, target.LogicName);
+            _ctx.Counters[C.LastSourceUpdate] = now;
+            WriteStoredFileResponse(newName);
+            return Errno.Ok;
+        }
+
+        return Errno.EBUSY;
+    }
+
+    private static void CheckAppenderLengths(long nameLength, long size, long restOfBody)
+    {
+        if (nameLength < MinAppenderNameLength || nameLength >= MaxNameLength || size < 0 || restOfBody != nameLength + size)
+        {
+            throw new ProtocolException("appender request lengths do not match the body");
+        }
+    }
+
+    private async ValueTask<string> ReadNameAsync(long length)
+    {
+        var bytes = await ReadBodyAsync((int)length).ConfigureAwait(false);
+        return FixedString.ReadCString(bytes.Span);
+    }
+
+    private SafeFileHandle OpenForWrite(string fullPath)
+    {
+        Count(C.TotalFileOpenCount);
+        var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        Count(C.SuccessFileOpenCount);
+        return handle;
+    }
+
+    private static long MtimeOf(SafeFileHandle handle) =>
+        new DateTimeOffset(File.GetLastWriteTimeUtc(handle)).ToUnixTimeSeconds();
+}

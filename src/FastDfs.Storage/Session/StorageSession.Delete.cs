@@ -1,0 +1,68 @@
+using FastDfs.Protocol;
+using FastDfs.Storage.Binlog;
+using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
+
+namespace FastDfs.Storage.Session;
+
+/// <summary>DELETE_FILE (12), spec 5.4: the file, a symlinked slave's target, then the metadata file.</summary>
+internal sealed partial class StorageSession
+{
+    private async ValueTask<byte> DeleteAsync(PacketHeader request)
+    {
+        var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 1).ConfigureAwait(false);
+        CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
+        var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
+        Count(C.TotalDeleteCount);
+        if (!EntryExists(target.FullPath, out bool isDirectory, out bool isLink))
+        {
+            return Errno.ENOENT;
+        }
+
+        if (isDirectory)
+        {
+            throw new ProtocolException("delete target is not a regular file");
+        }
+
+        long now = StorageContext.Now;
+        if (isLink && new FileInfo(target.FullPath).ResolveLinkTarget(returnFinalTarget: false) is { } linked)
+        {
+            string? linkedName = LogicNameOf(linked.FullName);
+            if (linked.Exists)
+            {
+                File.Delete(linked.FullName);
+                if (linkedName is not null)
+                {
+                    _ctx.Binlog.Write(now, BinlogOp.Delete, linkedName);
+                }
+            }
+        }
+
+        File.Delete(target.FullPath);
+        _ctx.Binlog.Write(now, BinlogOp.Delete, target.LogicName);
+        string metaPath = target.FullPath + MetadataSuffix;
+        if (File.Exists(metaPath))
+        {
+            File.Delete(metaPath);
+            _ctx.Binlog.Write(now, BinlogOp.Delete, target.LogicName + MetadataSuffix);
+        }
+
+        Count(C.SuccessDeleteCount);
+        _ctx.Counters[C.LastSourceUpdate] = now;
+        return ReplyEmpty();
+    }
+
+    /// <summary>Maps a full path under one of our store paths back to its logic name, or null.</summary>
+    private string? LogicNameOf(string fullPath)
+    {
+        foreach (var path in _ctx.Paths.All)
+        {
+            string prefix = path.DataDirectory + Path.DirectorySeparatorChar;
+            if (fullPath.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return $"M{path.Index:X2}/" + fullPath[prefix.Length..].Replace(Path.DirectorySeparatorChar, '/');
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Buffers.Binary;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
+using FastDfs.Protocol.Metadata;
+using FastDfs.Protocol.Messages;
+using FastDfs.Storage.Binlog;
+using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
+
+namespace FastDfs.Storage.Session;
+
+/// <summary>SET_METADATA (13) and GET_METADATA (15): spec 5.5, 5.6 and 10 (<c>&lt;name&gt;-m</c> files).</summary>
+internal sealed partial class StorageSession
+{
+    private const string MetadataSuffix = "-m";
+
+    private async ValueTask<byte> SetMetadataAsync(PacketHeader request)
+    {
+        var body = await ReadSmallBodyAsync(request, SetMetadataRequest.FixedSize + 1).ConfigureAwait(false);
+        long nameLength = BinaryPrimitives.ReadInt64BigEndian(body.Span);
+        long metaLength = BinaryPrimitives.ReadInt64BigEndian(body.Span[8..]);
+        if (nameLength <= 0 || nameLength >= 128 || metaLength < 0 ||
+            request.BodyLength != SetMetadataRequest.FixedSize + nameLength + metaLength)
+        {
+            throw new ProtocolException("SET_METADATA lengths do not match the body");
+        }
+
+        byte op = body.Span[16];
+        if (op != (byte)MetadataOp.Overwrite && op != (byte)MetadataOp.Merge)
+        {
+            throw new ProtocolException($"SET_METADATA op flag 0x{op:x2}");
+        }
+
+        CheckGroup(body.Span.Slice(17, ProtocolConstants.GroupNameMaxLen));
+        var target = Resolve(FixedString.ReadCString(body.Span.Slice(SetMetadataRequest.FixedSize, (int)nameLength)));
+        var requested = MetadataCodec.Parse(body.Span.Slice(SetMetadataRequest.FixedSize + (int)nameLength, (int)metaLength));
+        Count(C.TotalSetMetaCount);
+        if (!EntryExists(target.FullPath, out bool isDirectory, out _))
+        {
+            return Errno.ENOENT;
+        }
+
+        if (isDirectory)
+        {
+            throw new ProtocolException("metadata target is not a regular file");
+        }
+
+        string metaPath = target.FullPath + MetadataSuffix;
+        string metaName = target.LogicName + MetadataSuffix;
+        bool exists = File.Exists(metaPath);
+        long now = StorageContext.Now;
+        if (requested.Count == 0)
+        {
+            // 'O' with nothing deletes the metadata; 'M' with nothing changes nothing.
+            if (op == (byte)MetadataOp.Overwrite && exists)
+            {
+                File.Delete(metaPath);
+                _ctx.Binlog.Write(now, BinlogOp.Delete, metaName);
+            }
+        }
+        else
+        {
+            List<MetadataItem> items = op == (byte)MetadataOp.Merge && exists
+                ? MetadataCodec.Merge(MetadataCodec.Parse(await File.ReadAllBytesAsync(metaPath, Token).ConfigureAwait(false)), requested)
+                : MetadataCodec.Sort(requested);
+            string temp = metaPath + ".tmp";
+            await File.WriteAllBytesAsync(temp, MetadataCodec.Pack(items), Token).ConfigureAwait(false);
+            File.Move(temp, metaPath, overwrite: true);
+            _ctx.Binlog.Write(now, exists ? BinlogOp.Update : BinlogOp.Create, metaName);
+        }
+
+        Count(C.SuccessSetMetaCount);
+        _ctx.Counters[C.LastSourceUpdate] = now;
+        return ReplyEmpty();
+    }
+
+    private async ValueTask<byte> GetMetadataAsync(PacketHeader request)
+    {
+        var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 1).ConfigureAwait(false);
+        CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
+        var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
+        Count(C.TotalGetMetaCount);
+        if (Directory.Exists(target.FullPath))
+        {
+            return Errno.EISDIR;
+        }
+
+        string metaPath = target.FullPath + MetadataSuffix;
+        if (!File.Exists(target.FullPath))
+        {
+            return Errno.ENOENT;
+        }
+
+        if (Directory.Exists(metaPath))
+        {
+            return Errno.EISDIR;
+        }
+
+        if (!File.Exists(metaPath))
+        {
+            return Errno.ENOENT;
+        }
+
+        var content = await File.ReadAllBytesAsync(metaPath, Token).ConfigureAwait(false);
+        // Stock -m files may carry a NUL and stale bytes after the records: readers stop at the NUL.
+        int nul = Array.IndexOf(content, (byte)0);
+        int length = nul >= 0 ? nul : content.Length;
+        if (length > _maxInMemoryBody)
+        {
+            throw new ProtocolException("metadata larger than the network buffer");
+        }
+
+        _output.WriteResponse(content.AsSpan(0, length));
+        Count(C.SuccessGetMetaCount);
+        return Errno.Ok;
+    }
+}

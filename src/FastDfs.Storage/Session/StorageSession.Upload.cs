@@ -1,0 +1,273 @@
+using System.IO.Hashing;
+using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
+using FastDfs.Storage.Binlog;
+using Microsoft.Win32.SafeHandles;
+using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
+
+namespace FastDfs.Storage.Session;
+
+/// <summary>UPLOAD_FILE (11), UPLOAD_APPENDER_FILE (23), UPLOAD_SLAVE_FILE (21): spec 5.1, 5.2, 9.</summary>
+internal sealed partial class StorageSession
+{
+    private const int NameRetries = 10;
+
+    private readonly record struct ReceivedFile(string TempPath, uint Crc32, long Timestamp);
+
+    private async ValueTask<byte> UploadAsync(PacketHeader request, bool appender)
+    {
+        if (request.BodyLength < UploadFileRequest.FixedSize)
+        {
+            throw new ProtocolException("upload body shorter than its fixed part");
+        }
+
+        var fixedPart = await ReadBodyAsync(UploadFileRequest.FixedSize).ConfigureAwait(false);
+        var upload = UploadFileRequest.Parse(fixedPart.Span);
+        if (upload.StorePathIndex < -1 || upload.StorePathIndex >= _ctx.Paths.Count)
+        {
+            throw new ProtocolException($"store path index {upload.StorePathIndex}");
+        }
+
+        if (upload.FileSize < 0 || request.BodyLength != UploadFileRequest.FixedSize + upload.FileSize)
+        {
+            throw new ProtocolException("upload file size does not match the body length");
+        }
+
+        if (!FileNameCodec.IsValidExtOrPrefix(upload.Ext))
+        {
+            throw new ProtocolException($"invalid file extension '{upload.Ext}'");
+        }
+
+        Count(C.TotalUploadCount);
+        Count(C.TotalUploadBytes, upload.FileSize);
+        var parameters = _ctx.Parameters;
+        int pathIndex = _ctx.Paths.Choose(upload.StorePathIndex, upload.FileSize, parameters.ReservedSpace, parameters.StorePathMode);
+        if (pathIndex < 0)
+        {
+            return Errno.ENOSPC;
+        }
+
+        var (high, low) = _ctx.Distributor.Next();
+        string directory = _ctx.Paths.SubdirPath(pathIndex, high, low);
+        var received = await ReceiveToTempAsync(directory, upload.FileSize).ConfigureAwait(false);
+        string formattedExt = FileNameCodec.FormatExtension(upload.Ext, Random.Shared);
+        string? logicName = PlaceUnderNewName(received, pathIndex, high, low, upload.FileSize, appender, formattedExt);
+        if (logicName is null)
+        {
+            return Errno.EBUSY;
+        }
+
+        _ctx.Binlog.Write(received.Timestamp, BinlogOp.Create, logicName);
+        CompleteUpload(upload.FileSize, received.Timestamp);
+        WriteStoredFileResponse(logicName);
+        return Errno.Ok;
+    }
+
+    private async ValueTask<byte> UploadSlaveAsync(PacketHeader request)
+    {
+        if (request.BodyLength < UploadSlaveFileRequest.FixedSize)
+        {
+            throw new ProtocolException("slave upload body shorter than its fixed part");
+        }
+
+        var fixedPart = await ReadBodyAsync(UploadSlaveFileRequest.FixedSize).ConfigureAwait(false);
+        var (masterLength, fileSize) = UploadSlaveFileRequest.PeekLengths(fixedPart.Span);
+        string prefix = FixedString.Read(fixedPart.Span.Slice(16, ProtocolConstants.FilePrefixMaxLen));
+        string ext = FixedString.Read(fixedPart.Span.Slice(16 + ProtocolConstants.FilePrefixMaxLen, ProtocolConstants.FileExtNameMaxLen));
+        if (masterLength <= ProtocolConstants.LogicFilePathLen || masterLength >= 128 || fileSize < 0 ||
+            request.BodyLength != UploadSlaveFileRequest.FixedSize + masterLength + fileSize)
+        {
+            throw new ProtocolException("slave upload lengths do not match the body");
+        }
+
+        var masterBytes = await ReadBodyAsync((int)masterLength).ConfigureAwait(false);
+        string masterText = FixedString.ReadCString(masterBytes.Span);
+        if (prefix.Length == 0 || !FileNameCodec.IsValidExtOrPrefix(prefix) || !FileNameCodec.IsValidExtOrPrefix(ext))
+        {
+            throw new ProtocolException("invalid slave prefix or extension");
+        }
+
+        var master = Resolve(masterText);
+        if (master.LogicName.Length - 4 < 34 || (ext.Length == 0 && prefix == "-m"))
+        {
+            throw new ProtocolException("invalid master name for a slave");
+        }
+
+        Count(C.TotalUploadCount);
+        Count(C.TotalUploadBytes, fileSize);
+        if (!_ctx.Paths.HasSpace(_ctx.Paths[master.Stored.StorePathIndex], fileSize, _ctx.Parameters.ReservedSpace))
+        {
+            return Errno.ENOSPC;
+        }
+
+        if (!EntryExists(master.FullPath, out bool masterIsDirectory, out _) || masterIsDirectory)
+        {
+            return Errno.ENOENT;
+        }
+
+        string slaveName = FileNameCodec.BuildSlaveName(master.LogicName, prefix, ext);
+        var slave = Resolve(slaveName);
+        if (EntryExists(slave.FullPath, out _, out _))
+        {
+            return Errno.EEXIST;
+        }
+
+        _ctx.Distributor.Next();
+        string directory = Path.GetDirectoryName(master.FullPath)!;
+        var received = await ReceiveToTempAsync(directory, fileSize).ConfigureAwait(false);
+        if (_ctx.Parameters.StoreSlaveFileUseLink)
+        {
+            int high = Convert.ToInt32(master.Stored.SubHigh, 16);
+            int low = Convert.ToInt32(master.Stored.SubLow, 16);
+            string formattedExt = FileNameCodec.FormatExtension(ext.Length <= ProtocolConstants.FileExtNameMaxLen ? ext : "", Random.Shared);
+            string? realName = PlaceUnderNewName(received, master.Stored.StorePathIndex, high, low, fileSize, false, formattedExt);
+            if (realName is null)
+            {
+                return Errno.EBUSY;
+            }
+
+            var real = Resolve(realName);
+            try
+            {
+                File.CreateSymbolicLink(slave.FullPath, real.FullPath);
+            }
+            catch (IOException)
+            {
+                File.Delete(real.FullPath);
+                return Errno.EEXIST;
+            }
+
+            _ctx.Binlog.Write(received.Timestamp, BinlogOp.Create, realName);
+            _ctx.Binlog.Write(received.Timestamp, BinlogOp.Link, slave.LogicName, realName);
+        }
+        else
+        {
+            try
+            {
+                File.Move(received.TempPath, slave.FullPath, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(slave.FullPath))
+            {
+                File.Delete(received.TempPath);
+                return Errno.EEXIST;
+            }
+
+            _ctx.Binlog.Write(received.Timestamp, BinlogOp.Create, slave.LogicName);
+        }
+
+        CompleteUpload(fileSize, received.Timestamp);
+        WriteStoredFileResponse(slave.LogicName);
+        return Errno.Ok;
+    }
+
+    private void CompleteUpload(long fileSize, long timestamp)
+    {
+        Count(C.SuccessUploadCount);
+        Count(C.SuccessUploadBytes, fileSize);
+        _ctx.Counters[C.LastSourceUpdate] = timestamp;
+    }
+
+    private void WriteStoredFileResponse(string logicName)
+    {
+        var response = new StoredFileResponse(_ctx.GroupName, logicName);
+        var span = _output.GetSpan(ProtocolConstants.HeaderSize + response.Size);
+        PacketHeader.Response(response.Size).WriteTo(span);
+        response.Write(span[ProtocolConstants.HeaderSize..]);
+        _output.Advance(ProtocolConstants.HeaderSize + response.Size);
+    }
+
+    /// <summary>
+    /// Streams <paramref name="size"/> body bytes into a hidden temporary file of <paramref name="directory"/>,
+    /// computing the CRC32 on the way, then stamps the file's mtime with the whole second that will be the
+    /// name's timestamp. The temporary file is removed if anything fails (including a dropped connection).
+    /// </summary>
+    private async ValueTask<ReceivedFile> ReceiveToTempAsync(string directory, long size)
+    {
+        string tempPath = Path.Combine(directory, "." + Guid.NewGuid().ToString("N") + ".tmp");
+        bool done = false;
+        Count(C.TotalFileOpenCount);
+        var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        try
+        {
+            Count(C.SuccessFileOpenCount);
+            var crc = new Crc32();
+            await StreamBodyToFileAsync(handle, 0, size, crc).ConfigureAwait(false);
+            long timestamp = StorageContext.Now;
+            File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
+            done = true;
+            return new ReceivedFile(tempPath, crc.GetCurrentHashAsUInt32(), timestamp);
+        }
+        finally
+        {
+            handle.Dispose();
+            if (!done)
+            {
+                File.Delete(tempPath);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Copies body bytes straight from the pipe's segments to the file (one gathered write per read),
+    /// so memory use does not depend on the file size.
+    /// </summary>
+    private async ValueTask StreamBodyToFileAsync(SafeFileHandle handle, long fileOffset, long size, Crc32? crc)
+    {
+        long written = 0;
+        while (written < size)
+        {
+            RefreshTimeout();
+            var result = await _input.ReadAsync(Token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.IsEmpty && result.IsCompleted)
+            {
+                throw new EndOfStreamException($"connection closed with {size - written} file bytes outstanding");
+            }
+
+            var slice = buffer.Slice(0, Math.Min(size - written, buffer.Length));
+            _segments.Clear();
+            foreach (var segment in slice)
+            {
+                crc?.Append(segment.Span);
+                _segments.Add(segment);
+            }
+
+            Count(C.TotalFileWriteCount);
+            RandomAccess.Write(handle, _segments, fileOffset + written);
+            Count(C.SuccessFileWriteCount);
+            written += slice.Length;
+            _remaining -= slice.Length;
+            _input.AdvanceTo(slice.End);
+        }
+
+        _segments.Clear();
+    }
+
+    /// <summary>
+    /// Builds the final stock name (spec 9.2-9.5) and renames the received file to it, retrying with new
+    /// random bits when the name is taken. Returns null (EBUSY) after 10 collisions.
+    /// </summary>
+    private string? PlaceUnderNewName(ReceivedFile received, int pathIndex, int high, int low, long fileSize, bool appender, string formattedExt)
+    {
+        for (int attempt = 0; attempt < NameRetries; attempt++)
+        {
+            long sizeField = FileNameCodec.MakeSizeField(fileSize, appender, trunk: false, Random.Shared.Next());
+            string logicName = FileNameCodec.BuildLogicName(
+                pathIndex, high, low, _ctx.SourceRaw, (int)received.Timestamp, sizeField, received.Crc32, formattedExt);
+            string finalPath = Path.Combine(_ctx.Paths.SubdirPath(pathIndex, high, low), logicName[10..]);
+            try
+            {
+                File.Move(received.TempPath, finalPath, overwrite: false);
+                return logicName;
+            }
+            catch (IOException) when (File.Exists(finalPath))
+            {
+                // Name collision: try again with new random bits.
+            }
+        }
+
+        File.Delete(received.TempPath);
+        return null;
+    }
+}

@@ -1,0 +1,230 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Framing;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Session;
+
+/// <summary>
+/// One client connection: reads requests, dispatches by command and writes replies. Split by command
+/// family into partial files. Handlers consume their body through the helpers here so that the session
+/// always knows how much of the body is left: after an error that keeps the connection (ENOENT, EEXIST,
+/// ENOSPC...) the rest is skipped; after EINVAL the connection is closed, as stock does.
+/// </summary>
+internal sealed partial class StorageSession : IAsyncDisposable
+{
+    private const int DownloadChunkSize = 256 * 1024;
+
+    private readonly StorageContext _ctx;
+    private readonly PipeReader _input;
+    private readonly PipeWriter _output;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _requestTimeout;
+    private readonly TimeSpan _networkTimeout;
+    private readonly List<ReadOnlyMemory<byte>> _segments = new(16);
+    private readonly int _maxInMemoryBody;
+    private byte[]? _scratch;
+    private long _remaining;
+
+    public StorageSession(StorageContext ctx, IDuplexPipe transport, ILogger logger, CancellationToken connectionClosed)
+    {
+        _ctx = ctx;
+        _input = transport.Input;
+        _output = transport.Output;
+        _logger = logger;
+        _requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
+        int timeout = ctx.Config.NetworkTimeout > 0 ? ctx.Config.NetworkTimeout : 30;
+        _networkTimeout = TimeSpan.FromSeconds(timeout);
+        long buff = ctx.Config.BuffSize > 0 ? ctx.Config.BuffSize : 256 * 1024;
+        _maxInMemoryBody = (int)Math.Min(int.MaxValue - 64, buff - ProtocolConstants.HeaderSize - 1);
+    }
+
+    private CancellationToken Token => _requestTimeout.Token;
+
+    public async Task RunAsync(CancellationToken connectionClosed)
+    {
+        try
+        {
+            while (true)
+            {
+                var header = await _input.ReadHeaderAsync(connectionClosed).ConfigureAwait(false);
+                if (header is not { } request || request.Cmd == FdfsCommand.Quit)
+                {
+                    return;
+                }
+
+                RefreshTimeout();
+                _remaining = request.BodyLength;
+                byte status = await ProcessAsync(request).ConfigureAwait(false);
+                if (status != Errno.Ok)
+                {
+                    _output.WriteStatus(status);
+                }
+
+                await _output.FlushAsync(Token).ConfigureAwait(false);
+                _requestTimeout.CancelAfter(Timeout.InfiniteTimeSpan);
+                if (status == Errno.EINVAL)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or EndOfStreamException or IOException)
+        {
+            // Peer gone, network_timeout or shutdown: nothing can be replied.
+            _logger.LogDebug("connection ended: {Reason}", e.Message);
+        }
+    }
+
+    private async ValueTask<byte> ProcessAsync(PacketHeader request)
+    {
+        byte status;
+        try
+        {
+            // Stock waits for a negative or absurd body forever; we refuse it at once.
+            status = request.BodyLength < 0 ? Errno.EINVAL : await DispatchAsync(request).ConfigureAwait(false);
+        }
+        catch (ProtocolException e)
+        {
+            _logger.LogDebug("command {Command}: {Message}", request.Command, e.Message);
+            status = e.Status == Errno.Ok ? Errno.EINVAL : e.Status;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
+        {
+            // A file vanished or is unreadable between our checks and its use.
+            _logger.LogWarning("command {Command} failed: {Message}", request.Command, e.Message);
+            status = e is UnauthorizedAccessException ? Errno.EACCES : Errno.ENOENT;
+        }
+
+        if (status != Errno.EINVAL && _remaining > 0)
+        {
+            await _input.SkipAsync(_remaining, Token).ConfigureAwait(false);
+            _remaining = 0;
+        }
+
+        return status;
+    }
+
+    private ValueTask<byte> DispatchAsync(PacketHeader request) => request.Cmd switch
+    {
+        FdfsCommand.UploadFile => UploadAsync(request, appender: false),
+        FdfsCommand.UploadAppenderFile => UploadAsync(request, appender: true),
+        FdfsCommand.UploadSlaveFile => UploadSlaveAsync(request),
+        FdfsCommand.DownloadFile => DownloadAsync(request),
+        FdfsCommand.DeleteFile => DeleteAsync(request),
+        FdfsCommand.SetMetadata => SetMetadataAsync(request),
+        FdfsCommand.GetMetadata => GetMetadataAsync(request),
+        FdfsCommand.QueryFileInfo => QueryFileInfoAsync(request),
+        FdfsCommand.AppendFile => AppendAsync(request),
+        FdfsCommand.ModifyFile => ModifyAsync(request),
+        FdfsCommand.TruncateFile => TruncateAsync(request),
+        FdfsCommand.RegenerateAppenderFilename => RegenerateAppenderNameAsync(request),
+        FdfsCommand.ActiveTest => new ValueTask<byte>(request.BodyLength == 0 ? ReplyEmpty() : Errno.EINVAL),
+        _ => new ValueTask<byte>(Errno.EINVAL),
+    };
+
+    private byte ReplyEmpty()
+    {
+        _output.WriteResponseHeader(0);
+        return Errno.Ok;
+    }
+
+    private void RefreshTimeout() => _requestTimeout.CancelAfter(_networkTimeout);
+
+    private Memory<byte> Scratch(int length)
+    {
+        _scratch ??= ArrayPool<byte>.Shared.Rent(Math.Max(_maxInMemoryBody, 4096));
+        return _scratch.AsMemory(0, length);
+    }
+
+    /// <summary>Reads the next <paramref name="length"/> body bytes into the session buffer.</summary>
+    private async ValueTask<Memory<byte>> ReadBodyAsync(int length)
+    {
+        if (length > _remaining)
+        {
+            throw new ProtocolException("body shorter than its fields");
+        }
+
+        var memory = Scratch(length);
+        await _input.ReadIntoAsync(memory, Token).ConfigureAwait(false);
+        _remaining -= length;
+        return memory;
+    }
+
+    /// <summary>Reads a whole request body that stock processes from memory (must fit buff_size).</summary>
+    private ValueTask<Memory<byte>> ReadSmallBodyAsync(PacketHeader request, int minimum)
+    {
+        if (request.BodyLength < minimum || request.BodyLength > _maxInMemoryBody)
+        {
+            throw new ProtocolException($"body of {request.BodyLength} bytes");
+        }
+
+        return ReadBodyAsync((int)request.BodyLength);
+    }
+
+    private void CheckGroup(ReadOnlySpan<byte> groupField)
+    {
+        if (FixedString.Read(groupField) != _ctx.GroupName)
+        {
+            throw new ProtocolException("group name is not ours");
+        }
+    }
+
+    /// <summary>Validates a logic name (spec 5) and maps it to its file under the store path.</summary>
+    private (string LogicName, StoredFilePath Stored, string FullPath) Resolve(string logicName)
+    {
+        int nul = logicName.IndexOf('\0');
+        if (nul >= 0)
+        {
+            logicName = logicName[..nul];
+        }
+
+        if (!StoredFilePath.TryParse(logicName, _ctx.Paths.Count, out var stored))
+        {
+            throw new ProtocolException($"invalid file name '{logicName}'");
+        }
+
+        return (logicName, stored, _ctx.Paths.FullPath(stored));
+    }
+
+    private static bool EntryExists(string fullPath, out bool isDirectory, out bool isLink)
+    {
+        isDirectory = Directory.Exists(fullPath);
+        var info = new FileInfo(fullPath);
+        isLink = info.LinkTarget is not null;
+        return isDirectory || info.Exists || isLink;
+    }
+
+    /// <summary>Finds an existing appender file for APPEND/MODIFY/TRUNCATE/REGENERATE (ENOENT first, then EINVAL).</summary>
+    private (string LogicName, StoredFilePath Stored, string FullPath) ResolveAppender(string logicName)
+    {
+        var target = Resolve(logicName);
+        if (!EntryExists(target.FullPath, out bool isDirectory, out _))
+        {
+            throw new ProtocolException("no such file", Errno.ENOENT);
+        }
+
+        if (isDirectory || !FileNameCodec.TryDecode(target.LogicName, out var info) || !info.IsAppender)
+        {
+            throw new ProtocolException("not an appender file");
+        }
+
+        return target;
+    }
+
+    private void Count(Protocol.Messages.StorageStatCounters.Counter counter, long by = 1) => _ctx.Counters.Increment(counter, by);
+
+    public async ValueTask DisposeAsync()
+    {
+        _requestTimeout.Dispose();
+        if (_scratch is not null)
+        {
+            ArrayPool<byte>.Shared.Return(_scratch);
+            _scratch = null;
+        }
+
+        await ValueTask.CompletedTask.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,177 @@
+using System.Net;
+using FastDfs.Protocol.Config;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
+using FastDfs.Storage.Binlog;
+using FastDfs.Storage.Store;
+using FastDfs.Storage.Tracking;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage;
+
+/// <summary>Runtime state shared by the client sessions, the tracker reporters and the server.</summary>
+internal sealed class StorageContext : IDisposable
+{
+    private readonly object _connectionGate = new();
+    private string _sourceIp;
+    private uint _sourceRaw;
+
+    public StorageContext(StorageConfig config, ILoggerFactory loggerFactory)
+    {
+        Config = config;
+        LoggerFactory = loggerFactory;
+        GroupName = config.GroupName ?? throw new ArgumentException("storage config has no group_name", nameof(config));
+        DataDirectory = Path.Combine(config.BasePath, "data");
+        Paths = new StorePathSet(config);
+        Distributor = new SubdirDistributor(config.FileDistributePathMode, config.FileDistributeRotateCount, config.SubdirCountPerPath);
+        _sourceIp = !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out _) ? config.BindAddr : "127.0.0.1";
+        _sourceRaw = FileNameCodec.SourceFromIp(_sourceIp);
+        StartTime = Now;
+        Port = config.Port;
+        Binlog = null!;
+        InitFlag = null!;
+    }
+
+    public StorageConfig Config { get; }
+    public ILoggerFactory LoggerFactory { get; }
+    public string GroupName { get; }
+    public string DataDirectory { get; }
+    public StorePathSet Paths { get; }
+    public SubdirDistributor Distributor { get; }
+    public StorageStatCounters Counters { get; } = new();
+    public BinlogWriter Binlog { get; private set; }
+    public DataInitFlag InitFlag { get; private set; }
+    public GroupView Group { get; } = new();
+    public long StartTime { get; }
+
+    /// <summary>The port trackers and peers know us by (the bound port when configured as 0).</summary>
+    public int Port { get; set; }
+
+    public TrackerParameters Parameters { get; set; } = TrackerParameters.Default;
+
+    public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>Our IPv4 as the tracker sees it; the source field of every generated name.</summary>
+    public string SourceIp => Volatile.Read(ref _sourceIp);
+
+    public uint SourceRaw => Volatile.Read(ref _sourceRaw);
+
+    public void SetSourceIp(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        string text = address.ToString();
+        if (text == SourceIp)
+        {
+            return;
+        }
+
+        Volatile.Write(ref _sourceRaw, FileNameCodec.SourceFromIp(text));
+        Volatile.Write(ref _sourceIp, text);
+        if (InitFlag.LastIpAddr != text)
+        {
+            InitFlag.LastIpAddr = text;
+            InitFlag.Save();
+        }
+    }
+
+    /// <summary>Creates or checks the on-disk layout (spec 15) and loads the persisted state.</summary>
+    public void Initialize()
+    {
+        var logger = LoggerFactory.CreateLogger("FastDfs.Storage");
+        Directory.CreateDirectory(DataDirectory);
+        Paths.EnsureDirectories();
+        InitFlag = DataInitFlag.LoadOrCreate(DataDirectory, Paths.Count, Now);
+        if (InitFlag.WasCreated)
+        {
+            InitFlag.LastIpAddr = SourceIp;
+            InitFlag.LastServerPort = Port;
+        }
+
+        ReconcileStorePathMarks(logger);
+        InitFlag.Save();
+        StorageStatFile.Load(DataDirectory, Counters, Distributor);
+        Binlog = new BinlogWriter(DataDirectory, LoggerFactory.CreateLogger<BinlogWriter>());
+    }
+
+    private void ReconcileStorePathMarks(ILogger logger)
+    {
+        for (int i = 0; i < Paths.Count; i++)
+        {
+            string dataDir = Paths[i].DataDirectory;
+            string? onDisk = StorePathMark.Read(dataDir);
+            string recorded = InitFlag.StorePathMarks[i] ?? string.Empty;
+            if (onDisk is null)
+            {
+                string mark = recorded.Length > 0 ? recorded : StorePathMark.Build(SourceIp, Port, i, Now);
+                StorePathMark.Write(dataDir, mark);
+                InitFlag.StorePathMarks[i] = mark;
+            }
+            else if (recorded.Length == 0)
+            {
+                if (!InitFlag.WasCreated && Config.CheckStorePathMark)
+                {
+                    throw new InvalidOperationException(
+                        $"store path {Paths[i].Root} has a mark in {StorePathMark.VarsFileName} that {DataInitFlag.FileName} does not record: wrong disk mounted?");
+                }
+
+                logger.LogInformation("adopting the existing store path mark of {Path}", Paths[i].Root);
+                InitFlag.StorePathMarks[i] = onDisk;
+            }
+            else if (onDisk != recorded && Config.CheckStorePathMark)
+            {
+                throw new InvalidOperationException(
+                    $"store path {Paths[i].Root}: mark in {StorePathMark.VarsFileName} differs from {DataInitFlag.FileName}: wrong disk mounted?");
+            }
+        }
+    }
+
+    public void ConnectionOpened()
+    {
+        lock (_connectionGate)
+        {
+            int current = Counters.ConnectionCurrentCount + 1;
+            Counters.ConnectionCurrentCount = current;
+            if (current > Counters.ConnectionMaxCount)
+            {
+                Counters.ConnectionMaxCount = current;
+            }
+
+            if (current > Counters.ConnectionAllocCount)
+            {
+                Counters.ConnectionAllocCount = current;
+            }
+        }
+    }
+
+    public void ConnectionClosed()
+    {
+        lock (_connectionGate)
+        {
+            Counters.ConnectionCurrentCount--;
+        }
+    }
+
+    private long _savedStatFingerprint = long.MinValue;
+
+    /// <summary>Writes storage_stat.dat when something changed (or when forced on stop).</summary>
+    public void SaveStats(bool force)
+    {
+        long fingerprint = StorageStatFile.Fingerprint(Counters, Distributor);
+        if (!force && fingerprint == _savedStatFingerprint)
+        {
+            return;
+        }
+
+        StorageStatFile.Save(DataDirectory, Counters, Distributor);
+        _savedStatFingerprint = fingerprint;
+    }
+
+    public void Dispose()
+    {
+        Binlog?.Dispose();
+    }
+}

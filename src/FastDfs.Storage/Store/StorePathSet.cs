@@ -1,0 +1,138 @@
+using FastDfs.Protocol.Config;
+using FastDfs.Protocol.FileIds;
+
+namespace FastDfs.Storage.Store;
+
+/// <summary>One configured store path: its <c>data/</c> directory and last known disk usage.</summary>
+internal sealed class StorePathState(int index, string root, bool readOnly)
+{
+    public int Index { get; } = index;
+    public string Root { get; } = root;
+    public string DataDirectory { get; } = Path.Combine(root, "data");
+    public bool ReadOnly { get; } = readOnly;
+
+    /// <summary>Total and free MB from the file system, or (0, 0) when it cannot be measured.</summary>
+    public (long TotalMb, long FreeMb) MeasureDiskUsage()
+    {
+        try
+        {
+            var drive = new DriveInfo(DataDirectory);
+            return (drive.TotalSize / (1024 * 1024), drive.AvailableFreeSpace / (1024 * 1024));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return (0, 0);
+        }
+    }
+}
+
+/// <summary>The storage's store paths: layout, sub-directory creation, path lookup and path choice for uploads.</summary>
+internal sealed class StorePathSet
+{
+    private readonly StorePathState[] _paths;
+    private readonly int _subdirCount;
+    private int _roundRobin = -1;
+
+    public StorePathSet(StorageConfig config)
+    {
+        _subdirCount = config.SubdirCountPerPath;
+        _paths = config.StorePaths.Select((p, i) => new StorePathState(i, p.Path, p.ReadOnly)).ToArray();
+    }
+
+    public int Count => _paths.Length;
+    public int SubdirCount => _subdirCount;
+    public StorePathState this[int index] => _paths[index];
+    public IReadOnlyList<StorePathState> All => _paths;
+
+    /// <summary>
+    /// Creates <c>data/00/00 .. data/XX/XX</c> of every path. Like stock, a path whose first and last
+    /// sub-directories exist is taken as complete, so later starts cost two stat calls per path.
+    /// </summary>
+    public void EnsureDirectories()
+    {
+        foreach (var path in _paths)
+        {
+            Directory.CreateDirectory(path.DataDirectory);
+            string last = (_subdirCount - 1).ToString("X2");
+            if (Directory.Exists(Path.Combine(path.DataDirectory, "00", "00")) &&
+                Directory.Exists(Path.Combine(path.DataDirectory, last, last)))
+            {
+                continue;
+            }
+
+            Parallel.For(0, _subdirCount, high =>
+            {
+                string highDir = Path.Combine(path.DataDirectory, high.ToString("X2"));
+                for (int low = 0; low < _subdirCount; low++)
+                {
+                    Directory.CreateDirectory(Path.Combine(highDir, low.ToString("X2")));
+                }
+            });
+        }
+    }
+
+    public string FullPath(in StoredFilePath stored) =>
+        Path.Combine(_paths[stored.StorePathIndex].DataDirectory, stored.SubHigh, stored.SubLow, stored.FileName);
+
+    public string SubdirPath(int storePathIndex, int subHigh, int subLow) =>
+        Path.Combine(_paths[storePathIndex].DataDirectory, subHigh.ToString("X2"), subLow.ToString("X2"));
+
+    /// <summary>
+    /// Picks the store path for an upload (spec 5.1, 11.4): a valid, writable requested index is used as
+    /// given; -1 or a read-only path lets the storage choose (round robin, or most free space when the
+    /// tracker's store_path mode is 2). Returns -1 when no path has room (ENOSPC).
+    /// </summary>
+    public int Choose(int requested, long fileSize, ReservedSpace reserved, int storePathMode)
+    {
+        if (requested >= 0 && !_paths[requested].ReadOnly)
+        {
+            return HasSpace(_paths[requested], fileSize, reserved) ? requested : -1;
+        }
+
+        if (storePathMode == 2)
+        {
+            StorePathState? best = null;
+            long bestFree = long.MinValue;
+            foreach (var path in _paths)
+            {
+                if (path.ReadOnly || !HasSpace(path, fileSize, reserved))
+                {
+                    continue;
+                }
+
+                long free = path.MeasureDiskUsage().FreeMb;
+                if (free > bestFree)
+                {
+                    best = path;
+                    bestFree = free;
+                }
+            }
+
+            return best?.Index ?? -1;
+        }
+
+        for (int attempt = 0; attempt < _paths.Length; attempt++)
+        {
+            int index = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)_paths.Length);
+            var path = _paths[index];
+            if (!path.ReadOnly && HasSpace(path, fileSize, reserved))
+            {
+                return index;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The per-path reserved-space rule of spec 11.6; an unmeasurable disk counts as having room.</summary>
+    public bool HasSpace(StorePathState path, long fileSize, ReservedSpace reserved)
+    {
+        var (totalMb, freeMb) = path.MeasureDiskUsage();
+        if (totalMb <= 0)
+        {
+            return true;
+        }
+
+        return reserved.PathHasSpace(freeMb - fileSize / (1024 * 1024), totalMb, _paths.Length);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using FastDfs.Protocol;
+
+namespace FastDfs.Storage.Tracking;
+
+/// <summary>A storage's long-lived connection to one tracker: request/response framing over a socket.</summary>
+internal sealed class TrackerConnection : IAsyncDisposable
+{
+    private const int MaxResponseBody = 64 * 1024;
+
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+    private readonly TimeSpan _networkTimeout;
+
+    private TrackerConnection(TcpClient client, string host, TimeSpan networkTimeout)
+    {
+        _client = client;
+        _stream = client.GetStream();
+        Host = host;
+        _networkTimeout = networkTimeout;
+    }
+
+    public string Host { get; }
+
+    public IPEndPoint? LocalEndPoint => _client.Client.LocalEndPoint as IPEndPoint;
+
+    public static async Task<TrackerConnection> ConnectAsync(
+        IReadOnlyList<string> hosts, int port, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
+    {
+        Exception? last = null;
+        foreach (string host in hosts)
+        {
+            var client = new TcpClient { NoDelay = true };
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(connectTimeout);
+                await client.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+                return new TrackerConnection(client, host, networkTimeout);
+            }
+            catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+            {
+                client.Dispose();
+                last = e;
+            }
+        }
+
+        throw new IOException($"cannot connect to tracker {string.Join(",", hosts)}:{port}: {last?.Message}", last);
+    }
+
+    /// <summary>Sends one request and returns the reply's status and body (empty when status != 0).</summary>
+    public async Task<(byte Status, byte[] Body)> RequestAsync(FdfsCommand command, ReadOnlyMemory<byte> body, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_networkTimeout);
+        var frame = ArrayPool<byte>.Shared.Rent(ProtocolConstants.HeaderSize + body.Length);
+        try
+        {
+            new PacketHeader(body.Length, command).WriteTo(frame);
+            body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
+            await _stream.WriteAsync(frame.AsMemory(0, ProtocolConstants.HeaderSize + body.Length), timeout.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+
+        var headerBytes = new byte[ProtocolConstants.HeaderSize];
+        await _stream.ReadExactlyAsync(headerBytes, timeout.Token).ConfigureAwait(false);
+        var header = PacketHeader.Read(headerBytes);
+        if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0 || header.BodyLength > MaxResponseBody)
+        {
+            throw new IOException($"tracker {Host} answered {command} with cmd {header.Command}, body {header.BodyLength}");
+        }
+
+        var reply = new byte[header.BodyLength];
+        await _stream.ReadExactlyAsync(reply, timeout.Token).ConfigureAwait(false);
+        return (header.Status, header.Status == 0 ? reply : []);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            // Polite goodbye as stock's report thread does; the socket may already be dead.
+            var quit = new PacketHeader(0, FdfsCommand.Quit).ToArray();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await _stream.WriteAsync(quit, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Closing anyway.
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _client.Dispose();
+    }
+}
