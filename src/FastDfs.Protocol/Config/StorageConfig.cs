@@ -1,0 +1,391 @@
+namespace FastDfs.Protocol.Config;
+
+/// <summary>A data directory of a storage (<c>store_pathN</c> / <c>store_pathN_readonly</c>).</summary>
+public sealed record StorePath(string Path, bool ReadOnly = false);
+
+/// <summary><c>[access-log] time_precision</c>.</summary>
+public enum LogTimePrecision
+{
+    Millisecond,
+    Microsecond,
+}
+
+/// <summary>
+/// storage.conf (§17.3). Property names mirror the stock keys; initial values are the stock
+/// <b>code</b> defaults, not the sample conf's values. Keys received from the tracker
+/// (store_path mode, reserved space, trunk settings, ...) are not part of this file.
+/// </summary>
+/// <remarks>
+/// Deliberate differences from stock: loopback tracker addresses are accepted; the stock minimum
+/// thread_stack_size of 320KB (a C stack requirement) is not enforced; store paths are not checked
+/// for existence here (the storage service does that when it opens them).
+/// </remarks>
+public sealed record StorageConfig
+{
+    public const int DefaultPort = 23000;
+
+    public const int DefaultHttpServerPort = 8888;
+
+    /// <summary>The storage keeps a 64KB trunk binlog buffer plus a header in its network buffer.</summary>
+    public const long MinBuffSizeRequired = (64 << 10) + 10;
+
+    public bool Disabled { get; init; }
+
+    /// <summary>Null when the key is absent: stock then asks the trackers (GET_GROUP_NAME).</summary>
+    public string? GroupName { get; init; }
+
+    /// <summary>Listen address; empty = all addresses.</summary>
+    public string BindAddr { get; init; } = "";
+
+    /// <summary>Bind outgoing connections to <see cref="BindAddr"/>.</summary>
+    public bool ClientBind { get; init; } = true;
+
+    public int Port { get; init; } = DefaultPort;
+
+    public string AddressFamily { get; init; } = "auto";
+
+    /// <summary>Explicit storage id, or null (looked up by IP / asked from the tracker).</summary>
+    public string? ServerId { get; init; }
+
+    /// <summary>Seconds.</summary>
+    public int ConnectTimeout { get; init; } = 10;
+
+    /// <summary>Seconds.</summary>
+    public int NetworkTimeout { get; init; } = 30;
+
+    public bool UseIoUring { get; init; }
+
+    public bool UseSendZc { get; init; } = true;
+
+    /// <summary>Seconds between BEAT.</summary>
+    public int HeartBeatInterval { get; init; } = 30;
+
+    /// <summary>Seconds between REPORT_DISK_USAGE.</summary>
+    public int StatReportInterval { get; init; } = 300;
+
+    public required string BasePath { get; init; }
+
+    public int MaxConnections { get; init; } = 256;
+
+    /// <summary><c>buff_size</c>: the network buffer = largest packet held in memory (≥ 64KB + 10).</summary>
+    public long BuffSize { get; init; } = NetworkBuffers.DefaultSize;
+
+    public long MinBuffSize { get; init; } = NetworkBuffers.DefaultSize;
+
+    public long MaxBuffSize { get; init; } = NetworkBuffers.DefaultSize;
+
+    public long MaxPackageSize { get; init; } = NetworkBuffers.DefaultSize;
+
+    public int AcceptThreads { get; init; } = 1;
+
+    public int WorkThreads { get; init; } = 4;
+
+    public bool DiskRwSeparated { get; init; } = true;
+
+    /// <summary>Per store path.</summary>
+    public int DiskReaderThreads { get; init; } = 1;
+
+    /// <summary>Per store path.</summary>
+    public int DiskWriterThreads { get; init; } = 1;
+
+    public int SyncMinThreads { get; init; } = 1;
+
+    /// <summary>Effective value: <c>auto</c>/0/absent → 2 × store path count, capped at 256, at least <see cref="SyncMinThreads"/>.</summary>
+    public int SyncMaxThreads { get; init; } = 2;
+
+    /// <summary>Milliseconds to wait when the binlog is exhausted.</summary>
+    public int SyncWaitMsec { get; init; } = 100;
+
+    /// <summary>Milliseconds to pause between pushed batches.</summary>
+    public int SyncInterval { get; init; }
+
+    public TimeOnly SyncStartTime { get; init; } = new(0, 0);
+
+    public TimeOnly SyncEndTime { get; init; } = new(23, 59);
+
+    public int WriteMarkFileFreq { get; init; } = 500;
+
+    public int DiskRecoveryThreads { get; init; } = 1;
+
+    /// <summary><c>store_path0..N-1</c>; <c>store_path0</c> defaults to <see cref="BasePath"/>.</summary>
+    public required IReadOnlyList<StorePath> StorePaths { get; init; }
+
+    /// <summary><c>store_path_count</c>.</summary>
+    public int StorePathCount => StorePaths.Count;
+
+    /// <summary>1..256 sub-directories per level.</summary>
+    public int SubdirCountPerPath { get; init; } = 256;
+
+    /// <summary>Distinct <c>tracker_server</c> values in file order (at most 16).</summary>
+    public required IReadOnlyList<TrackerAddress> TrackerServers { get; init; }
+
+    public string LogLevel { get; init; } = "info";
+
+    public string RunByGroup { get; init; } = "";
+
+    public string RunByUser { get; init; } = "";
+
+    public IReadOnlyList<string> AllowHosts { get; init; } = ["*"];
+
+    /// <summary>0 round robin, 1 random (hash).</summary>
+    public int FileDistributePathMode { get; init; }
+
+    public int FileDistributeRotateCount { get; init; } = 100;
+
+    /// <summary>Bytes; 0 = never fsync file data (stock parses it but does not use it).</summary>
+    public long FsyncAfterWrittenBytes { get; init; }
+
+    /// <summary>Seconds between binlog buffer flushes.</summary>
+    public int SyncBinlogBuffInterval { get; init; } = 60;
+
+    /// <summary>Seconds between storage_stat.dat writes.</summary>
+    public int SyncStatFileInterval { get; init; } = 60;
+
+    public long ThreadStackSize { get; init; } = 256 << 10;
+
+    /// <summary>Smaller = preferred (store_server = 2).</summary>
+    public int UploadPriority { get; init; } = 10;
+
+    public string IfAliasPrefix { get; init; } = "";
+
+    public bool CheckFileDuplicate { get; init; }
+
+    /// <summary><c>hash</c> or <c>md5</c>; only read when <see cref="CheckFileDuplicate"/>.</summary>
+    public string FileSignatureMethod { get; init; } = "hash";
+
+    /// <summary>FastDHT namespace; required when <see cref="CheckFileDuplicate"/>.</summary>
+    public string? KeyNamespace { get; init; }
+
+    public bool KeepAlive { get; init; }
+
+    public bool FileSyncSkipInvalidRecord { get; init; }
+
+    public bool UseConnectionPool { get; init; }
+
+    public int ConnectionPoolMaxIdleTime { get; init; } = 3600;
+
+    public bool CompressBinlog { get; init; }
+
+    public TimeOnly CompressBinlogTime { get; init; } = new(1, 30);
+
+    public bool CheckStorePathMark { get; init; } = true;
+
+    /// <summary><c>http.server_port</c>: our built-in HTTP port (not a stock storage key).</summary>
+    public int HttpServerPort { get; init; } = DefaultHttpServerPort;
+
+    public LogConfig ErrorLog { get; init; } = LogConfig.Default;
+
+    /// <summary><c>[access-log] enabled</c> (read from that section only).</summary>
+    public bool AccessLogEnabled { get; init; }
+
+    public LogTimePrecision AccessLogTimePrecision { get; init; } = LogTimePrecision.Millisecond;
+
+    /// <summary>Access log rotation keys: <c>[access-log]</c> first, then global.</summary>
+    public LogConfig AccessLog { get; init; } = LogConfig.Default;
+
+    /// <summary>Code defaults with one store path (= base path), for the all-in-one server.</summary>
+    public static StorageConfig Default(string basePath, IReadOnlyList<TrackerAddress> trackerServers,
+        string groupName = "group1")
+    {
+        if (!ConfigReading.IsValidGroupName(groupName))
+        {
+            throw new ArgumentException($"invalid group name \"{groupName}\"", nameof(groupName));
+        }
+        if (trackerServers.Count == 0)
+        {
+            throw new ArgumentException("at least one tracker is required", nameof(trackerServers));
+        }
+        var path = ConfigReading.ChopPath(basePath);
+        return new StorageConfig
+        {
+            GroupName = groupName,
+            BasePath = path,
+            StorePaths = [new StorePath(path)],
+            TrackerServers = trackerServers,
+        };
+    }
+
+    public static StorageConfig Load(string path) => FromIni(IniFile.Load(path));
+
+    /// <exception cref="ConfigException">A missing required key or an invalid value.</exception>
+    public static StorageConfig FromIni(IniFile ini)
+    {
+        var g = ini.Global;
+        var d = Defaults;
+        var basePath = ConfigReading.ChopPath(ConfigReading.RequireNonEmpty(ini, "base_path"));
+
+        var buffers = ConfigReading.ReadNetworkBuffers(g);
+        if (buffers.MinBuffSize < MinBuffSizeRequired)
+        {
+            throw new ConfigException($"buffer size {buffers.MinBuffSize} is too small (must be >= {MinBuffSizeRequired})",
+                g.Find("buff_size")?.File ?? ini.Path, g.Find("buff_size")?.Line ?? 0, "buff_size");
+        }
+
+        var subdirCount = g.GetInt("subdir_count_per_path", d.SubdirCountPerPath);
+        if (subdirCount is < 1 or > 256)
+        {
+            throw ConfigException.ForEntry(g.Find("subdir_count_per_path")!, "must be 1..256");
+        }
+
+        var storePaths = ReadStorePaths(ini, basePath);
+        var (readers, writers) = ReadDiskThreads(g);
+
+        var syncMin = Math.Clamp(g.GetInt("sync_min_threads", d.SyncMinThreads), 1, MaxSyncThreads);
+        var syncMax = ReadSyncMaxThreads(g, storePaths.Count, syncMin);
+
+        var checkFileDuplicate = g.GetBool("check_file_duplicate", false);
+        string? keyNamespace = null;
+        if (checkFileDuplicate)
+        {
+            keyNamespace = g.Find("key_namespace") is { Value.Length: > 0 } ns
+                ? ns.Value
+                : throw new ConfigException("is required and must not be empty when check_file_duplicate is true",
+                    g.Find("key_namespace")?.File ?? ini.Path, g.Find("key_namespace")?.Line ?? 0, "key_namespace");
+        }
+
+        var accessLog = ini.GetSection(IniFile.AccessLogSection);
+        var useConnectionPool = g.GetBool("use_connection_pool", false);
+
+        return new StorageConfig
+        {
+            Disabled = g.GetBool("disabled", false),
+            GroupName = g.Find("group_name") is { } groupEntry ? ConfigReading.ValidateGroupName(groupEntry) : null,
+            BindAddr = g.GetString("bind_addr") ?? "",
+            ClientBind = g.GetBool("client_bind", true),
+            Port = ConfigReading.Port(g, "port", DefaultPort),
+            AddressFamily = g.GetString("address_family") ?? d.AddressFamily,
+            ServerId = g.GetString("server_id") is { Length: > 0 } serverId ? serverId : null,
+            ConnectTimeout = ConfigReading.PositiveOrDefault(g, "connect_timeout", d.ConnectTimeout),
+            NetworkTimeout = ConfigReading.PositiveOrDefault(g, "network_timeout", d.NetworkTimeout),
+            UseIoUring = g.GetBool("use_io_uring", false),
+            UseSendZc = g.GetBool("use_send_zc", true),
+            HeartBeatInterval = ConfigReading.PositiveOrDefault(g, "heart_beat_interval", d.HeartBeatInterval),
+            StatReportInterval = ConfigReading.PositiveOrDefault(g, "stat_report_interval", d.StatReportInterval),
+            BasePath = basePath,
+            MaxConnections = ConfigReading.PositiveOrDefault(g, "max_connections", d.MaxConnections),
+            BuffSize = buffers.BuffSize,
+            MinBuffSize = buffers.MinBuffSize,
+            MaxBuffSize = buffers.MaxBuffSize,
+            MaxPackageSize = buffers.MaxPackageSize,
+            AcceptThreads = ConfigReading.RequirePositive(g, "accept_threads", d.AcceptThreads),
+            WorkThreads = ConfigReading.RequirePositive(g, "work_threads", d.WorkThreads),
+            DiskRwSeparated = g.GetBool("disk_rw_separated", true),
+            DiskReaderThreads = readers,
+            DiskWriterThreads = writers,
+            SyncMinThreads = syncMin,
+            SyncMaxThreads = syncMax,
+            SyncWaitMsec = ConfigReading.PositiveOrDefault(g, "sync_wait_msec", d.SyncWaitMsec),
+            SyncInterval = Math.Max(g.GetInt("sync_interval", 0), 0),
+            SyncStartTime = g.GetTime("sync_start_time", d.SyncStartTime),
+            SyncEndTime = g.GetTime("sync_end_time", d.SyncEndTime),
+            WriteMarkFileFreq = ConfigReading.PositiveOrDefault(g, "write_mark_file_freq", d.WriteMarkFileFreq),
+            DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
+            StorePaths = storePaths,
+            SubdirCountPerPath = subdirCount,
+            TrackerServers = ConfigReading.TrackerServers(ini),
+            LogLevel = g.GetString("log_level") ?? d.LogLevel,
+            RunByGroup = g.GetString("run_by_group") ?? "",
+            RunByUser = g.GetString("run_by_user") ?? "",
+            AllowHosts = ConfigReading.AllowHosts(g),
+            FileDistributePathMode = g.GetInt("file_distribute_path_mode", 0),
+            FileDistributeRotateCount = ConfigReading.PositiveOrDefault(g, "file_distribute_rotate_count", d.FileDistributeRotateCount),
+            FsyncAfterWrittenBytes = g.GetBytes("fsync_after_written_bytes", 0),
+            SyncBinlogBuffInterval = ConfigReading.PositiveOrDefault(g, "sync_binlog_buff_interval", d.SyncBinlogBuffInterval),
+            SyncStatFileInterval = ConfigReading.PositiveOrDefault(g, "sync_stat_file_interval", d.SyncStatFileInterval),
+            ThreadStackSize = ConfigReading.ClampBytes(g, "thread_stack_size", d.ThreadStackSize, 64 << 10, 2L << 30),
+            UploadPriority = g.GetInt("upload_priority", d.UploadPriority),
+            IfAliasPrefix = g.GetString("if_alias_prefix") ?? "",
+            CheckFileDuplicate = checkFileDuplicate,
+            FileSignatureMethod = checkFileDuplicate
+                && "md5".Equals(g.GetString("file_signature_method"), StringComparison.OrdinalIgnoreCase) ? "md5" : "hash",
+            KeyNamespace = keyNamespace,
+            KeepAlive = checkFileDuplicate && g.GetBool("keep_alive", false),
+            FileSyncSkipInvalidRecord = g.GetBool("file_sync_skip_invalid_record", false),
+            UseConnectionPool = useConnectionPool,
+            ConnectionPoolMaxIdleTime = useConnectionPool
+                ? ConfigReading.RequirePositive(g, "connection_pool_max_idle_time", d.ConnectionPoolMaxIdleTime)
+                : d.ConnectionPoolMaxIdleTime,
+            CompressBinlog = g.GetBool("compress_binlog", false),
+            CompressBinlogTime = g.GetTime("compress_binlog_time", d.CompressBinlogTime),
+            CheckStorePathMark = g.GetBool("check_store_path_mark", true),
+            HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
+            ErrorLog = LogConfig.FromSection(ini.ErrorLog),
+            AccessLogEnabled = accessLog?.GetBool("enabled", false) ?? false,
+            AccessLogTimePrecision = accessLog?.GetString("time_precision") is "us" or "microsecond"
+                ? LogTimePrecision.Microsecond
+                : LogTimePrecision.Millisecond,
+            AccessLog = LogConfig.FromSection(ini.WithGlobalFallback(IniFile.AccessLogSection)),
+        };
+    }
+
+    private const int MaxSyncThreads = 256;
+
+    private static readonly StorageConfig Defaults = new() { BasePath = "", StorePaths = [], TrackerServers = [] };
+
+    private static List<StorePath> ReadStorePaths(IniFile ini, string basePath)
+    {
+        var g = ini.Global;
+        var count = ConfigReading.RequirePositive(g, "store_path_count", 1);
+        var paths = new List<StorePath>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var key = $"store_path{i}";
+            var entry = g.Find(key);
+            string path;
+            if (entry is null)
+            {
+                path = i == 0
+                    ? basePath
+                    : throw new ConfigException($"is required (store_path_count = {count})", ini.Path, key: key);
+            }
+            else
+            {
+                path = entry.Value.Length > 0
+                    ? ConfigReading.ChopPath(entry.Value)
+                    : throw ConfigException.ForEntry(entry, "must not be empty");
+            }
+            paths.Add(new StorePath(path, g.GetBool($"{key}_readonly", false)));
+        }
+        return paths;
+    }
+
+    private static (int Readers, int Writers) ReadDiskThreads(IniSection g)
+    {
+        var separated = g.GetBool("disk_rw_separated", true);
+        var readers = g.GetInt("disk_reader_threads", 1);
+        var writers = g.GetInt("disk_writer_threads", 1);
+        foreach (var (key, value) in new[] { ("disk_reader_threads", readers), ("disk_writer_threads", writers) })
+        {
+            if (value < 0 || (separated && value == 0))
+            {
+                throw ConfigException.ForEntry(g.Find(key)!,
+                    separated ? "must be > 0 when disk_rw_separated is true" : "must be >= 0");
+            }
+        }
+        if (readers + writers == 0)
+        {
+            throw ConfigException.ForEntry(g.Find("disk_writer_threads")!,
+                "and disk_reader_threads must not both be 0");
+        }
+        return (readers, writers);
+    }
+
+    private static int ReadSyncMaxThreads(IniSection g, int storePathCount, int syncMin)
+    {
+        var raw = g.GetString("sync_max_threads");
+        int value;
+        if (raw is null || raw == "0" || raw.Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            value = 2 * storePathCount;
+        }
+        else if (int.TryParse(raw, out var parsed) && parsed > 0)
+        {
+            value = parsed;
+        }
+        else
+        {
+            value = 2 * syncMin; // stock's fallback for an unparsable value (it warns)
+        }
+        return Math.Max(Math.Min(value, MaxSyncThreads), syncMin);
+    }
+}
