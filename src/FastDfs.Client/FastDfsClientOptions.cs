@@ -1,4 +1,5 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 
 namespace FastDfs.Client;
 
@@ -37,6 +38,33 @@ public sealed record FastDfsClientOptions
     /// <summary>Options for the given tracker addresses (<c>host:port</c>).</summary>
     public static FastDfsClientOptions ForTrackers(params string[] trackers) =>
         new() { Trackers = trackers.Select(t => FastDfsEndpoint.Parse(t)).ToArray() };
+
+    /// <summary>
+    /// Options from a stock client.conf: tracker_server lines (a tracker's second address becomes another
+    /// endpoint), connect/network timeouts (≤ 0 = default), use_connection_pool, connection_pool_max_idle_time.
+    /// </summary>
+    public static FastDfsClientOptions FromClientConfig(ClientConfig config)
+    {
+        var trackers = new List<FastDfsEndpoint>();
+        foreach (var tracker in config.TrackerServers)
+        {
+            trackers.AddRange(tracker.Hosts.Select(host => new FastDfsEndpoint(host, tracker.Port)));
+        }
+
+        return Default with
+        {
+            Trackers = trackers.Distinct().ToArray(),
+            ConnectTimeout = config.ConnectTimeout > 0 ? TimeSpan.FromSeconds(config.ConnectTimeout) : Default.ConnectTimeout,
+            NetworkTimeout = config.NetworkTimeout > 0 ? TimeSpan.FromSeconds(config.NetworkTimeout) : Default.NetworkTimeout,
+            UseConnectionPool = config.UseConnectionPool,
+            ConnectionPoolMaxIdleTime = config.ConnectionPoolMaxIdleTime > 0
+                ? TimeSpan.FromSeconds(config.ConnectionPoolMaxIdleTime)
+                : Default.ConnectionPoolMaxIdleTime,
+        };
+    }
+
+    /// <summary>Loads a stock client.conf (throws <see cref="ConfigException"/> on errors).</summary>
+    public static FastDfsClientOptions FromFile(string path) => FromClientConfig(ClientConfig.Load(path));
 
     internal int TrackerAttempts => TrackerRetryCount is { } retries ? Math.Max(1, retries + 1) : Math.Max(1, Trackers.Count);
 }
