@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Globalization;
+using FastDfs.Protocol.Metadata;
+
+namespace FastDfs.Cli.Commands;
+
+/// <summary><c>upload &lt;file&gt; [--ext e] [--group g] [--meta k=v ...] [--appender]</c>: prints the file ID.</summary>
+internal static class UploadCommand
+{
+    public static Command Create()
+    {
+        var (command, connection) = ClientConnection.NewCommand("upload", "Upload a local file and print its file ID");
+        var file = new Argument<string>("file") { Description = "Local file to upload" };
+        var ext = new Option<string?>("--ext") { Description = "Extension to store (default: the file's own)" };
+        var group = new Option<string?>("--group", "-g") { Description = "Target group (default: the tracker chooses)" };
+        var meta = new Option<string[]>("--meta", "-m") { Description = "Metadata name=value (repeatable)", AllowMultipleArgumentsPerToken = true };
+        var appender = new Option<bool>("--appender") { Description = "Upload as an appender file" };
+        command.Add(file);
+        command.Add(ext);
+        command.Add(group);
+        command.Add(meta);
+        command.Add(appender);
+        connection.Handle(async (parse, client, output, ct) =>
+        {
+            var metadata = MetaCommand.ParseItems(parse.GetValue(meta) ?? []);
+            var fileId = await client.UploadFileAsync(parse.GetRequiredValue(file), parse.GetValue(ext), metadata, parse.GetValue(group), parse.GetValue(appender), ct);
+            await output.WriteLineAsync(fileId.ToString());
+            return 0;
+        })(command);
+        return command;
+    }
+}
+
+/// <summary><c>download &lt;fileId&gt; [&lt;out&gt;|-] [--offset n] [--length n]</c>.</summary>
+internal static class DownloadCommand
+{
+    public static Command Create()
+    {
+        var (command, connection) = ClientConnection.NewCommand("download", "Download a file (to a local path, or '-' for stdout)");
+        var fileId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        var output = new Argument<string?>("out") { Description = "Local path, or '-' for stdout (default: the file's name)", Arity = ArgumentArity.ZeroOrOne };
+        var offset = new Option<long>("--offset") { Description = "Start offset" };
+        var length = new Option<long>("--length") { Description = "Bytes to read (0 = to the end)" };
+        command.Add(fileId);
+        command.Add(output);
+        command.Add(offset);
+        command.Add(length);
+        connection.Handle(async (parse, client, writer, ct) =>
+        {
+            var id = ClientConnection.ParseFileId(parse.GetRequiredValue(fileId));
+            string target = parse.GetValue(output) ?? Path.GetFileName(id.LogicName);
+            if (target == "-")
+            {
+                await writer.FlushAsync(ct);
+                await using var stdout = Console.OpenStandardOutput();
+                await client.DownloadAsync(id, stdout, parse.GetValue(offset), parse.GetValue(length), ct);
+                return 0;
+            }
+
+            await client.DownloadToFileAsync(id, target, parse.GetValue(offset), parse.GetValue(length), ct);
+            return 0;
+        })(command);
+        return command;
+    }
+}
+
+/// <summary><c>delete &lt;fileId&gt;</c>: exits with the errno on failure (as fdfs_delete_file).</summary>
+internal static class DeleteCommand
+{
+    public static Command Create()
+    {
+        var (command, connection) = ClientConnection.NewCommand("delete", "Delete a file");
+        var fileId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        command.Add(fileId);
+        connection.Handle(async (parse, client, _, ct) =>
+        {
+            await client.DeleteAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(fileId)), ct);
+            return 0;
+        })(command);
+        return command;
+    }
+}
+
+/// <summary><c>info &lt;fileId&gt;</c>: prints like fdfs_file_info.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var (command, connection) = ClientConnection.NewCommand("info", "Show a file's source storage, create time, size and crc32");
+        var fileId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        command.Add(fileId);
+        connection.Handle(async (parse, client, output, ct) =>
+        {
+            var info = await client.GetFileInfoAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(fileId)), ct);
+            string type = info.Type.ToString().ToLowerInvariant();
+            await output.WriteLineAsync($"type: {type} file");
+            await output.WriteLineAsync($"source storage id: {info.SourceIpAddress}");
+            await output.WriteLineAsync($"source ip address: {info.SourceIpAddress}");
+            await output.WriteLineAsync($"file create timestamp: {info.CreateTime.ToLocalTime():yyyy-MM-dd HH:mm:ss}");
+            await output.WriteLineAsync($"file size: {info.FileSize.ToString(CultureInfo.InvariantCulture)}");
+            await output.WriteLineAsync($"file crc32: {info.Crc32} (0x{info.Crc32:X8})");
+            return 0;
+        })(command);
+        return command;
+    }
+}
+
+/// <summary><c>append &lt;appenderFileId&gt; &lt;file&gt;</c>.</summary>
+internal static class AppendCommand
+{
+    public static Command Create()
+    {
+        var (command, connection) = ClientConnection.NewCommand("append", "Append a local file to an appender file");
+        var fileId = new Argument<string>("appenderFileId") { Description = "group/Mxx/HH/LL/name of an appender file" };
+        var file = new Argument<string>("file") { Description = "Local file whose content is appended" };
+        command.Add(fileId);
+        command.Add(file);
+        connection.Handle(async (parse, client, _, ct) =>
+        {
+            await using var content = File.OpenRead(parse.GetRequiredValue(file));
+            await client.AppendAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(fileId)), content, content.Length, ct);
+            return 0;
+        })(command);
+        return command;
+    }
+}
+
+/// <summary><c>meta get &lt;fileId&gt;</c> / <c>meta set &lt;fileId&gt; k=v ... [--merge]</c>.</summary>
+internal static class MetaCommand
+{
+    public static Command Create()
+    {
+        var meta = new Command("meta", "Get or set a file's metadata");
+
+        var (get, getConnection) = ClientConnection.NewCommand("get", "Print a file's metadata as name=value lines");
+        var getId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        get.Add(getId);
+        getConnection.Handle(async (parse, client, output, ct) =>
+        {
+            foreach (var item in await client.GetMetadataAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(getId)), ct))
+            {
+                await output.WriteLineAsync($"{item.Name}={item.Value}");
+            }
+
+            return 0;
+        })(get);
+
+        var (set, setConnection) = ClientConnection.NewCommand("set", "Set a file's metadata (overwrite, or --merge)");
+        var setId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        var items = new Argument<string[]>("items") { Description = "name=value pairs", Arity = ArgumentArity.ZeroOrMore };
+        var merge = new Option<bool>("--merge") { Description = "Merge into existing metadata instead of replacing it" };
+        set.Add(setId);
+        set.Add(items);
+        set.Add(merge);
+        setConnection.Handle(async (parse, client, _, ct) =>
+        {
+            var op = parse.GetValue(merge) ? MetadataOp.Merge : MetadataOp.Overwrite;
+            await client.SetMetadataAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(setId)), ParseItems(parse.GetValue(items) ?? []), op, ct);
+            return 0;
+        })(set);
+
+        meta.Add(get);
+        meta.Add(set);
+        return meta;
+    }
+
+    public static List<MetadataItem> ParseItems(IEnumerable<string> pairs) => pairs.Select(pair =>
+    {
+        int equals = pair.IndexOf('=');
+        return equals > 0
+            ? new MetadataItem(pair[..equals], pair[(equals + 1)..])
+            : throw new FormatException($"metadata '{pair}' is not name=value");
+    }).ToList();
+}

@@ -1,0 +1,3 @@
+using FastDfs.Cli;
+
+return await CliApp.BuildRootCommand().Parse(args).InvokeAsync();

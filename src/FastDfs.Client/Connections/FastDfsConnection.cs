@@ -1,0 +1,280 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
+
+namespace FastDfs.Client.Connections;
+
+/// <summary>
+/// One TCP connection to a tracker or storage, framed with System.IO.Pipelines. Operations run through
+/// <see cref="RunAsync{T}"/>, which applies the network timeout and turns socket/protocol failures into
+/// <see cref="FastDfsException"/>s; any such failure (or an EINVAL reply, after which a storage closes the
+/// connection) marks the connection <see cref="IsBroken"/> so its pool discards it.
+/// </summary>
+public sealed class FastDfsConnection : IDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly TimeSpan _networkTimeout;
+    private readonly int _bufferSize;
+    private CancellationTokenSource? _operationTimeout;
+    private int _disposed;
+
+    private FastDfsConnection(FastDfsEndpoint endpoint, Socket socket, FastDfsClientOptions options)
+    {
+        Endpoint = endpoint;
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _networkTimeout = options.NetworkTimeout;
+        _bufferSize = Math.Max(4096, options.StreamBufferSize);
+        Reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: _bufferSize, leaveOpen: true));
+        Writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: _bufferSize, leaveOpen: true));
+        LastUsed = Environment.TickCount64;
+    }
+
+    public FastDfsEndpoint Endpoint { get; }
+
+    public PipeReader Reader { get; }
+
+    public PipeWriter Writer { get; }
+
+    /// <summary>The connection saw an I/O error, a protocol error, a timeout or EINVAL: do not reuse it.</summary>
+    public bool IsBroken { get; private set; }
+
+    internal long LastUsed { get; set; }
+
+    /// <summary>Opens a connection within the connect timeout.</summary>
+    public static async ValueTask<FastDfsConnection> ConnectAsync(FastDfsEndpoint endpoint, FastDfsClientOptions options, CancellationToken ct)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(options.ConnectTimeout);
+        try
+        {
+            EndPoint target = IPAddress.TryParse(endpoint.Host, out var ip)
+                ? new IPEndPoint(ip, endpoint.Port)
+                : new DnsEndPoint(endpoint.Host, endpoint.Port);
+            await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+            return new FastDfsConnection(endpoint, socket, options);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            socket.Dispose();
+            throw new FastDfsConnectionException(endpoint, Errno.ETIMEDOUT,
+                $"connect to server {endpoint} fail, error no: {Errno.ETIMEDOUT}, error info: {Errno.Describe(Errno.ETIMEDOUT)}");
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            int code = SocketErrno(ex);
+            throw new FastDfsConnectionException(endpoint, code, $"connect to server {endpoint} fail, error no: {code}, error info: {ex.Message}", ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs one request/response exchange with the network timeout (restarted by <see cref="Progress"/>),
+    /// translating failures and marking the connection broken when its state is unknown.
+    /// </summary>
+    public async ValueTask<T> RunAsync<T>(Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_networkTimeout);
+        _operationTimeout = timeout;
+        try
+        {
+            return await exchange(this, timeout.Token).ConfigureAwait(false);
+        }
+        catch (FastDfsException)
+        {
+            throw;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            IsBroken = true;
+            throw;
+        }
+        catch (OperationCanceledException ex)
+        {
+            IsBroken = true;
+            throw new FastDfsConnectionException(Endpoint, Errno.ETIMEDOUT,
+                $"{Endpoint}: network timeout after {_networkTimeout.TotalSeconds:0.#} s, error no: {Errno.ETIMEDOUT}, error info: {Errno.Describe(Errno.ETIMEDOUT)}", ex);
+        }
+        catch (ProtocolException ex)
+        {
+            IsBroken = true;
+            throw new FastDfsProtocolException(Endpoint, ex.Message, ex);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            IsBroken = true;
+            var socketError = ex as SocketException ?? ex.InnerException as SocketException;
+            int code = socketError != null ? SocketErrno(socketError) : Errno.EIO;
+            throw new FastDfsConnectionException(Endpoint, code, $"{Endpoint}: connection failed: {ex.Message}", ex);
+        }
+        catch
+        {
+            IsBroken = true;
+            throw;
+        }
+        finally
+        {
+            _operationTimeout = null;
+            LastUsed = Environment.TickCount64;
+        }
+    }
+
+    /// <summary>Restarts the network timeout: called as a streamed body makes progress.</summary>
+    public void Progress() => _operationTimeout?.CancelAfter(_networkTimeout);
+
+    /// <summary>Writes a request header plus the fixed part of its body; the rest (if any) is streamed after.</summary>
+    public void WriteRequest(FdfsCommand command, ReadOnlySpan<byte> fixedPart, long totalBodyLength = -1, byte status = 0) =>
+        Writer.WriteRequest(command, fixedPart, totalBodyLength, status);
+
+    public async ValueTask FlushAsync(CancellationToken ct)
+    {
+        var result = await Writer.FlushAsync(ct).ConfigureAwait(false);
+        if (result.IsCanceled || result.IsCompleted)
+        {
+            throw new IOException("the connection was closed while sending");
+        }
+    }
+
+    /// <summary>Streams exactly <paramref name="length"/> bytes of <paramref name="content"/>, flushing per chunk.</summary>
+    public async ValueTask WriteBodyAsync(Stream content, long length, CancellationToken ct)
+    {
+        long remaining = length;
+        while (remaining > 0)
+        {
+            var memory = Writer.GetMemory(_bufferSize);
+            int want = (int)Math.Min(memory.Length, remaining);
+            int read = await content.ReadAsync(memory[..want], ct).ConfigureAwait(false);
+            if (read == 0)
+            {
+                // The header promised `length` bytes: the peer would wait for the rest, so this connection is unusable.
+                IsBroken = true;
+                throw new EndOfStreamException($"the content stream ended {remaining} bytes before the announced length {length}");
+            }
+
+            Writer.Advance(read);
+            remaining -= read;
+            await FlushAsync(ct).ConfigureAwait(false);
+            Progress();
+        }
+
+        await FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads a response header; throws <see cref="FastDfsException"/> for an errno status. Returns the body length.</summary>
+    public async ValueTask<long> ReadResponseAsync(CancellationToken ct)
+    {
+        var header = await Reader.ReadHeaderAsync(ct).ConfigureAwait(false)
+            ?? throw new EndOfStreamException("the server closed the connection without a reply");
+        if (header.Cmd != FdfsCommand.Response)
+        {
+            throw new ProtocolException($"reply command byte is {header.Command}, expected {(byte)FdfsCommand.Response}");
+        }
+
+        if (header.BodyLength < 0)
+        {
+            throw new ProtocolException($"reply body length {header.BodyLength} is negative");
+        }
+
+        if (header.Status != 0)
+        {
+            if (header.BodyLength > 0)
+            {
+                await Reader.SkipAsync(header.BodyLength, ct).ConfigureAwait(false);
+            }
+
+            if (header.Status == Errno.EINVAL)
+            {
+                // Storages close the connection after an EINVAL reply (spec 1.4).
+                IsBroken = true;
+            }
+
+            throw new FastDfsException(header.Status);
+        }
+
+        return header.BodyLength;
+    }
+
+    /// <summary>Reads a small body (bounded by <paramref name="maxLength"/>) into a new array.</summary>
+    public async ValueTask<byte[]> ReadBodyAsync(long length, long maxLength, CancellationToken ct)
+    {
+        if (length > maxLength)
+        {
+            throw new ProtocolException($"reply body of {length} bytes exceeds the expected maximum {maxLength}");
+        }
+
+        var body = new byte[length];
+        if (length > 0)
+        {
+            await Reader.ReadIntoAsync(body, ct).ConfigureAwait(false);
+        }
+
+        return body;
+    }
+
+    /// <summary>Sends a request whose body is entirely <paramref name="body"/> and returns the reply body (bounded).</summary>
+    public async ValueTask<byte[]> ExchangeAsync(FdfsCommand command, ReadOnlyMemory<byte> body, long maxReplyLength, CancellationToken ct, byte status = 0)
+    {
+        WriteRequest(command, body.Span, status: status);
+        await FlushAsync(ct).ConfigureAwait(false);
+        long length = await ReadResponseAsync(ct).ConfigureAwait(false);
+        return await ReadBodyAsync(length, maxReplyLength, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Streams <paramref name="length"/> reply bytes into <paramref name="destination"/>.</summary>
+    public ValueTask CopyBodyAsync(long length, Stream destination, CancellationToken ct) =>
+        Reader.CopyToAsync(length, async segment =>
+        {
+            await destination.WriteAsync(segment, ct).ConfigureAwait(false);
+            Progress();
+        }, ct);
+
+    /// <summary>True when an idle connection was closed by the peer (readable with no data, or errored).</summary>
+    internal bool LooksClosedByPeer()
+    {
+        try
+        {
+            return _socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
+    internal void MarkBroken() => IsBroken = true;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        IsBroken = true;
+        Reader.Complete();
+        Writer.Complete();
+        _stream.Dispose();
+    }
+
+    private static int SocketErrno(SocketException ex) => ex.SocketErrorCode switch
+    {
+        SocketError.ConnectionRefused => 111,
+        SocketError.TimedOut => Errno.ETIMEDOUT,
+        SocketError.HostUnreachable => 113,
+        SocketError.NetworkUnreachable => 101,
+        SocketError.ConnectionReset => 104,
+        SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => Errno.ENOENT,
+        _ => ex.NativeErrorCode > 0 && ex.NativeErrorCode < 256 ? ex.NativeErrorCode : Errno.EIO,
+    };
+}

@@ -1,0 +1,70 @@
+using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
+
+namespace FastDfs.Client;
+
+/// <summary>Immutable client settings; <see cref="Default"/> matches the stock client.conf code defaults.</summary>
+public sealed record FastDfsClientOptions
+{
+    public static FastDfsClientOptions Default { get; } = new();
+
+    /// <summary>Tracker servers, tried in turn (round-robin start) with failover.</summary>
+    public IReadOnlyList<FastDfsEndpoint> Trackers { get; init; } =
+        [new FastDfsEndpoint("127.0.0.1", ProtocolConstants.DefaultTrackerPort)];
+
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Longest wait for any single send/receive progress (reset as a streamed body advances).</summary>
+    public TimeSpan NetworkTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Keep idle connections for reuse (stock <c>use_connection_pool</c>; on by default here).</summary>
+    public bool UseConnectionPool { get; init; } = true;
+
+    /// <summary>Idle pooled connections older than this are closed instead of reused.</summary>
+    public TimeSpan ConnectionPoolMaxIdleTime { get; init; } = TimeSpan.FromSeconds(3600);
+
+    /// <summary>Concurrent connections per server; 0 = unlimited.</summary>
+    public int MaxConnectionsPerEndpoint { get; init; } = 256;
+
+    /// <summary>
+    /// Extra attempts on another tracker after a connection failure or timeout; null = try each tracker once.
+    /// Errno replies are never retried.
+    /// </summary>
+    public int? TrackerRetryCount { get; init; }
+
+    /// <summary>Chunk size used when streaming bodies.</summary>
+    public int StreamBufferSize { get; init; } = 64 * 1024;
+
+    /// <summary>Options for the given tracker addresses (<c>host:port</c>).</summary>
+    public static FastDfsClientOptions ForTrackers(params string[] trackers) =>
+        new() { Trackers = trackers.Select(t => FastDfsEndpoint.Parse(t)).ToArray() };
+
+    /// <summary>
+    /// Options from a stock client.conf: tracker_server lines (a tracker's second address becomes another
+    /// endpoint), connect/network timeouts (≤ 0 = default), use_connection_pool, connection_pool_max_idle_time.
+    /// </summary>
+    public static FastDfsClientOptions FromClientConfig(ClientConfig config)
+    {
+        var trackers = new List<FastDfsEndpoint>();
+        foreach (var tracker in config.TrackerServers)
+        {
+            trackers.AddRange(tracker.Hosts.Select(host => new FastDfsEndpoint(host, tracker.Port)));
+        }
+
+        return Default with
+        {
+            Trackers = trackers.Distinct().ToArray(),
+            ConnectTimeout = config.ConnectTimeout > 0 ? TimeSpan.FromSeconds(config.ConnectTimeout) : Default.ConnectTimeout,
+            NetworkTimeout = config.NetworkTimeout > 0 ? TimeSpan.FromSeconds(config.NetworkTimeout) : Default.NetworkTimeout,
+            UseConnectionPool = config.UseConnectionPool,
+            ConnectionPoolMaxIdleTime = config.ConnectionPoolMaxIdleTime > 0
+                ? TimeSpan.FromSeconds(config.ConnectionPoolMaxIdleTime)
+                : Default.ConnectionPoolMaxIdleTime,
+        };
+    }
+
+    /// <summary>Loads a stock client.conf (throws <see cref="ConfigException"/> on errors).</summary>
+    public static FastDfsClientOptions FromFile(string path) => FromClientConfig(ClientConfig.Load(path));
+
+    internal int TrackerAttempts => TrackerRetryCount is { } retries ? Math.Max(1, retries + 1) : Math.Max(1, Trackers.Count);
+}
