@@ -19,8 +19,10 @@ public static class CliApp
         root.Add(AppendCommand.Create());
         root.Add(MonitorCommand.Create());
 
-        // Server commands (tracker <conf>, storage <conf>, server [--data dir]) are added here,
-        // one line each, from Commands/ServerCommands.cs.
+        // Daemons.
+        root.Add(ServerCommands.CreateTracker());
+        root.Add(ServerCommands.CreateStorage());
+        root.Add(ServerCommands.CreateServer());
         return root;
     }
 

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using FastDfs.Protocol.Config;
+using FastDfs.Storage.Hosting;
+using FastDfs.Tracker;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Cli.Commands;
+
+/// <summary>
+/// The daemons: <c>fdfs tracker tracker.conf</c>, <c>fdfs storage storage.conf</c>, and
+/// <c>fdfs server</c>, a tracker plus one storage in one process for local use.
+/// </summary>
+public static class ServerCommands
+{
+    public const string DefaultDataFolder = "fastdfs-data";
+
+    public static Command CreateTracker()
+    {
+        var conf = new Argument<FileInfo>("tracker.conf") { Description = "stock tracker.conf" };
+        var command = new Command("tracker", "Run a tracker from a stock tracker.conf") { conf };
+        command.SetAction((result, ct) => RunDaemonAsync(() =>
+        {
+            var config = TrackerConfig.Load(result.GetValue(conf)!.FullName);
+            Directory.CreateDirectory(config.BasePath);
+            return (config.LogLevel, services => services.AddFastDfsTracker(config));
+        }, result, ct));
+        return command;
+    }
+
+    public static Command CreateStorage()
+    {
+        var conf = new Argument<FileInfo>("storage.conf") { Description = "stock storage.conf" };
+        var command = new Command("storage", "Run a storage server from a stock storage.conf") { conf };
+        command.SetAction((result, ct) => RunDaemonAsync(() =>
+        {
+            var config = StorageConfig.Load(result.GetValue(conf)!.FullName);
+            return (config.LogLevel, services => services.AddFastDfsStorage(config));
+        }, result, ct));
+        return command;
+    }
+
+    public static Command CreateServer()
+    {
+        var data = new Option<DirectoryInfo>("--data")
+        {
+            Description = "data folder (tracker/ and storage/ below it)",
+            DefaultValueFactory = _ => new DirectoryInfo(DefaultDataFolder),
+        };
+        var trackerPort = new Option<int>("--tracker-port") { Description = "tracker port", DefaultValueFactory = _ => 22122 };
+        var storagePort = new Option<int>("--storage-port") { Description = "storage port", DefaultValueFactory = _ => 23000 };
+        var group = new Option<string>("--group") { Description = "group name", DefaultValueFactory = _ => "group1" };
+        var command = new Command("server", "Run a local all-in-one cluster: one tracker and one storage in this process")
+        {
+            data, trackerPort, storagePort, group,
+        };
+        command.SetAction((result, ct) => RunDaemonAsync(() =>
+        {
+            var (tracker, storage) = AllInOne(result.GetValue(data)!.FullName, result.GetValue(trackerPort),
+                result.GetValue(storagePort), result.GetValue(group)!);
+            result.InvocationConfiguration.Output.WriteLine(
+                $"fdfs server: tracker on port {tracker.Port}, storage {storage.GroupName} on port {storage.Port}, data in {result.GetValue(data)!.FullName}");
+            return (tracker.LogLevel, services => services.AddFastDfsTracker(tracker).AddFastDfsStorage(storage));
+        }, result, ct));
+        return command;
+    }
+
+    /// <summary>Configurations of the all-in-one server: stock defaults, shorter report intervals so the
+    /// storage becomes ACTIVE within seconds.</summary>
+    public static (TrackerConfig Tracker, StorageConfig Storage) AllInOne(string dataFolder, int trackerPort, int storagePort, string group)
+    {
+        string trackerBase = Path.Combine(dataFolder, "tracker");
+        string storageBase = Path.Combine(dataFolder, "storage");
+        Directory.CreateDirectory(trackerBase);
+        Directory.CreateDirectory(storageBase);
+        var tracker = TrackerConfig.Default(trackerBase) with { Port = trackerPort };
+        var storage = StorageConfig.Default(storageBase, [new TrackerAddress("127.0.0.1", trackerPort)], group) with
+        {
+            Port = storagePort,
+            HeartBeatInterval = 5,
+            StatReportInterval = 10,
+        };
+        return (tracker, storage);
+    }
+
+    private static async Task<int> RunDaemonAsync(
+        Func<(string LogLevel, Action<IServiceCollection> Register)> configure, ParseResult result, CancellationToken ct)
+    {
+        try
+        {
+            var (logLevel, register) = configure();
+            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+            });
+            builder.Logging.SetMinimumLevel(ToLogLevel(logLevel));
+            register(builder.Services);
+            using var host = builder.Build();
+            await host.RunAsync(ct).ConfigureAwait(false);
+            return 0;
+        }
+        catch (ConfigException ex)
+        {
+            await result.InvocationConfiguration.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        catch (IOException ex)
+        {
+            await result.InvocationConfiguration.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+
+    /// <summary>Maps stock log_level names (syslog style) to Microsoft.Extensions.Logging levels.</summary>
+    public static LogLevel ToLogLevel(string stockLevel) => stockLevel.Trim().ToLowerInvariant() switch
+    {
+        "debug" => LogLevel.Debug,
+        "info" => LogLevel.Information,
+        "notice" or "warn" or "warning" => LogLevel.Warning,
+        "error" or "err" => LogLevel.Error,
+        "crit" or "alert" or "emerg" => LogLevel.Critical,
+        _ => LogLevel.Information,
+    };
+}

@@ -1,0 +1,155 @@
+using FastDfs.Client;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
+using FastDfs.Storage.Hosting;
+using FastDfs.Tracker;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FastDfs.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A real cluster in this process: one tracker and N storages on 127.0.0.1, every port 0,
+/// each storage in its own temporary base path. Disposing stops everything and deletes the data.
+/// </summary>
+public sealed class TestCluster : IAsyncDisposable
+{
+    private readonly List<StorageServer> _storages = [];
+    private readonly List<StorageConfig> _storageConfigs = [];
+
+    private TestCluster(string root, TrackerServer tracker)
+    {
+        Root = root;
+        Tracker = tracker;
+    }
+
+    public string Root { get; }
+
+    public TrackerServer Tracker { get; }
+
+    public IReadOnlyList<StorageServer> Storages => _storages;
+
+    public string TrackerAddress => $"127.0.0.1:{Tracker.EndPoint.Port}";
+
+    public static async Task<TestCluster> StartAsync(
+        int storageCount = 1,
+        Func<TrackerConfig, TrackerConfig>? configureTracker = null,
+        Func<int, StorageConfig, StorageConfig>? configureStorage = null,
+        CancellationToken ct = default)
+    {
+        string root = Path.Combine(Path.GetTempPath(), "fdfs-it-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(root);
+        var trackerConfig = TrackerConfig.Default(Path.Combine(root, "tracker")) with
+        {
+            BindAddr = "127.0.0.1",
+            Port = 0,
+            ReservedStorageSpace = ReservedSpace.FromMegabytes(1),
+        };
+        trackerConfig = configureTracker?.Invoke(trackerConfig) ?? trackerConfig;
+        Directory.CreateDirectory(trackerConfig.BasePath);
+        var tracker = new TrackerServer(trackerConfig, NullLoggerFactory.Instance);
+        await tracker.StartAsync(ct);
+        var cluster = new TestCluster(root, tracker);
+        try
+        {
+            for (int i = 0; i < storageCount; i++)
+            {
+                await cluster.AddStorageAsync(configureStorage is null ? null : c => configureStorage(i, c), ct);
+            }
+
+            await cluster.WaitForActiveAsync(storageCount, ct);
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts one more storage of group1 reporting to this tracker.</summary>
+    public async Task<StorageServer> AddStorageAsync(Func<StorageConfig, StorageConfig>? configure = null, CancellationToken ct = default)
+    {
+        string basePath = Path.Combine(Root, $"storage{_storages.Count}");
+        Directory.CreateDirectory(basePath);
+        var config = StorageConfig.Default(basePath, [new TrackerAddress("127.0.0.1", Tracker.EndPoint.Port)]) with
+        {
+            BindAddr = "127.0.0.1",
+            Port = 0,
+            HeartBeatInterval = 1,
+            StatReportInterval = 1,
+            SubdirCountPerPath = 4,
+        };
+        config = configure?.Invoke(config) ?? config;
+        var storage = new StorageServer(config, NullLoggerFactory.Instance);
+        await storage.StartAsync(ct);
+        _storages.Add(storage);
+        _storageConfigs.Add(config);
+        return storage;
+    }
+
+    public FastDfsClient CreateClient() => new(FastDfsClientOptions.ForTrackers(TrackerAddress));
+
+    /// <summary>Polls the tracker until <paramref name="count"/> storages of group1 are ACTIVE.</summary>
+    public async Task WaitForActiveAsync(int count, CancellationToken ct = default)
+    {
+        await using var client = CreateClient();
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                var storages = await client.ListStoragesAsync("group1", ct: ct);
+                return storages.Count(s => s.Status == StorageStatus.Active) >= count;
+            }
+            catch (FastDfsException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30), $"{count} ACTIVE storage(s)", ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var storage in _storages)
+        {
+            await storage.DisposeAsync();
+        }
+
+        await Tracker.DisposeAsync();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover temp directory must not fail a test.
+        }
+    }
+}
+
+/// <summary>Polling with a deadline instead of sleeping for a state.</summary>
+public static class Eventually
+{
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken ct = default)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0}s waiting for {what}");
+            }
+
+            await Task.Delay(100, ct);
+        }
+    }
+}
+
+public static class Timeouts
+{
+    public static CancellationToken Test(int seconds = 60) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+}
