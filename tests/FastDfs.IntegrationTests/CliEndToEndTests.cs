@@ -1,0 +1,105 @@
+using FastDfs.Cli;
+using FastDfs.IntegrationTests.Infrastructure;
+using FastDfs.Protocol.FileIds;
+
+namespace FastDfs.IntegrationTests;
+
+/// <summary>The <c>fdfs</c> client commands as a user runs them, against a real cluster.</summary>
+public sealed class CliEndToEndTests : IAsyncLifetime
+{
+    private TestCluster _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await TestCluster.StartAsync(ct: Timeouts.Test());
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    private async Task<(int Exit, string Out, string Err)> FdfsAsync(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = await CliApp.InvokeAsync([.. args, "--tracker", _cluster.TrackerAddress], output, error, Timeouts.Test());
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task UploadDownloadInfoMetaDelete()
+    {
+        string source = Path.Combine(_cluster.Root, "photo.jpg");
+        byte[] content = new byte[12345];
+        new Random(5).NextBytes(content);
+        await File.WriteAllBytesAsync(source, content);
+
+        var upload = await FdfsAsync("upload", source, "--meta", "width=160", "--meta", "height=80");
+        Assert.True(upload.Exit == 0, upload.Err);
+        string fileId = upload.Out.Trim();
+        var id = FileId.Parse(fileId);
+        Assert.EndsWith(".jpg", id.LogicName, StringComparison.Ordinal);
+
+        string target = Path.Combine(_cluster.Root, "copy.jpg");
+        var download = await FdfsAsync("download", fileId, target);
+        Assert.True(download.Exit == 0, download.Err);
+        Assert.Equal(content, await File.ReadAllBytesAsync(target));
+
+        var info = await FdfsAsync("info", fileId);
+        Assert.Equal(0, info.Exit);
+        Assert.Contains("12345", info.Out, StringComparison.Ordinal);
+        Assert.Contains("127.0.0.1", info.Out, StringComparison.Ordinal);
+
+        var meta = await FdfsAsync("meta", "get", fileId);
+        Assert.Equal(0, meta.Exit);
+        Assert.Contains("height=80", meta.Out, StringComparison.Ordinal);
+        Assert.Contains("width=160", meta.Out, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await FdfsAsync("meta", "set", fileId, "width=200", "--merge")).Exit);
+        var merged = await FdfsAsync("meta", "get", fileId);
+        Assert.Contains("width=200", merged.Out, StringComparison.Ordinal);
+        Assert.Contains("height=80", merged.Out, StringComparison.Ordinal);
+
+        Assert.Equal(0, (await FdfsAsync("delete", fileId)).Exit);
+        var again = await FdfsAsync("delete", fileId);
+        Assert.Equal(2, again.Exit);
+        Assert.Contains("error no: 2", again.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AppendToAnAppenderFile()
+    {
+        string first = Path.Combine(_cluster.Root, "a.log");
+        string second = Path.Combine(_cluster.Root, "b.log");
+        await File.WriteAllTextAsync(first, "line 1\n");
+        await File.WriteAllTextAsync(second, "line 2\n");
+        var upload = await FdfsAsync("upload", first, "--appender");
+        Assert.True(upload.Exit == 0, upload.Err);
+        string fileId = upload.Out.Trim();
+        Assert.Equal(0, (await FdfsAsync("append", fileId, second)).Exit);
+        string target = Path.Combine(_cluster.Root, "ab.log");
+        Assert.Equal(0, (await FdfsAsync("download", fileId, target)).Exit);
+        Assert.Equal("line 1\nline 2\n", await File.ReadAllTextAsync(target));
+    }
+
+    [Fact]
+    public async Task MonitorPrintsTheActiveStorage()
+    {
+        var monitor = await FdfsAsync("monitor");
+        Assert.Equal(0, monitor.Exit);
+        Assert.Contains("group name = group1", monitor.Out, StringComparison.Ordinal);
+        Assert.Contains("ACTIVE", monitor.Out, StringComparison.Ordinal);
+        Assert.Contains($"storage_port = {_cluster.Storages[0].EndPoint.Port}", monitor.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ErrorsAreClearAndExitNonZero()
+    {
+        var missing = await FdfsAsync("download", "group1/M00/00/00/fwAAAWsGREiAd6n-AAAADg4Qul0430.txt", Path.Combine(_cluster.Root, "x"));
+        Assert.Equal(2, missing.Exit);
+        Assert.Contains("No such file or directory", missing.Err, StringComparison.Ordinal);
+
+        var wrongGroup = await FdfsAsync("download", "group9/M00/00/00/fwAAAWsGREiAd6n-AAAADg4Qul0430.txt", Path.Combine(_cluster.Root, "y"));
+        Assert.NotEqual(0, wrongGroup.Exit);
+        Assert.NotEmpty(wrongGroup.Err);
+
+        var badId = await FdfsAsync("info", "not-a-file-id");
+        Assert.NotEqual(0, badId.Exit);
+        Assert.NotEmpty(badId.Err);
+    }
+}
