@@ -3,14 +3,13 @@ using FastDfs.Protocol.Config;
 using FastDfs.Storage.Session;
 using FastDfs.Storage.Tracking;
 using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace FastDfs.Storage.Hosting;
 
@@ -26,8 +25,7 @@ public sealed class StorageServer : IAsyncDisposable
     private readonly StorageContext _ctx;
     private readonly List<Task> _background = [];
     private CancellationTokenSource? _stopping;
-    private KestrelServer? _kestrel;
-    private ServiceProvider? _services;
+    private IHost? _host;
     private ListenOptions? _listen;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -58,17 +56,28 @@ public sealed class StorageServer : IAsyncDisposable
         _stopping = new CancellationTokenSource();
         _ctx.Initialize();
 
-        _services = new ServiceCollection().AddSingleton(_loggerFactory).AddLogging().BuildServiceProvider();
-        var options = new KestrelServerOptions { ApplicationServices = _services, AddServerHeader = false };
-        options.Limits.MaxConcurrentConnections = config.MaxConnections > 0 ? config.MaxConnections : null;
-        options.Listen(address, config.Port, listen =>
-        {
-            _listen = listen;
-            listen.Use(_ => connection => HandleConnectionAsync(connection));
-        });
-        var transport = new SocketTransportFactory(Options.Create(new SocketTransportOptions()), _loggerFactory);
-        _kestrel = new KestrelServer(Options.Create(options), transport, _loggerFactory);
-        await _kestrel.StartAsync(new NoHttpApplication(), cancellationToken).ConfigureAwait(false);
+        // Kestrel through the Generic Host: only that wiring gives its transport the pooled memory
+        // (a bare KestrelServer allocates a fresh buffer for every socket read).
+        _host = new HostBuilder()
+            .ConfigureServices(services =>
+            {
+                services.AddSingleton(_loggerFactory);
+                services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+            })
+            .ConfigureWebHost(web => web
+                .UseKestrel(options =>
+                {
+                    options.AddServerHeader = false;
+                    options.Limits.MaxConcurrentConnections = config.MaxConnections > 0 ? config.MaxConnections : null;
+                    options.Listen(address, config.Port, listen =>
+                    {
+                        _listen = listen;
+                        listen.Use(_ => connection => HandleConnectionAsync(connection));
+                    });
+                })
+                .Configure(_ => { }))
+            .Build();
+        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
         _ctx.Port = EndPoint.Port;
         _logger.LogInformation("storage {Group} listening on {EndPoint}, base path {BasePath}", _ctx.GroupName, EndPoint, config.BasePath);
 
@@ -90,9 +99,9 @@ public sealed class StorageServer : IAsyncDisposable
         }
 
         _stopping!.Cancel();
-        if (_kestrel is not null)
+        if (_host is not null)
         {
-            await _kestrel.StopAsync(cancellationToken).ConfigureAwait(false);
+            await _host.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await Task.WhenAll(_background).ConfigureAwait(false);
@@ -104,11 +113,7 @@ public sealed class StorageServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
-        _kestrel?.Dispose();
-        if (_services is not null)
-        {
-            await _services.DisposeAsync().ConfigureAwait(false);
-        }
+        _host?.Dispose();
 
         _stopping?.Dispose();
     }
@@ -170,15 +175,11 @@ public sealed class StorageServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Kestrel requires an HTTP application; the storage port only has connection middleware.</summary>
-    private sealed class NoHttpApplication : IHttpApplication<object>
+    /// <summary>The server lives inside another process (tests, the CLI): it does not own Ctrl+C or SIGTERM.</summary>
+    private sealed class EmbeddedLifetime : IHostLifetime
     {
-        public object CreateContext(IFeatureCollection contextFeatures) => new();
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public Task ProcessRequestAsync(object context) => Task.CompletedTask;
-
-        public void DisposeContext(object context, Exception? exception)
-        {
-        }
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
@@ -12,6 +13,7 @@ namespace FastDfs.Storage.Session;
 internal sealed partial class StorageSession
 {
     private const int NameRetries = 10;
+    private const int WriteBufferSize = 256 * 1024;
 
     private readonly record struct ReceivedFile(string TempPath, uint Crc32, long Timestamp);
 
@@ -209,39 +211,74 @@ internal sealed partial class StorageSession
     }
 
     /// <summary>
-    /// Copies body bytes straight from the pipe's segments to the file (one gathered write per read),
-    /// so memory use does not depend on the file size.
+    /// Copies body bytes from the pipe to the file through one pooled buffer of at most 256 KB, written
+    /// whenever it fills, so memory use does not depend on the file size and small socket reads do not
+    /// each cost a write call.
     /// </summary>
     private async ValueTask StreamBodyToFileAsync(SafeFileHandle handle, long fileOffset, long size, Crc32? crc)
     {
-        long written = 0;
-        while (written < size)
+        if (size == 0)
         {
-            RefreshTimeout();
-            var result = await _input.ReadAsync(Token).ConfigureAwait(false);
-            var buffer = result.Buffer;
-            if (buffer.IsEmpty && result.IsCompleted)
-            {
-                throw new EndOfStreamException($"connection closed with {size - written} file bytes outstanding");
-            }
-
-            var slice = buffer.Slice(0, Math.Min(size - written, buffer.Length));
-            _segments.Clear();
-            foreach (var segment in slice)
-            {
-                crc?.Append(segment.Span);
-                _segments.Add(segment);
-            }
-
-            Count(C.TotalFileWriteCount);
-            RandomAccess.Write(handle, _segments, fileOffset + written);
-            Count(C.SuccessFileWriteCount);
-            written += slice.Length;
-            _remaining -= slice.Length;
-            _input.AdvanceTo(slice.End);
+            return;
         }
 
-        _segments.Clear();
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(size, WriteBufferSize));
+        try
+        {
+            int filled = 0;
+            long received = 0;
+            long written = 0;
+            while (received < size)
+            {
+                RefreshTimeout();
+                var result = await _input.ReadAsync(Token).ConfigureAwait(false);
+                var input = result.Buffer;
+                if (input.IsEmpty && result.IsCompleted)
+                {
+                    throw new EndOfStreamException($"connection closed with {size - received} file bytes outstanding");
+                }
+
+                var slice = input.Slice(0, Math.Min(size - received, input.Length));
+                foreach (var segment in slice)
+                {
+                    var span = segment.Span;
+                    crc?.Append(span);
+                    while (!span.IsEmpty)
+                    {
+                        int take = Math.Min(span.Length, buffer.Length - filled);
+                        span[..take].CopyTo(buffer.AsSpan(filled));
+                        filled += take;
+                        span = span[take..];
+                        if (filled == buffer.Length)
+                        {
+                            WriteToFile(handle, buffer.AsSpan(0, filled), fileOffset + written);
+                            written += filled;
+                            filled = 0;
+                        }
+                    }
+                }
+
+                received += slice.Length;
+                _remaining -= slice.Length;
+                _input.AdvanceTo(slice.End);
+            }
+
+            if (filled > 0)
+            {
+                WriteToFile(handle, buffer.AsSpan(0, filled), fileOffset + written);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private void WriteToFile(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)
+    {
+        Count(C.TotalFileWriteCount);
+        RandomAccess.Write(handle, data, offset);
+        Count(C.SuccessFileWriteCount);
     }
 
     /// <summary>

@@ -23,7 +23,6 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _requestTimeout;
     private readonly TimeSpan _networkTimeout;
-    private readonly List<ReadOnlyMemory<byte>> _segments = new(16);
     private readonly int _maxInMemoryBody;
     private byte[]? _scratch;
     private long _remaining;
