@@ -5,6 +5,7 @@ using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Binlog;
 using FastDfs.Storage.Store;
 using FastDfs.Storage.Tracking;
+using FastDfs.Storage.Trunk;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Storage;
@@ -30,6 +31,7 @@ internal sealed class StorageContext : IDisposable
         Port = config.Port;
         Binlog = null!;
         InitFlag = null!;
+        Trunk = null!;
     }
 
     public StorageConfig Config { get; }
@@ -42,6 +44,12 @@ internal sealed class StorageContext : IDisposable
     public BinlogWriter Binlog { get; private set; }
     public DataInitFlag InitFlag { get; private set; }
     public GroupView Group { get; } = new();
+
+    /// <summary>Trunk storage (spec 13): slots for small uploads, trunk-stored reads and deletes.</summary>
+    public TrunkStore Trunk { get; private set; }
+
+    /// <summary>Trunk space used / free / reclaimable, for the monitor and the metrics.</summary>
+    public TrunkStats TrunkStats => Trunk.GetStats();
     public long StartTime { get; }
 
     /// <summary>The port trackers and peers know us by (the bound port when configured as 0).</summary>
@@ -95,6 +103,7 @@ internal sealed class StorageContext : IDisposable
         InitFlag.Save();
         StorageStatFile.Load(DataDirectory, Counters, Distributor);
         Binlog = new BinlogWriter(DataDirectory, LoggerFactory.CreateLogger<BinlogWriter>());
+        Trunk = new TrunkStore(this, new TrunkFileStore(Paths), new LocalTrunkFileIdSequence(InitFlag));
     }
 
     private void ReconcileStorePathMarks(ILogger logger)
@@ -173,5 +182,6 @@ internal sealed class StorageContext : IDisposable
     public void Dispose()
     {
         Binlog?.Dispose();
+        Trunk?.Dispose();
     }
 }

@@ -12,6 +12,11 @@ internal sealed partial class StorageSession
         var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 1).ConfigureAwait(false);
         CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
         var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
+        if (_ctx.Trunk.IsTrunkName(target.LogicName, out _))
+        {
+            return await DeleteTrunkAsync(target.LogicName, target.FullPath).ConfigureAwait(false);
+        }
+
         Count(C.TotalDeleteCount);
         if (!EntryExists(target.FullPath, out bool isDirectory, out bool isLink))
         {

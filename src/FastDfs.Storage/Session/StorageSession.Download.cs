@@ -21,6 +21,11 @@ internal sealed partial class StorageSession
             throw new ProtocolException("negative download offset or length");
         }
 
+        if (_ctx.Trunk.IsTrunkName(target.LogicName, out _))
+        {
+            return await DownloadTrunkAsync(target.LogicName, offset, length).ConfigureAwait(false);
+        }
+
         Count(C.TotalDownloadCount);
         if (Directory.Exists(target.FullPath))
         {

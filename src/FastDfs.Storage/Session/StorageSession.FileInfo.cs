@@ -22,6 +22,11 @@ internal sealed partial class StorageSession
         var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 1).ConfigureAwait(false);
         CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
         var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
+        if (_ctx.Trunk.IsTrunkName(target.LogicName, out var trunkInfo))
+        {
+            return QueryTrunkFileInfo(target.LogicName, trunkInfo);
+        }
+
         var file = new FileInfo(target.FullPath);
         if (!file.Exists)
         {

@@ -34,7 +34,7 @@ internal sealed partial class StorageSession
         var target = Resolve(FixedString.ReadCString(body.Span.Slice(SetMetadataRequest.FixedSize, (int)nameLength)));
         var requested = MetadataCodec.Parse(body.Span.Slice(SetMetadataRequest.FixedSize + (int)nameLength, (int)metaLength));
         Count(C.TotalSetMetaCount);
-        if (!EntryExists(target.FullPath, out bool isDirectory, out _))
+        if (!StoredFileExists(target.LogicName, target.FullPath, out bool isDirectory))
         {
             return Errno.ENOENT;
         }
@@ -85,7 +85,7 @@ internal sealed partial class StorageSession
         }
 
         string metaPath = target.FullPath + MetadataSuffix;
-        if (!File.Exists(target.FullPath))
+        if (!StoredFileExists(target.LogicName, target.FullPath, out _))
         {
             return Errno.ENOENT;
         }

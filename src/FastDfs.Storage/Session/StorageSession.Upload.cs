@@ -50,6 +50,11 @@ internal sealed partial class StorageSession
             return Errno.ENOSPC;
         }
 
+        if (_ctx.Trunk.Accepts(upload.FileSize, appender) && await TryUploadToTrunkAsync(pathIndex, upload.FileSize, upload.Ext).ConfigureAwait(false) is { } trunkStatus)
+        {
+            return trunkStatus;
+        }
+
         var (high, low) = _ctx.Distributor.Next();
         string directory = _ctx.Paths.SubdirPath(pathIndex, high, low);
         var received = await ReceiveToTempAsync(directory, upload.FileSize).ConfigureAwait(false);
@@ -103,7 +108,7 @@ internal sealed partial class StorageSession
             return Errno.ENOSPC;
         }
 
-        if (!EntryExists(master.FullPath, out bool masterIsDirectory, out _) || masterIsDirectory)
+        if (!StoredFileExists(master.LogicName, master.FullPath, out bool masterIsDirectory) || masterIsDirectory)
         {
             return Errno.ENOENT;
         }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
+using FastDfs.Storage.Trunk;
 
 namespace FastDfs.Storage.Tracking;
 
@@ -21,6 +22,7 @@ internal sealed record TrackerParameters
     public ReservedSpace ReservedSpace { get; init; } = ReservedSpace.Default;
     public bool UseTrunkFile { get; init; }
     public bool StoreSlaveFileUseLink { get; init; }
+    public TrunkSettings Trunk { get; init; } = TrunkSettings.Default;
 
     /// <summary>Parses the <c>key=value\n</c> body; unknown keys are ignored, bad values keep the default.</summary>
     public static TrackerParameters Parse(string text)
@@ -65,6 +67,7 @@ internal sealed record TrackerParameters
             ReservedSpace = reserved,
             UseTrunkFile = Flag("use_trunk_file", false),
             StoreSlaveFileUseLink = Flag("store_slave_file_use_link", false),
+            Trunk = TrunkSettings.FromParameters(values),
         };
     }
 }

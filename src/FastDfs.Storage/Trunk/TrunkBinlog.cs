@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Trunk;
+
+/// <summary>One trunk binlog record: <c>&lt;ts&gt; &lt;A|D&gt; &lt;path&gt; &lt;high&gt; &lt;low&gt; &lt;id&gt; &lt;offset&gt; &lt;size&gt;</c> (spec 13).</summary>
+internal readonly record struct TrunkBinlogRecord(long Timestamp, char Op, TrunkBlock Block)
+{
+    /// <summary>Free space added.</summary>
+    public const char Add = 'A';
+
+    /// <summary>Free space removed (taken for an allocation, or merged away).</summary>
+    public const char Delete = 'D';
+
+    public string ToLine() => string.Create(CultureInfo.InvariantCulture, $"{Timestamp} {Op} {Block}\n");
+
+    public static bool TryParse(ReadOnlySpan<char> line, out TrunkBinlogRecord record)
+    {
+        record = default;
+        Span<Range> parts = stackalloc Range[9];
+        if (line.Split(parts, ' ', StringSplitOptions.RemoveEmptyEntries) != 8)
+        {
+            return false;
+        }
+
+        var op = line[parts[1]];
+        var n = new long[8];
+        for (int i = 0; i < 8; i++)
+        {
+            if (i != 1 && !long.TryParse(line[parts[i]], NumberStyles.Integer, CultureInfo.InvariantCulture, out n[i]))
+            {
+                return false;
+            }
+        }
+
+        if (op.Length != 1 || (op[0] != Add && op[0] != Delete) || n[2] is < 0 or > 255 || n[3] is < 0 or > 255 ||
+            n[4] is < 0 or > 255 || n[6] is < 0 or > int.MaxValue || n[7] is <= 0 or > int.MaxValue || n[5] is < 0 or > int.MaxValue)
+        {
+            return false;
+        }
+
+        var file = new TrunkFileKey((int)n[2], (int)n[3], (int)n[4], (int)n[5]);
+        record = new TrunkBinlogRecord(n[0], op[0], new TrunkBlock(file, (int)n[6], (int)n[7]));
+        return true;
+    }
+}
+
+/// <summary>
+/// <c>&lt;base_path&gt;/data/trunk/binlog</c>: appended without a user-space buffer (each operation's lines go to
+/// the OS in one write, so a killed process loses nothing), fsynced on <see cref="Flush"/> and on dispose.
+/// Its length is what TRUNK_GET_BINLOG_SIZE reports and the offset TRUNK_SYNC_BINLOG pushes from.
+/// </summary>
+internal sealed class TrunkBinlog : IDisposable
+{
+    private readonly ILogger _logger;
+    private readonly object _gate = new();
+    private FileStream? _file;
+
+    public TrunkBinlog(string dataDirectory, ILogger logger)
+    {
+        Directory = Path.Combine(dataDirectory, "trunk");
+        FilePath = Path.Combine(Directory, "binlog");
+        _logger = logger;
+    }
+
+    public string Directory { get; }
+    public string FilePath { get; }
+
+    /// <summary>Current length in bytes (0 when the file does not exist).</summary>
+    public long Length
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _file?.Length ?? (File.Exists(FilePath) ? new FileInfo(FilePath).Length : 0);
+            }
+        }
+    }
+
+    public void Append(IReadOnlyList<TrunkBinlogRecord> records)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+
+        var text = new StringBuilder(records.Count * 40);
+        foreach (var record in records)
+        {
+            text.Append(record.ToLine());
+        }
+
+        var bytes = Encoding.ASCII.GetBytes(text.ToString());
+        lock (_gate)
+        {
+            _file ??= Open();
+            _file.Write(bytes);
+        }
+    }
+
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            try
+            {
+                _file?.Flush(flushToDisk: true);
+            }
+            catch (IOException e)
+            {
+                _logger.LogError(e, "fsync of {Path} failed", FilePath);
+            }
+        }
+    }
+
+    /// <summary>Reads the records from <paramref name="offset"/> on; a torn last line (no newline) is ignored.</summary>
+    public List<TrunkBinlogRecord> ReadFrom(long offset)
+    {
+        Flush();
+        var records = new List<TrunkBinlogRecord>();
+        if (!File.Exists(FilePath))
+        {
+            return records;
+        }
+
+        using var stream = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        stream.Seek(Math.Min(offset, stream.Length), SeekOrigin.Begin);
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        string text = reader.ReadToEnd();
+        int complete = text.LastIndexOf('\n') + 1;
+        if (complete < text.Length)
+        {
+            _logger.LogWarning("{Path}: ignoring a torn last line of {Count} bytes", FilePath, text.Length - complete);
+        }
+
+        int lineNumber = 0;
+        foreach (var range in text.AsSpan(0, complete).Split('\n'))
+        {
+            var line = text.AsSpan(range);
+            lineNumber++;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            if (TrunkBinlogRecord.TryParse(line, out var record))
+            {
+                records.Add(record);
+            }
+            else
+            {
+                _logger.LogWarning("{Path}: skipping invalid line {Line} after offset {Offset}: '{Text}'", FilePath, lineNumber, offset, line.ToString());
+            }
+        }
+
+        return records;
+    }
+
+    private FileStream Open()
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        return new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.None);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_file is not null)
+            {
+                try
+                {
+                    _file.Flush(flushToDisk: true);
+                }
+                catch (IOException e)
+                {
+                    _logger.LogError(e, "fsync of {Path} failed", FilePath);
+                }
+
+                _file.Dispose();
+                _file = null;
+            }
+        }
+    }
+}

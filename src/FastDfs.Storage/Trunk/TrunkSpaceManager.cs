@@ -1,0 +1,366 @@
+using FastDfs.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Trunk;
+
+/// <summary>
+/// The trunk server's free-space bookkeeping for every store path (spec 13): best-fit allocation with
+/// splitting, reservation until confirm, freeing with optional neighbour merging (trunk_free_space_merge),
+/// new trunk files when nothing fits, and every change written to the trunk binlog in stock's order so the
+/// free list can be rebuilt after a restart (and, later, replayed by the other members). One lock serialises
+/// all of it: the work per call is a few tree operations and one binlog write.
+/// </summary>
+internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
+{
+    private readonly Func<TrunkSettings> _settings;
+    private readonly TrunkBinlog _binlog;
+    private readonly ITrunkFileIdSequence _ids;
+    private readonly TrunkFileStore _files;
+    private readonly Func<int, (int High, int Low)> _newFileDirectory;
+    private readonly Func<long> _clock;
+    private readonly ILogger _logger;
+    private readonly object _gate = new();
+    private readonly Dictionary<int, TrunkFreeSpace> _free = [];
+    private readonly HashSet<TrunkBlock> _pending = [];
+    private readonly Dictionary<TrunkFileKey, long> _trunkFiles = [];
+    private readonly List<TrunkBinlogRecord> _records = [];
+
+    public TrunkSpaceManager(
+        Func<TrunkSettings> settings,
+        TrunkBinlog binlog,
+        ITrunkFileIdSequence ids,
+        TrunkFileStore files,
+        Func<int, (int High, int Low)> newFileDirectory,
+        Func<long> clock,
+        ILogger logger)
+    {
+        _settings = settings;
+        _binlog = binlog;
+        _ids = ids;
+        _files = files;
+        _newFileDirectory = newFileDirectory;
+        _clock = clock;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Rebuilds the free space from the trunk binlog (A adds a block, D removes it), then checks the header
+    /// at the start of every free block: a block that starts with a live slot header (a slot whose confirm
+    /// record was lost) is taken out of the free space, so a restart never hands out an occupied slot.
+    /// </summary>
+    public void Load()
+    {
+        lock (_gate)
+        {
+            int applied = 0, conflicts = 0;
+            foreach (var record in _binlog.ReadFrom(0))
+            {
+                applied++;
+                if (!Replay(record))
+                {
+                    conflicts++;
+                }
+            }
+
+            int occupied = CheckOccupying();
+            _logger.LogInformation(
+                "trunk free space rebuilt from {Records} binlog records ({Conflicts} inconsistent): {Files} trunk files, {Blocks} free blocks, {Free} bytes free, {Occupied} occupied blocks recovered",
+                applied, conflicts, _trunkFiles.Count, _free.Values.Sum(f => f.Count), _free.Values.Sum(f => f.TotalBytes), occupied);
+        }
+    }
+
+    public ValueTask<TrunkBlock> AllocateAsync(int storePathIndex, int slotBytes, CancellationToken cancellationToken)
+    {
+        var settings = _settings();
+        int size = settings.AllocSizeFor(slotBytes - TrunkSlotHeader.Size);
+        if (slotBytes < TrunkSlotHeader.Size || size > settings.TrunkFileSize)
+        {
+            throw new ProtocolException($"trunk slot of {slotBytes} bytes", Errno.EINVAL);
+        }
+
+        lock (_gate)
+        {
+            var free = FreeSpace(storePathIndex);
+            var block = free.BestFit(size) ?? CreateTrunkFile(storePathIndex, settings, cancellationToken);
+            if (block.Size < size)
+            {
+                throw new ProtocolException($"new trunk file of {block.Size} bytes cannot hold {size}", Errno.ENOSPC);
+            }
+
+            long now = _clock();
+            free.Remove(block);
+            Log(now, TrunkBinlogRecord.Delete, block);
+            var slot = block;
+            if (block.Size - size >= settings.SlotMinSize)
+            {
+                var remainder = new TrunkBlock(block.File, block.Offset + size, block.Size - size);
+                free.Add(remainder);
+                Log(now, TrunkBinlogRecord.Add, remainder);
+                slot = block with { Size = size };
+            }
+
+            // Stock logs the reserved slot as free space until its confirm removes it: a crash before the
+            // confirm leaves it free in the binlog, and the start-up header check catches a slot that was written.
+            _pending.Add(slot);
+            Log(now, TrunkBinlogRecord.Add, slot);
+            FlushRecords();
+            return ValueTask.FromResult(slot);
+        }
+    }
+
+    public ValueTask ConfirmAsync(TrunkBlock slot, bool succeeded, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!_pending.Remove(slot))
+            {
+                throw new ProtocolException($"trunk slot {slot} is not reserved", Errno.ENOENT);
+            }
+
+            if (succeeded)
+            {
+                Log(_clock(), TrunkBinlogRecord.Delete, slot);
+                FlushRecords();
+            }
+            else
+            {
+                AddFree(slot);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask FreeAsync(TrunkBlock slot, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_pending.Contains(slot) || !_trunkFiles.TryGetValue(slot.File, out long fileSize) ||
+                slot.Offset < 0 || slot.Size <= 0 || slot.End > fileSize)
+            {
+                throw new ProtocolException($"trunk slot {slot} is not an allocated slot", Errno.EINVAL);
+            }
+
+            if (!AddFree(slot))
+            {
+                throw new ProtocolException($"trunk slot {slot} is already free", Errno.ENOENT);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public TrunkStats GetStats()
+    {
+        KeyValuePair<TrunkFileKey, long>[] files;
+        long free, pending;
+        lock (_gate)
+        {
+            files = [.. _trunkFiles];
+            free = _free.Values.Sum(f => f.TotalBytes);
+            pending = _pending.Sum(p => (long)p.Size);
+        }
+
+        long total = files.Sum(f => f.Value);
+        long used = total - free - pending;
+        long disk = files.Sum(f => _files.DiskBytes(f.Key));
+        return new TrunkStats(files.Length, total, used, free, pending, disk, Math.Max(0, disk - used), _files.ReclaimedBytes, SparseFile.PunchSupported);
+    }
+
+    /// <summary>The free blocks of one store path (tests, monitor).</summary>
+    public IReadOnlyList<TrunkBlock> FreeBlocks(int storePathIndex)
+    {
+        lock (_gate)
+        {
+            return _free.TryGetValue(storePathIndex, out var free) ? [.. free.Blocks] : [];
+        }
+    }
+
+    public long BinlogLength => _binlog.Length;
+
+    private TrunkBlock CreateTrunkFile(int storePathIndex, TrunkSettings settings, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            // Stock's sequence is synchronous under its lock too; ours completes at once (local) and a remote one
+            // will be fetched ahead by its caller.
+            int id = _ids.NextAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+            var (high, low) = _newFileDirectory(storePathIndex);
+            var file = new TrunkFileKey(storePathIndex, high, low, id);
+            if (_files.Exists(file))
+            {
+                continue;
+            }
+
+            _files.Create(file, settings.TrunkFileSize);
+            _trunkFiles[file] = settings.TrunkFileSize;
+            var whole = new TrunkBlock(file, 0, settings.TrunkFileSize);
+            FreeSpace(storePathIndex).Add(whole);
+            Log(_clock(), TrunkBinlogRecord.Add, whole);
+            _logger.LogInformation("created trunk file {Path} ({Size} bytes)", _files.FullPath(file), settings.TrunkFileSize);
+            return whole;
+        }
+    }
+
+    /// <summary>Adds a freed block (merging with free neighbours when configured) and reclaims its pages.</summary>
+    private bool AddFree(TrunkBlock slot)
+    {
+        var free = FreeSpace(slot.File.StorePathIndex);
+        if (free.Overlapping(slot).Any())
+        {
+            return false;
+        }
+
+        long now = _clock();
+        var added = slot;
+        if (_settings().FreeSpaceMerge)
+        {
+            if (free.EndingAt(slot.File, slot.Offset) is { } before)
+            {
+                free.Remove(before);
+                Log(now, TrunkBinlogRecord.Delete, before);
+                added = new TrunkBlock(slot.File, before.Offset, added.Size + before.Size);
+            }
+
+            if (free.StartingAt(slot.File, slot.End) is { } after)
+            {
+                free.Remove(after);
+                Log(now, TrunkBinlogRecord.Delete, after);
+                added = added with { Size = added.Size + after.Size };
+            }
+        }
+
+        free.Add(added);
+        Log(now, TrunkBinlogRecord.Add, added);
+        FlushRecords();
+        _files.Reclaim(slot, FreeExtent(free, added));
+        return true;
+    }
+
+    /// <summary>The run of adjacent free blocks around <paramref name="block"/> (merged or not).</summary>
+    private static TrunkBlock FreeExtent(TrunkFreeSpace free, TrunkBlock block)
+    {
+        int start = block.Offset;
+        long end = block.End;
+        while (free.EndingAt(block.File, start) is { } before)
+        {
+            start = before.Offset;
+        }
+
+        while (free.StartingAt(block.File, end) is { } after)
+        {
+            end = after.End;
+        }
+
+        return new TrunkBlock(block.File, start, (int)(end - start));
+    }
+
+    private bool Replay(TrunkBinlogRecord record)
+    {
+        var block = record.Block;
+        if (!_trunkFiles.ContainsKey(block.File))
+        {
+            long length = _files.Length(block.File);
+            _trunkFiles[block.File] = length > 0 ? length : Math.Max(block.End, _settings().TrunkFileSize);
+        }
+
+        var free = FreeSpace(block.File.StorePathIndex);
+        if (record.Op == TrunkBinlogRecord.Add)
+        {
+            if (free.Add(block))
+            {
+                return true;
+            }
+
+            // Overlaps free space already (a slot given back twice): free is free, keep the union.
+            foreach (var overlap in free.Overlapping(block).ToList())
+            {
+                free.Remove(overlap);
+                int start = Math.Min(overlap.Offset, block.Offset);
+                block = new TrunkBlock(block.File, start, (int)(Math.Max(overlap.End, block.End) - start));
+            }
+
+            free.Add(block);
+            return false;
+        }
+
+        if (free.Remove(block))
+        {
+            return true;
+        }
+
+        // Not an exact free block: take the range out of whatever free blocks cover it (never leave it free).
+        foreach (var overlap in free.Overlapping(block).ToList())
+        {
+            free.Remove(overlap);
+            if (overlap.Offset < block.Offset)
+            {
+                free.Add(overlap with { Size = block.Offset - overlap.Offset });
+            }
+
+            if (overlap.End > block.End)
+            {
+                free.Add(new TrunkBlock(block.File, (int)block.End, (int)(overlap.End - block.End)));
+            }
+        }
+
+        return false;
+    }
+
+    private int CheckOccupying()
+    {
+        int found = 0;
+        foreach (var (pathIndex, free) in _free)
+        {
+            foreach (var block in free.Blocks.ToList())
+            {
+                if (_files.ReadHeader(block) is not { IsOccupied: true } header ||
+                    header.AllocSize <= 0 || header.AllocSize > block.Size || header.FileSize < 0 ||
+                    (long)header.FileSize + TrunkSlotHeader.Size > header.AllocSize)
+                {
+                    continue;
+                }
+
+                free.Remove(block);
+                if (block.Size > header.AllocSize)
+                {
+                    free.Add(new TrunkBlock(block.File, block.Offset + header.AllocSize, block.Size - header.AllocSize));
+                }
+
+                long now = _clock();
+                Log(now, TrunkBinlogRecord.Delete, block);
+                if (block.Size > header.AllocSize)
+                {
+                    Log(now, TrunkBinlogRecord.Add, new TrunkBlock(block.File, block.Offset + header.AllocSize, block.Size - header.AllocSize));
+                }
+
+                _logger.LogWarning("trunk slot {Block} of path {Path} holds a file: not free", block with { Size = header.AllocSize }, pathIndex);
+                found++;
+            }
+        }
+
+        FlushRecords();
+        return found;
+    }
+
+    private TrunkFreeSpace FreeSpace(int storePathIndex)
+    {
+        if (!_free.TryGetValue(storePathIndex, out var free))
+        {
+            free = new TrunkFreeSpace();
+            _free[storePathIndex] = free;
+        }
+
+        return free;
+    }
+
+    private void Log(long timestamp, char op, TrunkBlock block) => _records.Add(new TrunkBinlogRecord(timestamp, op, block));
+
+    private void FlushRecords()
+    {
+        _binlog.Append(_records);
+        _records.Clear();
+    }
+
+    public void Dispose() => _binlog.Dispose();
+}

@@ -1,0 +1,282 @@
+using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Storage.Store;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace FastDfs.Storage.Trunk;
+
+/// <summary>What the client sessions need from trunk storage; the one seam between them and this folder.</summary>
+internal interface ITrunkStore
+{
+    /// <summary>True when a name is trunk-stored by stock's rule: 56 characters after <c>Mxx/</c> and the trunk bit (spec 9.7).</summary>
+    bool IsTrunkName(string logicName, out FileNameInfo info);
+
+    /// <summary>True when an UPLOAD_FILE of this size should go into a slot (trunk on, fits, not an appender).</summary>
+    bool Accepts(long fileSize, bool appender);
+
+    /// <summary>Reserves a slot and opens its trunk file; null when no slot can be had now (store a normal file).</summary>
+    ValueTask<TrunkUpload?> BeginUploadAsync(int storePathIndex, long fileSize, CancellationToken cancellationToken);
+
+    /// <summary>Writes the slot header after the data, confirms the slot and returns the 60-character logic name.</summary>
+    ValueTask<string> CompleteUploadAsync(TrunkUpload upload, uint sourceRaw, int timestamp, uint crc32, string formattedExt, CancellationToken cancellationToken);
+
+    /// <summary>Gives back the slot of a failed upload.</summary>
+    ValueTask AbortUploadAsync(TrunkUpload upload, CancellationToken cancellationToken);
+
+    /// <summary>Opens a trunk-stored file whose slot header matches its name, or null (ENOENT).</summary>
+    TrunkFileView? Open(string logicName);
+
+    /// <summary>Zeroes the slot header and frees the slot; false when the file does not exist (ENOENT).</summary>
+    ValueTask<bool> DeleteAsync(string logicName, CancellationToken cancellationToken);
+
+    TrunkStats GetStats();
+}
+
+/// <summary>A reserved slot being written by an upload.</summary>
+internal sealed class TrunkUpload(ITrunkSpaceAllocator allocator, TrunkBlock slot, long fileSize, SafeFileHandle handle) : IDisposable
+{
+    /// <summary>Who reserved the slot: the confirm goes back there.</summary>
+    public ITrunkSpaceAllocator Allocator { get; } = allocator;
+    public TrunkBlock Slot { get; } = slot;
+    public long FileSize { get; } = fileSize;
+    public SafeFileHandle Handle { get; } = handle;
+
+    /// <summary>Where the file's first byte goes in the trunk file.</summary>
+    public long DataOffset => (long)Slot.Offset + TrunkSlotHeader.Size;
+
+    public void Dispose() => Handle.Dispose();
+}
+
+/// <summary>An open trunk-stored file: its verified header and the trunk file handle.</summary>
+internal sealed class TrunkFileView(TrunkBlock slot, TrunkSlotHeader header, SafeFileHandle handle) : IDisposable
+{
+    public TrunkBlock Slot { get; } = slot;
+    public TrunkSlotHeader Header { get; } = header;
+    public SafeFileHandle Handle { get; } = handle;
+    public long DataOffset => (long)Slot.Offset + TrunkSlotHeader.Size;
+    public long FileSize => Header.FileSize;
+
+    public void Dispose() => Handle.Dispose();
+}
+
+/// <summary>
+/// Trunk storage of one storage server: routes uploads into slots when trunk mode is on and this storage may
+/// allocate, serves and deletes trunk-stored files on any member, and reports trunk space.
+/// </summary>
+internal sealed class TrunkStore : ITrunkStore, IDisposable
+{
+    private readonly StorageContext _ctx;
+    private readonly ILogger _logger;
+    private readonly object _managerGate = new();
+    private readonly object _deleteGate = new();
+    private TrunkSpaceManager? _manager;
+
+    public TrunkStore(StorageContext ctx, TrunkFileStore files, ITrunkFileIdSequence ids)
+    {
+        _ctx = ctx;
+        Files = files;
+        Ids = ids;
+        Locator = new GroupTrunkServerLocator(ctx);
+        _logger = ctx.LoggerFactory.CreateLogger<TrunkStore>();
+    }
+
+    public TrunkFileStore Files { get; }
+    public ITrunkFileIdSequence Ids { get; }
+
+    /// <summary>Who the trunk server is; replaced by the tracker-cluster slice (election, flag 2).</summary>
+    public ITrunkServerLocator Locator { get; set; }
+
+    /// <summary>Allocation through another trunk server (TRUNK_ALLOC_SPACE & co.): set by the multi-storage slice.</summary>
+    public ITrunkSpaceAllocator? RemoteAllocator { get; set; }
+
+    public TrunkSettings Settings => _ctx.Parameters.Trunk;
+
+    /// <summary>The local trunk server core, loaded from the trunk binlog on first use.</summary>
+    public TrunkSpaceManager Manager
+    {
+        get
+        {
+            lock (_managerGate)
+            {
+                if (_manager is null)
+                {
+                    var binlog = new TrunkBinlog(_ctx.DataDirectory, _ctx.LoggerFactory.CreateLogger<TrunkBinlog>());
+                    var manager = new TrunkSpaceManager(
+                        () => Settings, binlog, Ids, Files, NewFileDirectory, () => StorageContext.Now,
+                        _ctx.LoggerFactory.CreateLogger<TrunkSpaceManager>());
+                    manager.Load();
+                    _manager = manager;
+                }
+
+                return _manager;
+            }
+        }
+    }
+
+    public bool IsTrunkName(string logicName, out FileNameInfo info)
+    {
+        info = null!;
+        return logicName.Length == ProtocolConstants.TrunkLogicFilenameLength &&
+               FileNameCodec.TryDecode(logicName, out info) && info.IsTrunk && info.Trunk is not null;
+    }
+
+    public bool Accepts(long fileSize, bool appender)
+    {
+        var settings = Settings;
+        return !appender && settings.UseTrunkFile && settings.FitsSlot(fileSize);
+    }
+
+    public async ValueTask<TrunkUpload?> BeginUploadAsync(int storePathIndex, long fileSize, CancellationToken cancellationToken)
+    {
+        var allocator = UploadAllocator();
+        if (allocator is null)
+        {
+            return null;
+        }
+
+        var slot = await allocator.AllocateAsync(storePathIndex, (int)fileSize + TrunkSlotHeader.Size, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Files.EnsureExists(slot.File, Settings.TrunkFileSize);
+            return new TrunkUpload(allocator, slot, fileSize, Files.OpenWrite(slot.File));
+        }
+        catch
+        {
+            await allocator.ConfirmAsync(slot, succeeded: false, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async ValueTask<string> CompleteUploadAsync(
+        TrunkUpload upload, uint sourceRaw, int timestamp, uint crc32, string formattedExt, CancellationToken cancellationToken)
+    {
+        var slot = upload.Slot;
+        var header = new TrunkSlotHeader(TrunkSlotHeader.TypeRegular, slot.Size, (int)upload.FileSize, crc32, timestamp, formattedExt);
+        // The header goes last: a slot only holds a file once its data is complete.
+        TrunkFileStore.WriteHeader(upload.Handle, slot.Offset, header);
+        upload.Dispose();
+        await upload.Allocator.ConfirmAsync(slot, succeeded: true, cancellationToken).ConfigureAwait(false);
+        long sizeField = FileNameCodec.MakeSizeField(upload.FileSize, appender: false, trunk: true, Random.Shared.Next());
+        return FileNameCodec.BuildLogicName(
+            slot.File.StorePathIndex, slot.File.SubHigh, slot.File.SubLow, sourceRaw, timestamp, sizeField, crc32, formattedExt, slot.Location);
+    }
+
+    public async ValueTask AbortUploadAsync(TrunkUpload upload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!upload.Handle.IsClosed)
+            {
+                TrunkFileStore.ClearHeader(upload.Handle, upload.Slot.Offset);
+            }
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning(e, "clearing the header of failed trunk slot {Slot}", upload.Slot);
+        }
+        finally
+        {
+            upload.Dispose();
+        }
+
+        await upload.Allocator.ConfirmAsync(upload.Slot, succeeded: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    public TrunkFileView? Open(string logicName)
+    {
+        if (!IsTrunkName(logicName, out var info) || !TrunkSlotHeader.TryFromName(info, out var expected))
+        {
+            return null;
+        }
+
+        var slot = TrunkBlock.FromName(info);
+        if (!Files.IsValidPath(slot.File) || !Files.Exists(slot.File) || slot.Offset < 0)
+        {
+            return null;
+        }
+
+        var handle = Files.OpenRead(slot.File);
+        if (TrunkFileStore.ReadHeader(handle, slot.Offset) is { } onDisk && expected.Matches(onDisk) &&
+            slot.End <= RandomAccess.GetLength(handle) && (long)onDisk.FileSize + TrunkSlotHeader.Size <= slot.Size)
+        {
+            return new TrunkFileView(slot, onDisk, handle);
+        }
+
+        handle.Dispose();
+        return null;
+    }
+
+    public async ValueTask<bool> DeleteAsync(string logicName, CancellationToken cancellationToken)
+    {
+        TrunkBlock slot;
+        // Check and clear in one step: a second delete of the same name, racing this one, must not clear the
+        // header of a new file that reused the slot in between.
+        lock (_deleteGate)
+        {
+            using var view = Open(logicName);
+            if (view is null)
+            {
+                return false;
+            }
+
+            slot = view.Slot;
+            using var handle = Files.OpenWrite(slot.File);
+            TrunkFileStore.ClearHeader(handle, slot.Offset);
+        }
+
+        var allocator = AllocatorFor(slot);
+        try
+        {
+            await allocator.FreeAsync(slot, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProtocolException e)
+        {
+            // The file is gone either way; the space bookkeeping disagreed (logged, nothing handed out twice).
+            _logger.LogWarning("freeing trunk slot {Slot} of {Name}: {Message}", slot, logicName, e.Message);
+        }
+
+        return true;
+    }
+
+    public TrunkStats GetStats()
+    {
+        lock (_managerGate)
+        {
+            if (_manager is null && !File.Exists(Path.Combine(_ctx.DataDirectory, "trunk", "binlog")))
+            {
+                return TrunkStats.Empty;
+            }
+        }
+
+        return Manager.GetStats();
+    }
+
+    /// <summary>The allocator for a new upload, or null when this storage cannot get a slot now.</summary>
+    private ITrunkSpaceAllocator? UploadAllocator() => Locator.Resolve() switch
+    {
+        TrunkServerRole.Self => Manager,
+        TrunkServerRole.Remote => RemoteAllocator,
+        _ => null,
+    };
+
+    /// <summary>Confirm/free go where the slot came from: the local core unless a remote trunk server is in charge.</summary>
+    private ITrunkSpaceAllocator AllocatorFor(TrunkBlock slot) =>
+        Locator.Resolve() == TrunkServerRole.Remote && RemoteAllocator is { } remote ? remote : Manager;
+
+    /// <summary>Stock puts a new trunk file in the sub-directory the round robin currently points at.</summary>
+    private (int High, int Low) NewFileDirectory(int storePathIndex)
+    {
+        var (high, low, _) = _ctx.Distributor.Snapshot();
+        return (high, low);
+    }
+
+    public void Dispose()
+    {
+        lock (_managerGate)
+        {
+            _manager?.Dispose();
+            _manager = null;
+        }
+    }
+}
