@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using FastDfs.Client;
+using FastDfs.IntegrationTests.Infrastructure;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Storage.Hosting;
+using FastDfs.Storage.Trunk;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace FastDfs.IntegrationTests;
+
+/// <summary>
+/// Trunk mode end to end: a tracker with use_trunk_file=true and one storage, which (as the only member of
+/// its group, with no trunk server announced) acts as its own trunk server.
+/// </summary>
+public sealed class TrunkModeTests(ITestOutputHelper output)
+{
+    private const int SlotMaxSize = 64 * 1024;
+
+    private static Task<TestCluster> StartTrunkClusterAsync(CancellationToken ct) => TestCluster.StartAsync(
+        configureTracker: c => c with
+        {
+            UseTrunkFile = true,
+            SlotMinSize = 256,
+            SlotMaxSize = SlotMaxSize,
+            TrunkAllocAlignmentSize = 256,
+            TrunkFileSize = 8 << 20,
+            TrunkFreeSpaceMerge = true,
+        },
+        ct: ct);
+
+    private static async Task WaitForTrunkServerAsync(StorageServer storage, CancellationToken ct) =>
+        await Eventually.TrueAsync(
+            () => Task.FromResult(storage.Context.Parameters.Trunk.UseTrunkFile && storage.Context.Trunk.Locator.Resolve() == TrunkServerRole.Self),
+            TimeSpan.FromSeconds(30), "the storage to act as its own trunk server", ct);
+
+    [Fact]
+    public async Task ThousandsOfSmallFiles_RoundTrip_DeletedSpaceReturnsToDisk_AndIsReused()
+    {
+        var ct = Timeouts.Test(240);
+        await using var cluster = await StartTrunkClusterAsync(ct);
+        var storage = cluster.Storages[0];
+        await WaitForTrunkServerAsync(storage, ct);
+        await using var client = cluster.CreateClient();
+        string dataDir = Path.Combine(storage.Config.StorePaths[0].Path, "data");
+
+        // 1500 files from 1 B to slot_max_size - 24, uploaded 8 at a time.
+        var random = new Random(9);
+        var sizes = Enumerable.Range(0, 1500).Select(i => i switch { 0 => 1, 1 => SlotMaxSize - 24, _ => random.Next(1, SlotMaxSize - 24) }).ToArray();
+        var files = new ConcurrentDictionary<FileId, byte[]>();
+        await Parallel.ForEachAsync(sizes, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (size, token) =>
+        {
+            var content = new byte[size];
+            Random.Shared.NextBytes(content);
+            files[await client.UploadAsync(content, "bin", ct: token)] = content;
+        });
+
+        Assert.All(files.Keys, id =>
+        {
+            Assert.Equal(60, id.LogicName.Length);
+            var info = FileNameCodec.Decode(id.LogicName);
+            Assert.True(info.IsTrunk);
+            Assert.Equal(files[id].Length, info.FileSize);
+            Assert.NotNull(info.Trunk);
+        });
+        await AssertAllReadBackAsync(client, files, ct);
+        var statsBefore = storage.Context.TrunkStats;
+        Assert.Equal(files.Values.Sum(c => (long)TrunkAllocSize(c.Length)), statsBefore.UsedBytes);
+
+        // Delete a random half: the store path's disk usage drops by >= 80% of their slots' size.
+        long duBefore = DiskUsage(dataDir);
+        var deleted = files.Keys.OrderBy(_ => random.Next()).Take(files.Count / 2).ToList();
+        long deletedAlloc = deleted.Sum(id => (long)FileNameCodec.Decode(id.LogicName).Trunk!.Value.AllocSize);
+        foreach (var id in deleted)
+        {
+            await client.DeleteAsync(id, ct);
+            files.TryRemove(id, out _);
+        }
+
+        long duAfter = DiskUsage(dataDir);
+        Assert.True(duBefore - duAfter >= deletedAlloc * 8 / 10,
+            $"du dropped by {duBefore - duAfter} bytes for {deletedAlloc} bytes of deleted slots ({duBefore} -> {duAfter})");
+        var statsAfter = storage.Context.TrunkStats;
+        output.WriteLine($"deleted {deleted.Count} files, {deletedAlloc} slot bytes; du {duBefore} -> {duAfter} (-{duBefore - duAfter}); stats {statsAfter}");
+        Assert.Equal(statsBefore.UsedBytes - deletedAlloc, statsAfter.UsedBytes);
+        Assert.True(statsAfter.ReclaimedBytes >= deletedAlloc * 8 / 10);
+        Assert.True(statsAfter.ReclaimableBytes < deletedAlloc / 5, $"reclaimable {statsAfter.ReclaimableBytes}");
+        foreach (var id in deleted.Take(20))
+        {
+            var e = await Assert.ThrowsAsync<FastDfsException>(() => client.DownloadBytesAsync(id, ct: ct));
+            Assert.Equal(2, e.ErrorCode);
+        }
+
+        await AssertAllReadBackAsync(client, files, ct);
+
+        // New uploads of the same sizes go into the freed slots: no new trunk file, surviving IDs untouched.
+        var freed = deleted.Select(id => FileNameCodec.Decode(id.LogicName).Trunk!.Value).ToList();
+        int reused = 0;
+        foreach (var id in deleted.Take(300))
+        {
+            var content = new byte[FileNameCodec.Decode(id.LogicName).FileSize];
+            Random.Shared.NextBytes(content);
+            var newId = await client.UploadAsync(content, "bin", ct: ct);
+            files[newId] = content;
+            var slot = FileNameCodec.Decode(newId.LogicName).Trunk!.Value;
+            if (freed.Any(f => f.TrunkId == slot.TrunkId && slot.Offset >= f.Offset && slot.Offset < f.Offset + f.AllocSize))
+            {
+                reused++;
+            }
+        }
+
+        Assert.Equal(300, reused);
+        Assert.Equal(statsBefore.TrunkFileCount, storage.Context.TrunkStats.TrunkFileCount);
+        await AssertAllReadBackAsync(client, files, ct);
+    }
+
+    [Fact]
+    public async Task TrunkFiles_SurviveAStorageRestart()
+    {
+        var ct = Timeouts.Test(120);
+        await using var cluster = await StartTrunkClusterAsync(ct);
+        var first = cluster.Storages[0];
+        await WaitForTrunkServerAsync(first, ct);
+        var files = new Dictionary<FileId, byte[]>();
+        await using (var client = cluster.CreateClient())
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                var content = new byte[Random.Shared.Next(1, 3000)];
+                Random.Shared.NextBytes(content);
+                files[await client.UploadAsync(content, "dat", ct: ct)] = content;
+            }
+
+            foreach (var id in files.Keys.Take(20).ToList())
+            {
+                await client.DeleteAsync(id, ct);
+                files.Remove(id);
+            }
+        }
+
+        // Same port: the tracker must see the same member come back, not a second one.
+        var config = first.Config with { Port = first.EndPoint.Port };
+        await first.StopAsync(ct);
+        await using var restarted = new StorageServer(config, NullLoggerFactory.Instance);
+        await restarted.StartAsync(ct);
+        await WaitForTrunkServerAsync(restarted, ct);
+        await cluster.WaitForActiveAsync(1, ct);
+        await using var again = cluster.CreateClient();
+        for (int i = 0; i < 50; i++)
+        {
+            var content = new byte[Random.Shared.Next(1, 3000)];
+            Random.Shared.NextBytes(content);
+            var id = await again.UploadAsync(content, "dat", ct: ct);
+            Assert.Equal(60, id.LogicName.Length);
+            files[id] = content;
+        }
+
+        var slots = files.Keys.Select(id => FileNameCodec.Decode(id.LogicName).Trunk!.Value).OrderBy(s => (s.TrunkId, s.Offset)).ToList();
+        for (int i = 1; i < slots.Count; i++)
+        {
+            Assert.True(slots[i - 1].TrunkId != slots[i].TrunkId || slots[i - 1].Offset + slots[i - 1].AllocSize <= slots[i].Offset);
+        }
+
+        await AssertAllReadBackAsync(again, files, ct);
+    }
+
+    private static int TrunkAllocSize(int fileSize) => (Math.Max(256, fileSize + 24) + 255) / 256 * 256;
+
+    private static async Task AssertAllReadBackAsync(FastDfsClient client, IReadOnlyDictionary<FileId, byte[]> files, CancellationToken ct) =>
+        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (pair, token) =>
+        {
+            var body = await client.DownloadBytesAsync(pair.Key, ct: token);
+            Assert.True(pair.Value.AsSpan().SequenceEqual(body), $"{pair.Key} differs");
+        });
+
+    /// <summary>Allocated bytes under a directory, as <c>du</c> reports them.</summary>
+    private static long DiskUsage(string directory)
+    {
+        using var du = Process.Start(new ProcessStartInfo("du", ["-s", "-B1", directory]) { RedirectStandardOutput = true })!;
+        string output = du.StandardOutput.ReadToEnd();
+        du.WaitForExit();
+        return long.Parse(output.Split('\t')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
