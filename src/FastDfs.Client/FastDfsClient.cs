@@ -10,6 +10,15 @@ namespace FastDfs.Client;
 /// The high-level FastDFS client: asks a tracker where to store or find a file, then talks to that storage.
 /// Connections are pooled per server and released by <see cref="DisposeAsync"/>. Thread-safe.
 /// </summary>
+/// <remarks>
+/// Failures and retries: an errno reply is final (a <see cref="FastDfsException"/> with the server's status).
+/// Tracker calls that cannot connect or time out move on to the next configured tracker
+/// (<see cref="FastDfsClientOptions.TrackerRetryCount"/>). A call that fails on a pooled connection the server
+/// had closed while it was idle (reset, or closed before any reply) runs once more on a new connection:
+/// reads and queries always (download, metadata, file info, tracker queries and listings), writes (upload,
+/// append, modify, truncate, delete, set metadata) only when none of the request had been sent, so a write
+/// the server may have applied is never sent twice. Timeouts are not retried on the same server.
+/// </remarks>
 public sealed partial class FastDfsClient : IDisposable, IAsyncDisposable
 {
     private readonly ConnectionPoolSet _pools;

@@ -95,5 +95,5 @@ public sealed partial class TrackerClient
 
     /// <summary>Sends one request to the given tracker (no failover; a stale pooled connection is retried once).</summary>
     public Task<byte[]> ExchangeOnAsync(FastDfsEndpoint tracker, FdfsCommand command, ReadOnlyMemory<byte> body, CancellationToken ct = default) =>
-        _pools.GetPool(tracker).ExecuteAsync((c, token) => c.ExchangeAsync(command, body, SmallReplyLimit, token), ct).AsTask();
+        _pools.GetPool(tracker).ExecuteAsync((c, token) => c.ExchangeAsync(command, body, SmallReplyLimit, token), RetryPolicyOf(command), ct).AsTask();
 }
