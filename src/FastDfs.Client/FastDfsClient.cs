@@ -10,6 +10,15 @@ namespace FastDfs.Client;
 /// The high-level FastDFS client: asks a tracker where to store or find a file, then talks to that storage.
 /// Connections are pooled per server and released by <see cref="DisposeAsync"/>. Thread-safe.
 /// </summary>
+/// <remarks>
+/// Failures and retries: an errno reply is final (a <see cref="FastDfsException"/> with the server's status).
+/// Tracker calls that cannot connect or time out move on to the next configured tracker
+/// (<see cref="FastDfsClientOptions.TrackerRetryCount"/>). A call that fails on a pooled connection the server
+/// had closed while it was idle (reset, or closed before any reply) runs once more on a new connection:
+/// reads and queries always (download, metadata, file info, tracker queries and listings), writes (upload,
+/// append, modify, truncate, delete, set metadata) only when none of the request had been sent, so a write
+/// the server may have applied is never sent twice. Timeouts are not retried on the same server.
+/// </remarks>
 public sealed partial class FastDfsClient : IDisposable, IAsyncDisposable
 {
     private readonly ConnectionPoolSet _pools;
@@ -126,20 +135,25 @@ public sealed partial class FastDfsClient : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// File attributes like fdfs_file_info: decoded from the name for normal files (no server is asked);
-    /// appender and slave files are asked from a storage holding them.
+    /// appender and slave files, and files whose name carries a storage id instead of an IP address, are asked
+    /// from a storage holding them (QUERY_FETCH_ONE + QUERY_FILE_INFO).
     /// </summary>
     public async Task<FastDfsFileInfo> GetFileInfoAsync(FileId fileId, CancellationToken ct = default)
     {
         var decoded = DecodeName(fileId);
         var type = decoded.IsAppender ? FastDfsFileType.Appender : decoded.IsSlave ? FastDfsFileType.Slave : FastDfsFileType.Normal;
-        if (type == FastDfsFileType.Normal)
+        int storageId = decoded.SourceIsStorageId ? (int)decoded.SourceRaw : 0;
+        if (type == FastDfsFileType.Normal && !decoded.SourceIsStorageId)
         {
             return new FastDfsFileInfo(type, decoded.FileSize, decoded.CreateTime, decoded.Crc32, decoded.Source, FromStorage: false);
         }
 
         var source = await Tracker.QueryFetchAsync(fileId, ct).ConfigureAwait(false);
         var info = await GetStorage(source).QueryFileInfoAsync(fileId, skipCrc: false, ct).ConfigureAwait(false);
-        return new FastDfsFileInfo(type, info.FileSize, DateTimeOffset.FromUnixTimeSeconds(info.CreateTimestamp), info.Crc32, info.SourceIp, FromStorage: true);
+        return new FastDfsFileInfo(type, info.FileSize, DateTimeOffset.FromUnixTimeSeconds(info.CreateTimestamp), info.Crc32, info.SourceIp, FromStorage: true)
+        {
+            SourceStorageId = storageId,
+        };
     }
 
     /// <summary>Decodes what a file name carries (source, timestamp, size, crc32, flags) without any server.</summary>

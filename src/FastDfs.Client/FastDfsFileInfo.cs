@@ -19,6 +19,9 @@ public sealed record FastDfsFileInfo(
     string SourceIpAddress,
     bool FromStorage)
 {
+    /// <summary>The numeric storage id the name carries (files named by storage id), 0 when it carries an IPv4 address.</summary>
+    public int SourceStorageId { get; init; }
+
     /// <summary>Unix seconds of <see cref="CreateTime"/>.</summary>
     public long CreateTimestamp => CreateTime.ToUnixTimeSeconds();
 }

@@ -1,3 +1,4 @@
+using FastDfs.Client.Connections;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Messages;
@@ -19,7 +20,7 @@ public sealed partial class StorageClient
             c.WriteRequest(FdfsCommand.AppendFile, header, header.Length + length);
             await c.WriteBodyAsync(content, length, token).ConfigureAwait(false);
             return await ReadEmptyReplyAsync(c, token).ConfigureAwait(false);
-        }, ct).AsTask();
+        }, RetryPolicy.IfNothingSent, ct, content).AsTask();
     }
 
     /// <summary>Overwrites part of an appender file at <paramref name="offset"/> (≤ current size) (MODIFY_FILE).</summary>
@@ -35,7 +36,7 @@ public sealed partial class StorageClient
             c.WriteRequest(FdfsCommand.ModifyFile, header, header.Length + length);
             await c.WriteBodyAsync(content, length, token).ConfigureAwait(false);
             return await ReadEmptyReplyAsync(c, token).ConfigureAwait(false);
-        }, ct).AsTask();
+        }, RetryPolicy.IfNothingSent, ct, content).AsTask();
     }
 
     /// <summary>Sets an appender file's size to <paramref name="newSize"/>, cutting or zero-extending (TRUNCATE_FILE).</summary>
@@ -57,7 +58,7 @@ public sealed partial class StorageClient
             c.WriteRequest(FdfsCommand.RegenerateAppenderFilename, body);
             await c.FlushAsync(token).ConfigureAwait(false);
             return await ReadFileIdAsync(c, token).ConfigureAwait(false);
-        }, ct).AsTask();
+        }, RetryPolicy.IfNothingSent, ct).AsTask();
     }
 
     private static async ValueTask<bool> ReadEmptyReplyAsync(Connections.FastDfsConnection c, CancellationToken ct)

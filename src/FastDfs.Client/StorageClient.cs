@@ -66,7 +66,7 @@ public sealed partial class StorageClient : IDisposable, IAsyncDisposable
             c.WriteRequest(FdfsCommand.UploadSlaveFile, header, header.Length + length);
             await c.WriteBodyAsync(content, length, token).ConfigureAwait(false);
             return await ReadFileIdAsync(c, token).ConfigureAwait(false);
-        }, ct).AsTask();
+        }, RetryPolicy.IfNothingSent, ct, content).AsTask();
     }
 
     /// <summary>
@@ -83,7 +83,7 @@ public sealed partial class StorageClient : IDisposable, IAsyncDisposable
             long bodyLength = await c.ReadResponseAsync(token).ConfigureAwait(false);
             await c.CopyBodyAsync(bodyLength, destination, token).ConfigureAwait(false);
             return bodyLength;
-        }, ct).AsTask();
+        }, RetryPolicy.Idempotent, ct).AsTask();
     }
 
     /// <summary>
@@ -97,19 +97,41 @@ public sealed partial class StorageClient : IDisposable, IAsyncDisposable
         var connection = await pool.RentAsync(ct).ConfigureAwait(false);
         try
         {
-            long bodyLength = await connection.RunAsync(async (c, token) =>
-            {
-                c.WriteRequest(FdfsCommand.DownloadFile, request);
-                await c.FlushAsync(token).ConfigureAwait(false);
-                return await c.ReadResponseAsync(token).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
-            return new DownloadStream(pool, connection, bodyLength, _pools.Options.NetworkTimeout);
+            return await StartDownloadAsync(pool, connection, request, ct).ConfigureAwait(false);
+        }
+        catch (FastDfsConnectionException ex) when (ConnectionPool.IsStaleFailure(connection, ex, RetryPolicy.Idempotent, null, ct))
+        {
+            pool.Return(connection);
         }
         catch
         {
             pool.Return(connection);
             throw;
         }
+
+        // The pooled connection was stale: once more on a new connection.
+        connection = await pool.RentAsync(fresh: true, ct).ConfigureAwait(false);
+        try
+        {
+            return await StartDownloadAsync(pool, connection, request, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            pool.Return(connection);
+            throw;
+        }
+    }
+
+    /// <summary>Sends a download request and wraps the reply body in a stream that owns <paramref name="connection"/> (on success only).</summary>
+    private async Task<Stream> StartDownloadAsync(ConnectionPool pool, FastDfsConnection connection, byte[] request, CancellationToken ct)
+    {
+        long bodyLength = await connection.RunAsync(async (c, token) =>
+        {
+            c.WriteRequest(FdfsCommand.DownloadFile, request);
+            await c.FlushAsync(token).ConfigureAwait(false);
+            return await c.ReadResponseAsync(token).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
+        return new DownloadStream(pool, connection, bodyLength, _pools.Options.NetworkTimeout);
     }
 
     /// <summary>Deletes a file and its metadata (DELETE_FILE).</summary>
@@ -179,11 +201,16 @@ public sealed partial class StorageClient : IDisposable, IAsyncDisposable
             c.WriteRequest(command, header, UploadFileRequest.FixedSize + length);
             await c.WriteBodyAsync(content, length, token).ConfigureAwait(false);
             return await ReadFileIdAsync(c, token).ConfigureAwait(false);
-        }, ct).AsTask();
+        }, RetryPolicy.IfNothingSent, ct, content).AsTask();
     }
 
     private async Task<byte[]> ExchangeAsync(FdfsCommand command, byte[] body, long maxReply, CancellationToken ct, byte status = 0) =>
-        await Pool.ExecuteAsync((c, token) => c.ExchangeAsync(command, body, maxReply, token, status), ct).ConfigureAwait(false);
+        await Pool.ExecuteAsync((c, token) => c.ExchangeAsync(command, body, maxReply, token, status), RetryPolicyOf(command), ct).ConfigureAwait(false);
+
+    /// <summary>Reads may run twice after a stale pooled connection; writes only if nothing was sent.</summary>
+    private static RetryPolicy RetryPolicyOf(FdfsCommand command) => command is FdfsCommand.GetMetadata or FdfsCommand.QueryFileInfo or FdfsCommand.ActiveTest
+        ? RetryPolicy.Idempotent
+        : RetryPolicy.IfNothingSent;
 
     private static async ValueTask<FileId> ReadFileIdAsync(FastDfsConnection c, CancellationToken ct)
     {

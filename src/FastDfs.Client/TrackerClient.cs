@@ -90,13 +90,36 @@ public sealed partial class TrackerClient : IDisposable, IAsyncDisposable
 
     /// <summary>Sends a request whose body is given whole and returns the (bounded) reply body, with tracker failover.</summary>
     public Task<byte[]> ExchangeAsync(FdfsCommand command, ReadOnlyMemory<byte> body, CancellationToken ct = default) =>
-        ExecuteAsync((c, token) => c.ExchangeAsync(command, body, SmallReplyLimit, token), ct);
+        ExecuteAsync((c, token) => c.ExchangeAsync(command, body, SmallReplyLimit, token), RetryPolicyOf(command), ct);
+
+    /// <summary>
+    /// Queries and listings may run again after a stale pooled connection; administration commands (delete
+    /// storage/group, set trunk server...) only when nothing was sent.
+    /// </summary>
+    internal static RetryPolicy RetryPolicyOf(FdfsCommand command) => command is
+        FdfsCommand.QueryStoreWithoutGroupOne or FdfsCommand.QueryStoreWithGroupOne or
+        FdfsCommand.QueryStoreWithoutGroupAll or FdfsCommand.QueryStoreWithGroupAll or
+        FdfsCommand.QueryFetchOne or FdfsCommand.QueryFetchAll or FdfsCommand.QueryUpdate or
+        FdfsCommand.ServerListAllGroups or FdfsCommand.ServerListOneGroup or FdfsCommand.ServerListStorage or
+        FdfsCommand.ServerGetLeader or FdfsCommand.StorageParameterReq or FdfsCommand.ActiveTest
+        ? RetryPolicy.Idempotent
+        : RetryPolicy.IfNothingSent;
 
     /// <summary>
     /// Runs <paramref name="exchange"/> on a connection to one tracker, failing over to the next tracker on
-    /// connection failures and timeouts, up to the configured attempts.
+    /// connection failures and timeouts, up to the configured attempts (no retry on a stale pooled connection).
     /// </summary>
-    public async Task<T> ExecuteAsync<T>(Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, CancellationToken ct = default)
+    public Task<T> ExecuteAsync<T>(Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, CancellationToken ct = default) =>
+        ExecuteAsync(exchange, RetryPolicy.None, ct);
+
+    /// <summary>
+    /// Runs <paramref name="exchange"/> on a connection to one tracker. A pooled connection the tracker had closed
+    /// is first retried once on a new connection to the same tracker as <paramref name="retry"/> allows (see
+    /// <see cref="ConnectionPool.ExecuteAsync{T}(Func{FastDfsConnection, CancellationToken, ValueTask{T}}, RetryPolicy, CancellationToken, Stream?)"/>);
+    /// other connection failures and timeouts fail over to the next tracker, up to the configured attempts.
+    /// Errno replies are final.
+    /// </summary>
+    public async Task<T> ExecuteAsync<T>(Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, RetryPolicy retry, CancellationToken ct = default)
     {
         var trackers = Options.Trackers;
         int attempts = Options.TrackerAttempts;
@@ -107,7 +130,7 @@ public sealed partial class TrackerClient : IDisposable, IAsyncDisposable
             var endpoint = trackers[(start + attempt) % trackers.Count];
             try
             {
-                return await _pools.GetPool(endpoint).ExecuteAsync(exchange, ct).ConfigureAwait(false);
+                return await _pools.GetPool(endpoint).ExecuteAsync(exchange, retry, ct).ConfigureAwait(false);
             }
             catch (FastDfsConnectionException ex)
             {

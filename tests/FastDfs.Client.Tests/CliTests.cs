@@ -69,7 +69,7 @@ public class CliTests
         Assert.Equal(0, code);
         Assert.Contains("source ip address: 10.99.0.3", output);
         Assert.Contains("file size: 14", output);
-        Assert.Contains("file crc32: 235977309 (0x0E10BA5D)", output);
+        Assert.Contains("file crc32: 235977309 (0x0e10ba5d)", output);
     }
 
     [Fact]
@@ -114,6 +114,28 @@ public class CliTests
         Assert.Contains("ACTIVE", output);
         Assert.Matches(@"\t\ttotal_upload_count = \d+", output);
         Assert.Matches(@"\t\tsuccess_file_write_count = \d+", output);
+    }
+
+    [Theory]
+    [InlineData("tracker", "port = 1\n")]
+    [InlineData("storage", "port = 1\ngroup_name = group1\nstore_path0 = {0}\ntracker_server = 127.0.0.1:1\n")]
+    public async Task A_daemon_whose_conf_says_disabled_exits_125_at_start(string daemon, string settings)
+    {
+        string dir = Directory.CreateTempSubdirectory("fdfs-disabled-").FullName;
+        try
+        {
+            string conf = Path.Combine(dir, $"{daemon}.conf");
+            await File.WriteAllTextAsync(conf, $"disabled = true\nbase_path = {dir}\n" + string.Format(System.Globalization.CultureInfo.InvariantCulture, settings, dir));
+
+            var (code, _, error) = await RunAsync(daemon, conf);
+
+            Assert.Equal(125, code);
+            Assert.Contains("disabled = true", error);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]

@@ -84,7 +84,7 @@ public sealed class CliEndToEndTests : IAsyncLifetime
         Assert.Equal(0, monitor.Exit);
         Assert.Contains("group name = group1", monitor.Out, StringComparison.Ordinal);
         Assert.Contains("ACTIVE", monitor.Out, StringComparison.Ordinal);
-        Assert.Contains($"storage_port = {_cluster.Storages[0].EndPoint.Port}", monitor.Out, StringComparison.Ordinal);
+        Assert.Contains($"host = 127.0.0.1:{_cluster.Storages[0].EndPoint.Port}  ACTIVE", monitor.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FastDfs.Client;
 using System.Globalization;
 using FastDfs.Protocol.Metadata;
 
@@ -81,27 +82,42 @@ internal static class DeleteCommand
     }
 }
 
-/// <summary><c>info &lt;fileId&gt;</c>: prints like fdfs_file_info.</summary>
+/// <summary><c>info &lt;fileId&gt;</c>: prints exactly what fdfs_file_info prints (checked against the stock tool).</summary>
 internal static class InfoCommand
 {
     public static Command Create()
     {
-        var (command, connection) = ClientConnection.NewCommand("info", "Show a file's source storage, create time, size and crc32");
+        var (command, connection) = ClientConnection.NewCommand("info", "Show a file's source storage, create time, size and crc32 (like fdfs_file_info)");
         var fileId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
         command.Add(fileId);
         connection.Handle(async (parse, client, output, ct) =>
         {
             var info = await client.GetFileInfoAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(fileId)), ct);
-            string type = info.Type.ToString().ToLowerInvariant();
-            await output.WriteLineAsync($"type: {type} file");
-            await output.WriteLineAsync($"source storage id: {info.SourceIpAddress}");
-            await output.WriteLineAsync($"source ip address: {info.SourceIpAddress}");
-            await output.WriteLineAsync($"file create timestamp: {info.CreateTime.ToLocalTime():yyyy-MM-dd HH:mm:ss}");
-            await output.WriteLineAsync($"file size: {info.FileSize.ToString(CultureInfo.InvariantCulture)}");
-            await output.WriteLineAsync($"file crc32: {info.Crc32} (0x{info.Crc32:X8})");
+            await output.WriteAsync(Format(info, TimeZoneInfo.Local));
             return 0;
         })(command);
         return command;
+    }
+
+    /// <summary>fdfs_file_info's text: crc32 as a signed decimal and 8 lower-case hex digits, a blank line after the first and last line.</summary>
+    internal static string Format(FastDfsFileInfo info, TimeZoneInfo zone)
+    {
+        string type = info.Type switch
+        {
+            FastDfsFileType.Normal => "normal",
+            FastDfsFileType.Slave => "slave",
+            FastDfsFileType.Appender => "appender",
+            _ => "unknown",
+        };
+        var created = TimeZoneInfo.ConvertTime(info.CreateTime, zone);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"GET FROM SERVER: {(info.FromStorage ? "true" : "false")}\n\n" +
+            $"file type: {type}\n" +
+            $"source storage id: {info.SourceStorageId}\n" +
+            $"source ip address: {info.SourceIpAddress}\n" +
+            $"file create timestamp: {created:yyyy-MM-dd HH:mm:ss}\n" +
+            $"file size: {info.FileSize}\n" +
+            $"file crc32: {unchecked((int)info.Crc32)} (0x{info.Crc32:x8})\n\n");
     }
 }
 

@@ -1,116 +1,118 @@
 using System.CommandLine;
 using System.Globalization;
+using FastDfs.Client;
+using FastDfs.Client.Connections;
 using FastDfs.Protocol;
-using FastDfs.Protocol.Messages;
-using Counter = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.Cli.Commands;
 
-/// <summary><c>monitor [--group g]</c>: the cluster view, laid out like fdfs_monitor's list output.</summary>
+/// <summary>
+/// <c>monitor [list [group]]</c> and <c>monitor delete &lt;group&gt; [&lt;storage_id&gt;]</c>: fdfs_monitor's commands
+/// with its output text (see <see cref="MonitorFormat"/>). Unlike stock, a failed delete exits with the errno.
+/// </summary>
 internal static class MonitorCommand
 {
     public static Command Create()
     {
-        var (command, connection) = ClientConnection.NewCommand("monitor", "Show groups and storages with their stats (like fdfs_monitor)");
-        var group = new Option<string?>("--group", "-g") { Description = "Only this group" };
+        var (command, connection) = ClientConnection.NewCommand("monitor", "Cluster view and admin like fdfs_monitor: [list [group]] | delete <group> [<storage_id>]");
+        var operation = new Argument<string?>("operation") { Description = "list (default) or delete", Arity = ArgumentArity.ZeroOrOne };
+        var group = new Argument<string?>("group") { Description = "group name (list: only this group; delete: the group)", Arity = ArgumentArity.ZeroOrOne };
+        var storageId = new Argument<string?>("storage_id") { Description = "delete: the storage to remove (without it the whole group is removed)", Arity = ArgumentArity.ZeroOrOne };
+        command.Add(operation);
         command.Add(group);
-        connection.Handle(async (parse, client, output, ct) =>
-        {
-            string? only = parse.GetValue(group);
-            var groups = only != null ? [await client.Tracker.ListGroupAsync(only, ct)] : await client.ListGroupsAsync(ct);
-            var trackers = client.Options.Trackers;
-            await output.WriteLineAsync($"server_count={trackers.Count}, server_index=0\n");
-            await output.WriteLineAsync($"tracker server is {trackers[0]}\n");
-            await output.WriteLineAsync($"group count: {groups.Count}\n");
-            int groupNumber = 0;
-            foreach (var g in groups)
-            {
-                var storages = await client.ListStoragesAsync(g.GroupName, ct: ct);
-                await output.WriteAsync(Format(++groupNumber, g, storages));
-            }
-
-            return 0;
-        })(command);
+        command.Add(storageId);
+        connection.Handle((parse, client, output, ct) => RunAsync(
+            client, parse.GetValue(operation) ?? "list", parse.GetValue(group), parse.GetValue(storageId), output, TimeZoneInfo.Local, ct))(command);
         return command;
     }
 
-    internal static string Format(int number, GroupStat g, IReadOnlyList<StorageStat> storages)
+    /// <summary>Runs one monitor operation; times print in <paramref name="zone"/> (stock prints local time).</summary>
+    internal static async Task<int> RunAsync(
+        FastDfsClient client, string op, string? groupName, string? storageId, TextWriter output, TimeZoneInfo zone, CancellationToken ct)
     {
-        var s = new StringWriter(CultureInfo.InvariantCulture);
-        s.WriteLine($"Group {number}:");
-        s.WriteLine($"group name = {g.GroupName}");
-        s.WriteLine($"disk total space = {Mb(g.TotalMb)}");
-        s.WriteLine($"disk free space = {Mb(g.FreeMb)}");
-        s.WriteLine($"disk reserved space = {Mb(g.ReservedMb)}");
-        s.WriteLine($"trunk free space = {Mb(g.TrunkFreeMb)}");
-        s.WriteLine($"storage server count = {g.StorageCount}");
-        s.WriteLine($"readable server count = {g.ReadableServerCount}");
-        s.WriteLine($"writable server count = {g.WritableServerCount}");
-        s.WriteLine($"storage server port = {g.StoragePort}");
-        s.WriteLine($"current write server index = {g.CurrentWriteServer}");
-        s.WriteLine($"store path count = {g.StorePathCount}");
-        s.WriteLine($"subdir count per path = {g.SubdirCountPerPath}");
-        s.WriteLine($"current trunk file id = {g.CurrentTrunkFileId}");
-        s.WriteLine();
-        int index = 0;
-        foreach (var st in storages)
+        if (op is not ("list" or "delete"))
         {
-            var c = st.Counters;
-            s.WriteLine($"\tStorage {++index}:");
-            s.WriteLine($"\t\tid = {st.Id}");
-            s.WriteLine($"\t\tip_addr = {st.IpAddr}  {st.Status.ToMonitorName()}");
-            s.WriteLine($"\t\tversion = {st.Version}");
-            s.WriteLine($"\t\tjoin time = {Time(st.JoinTime)}");
-            s.WriteLine($"\t\tup time = {Time(st.UpTime)}");
-            s.WriteLine($"\t\ttotal storage = {Mb(st.TotalMb)}");
-            s.WriteLine($"\t\tfree storage = {Mb(st.FreeMb)}");
-            s.WriteLine($"\t\treserved storage = {Mb(st.ReservedMb)}");
-            s.WriteLine($"\t\tupload priority = {st.UploadPriority}");
-            s.WriteLine($"\t\tstore_path_count = {st.StorePathCount}");
-            s.WriteLine($"\t\tsubdir_count_per_path = {st.SubdirCountPerPath}");
-            s.WriteLine($"\t\tstorage_port = {st.StoragePort}");
-            s.WriteLine($"\t\tcurrent_write_path = {st.CurrentWritePath}");
-            s.WriteLine($"\t\tsource storage id = {st.SrcId}");
-            s.WriteLine($"\t\tif_trunk_server = {(st.IsTrunkServer ? 1 : 0)}");
-            s.WriteLine($"\t\tconnection.alloc_count = {c.ConnectionAllocCount}");
-            s.WriteLine($"\t\tconnection.current_count = {c.ConnectionCurrentCount}");
-            s.WriteLine($"\t\tconnection.max_count = {c.ConnectionMaxCount}");
-            for (var counter = Counter.TotalUploadCount; counter <= Counter.SuccessFileWriteCount; counter++)
-            {
-                s.WriteLine($"\t\t{Label(counter)} = {c[counter]}");
-            }
-
-            s.WriteLine($"\t\tlast_heart_beat_time = {Time(c[Counter.LastHeartBeatTime])}");
-            s.WriteLine($"\t\tlast_source_update = {Time(c[Counter.LastSourceUpdate])}");
-            s.WriteLine($"\t\tlast_sync_update = {Time(c[Counter.LastSyncUpdate])}");
-            s.WriteLine($"\t\tlast_synced_timestamp = {Time(c[Counter.LastSyncedTimestamp])}");
-            s.WriteLine();
+            throw new ArgumentException($"invalid monitor command '{op}': expected list or delete");
         }
 
-        return s.ToString();
-    }
-
-    /// <summary>Stock label of a counter: TotalUploadCount -> total_upload_count.</summary>
-    internal static string Label(Counter counter)
-    {
-        string name = counter.ToString();
-        var label = new System.Text.StringBuilder(name.Length + 8);
-        for (int i = 0; i < name.Length; i++)
+        if (op == "delete" && groupName == null)
         {
-            if (char.IsUpper(name[i]) && i > 0)
-            {
-                label.Append('_');
-            }
-
-            label.Append(char.ToLowerInvariant(name[i]));
+            throw new ArgumentException("monitor delete needs a group name");
         }
 
-        return label.ToString();
+        var (index, tracker) = await ReachableTrackerAsync(client.Options, ct);
+        await output.WriteAsync(MonitorFormat.Preamble(client.Options.Trackers.Count, index, tracker.ToString()));
+        return op == "list"
+            ? await ListAsync(client, tracker, groupName, output, zone, ct)
+            : await DeleteAsync(client, groupName!, storageId, output, ct);
     }
 
-    private static string Mb(long mb) => $"{mb.ToString("N0", CultureInfo.InvariantCulture)} MB";
+    /// <summary>The first tracker (in configuration order) that accepts a TCP connection.</summary>
+    private static async Task<(int Index, FastDfsEndpoint Tracker)> ReachableTrackerAsync(FastDfsClientOptions options, CancellationToken ct)
+    {
+        FastDfsException? last = null;
+        for (int i = 0; i < options.Trackers.Count; i++)
+        {
+            try
+            {
+                using var probe = await FastDfsConnection.ConnectAsync(options.Trackers[i], options, ct);
+                return (i, options.Trackers[i]);
+            }
+            catch (FastDfsConnectionException ex)
+            {
+                last = ex;
+            }
+        }
 
-    private static string Time(long unixSeconds) => unixSeconds <= 0
-        ? string.Empty
-        : DateTimeOffset.FromUnixTimeSeconds(unixSeconds).ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+        throw last ?? new FastDfsException(Errno.ENOENT, "no tracker server configured");
+    }
+
+    private static async Task<int> ListAsync(FastDfsClient client, FastDfsEndpoint tracker, string? only, TextWriter output, TimeZoneInfo zone, CancellationToken ct)
+    {
+        var groups = await client.Tracker.ListGroupsOnAsync(tracker, ct);
+        if (only == null)
+        {
+            await output.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"group count: {groups.Count}\n"));
+        }
+
+        int number = 0;
+        foreach (var g in groups)
+        {
+            number++;
+            if (only != null && g.GroupName != only)
+            {
+                continue;
+            }
+
+            var storages = await client.Tracker.ListStoragesOnAsync(tracker, g.GroupName, ct: ct);
+            string header = only == null ? string.Create(CultureInfo.InvariantCulture, $"\nGroup {number}:\n") : string.Empty;
+            await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone));
+        }
+
+        return 0;
+    }
+
+    private static async Task<int> DeleteAsync(FastDfsClient client, string group, string? storageId, TextWriter output, CancellationToken ct)
+    {
+        string what = storageId == null ? $"delete group: {group}" : $"delete storage server {group}::{storageId}";
+        try
+        {
+            if (storageId == null)
+            {
+                await client.Tracker.DeleteGroupEverywhereAsync(group, ct);
+            }
+            else
+            {
+                await client.Tracker.DeleteStorageEverywhereAsync(group, storageId, ct);
+            }
+        }
+        catch (FastDfsException ex) when (ex.IsServerError)
+        {
+            await output.WriteLineAsync($"{what} fail, {FastDfsException.FormatErrno(ex.ErrorCode)}");
+            return ex.ErrorCode;
+        }
+
+        await output.WriteLineAsync($"{what} success");
+        return 0;
+    }
 }

@@ -23,6 +23,7 @@ public static class ServerCommands
         command.SetAction((result, ct) => RunDaemonAsync(() =>
         {
             var config = TrackerConfig.Load(result.GetValue(conf)!.FullName);
+            ThrowIfDisabled(config.Disabled, result.GetValue(conf)!.FullName);
             Directory.CreateDirectory(config.BasePath);
             return (config.LogLevel, services => services.AddFastDfsTracker(config));
         }, result, ct));
@@ -36,6 +37,7 @@ public static class ServerCommands
         command.SetAction((result, ct) => RunDaemonAsync(() =>
         {
             var config = StorageConfig.Load(result.GetValue(conf)!.FullName);
+            ThrowIfDisabled(config.Disabled, result.GetValue(conf)!.FullName);
             return (config.LogLevel, services => services.AddFastDfsStorage(config));
         }, result, ct));
         return command;
@@ -102,6 +104,11 @@ public static class ServerCommands
             await host.RunAsync(ct).ConfigureAwait(false);
             return 0;
         }
+        catch (DisabledByConfigException ex)
+        {
+            await result.InvocationConfiguration.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
+            return DisabledExitCode;
+        }
         catch (ConfigException ex)
         {
             await result.InvocationConfiguration.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
@@ -113,6 +120,19 @@ public static class ServerCommands
             return 1;
         }
     }
+
+    /// <summary>Stock daemons exit with ECANCELED when their .conf says <c>disabled = true</c>.</summary>
+    public const int DisabledExitCode = 125;
+
+    private static void ThrowIfDisabled(bool disabled, string path)
+    {
+        if (disabled)
+        {
+            throw new DisabledByConfigException($"conf file \"{path}\" has disabled = true: not starting");
+        }
+    }
+
+    private sealed class DisabledByConfigException(string message) : Exception(message);
 
     /// <summary>Maps stock log_level names (syslog style) to Microsoft.Extensions.Logging levels.</summary>
     public static LogLevel ToLogLevel(string stockLevel) => stockLevel.Trim().ToLowerInvariant() switch

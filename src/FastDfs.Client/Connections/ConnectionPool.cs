@@ -33,7 +33,10 @@ public sealed class ConnectionPool : IDisposable
     public int IdleCount => _idle.Count;
 
     /// <summary>Takes an idle connection or opens a new one. Give it back with <see cref="Return"/>.</summary>
-    public async ValueTask<FastDfsConnection> RentAsync(CancellationToken ct)
+    public ValueTask<FastDfsConnection> RentAsync(CancellationToken ct) => RentAsync(fresh: false, ct);
+
+    /// <summary>Takes an idle connection (unless <paramref name="fresh"/>) or opens a new one.</summary>
+    internal async ValueTask<FastDfsConnection> RentAsync(bool fresh, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_slots != null)
@@ -44,10 +47,11 @@ public sealed class ConnectionPool : IDisposable
         try
         {
             long maxIdleMs = (long)_options.ConnectionPoolMaxIdleTime.TotalMilliseconds;
-            while (_idle.TryPop(out var idle))
+            while (!fresh && _idle.TryPop(out var idle))
             {
                 if (!idle.IsBroken && Environment.TickCount64 - idle.LastUsed <= maxIdleMs && !idle.LooksClosedByPeer())
                 {
+                    idle.FromPool = true;
                     return idle;
                 }
 
@@ -85,19 +89,58 @@ public sealed class ConnectionPool : IDisposable
         _slots?.Release();
     }
 
-    /// <summary>Runs one exchange on a rented connection and returns the connection.</summary>
-    public async ValueTask<T> ExecuteAsync<T>(Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, CancellationToken ct)
+    /// <summary>Runs one exchange on a rented connection and returns the connection (no retry).</summary>
+    public ValueTask<T> ExecuteAsync<T>(Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, CancellationToken ct) =>
+        ExecuteAsync(exchange, RetryPolicy.None, ct);
+
+    /// <summary>
+    /// Runs one exchange on a rented connection and returns the connection. When the connection came from the
+    /// idle pool and fails as a connection the peer had already closed would (reset, or closed before any reply
+    /// header; not a timeout), the exchange runs once more on a newly opened connection if
+    /// <paramref name="retry"/> allows it: <see cref="RetryPolicy.Idempotent"/> always,
+    /// <see cref="RetryPolicy.IfNothingSent"/> only when no request byte reached the socket. A streamed
+    /// <paramref name="content"/> that was partly read is rewound first, or the failure stands when it cannot seek.
+    /// </summary>
+    public async ValueTask<T> ExecuteAsync<T>(
+        Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, RetryPolicy retry, CancellationToken ct, Stream? content = null)
     {
-        var connection = await RentAsync(ct).ConfigureAwait(false);
+        var connection = await RentAsync(fresh: false, ct).ConfigureAwait(false);
         try
         {
             return await connection.RunAsync(exchange, ct).ConfigureAwait(false);
+        }
+        catch (FastDfsConnectionException ex) when (IsStaleFailure(connection, ex, retry, content, ct))
+        {
+            if (connection.ContentRead > 0)
+            {
+                content!.Seek(-connection.ContentRead, SeekOrigin.Current);
+            }
         }
         finally
         {
             Return(connection);
         }
+
+        // The peer had closed the pooled connection: once more on a new one (its failure is final).
+        var fresh = await RentAsync(fresh: true, ct).ConfigureAwait(false);
+        try
+        {
+            return await fresh.RunAsync(exchange, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Return(fresh);
+        }
     }
+
+    /// <summary>Whether a failed exchange looks like a stale pooled connection that <paramref name="retry"/> lets us retry.</summary>
+    internal static bool IsStaleFailure(FastDfsConnection connection, FastDfsConnectionException failure, RetryPolicy retry, Stream? content, CancellationToken ct) =>
+        connection.FromPool && !failure.IsTimeout && !ct.IsCancellationRequested && !connection.ReplyStarted && retry switch
+        {
+            RetryPolicy.Idempotent => true,
+            RetryPolicy.IfNothingSent => !connection.RequestFlushed && (connection.ContentRead == 0 || content is { CanSeek: true }),
+            _ => false,
+        };
 
     public void Dispose()
     {
@@ -107,6 +150,19 @@ public sealed class ConnectionPool : IDisposable
             connection.Dispose();
         }
     }
+}
+
+/// <summary>When an operation that failed on a stale pooled connection may run again on a new connection.</summary>
+public enum RetryPolicy
+{
+    /// <summary>Never retry.</summary>
+    None,
+
+    /// <summary>Reads and queries: running them twice is harmless, so retry whenever no reply had started.</summary>
+    Idempotent,
+
+    /// <summary>Writes: retry only when no request byte was handed to the socket (the server cannot have seen it).</summary>
+    IfNothingSent,
 }
 
 /// <summary>One <see cref="ConnectionPool"/> per server endpoint, shared by tracker and storage clients.</summary>

@@ -44,6 +44,18 @@ public sealed class FastDfsConnection : IDisposable
 
     internal long LastUsed { get; set; }
 
+    /// <summary>The connection was taken from the idle pool (not opened for the current operation).</summary>
+    internal bool FromPool { get; set; }
+
+    /// <summary>Some bytes of the current operation's request were handed to the socket.</summary>
+    internal bool RequestFlushed { get; private set; }
+
+    /// <summary>A reply header of the current operation was received.</summary>
+    internal bool ReplyStarted { get; private set; }
+
+    /// <summary>Bytes the current operation read from the caller's content stream.</summary>
+    internal long ContentRead { get; private set; }
+
     /// <summary>Opens a connection within the connect timeout.</summary>
     public static async ValueTask<FastDfsConnection> ConnectAsync(FastDfsEndpoint endpoint, FastDfsClientOptions options, CancellationToken ct)
     {
@@ -87,6 +99,9 @@ public sealed class FastDfsConnection : IDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(_networkTimeout);
         _operationTimeout = timeout;
+        RequestFlushed = false;
+        ReplyStarted = false;
+        ContentRead = 0;
         try
         {
             return await exchange(this, timeout.Token).ConfigureAwait(false);
@@ -144,6 +159,8 @@ public sealed class FastDfsConnection : IDisposable
         {
             throw new IOException("the connection was closed while sending");
         }
+
+        RequestFlushed = true;
     }
 
     /// <summary>Streams exactly <paramref name="length"/> bytes of <paramref name="content"/>, flushing per chunk.</summary>
@@ -163,6 +180,7 @@ public sealed class FastDfsConnection : IDisposable
             }
 
             Writer.Advance(read);
+            ContentRead += read;
             remaining -= read;
             await FlushAsync(ct).ConfigureAwait(false);
             Progress();
@@ -176,6 +194,7 @@ public sealed class FastDfsConnection : IDisposable
     {
         var header = await Reader.ReadHeaderAsync(ct).ConfigureAwait(false)
             ?? throw new EndOfStreamException("the server closed the connection without a reply");
+        ReplyStarted = true;
         if (header.Cmd != FdfsCommand.Response)
         {
             throw new ProtocolException($"reply command byte is {header.Command}, expected {(byte)FdfsCommand.Response}");

@@ -1,0 +1,99 @@
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+
+namespace FastDfs.Client;
+
+/// <summary>
+/// Administration applied to every configured tracker in turn, as stock's tracker_delete_storage /
+/// tracker_delete_group do (each tracker keeps its own copy of the cluster state).
+/// </summary>
+public sealed partial class TrackerClient
+{
+    /// <summary>
+    /// Removes a storage from a group on every tracker. First asks each tracker for the storage: EBUSY when one sees
+    /// it ONLINE or ACTIVE, ENOENT when none knows it; then sends SERVER_DELETE_STORAGE to each (ENOENT from some
+    /// trackers is fine, from all it is the result; EALREADY is skipped but reported if it is the last answer).
+    /// A tracker that cannot be reached fails the call (stock stops at the first unreachable tracker too).
+    /// </summary>
+    public async Task DeleteStorageEverywhereAsync(string group, string storageId, CancellationToken ct = default)
+    {
+        var trackers = Options.Trackers;
+        int unknownCount = 0;
+        foreach (var tracker in trackers)
+        {
+            IReadOnlyList<StorageStat> found;
+            try
+            {
+                found = await ListStoragesOnAsync(tracker, group, storageId, ct).ConfigureAwait(false);
+            }
+            catch (FastDfsException ex) when (ex.IsServerError && ex.ErrorCode == Errno.ENOENT)
+            {
+                found = [];
+            }
+
+            if (found.Count == 0)
+            {
+                unknownCount++;
+            }
+            else if (found[0].Status is StorageStatus.Online or StorageStatus.Active)
+            {
+                throw new FastDfsException(Errno.EBUSY);
+            }
+        }
+
+        if (unknownCount == trackers.Count)
+        {
+            throw new FastDfsException(Errno.ENOENT);
+        }
+
+        byte[] body = GroupAndIdBody(group, storageId);
+        unknownCount = 0;
+        int lastError = 0;
+        foreach (var tracker in trackers)
+        {
+            lastError = 0;
+            try
+            {
+                await ExchangeOnAsync(tracker, FdfsCommand.ServerDeleteStorage, body, ct).ConfigureAwait(false);
+            }
+            catch (FastDfsException ex) when (ex.IsServerError && ex.ErrorCode is Errno.ENOENT or Errno.EALREADY)
+            {
+                lastError = ex.ErrorCode;
+                unknownCount += ex.ErrorCode == Errno.ENOENT ? 1 : 0;
+            }
+        }
+
+        if (unknownCount == trackers.Count || lastError == Errno.EALREADY)
+        {
+            throw new FastDfsException(lastError == Errno.EALREADY ? Errno.EALREADY : Errno.ENOENT);
+        }
+    }
+
+    /// <summary>Removes an empty group on every tracker in turn, stopping at the first failure.</summary>
+    public async Task DeleteGroupEverywhereAsync(string group, CancellationToken ct = default)
+    {
+        byte[] body = GroupBody(group);
+        foreach (var tracker in Options.Trackers)
+        {
+            await ExchangeOnAsync(tracker, FdfsCommand.ServerDeleteGroup, body, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>SERVER_LIST_ALL_GROUPS on one given tracker (no failover).</summary>
+    public async Task<IReadOnlyList<GroupStat>> ListGroupsOnAsync(FastDfsEndpoint tracker, CancellationToken ct = default)
+    {
+        byte[] body = await ExchangeOnAsync(tracker, FdfsCommand.ServerListAllGroups, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
+        return Parse(body, static b => GroupStat.ParseList(b));
+    }
+
+    /// <summary>SERVER_LIST_STORAGE on one given tracker (no failover).</summary>
+    public async Task<IReadOnlyList<StorageStat>> ListStoragesOnAsync(FastDfsEndpoint tracker, string group, string? storageId = null, CancellationToken ct = default)
+    {
+        byte[] body = await ExchangeOnAsync(tracker, FdfsCommand.ServerListStorage, GroupAndIdBody(group, storageId), ct).ConfigureAwait(false);
+        return Parse(body, static b => StorageStat.ParseList(b));
+    }
+
+    /// <summary>Sends one request to the given tracker (no failover; a stale pooled connection is retried once).</summary>
+    public Task<byte[]> ExchangeOnAsync(FastDfsEndpoint tracker, FdfsCommand command, ReadOnlyMemory<byte> body, CancellationToken ct = default) =>
+        _pools.GetPool(tracker).ExecuteAsync((c, token) => c.ExchangeAsync(command, body, SmallReplyLimit, token), RetryPolicyOf(command), ct).AsTask();
+}
