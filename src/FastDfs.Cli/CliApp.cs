@@ -18,6 +18,7 @@ public static class CliApp
         root.Add(MetaCommand.Create());
         root.Add(AppendCommand.Create());
         root.Add(MonitorCommand.Create());
+        root.Add(BenchCommand.Create());
 
         // Daemons.
         root.Add(ServerCommands.CreateTracker());
