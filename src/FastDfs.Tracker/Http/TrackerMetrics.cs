@@ -18,7 +18,7 @@ internal sealed class TrackerMetrics : IDisposable
     public const string MeterNamePrefix = "FastDfs.Tracker";
     private static int s_instances;
     private static readonly string[] CommandNames = Enumerable.Range(0, 256)
-        .Select(i => Enum.IsDefined((FdfsCommand)i) ? ((FdfsCommand)i).ToString() : "cmd_" + i.ToString(CultureInfo.InvariantCulture))
+        .Select(i => Enum.IsDefined((FdfsCommand)i) ? ToSnake(((FdfsCommand)i).ToString()) : "cmd_" + i.ToString(CultureInfo.InvariantCulture))
         .ToArray();
 
     private readonly Meter _meter;
@@ -81,6 +81,9 @@ internal sealed class TrackerMetrics : IDisposable
     }
 
     public void Dispose() => _meter.Dispose();
+
+    private static string ToSnake(string pascal) =>
+        string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 
     private static KeyValuePair<string, object?> Tag(string name, object? value) => new(name, value);
 
