@@ -57,6 +57,12 @@ internal sealed class StorageContext : IDisposable
 
     public TrackerParameters Parameters { get; set; } = TrackerParameters.Default;
 
+    /// <summary>Our built-in HTTP port once bound, 0 when HTTP is off (answered to HTTP_PORT queries).</summary>
+    public int HttpPort { get; set; }
+
+    /// <summary>Request metrics, present when the HTTP server (which exports them) is on.</summary>
+    public Metrics.StorageMetrics? Metrics { get; set; }
+
     public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
     /// <summary>Our IPv4 as the tracker sees it; the source field of every generated name.</summary>

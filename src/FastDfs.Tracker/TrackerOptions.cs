@@ -92,6 +92,12 @@ public sealed record TrackerOptions
 
     public bool StoreSlaveFileUseLink { get; init; }
 
+    /// <summary><c>http.server_port</c>: the built-in HTTP server (0 with <see cref="HttpConfig.Enabled"/> = any free port).</summary>
+    public int HttpServerPort { get; init; } = TrackerConfig.DefaultHttpServerPort;
+
+    /// <summary>The <c>http.*</c> keys; <see cref="HttpConfig.Enabled"/> turns the HTTP server on.</summary>
+    public HttpConfig Http { get; init; } = HttpConfig.Default;
+
     /// <summary>The tracker settings of a stock tracker.conf.</summary>
     public static TrackerOptions FromConfig(TrackerConfig config)
     {
@@ -135,6 +141,8 @@ public sealed record TrackerOptions
             TrunkCompressBinlogTimeBase = config.TrunkCompressBinlogTimeBase,
             TrunkBinlogMaxBackups = config.TrunkBinlogMaxBackups,
             StoreSlaveFileUseLink = config.StoreSlaveFileUseLink,
+            HttpServerPort = config.HttpServerPort,
+            Http = config.Http,
         };
     }
 

@@ -23,10 +23,13 @@ public sealed class AllInOneServerTests
         string data = Path.Combine(Path.GetTempPath(), "fdfs-aio-" + Guid.NewGuid().ToString("N")[..12]);
         int trackerPort = FreePort();
         int storagePort = FreePort();
+        int trackerHttpPort = FreePort();
+        int storageHttpPort = FreePort();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var output = new StringWriter();
         var server = CliApp.InvokeAsync(
-            ["server", "--data", data, "--tracker-port", $"{trackerPort}", "--storage-port", $"{storagePort}"],
+            ["server", "--data", data, "--tracker-port", $"{trackerPort}", "--storage-port", $"{storagePort}",
+             "--tracker-http-port", $"{trackerHttpPort}", "--storage-http-port", $"{storageHttpPort}"],
             output, new StringWriter(), stop.Token);
         try
         {
@@ -48,6 +51,13 @@ public sealed class AllInOneServerTests
             var id = await client.UploadAsync("all in one"u8.ToArray(), "txt");
             Assert.Equal("all in one"u8.ToArray(), await client.DownloadBytesAsync(id));
             Assert.True(Directory.Exists(Path.Combine(data, "storage", "data", "FF", "FF")), "256x256 sub-directories");
+
+            // The README's URLs: the file through the storage and through the tracker (a redirect), the dashboard.
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+            Assert.Equal("all in one", await http.GetStringAsync($"http://127.0.0.1:{storageHttpPort}/{id}", stop.Token));
+            Assert.Equal("all in one", await http.GetStringAsync($"http://127.0.0.1:{trackerHttpPort}/{id}", stop.Token));
+            Assert.Contains("FastDFS.NET cluster", await http.GetStringAsync($"http://127.0.0.1:{trackerHttpPort}/", stop.Token));
+            Assert.Contains($"dashboard http://127.0.0.1:{trackerHttpPort}/", output.ToString());
         }
         finally
         {

@@ -53,16 +53,44 @@ public static class ServerCommands
         var trackerPort = new Option<int>("--tracker-port") { Description = "tracker port", DefaultValueFactory = _ => 22122 };
         var storagePort = new Option<int>("--storage-port") { Description = "storage port", DefaultValueFactory = _ => 23000 };
         var group = new Option<string>("--group") { Description = "group name", DefaultValueFactory = _ => "group1" };
+        var trackerHttpPort = new Option<int>("--tracker-http-port")
+        {
+            Description = "tracker HTTP port: dashboard, file redirects, upload, /metrics (0 = off)",
+            DefaultValueFactory = _ => TrackerConfig.DefaultHttpServerPort,
+        };
+        var storageHttpPort = new Option<int>("--storage-http-port")
+        {
+            Description = "storage HTTP port: file downloads, /metrics (0 = off)",
+            DefaultValueFactory = _ => StorageConfig.DefaultHttpServerPort,
+        };
+        var uploadSecret = new Option<string>("--http-upload-secret")
+        {
+            Description = "secret for HTTP upload/delete on the tracker (X-FastDFS-Secret header); none = off",
+            DefaultValueFactory = _ => "",
+        };
         var command = new Command("server", "Run a local all-in-one cluster: one tracker and one storage in this process")
         {
-            data, trackerPort, storagePort, group,
+            data, trackerPort, storagePort, group, trackerHttpPort, storageHttpPort, uploadSecret,
         };
         command.SetAction((result, ct) => RunDaemonAsync(() =>
         {
             var (tracker, storage) = AllInOne(result.GetValue(data)!.FullName, result.GetValue(trackerPort),
                 result.GetValue(storagePort), result.GetValue(group)!);
+            (tracker, storage) = WithHttp(tracker, storage, result.GetValue(trackerHttpPort), result.GetValue(storageHttpPort),
+                result.GetValue(uploadSecret) ?? "");
             result.InvocationConfiguration.Output.WriteLine(
                 $"fdfs server: tracker on port {tracker.Port}, storage {storage.GroupName} on port {storage.Port}, data in {result.GetValue(data)!.FullName}");
+            if (tracker.Http.Enabled)
+            {
+                result.InvocationConfiguration.Output.WriteLine(
+                    $"fdfs server: dashboard http://127.0.0.1:{tracker.HttpServerPort}/ (files: http://127.0.0.1:{tracker.HttpServerPort}/<file id>)");
+            }
+
+            if (storage.Http.Enabled)
+            {
+                result.InvocationConfiguration.Output.WriteLine(
+                    $"fdfs server: storage files http://127.0.0.1:{storage.HttpServerPort}/<file id>, metrics /metrics on both HTTP ports");
+            }
             return (tracker.LogLevel, services => services.AddFastDfsTracker(tracker).AddFastDfsStorage(storage));
         }, result, ct));
         return command;
@@ -83,6 +111,21 @@ public static class ServerCommands
             HeartBeatInterval = 5,
             StatReportInterval = 10,
         };
+        return (tracker, storage);
+    }
+
+    /// <summary>The all-in-one HTTP servers: a port of 0 turns one off.</summary>
+    public static (TrackerConfig Tracker, StorageConfig Storage) WithHttp(TrackerConfig tracker, StorageConfig storage,
+        int trackerHttpPort, int storageHttpPort, string uploadSecret)
+    {
+        // The tracker redirects to the storage's HTTP port, which the storage reports itself (HTTP_PORT query);
+        // the fallback only matters for a storage that cannot answer.
+        tracker = tracker with
+        {
+            HttpServerPort = trackerHttpPort,
+            Http = tracker.Http with { Enabled = trackerHttpPort > 0, UploadSecretKey = uploadSecret, StorageServerPort = storageHttpPort > 0 ? storageHttpPort : StorageConfig.DefaultHttpServerPort },
+        };
+        storage = storage with { HttpServerPort = storageHttpPort, Http = storage.Http with { Enabled = storageHttpPort > 0 } };
         return (tracker, storage);
     }
 

@@ -173,6 +173,9 @@ public sealed record StorageConfig
     /// <summary><c>http.server_port</c>: our built-in HTTP port (not a stock storage key).</summary>
     public int HttpServerPort { get; init; } = DefaultHttpServerPort;
 
+    /// <summary>The <c>http.*</c> keys (built-in HTTP server, anti-steal token, MIME map).</summary>
+    public HttpConfig Http { get; init; } = HttpConfig.Default;
+
     public LogConfig ErrorLog { get; init; } = LogConfig.Default;
 
     /// <summary><c>[access-log] enabled</c> (read from that section only).</summary>
@@ -309,6 +312,7 @@ public sealed record StorageConfig
             CompressBinlogTime = g.GetTime("compress_binlog_time", d.CompressBinlogTime),
             CheckStorePathMark = g.GetBool("check_store_path_mark", true),
             HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
+            Http = HttpConfig.FromIni(ini),
             ErrorLog = LogConfig.FromSection(ini.ErrorLog),
             AccessLogEnabled = accessLog?.GetBool("enabled", false) ?? false,
             AccessLogTimePrecision = accessLog?.GetString("time_precision") is "us" or "microsecond"

@@ -152,6 +152,9 @@ public sealed record TrackerConfig
     /// <summary><c>http.server_port</c>: our built-in HTTP port (not a stock tracker key).</summary>
     public int HttpServerPort { get; init; } = DefaultHttpServerPort;
 
+    /// <summary>The <c>http.*</c> keys (built-in HTTP server, anti-steal token, MIME map).</summary>
+    public HttpConfig Http { get; init; } = HttpConfig.Default;
+
     /// <summary>Log keys, from <c>[error-log]</c> first, then global.</summary>
     public LogConfig ErrorLog { get; init; } = LogConfig.Default;
 
@@ -299,6 +302,7 @@ public sealed record TrackerConfig
                 ? ConfigReading.RequirePositive(g, "connection_pool_max_idle_time", defaults.ConnectionPoolMaxIdleTime)
                 : defaults.ConnectionPoolMaxIdleTime,
             HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
+            Http = HttpConfig.FromIni(ini),
             ErrorLog = LogConfig.FromSection(ini.ErrorLog),
         };
     }

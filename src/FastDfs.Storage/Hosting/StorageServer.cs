@@ -27,6 +27,7 @@ public sealed class StorageServer : IAsyncDisposable
     private CancellationTokenSource? _stopping;
     private IHost? _host;
     private ListenOptions? _listen;
+    private Http.StorageHttpServer? _http;
     private int _state; // 0 new, 1 started, 2 stopped
 
     public StorageServer(StorageConfig config, ILoggerFactory? loggerFactory = null)
@@ -42,6 +43,9 @@ public sealed class StorageServer : IAsyncDisposable
     /// <summary>The bound endpoint (the real port when the configured port is 0). Valid after <see cref="StartAsync"/>.</summary>
     public IPEndPoint EndPoint => _listen?.IPEndPoint ?? throw new InvalidOperationException("the storage server is not started");
 
+    /// <summary>The bound HTTP endpoint, or null when HTTP is off (<c>http.server_port</c>, <see cref="HttpConfig.Enabled"/>).</summary>
+    public IPEndPoint? HttpEndPoint => _http?.EndPoint;
+
     internal StorageContext Context => _ctx;
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -55,6 +59,8 @@ public sealed class StorageServer : IAsyncDisposable
         var address = string.IsNullOrEmpty(config.BindAddr) ? IPAddress.Any : IPAddress.Parse(config.BindAddr);
         _stopping = new CancellationTokenSource();
         _ctx.Initialize();
+        _http = Http.StorageHttpServer.CreateIfEnabled(_ctx, _loggerFactory);
+        _ctx.Metrics = _http?.Metrics;
 
         // Kestrel through the Generic Host: only that wiring gives its transport the pooled memory
         // (a bare KestrelServer allocates a fresh buffer for every socket read).
@@ -63,6 +69,7 @@ public sealed class StorageServer : IAsyncDisposable
             {
                 services.AddSingleton(_loggerFactory);
                 services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+                _http?.AddServices(services);
             })
             .ConfigureWebHost(web => web
                 .UseKestrel(options =>
@@ -74,11 +81,13 @@ public sealed class StorageServer : IAsyncDisposable
                         _listen = listen;
                         listen.Use(_ => connection => HandleConnectionAsync(connection));
                     });
+                    _http?.Listen(options, address);
                 })
-                .Configure(_ => { }))
+                .Configure(app => _http?.Configure(app)))
             .Build();
         await _host.StartAsync(cancellationToken).ConfigureAwait(false);
         _ctx.Port = EndPoint.Port;
+        _http?.OnStarted();
         _logger.LogInformation("storage {Group} listening on {EndPoint}, base path {BasePath}", _ctx.GroupName, EndPoint, config.BasePath);
 
         var coordinator = new ReporterCoordinator(Math.Min(config.TrackerServers.Count, Protocol.ProtocolConstants.MaxTrackers));
@@ -114,6 +123,7 @@ public sealed class StorageServer : IAsyncDisposable
     {
         await StopAsync().ConfigureAwait(false);
         _host?.Dispose();
+        _http?.Dispose();
 
         _stopping?.Dispose();
     }

@@ -80,6 +80,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private async ValueTask<byte> ProcessAsync(PacketHeader request)
     {
         byte status;
+        long started = Metrics.StorageMetrics.StartTimestamp();
         try
         {
             // Stock waits for a negative or absurd body forever; we refuse it at once.
@@ -97,6 +98,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
             status = e is UnauthorizedAccessException ? Errno.EACCES : Errno.ENOENT;
         }
 
+        _ctx.Metrics?.RecordCommand(request.Cmd, status, started);
         if (status != Errno.EINVAL && _remaining > 0)
         {
             await _input.SkipAsync(_remaining, Token).ConfigureAwait(false);
@@ -108,6 +110,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
 
     private ValueTask<byte> DispatchAsync(PacketHeader request) => request.Cmd switch
     {
+        Protocol.Messages.HttpPortQuery.Command => new ValueTask<byte>(ReplyHttpPort(request)),
         FdfsCommand.UploadFile => UploadAsync(request, appender: false),
         FdfsCommand.UploadAppenderFile => UploadAsync(request, appender: true),
         FdfsCommand.UploadSlaveFile => UploadSlaveAsync(request),

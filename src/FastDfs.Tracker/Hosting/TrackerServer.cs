@@ -21,6 +21,7 @@ public sealed class TrackerServer : IAsyncDisposable
     private readonly ILogger _logger;
     private WebApplication? _app;
     private ListenOptions? _listen;
+    private Http.TrackerHttpServer? _http;
     private CancellationTokenSource? _activeCheckStop;
     private Task? _activeCheck;
 
@@ -44,6 +45,9 @@ public sealed class TrackerServer : IAsyncDisposable
     public IPEndPoint EndPoint =>
         _listen?.IPEndPoint ?? throw new InvalidOperationException("the tracker has not been started");
 
+    /// <summary>The bound HTTP endpoint (dashboard, redirects, /metrics), or null when HTTP is off.</summary>
+    public IPEndPoint? HttpEndPoint => _http?.EndPoint;
+
     internal ClusterState Cluster => _runtime.Cluster;
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -59,6 +63,9 @@ public sealed class TrackerServer : IAsyncDisposable
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton(_runtime);
         builder.Services.AddSingleton<TrackerConnectionHandler>();
+        _http = Http.TrackerHttpServer.CreateIfEnabled(_runtime);
+        _runtime.Metrics = _http?.Metrics;
+        _http?.AddServices(builder.Services);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxConcurrentConnections = Options.MaxConnections;
@@ -67,10 +74,13 @@ public sealed class TrackerServer : IAsyncDisposable
                 listen.UseConnectionHandler<TrackerConnectionHandler>();
                 _listen = listen;
             });
+            _http?.Listen(kestrel, address);
         });
         var app = builder.Build();
+        _http?.Configure(app);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;
+        _http?.OnStarted(EndPoint);
         _activeCheckStop = new CancellationTokenSource();
         _activeCheck = RunActiveCheckAsync(_activeCheckStop.Token);
         _logger.LogInformation("tracker listening on {EndPoint}", EndPoint);
@@ -95,6 +105,11 @@ public sealed class TrackerServer : IAsyncDisposable
 
         await app.StopAsync(cancellationToken).ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
+        if (_http is not null)
+        {
+            await _http.DisposeAsync().ConfigureAwait(false);
+        }
+
         _logger.LogInformation("tracker stopped");
     }
 

@@ -16,6 +16,9 @@ internal sealed class TrackerRuntime(TrackerOptions options, ILoggerFactory logg
     public int CurrentConnections => Volatile.Read(ref _currentConnections);
     public int PeakConnections => Volatile.Read(ref _peakConnections);
 
+    /// <summary>Request metrics, present when the HTTP server (which exports them) is on.</summary>
+    public Http.TrackerMetrics? Metrics { get; set; }
+
     public void ConnectionOpened()
     {
         int now = Interlocked.Increment(ref _currentConnections);

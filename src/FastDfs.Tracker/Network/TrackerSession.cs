@@ -112,6 +112,13 @@ internal sealed partial class TrackerSession
 
     private async ValueTask ProcessAsync(PipeReader input, PacketHeader header, CancellationToken ct)
     {
+        long started = Http.TrackerMetrics.StartTimestamp();
+        await ProcessFrameAsync(input, header, ct).ConfigureAwait(false);
+        _runtime.Metrics?.RecordCommand(header.Command, started);
+    }
+
+    private async ValueTask ProcessFrameAsync(PipeReader input, PacketHeader header, CancellationToken ct)
+    {
         int length = (int)header.BodyLength;
         if (length == 0)
         {

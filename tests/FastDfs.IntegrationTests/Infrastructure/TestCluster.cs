@@ -15,11 +15,13 @@ public sealed class TestCluster : IAsyncDisposable
 {
     private readonly List<StorageServer> _storages = [];
     private readonly List<StorageConfig> _storageConfigs = [];
+    private readonly bool _http;
 
-    private TestCluster(string root, TrackerServer tracker)
+    private TestCluster(string root, TrackerServer tracker, bool http)
     {
         Root = root;
         Tracker = tracker;
+        _http = http;
     }
 
     public string Root { get; }
@@ -34,7 +36,8 @@ public sealed class TestCluster : IAsyncDisposable
         int storageCount = 1,
         Func<TrackerConfig, TrackerConfig>? configureTracker = null,
         Func<int, StorageConfig, StorageConfig>? configureStorage = null,
-        CancellationToken ct = default)
+        CancellationToken ct = default,
+        bool http = false)
     {
         string root = Path.Combine(Path.GetTempPath(), "fdfs-it-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -44,11 +47,17 @@ public sealed class TestCluster : IAsyncDisposable
             Port = 0,
             ReservedStorageSpace = ReservedSpace.FromMegabytes(1),
         };
+        if (http)
+        {
+            // Every HTTP server on a free port (0); configureTracker/configureStorage see and may change this.
+            trackerConfig = trackerConfig with { HttpServerPort = 0, Http = trackerConfig.Http with { Enabled = true } };
+        }
+
         trackerConfig = configureTracker?.Invoke(trackerConfig) ?? trackerConfig;
         Directory.CreateDirectory(trackerConfig.BasePath);
         var tracker = new TrackerServer(trackerConfig, NullLoggerFactory.Instance);
         await tracker.StartAsync(ct);
-        var cluster = new TestCluster(root, tracker);
+        var cluster = new TestCluster(root, tracker, http);
         try
         {
             for (int i = 0; i < storageCount; i++)
@@ -79,6 +88,11 @@ public sealed class TestCluster : IAsyncDisposable
             StatReportInterval = 1,
             SubdirCountPerPath = 4,
         };
+        if (_http)
+        {
+            config = config with { HttpServerPort = 0, Http = config.Http with { Enabled = true } };
+        }
+
         config = configure?.Invoke(config) ?? config;
         var storage = new StorageServer(config, NullLoggerFactory.Instance);
         await storage.StartAsync(ct);
@@ -86,6 +100,13 @@ public sealed class TestCluster : IAsyncDisposable
         _storageConfigs.Add(config);
         return storage;
     }
+
+    /// <summary>Base URL of the tracker's HTTP server (clusters started with <c>http: true</c>).</summary>
+    public Uri TrackerHttp => new($"http://127.0.0.1:{Tracker.HttpEndPoint?.Port ?? throw new InvalidOperationException("HTTP is off")}");
+
+    /// <summary>Base URL of storage <paramref name="index"/>'s HTTP server.</summary>
+    public Uri StorageHttp(int index = 0) =>
+        new($"http://127.0.0.1:{_storages[index].HttpEndPoint?.Port ?? throw new InvalidOperationException("HTTP is off")}");
 
     public FastDfsClient CreateClient() => new(FastDfsClientOptions.ForTrackers(TrackerAddress));
 

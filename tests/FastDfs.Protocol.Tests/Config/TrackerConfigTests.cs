@@ -148,9 +148,12 @@ public class TrackerConfigTests
 
         Assert.Equal("/data/tracker", factory.BasePath);
         Assert.Equal("/data/tracker/storage_ids.conf", factory.StorageIdsFilename);
-        // Lists compare by reference in records; everything else must match exactly.
-        Assert.Equal(fromConf with { AllowHosts = factory.AllowHosts, StorageIdsFilename = factory.StorageIdsFilename },
+        // Lists compare by reference in records; everything else must match exactly, except that a config
+        // built in code starts with the built-in HTTP server off (HttpConfig.Enabled).
+        Assert.True(fromConf.Http.Enabled);
+        Assert.Equal(fromConf with { AllowHosts = factory.AllowHosts, StorageIdsFilename = factory.StorageIdsFilename, Http = factory.Http },
             factory);
+        Assert.Equal(fromConf.Http with { Enabled = false }, factory.Http);
     }
 
     [Fact]

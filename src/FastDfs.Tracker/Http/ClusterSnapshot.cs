@@ -1,0 +1,97 @@
+using FastDfs.Protocol;
+using FastDfs.Tracker.Cluster;
+using FastDfs.Tracker.Network;
+using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
+
+namespace FastDfs.Tracker.Http;
+
+/// <summary>The dashboard's <c>/api/cluster</c> document: the tracker's view of every group and storage.</summary>
+internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadOnlyList<GroupSummary> Groups)
+{
+    public static ClusterSnapshot Take(TrackerRuntime runtime, int httpPort)
+    {
+        long now = ClusterState.Now;
+        var options = runtime.Options;
+        var groups = runtime.Cluster.Read(all => all.Select(g => new GroupSummary(
+            g.Name,
+            g.StoragePort,
+            g.TotalMb,
+            g.FreeMb,
+            g.Storages.Count,
+            g.Storages.Count(s => s.Status == StorageStatus.Active),
+            g.Storages.Select(s => StorageOf(s, g, now, options)).ToList())).ToList());
+        var tracker = new TrackerSummary(ProtocolConstants.Version, runtime.StartTime, runtime.CurrentConnections, runtime.PeakConnections, httpPort);
+        return new ClusterSnapshot(now, tracker, groups);
+    }
+
+    private static StorageSummary StorageOf(StorageNode s, StorageGroup group, long now, TrackerOptions options) => new(
+        s.Id,
+        s.Ip,
+        s.Port,
+        s.Status.ToMonitorName(),
+        StatusReason(s, now, options),
+        s.Version,
+        s.JoinTime,
+        s.UpTime,
+        s.LastHeartbeat,
+        s.TotalMb,
+        s.FreeMb,
+        s.PathTotalMb.Zip(s.PathFreeMb, (total, free) => new PathUsage(total, free)).ToList(),
+        SyncLag(s, group),
+        s.LastSyncedTimestamp,
+        s.SrcId,
+        s.IsTrunkServer,
+        new OperationCounters(
+            s.Counters[C.SuccessUploadCount], s.Counters[C.TotalUploadCount],
+            s.Counters[C.SuccessDownloadCount], s.Counters[C.TotalDownloadCount],
+            s.Counters[C.SuccessDeleteCount], s.Counters[C.TotalDeleteCount],
+            s.Counters[C.SuccessUploadBytes], s.Counters[C.SuccessDownloadBytes],
+            s.Counters[C.SuccessSyncInBytes], s.Counters[C.SuccessSyncOutBytes],
+            s.Counters.ConnectionCurrentCount));
+
+    /// <summary>How far this storage is behind the newest write of its peers, in seconds (0 = caught up or alone).</summary>
+    internal static long SyncLag(StorageNode storage, StorageGroup group)
+    {
+        long newestPeerWrite = 0;
+        foreach (var peer in group.Storages)
+        {
+            if (!ReferenceEquals(peer, storage) && peer.Status.IsAvailable())
+            {
+                newestPeerWrite = Math.Max(newestPeerWrite, peer.Counters[C.LastSourceUpdate]);
+            }
+        }
+
+        return newestPeerWrite > 0 ? Math.Max(0, newestPeerWrite - storage.LastSyncedTimestamp) : 0;
+    }
+
+    /// <summary>A sentence a person can act on, for each state of spec 11.1.</summary>
+    internal static string StatusReason(StorageNode s, long now, TrackerOptions options) => s.Status switch
+    {
+        StorageStatus.Active => $"serving; last heartbeat {Math.Max(0, now - s.LastHeartbeat)}s ago",
+        StorageStatus.Online => "connected; waiting for its first heartbeat",
+        StorageStatus.Offline => s.LastHeartbeat > 0
+            ? $"no heartbeat for {Math.Max(0, now - s.LastHeartbeat)}s (check_active_interval {options.CheckActiveInterval}s) or disconnected"
+            : "disconnected",
+        StorageStatus.Init => "joined; waiting for a sync source to be chosen",
+        StorageStatus.WaitSync => s.SrcId.Length > 0 ? $"waiting for {s.SrcId} to start copying existing files" : "waiting for a peer to copy existing files",
+        StorageStatus.Syncing => s.SrcId.Length > 0 ? $"copying existing files from {s.SrcId}" : "copying existing files",
+        StorageStatus.IpChanged => "its IP address changed",
+        StorageStatus.Deleted => "deleted by an administrator",
+        StorageStatus.Recovery => "recovering its data from a peer",
+        _ => "unknown state",
+    };
+}
+
+internal sealed record TrackerSummary(string Version, long StartTime, int Connections, int PeakConnections, int HttpPort);
+
+internal sealed record GroupSummary(string Name, int StoragePort, long TotalMb, long FreeMb, int StorageCount, int ActiveCount,
+    IReadOnlyList<StorageSummary> Storages);
+
+internal sealed record StorageSummary(string Id, string Ip, int Port, string Status, string Reason, string Version, long JoinTime,
+    long UpTime, long LastHeartbeat, long TotalMb, long FreeMb, IReadOnlyList<PathUsage> Paths, long SyncLagSeconds,
+    long LastSyncedTimestamp, string SyncSource, bool IsTrunkServer, OperationCounters Counters);
+
+internal sealed record PathUsage(long TotalMb, long FreeMb);
+
+internal sealed record OperationCounters(long Uploads, long UploadsTotal, long Downloads, long DownloadsTotal, long Deletes,
+    long DeletesTotal, long UploadBytes, long DownloadBytes, long SyncInBytes, long SyncOutBytes, int Connections);

@@ -1,0 +1,247 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using FastDfs.Client;
+using FastDfs.Client.Http;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Http;
+using FastDfs.Tracker.Cluster;
+using FastDfs.Tracker.Network;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+
+namespace FastDfs.Tracker.Http;
+
+/// <summary>
+/// The tracker's HTTP front: <c>GET/HEAD /{group}/M00/…</c> → 302 to a storage that may serve the file
+/// (QUERY_FETCH_ONE's choice), the dashboard and its <c>/api/cluster</c> document, and the FastDFS.NET upload
+/// (<c>POST/PUT /upload</c>) and delete (<c>DELETE /{file id}</c>) endpoints guarded by <c>http.upload.secret_key</c>.
+/// </summary>
+internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig config, int storageFallbackPort, TrackerMetrics metrics,
+    Func<FastDfsClient> client, Func<int> httpPort, ILogger logger)
+{
+    public const string SecretHeader = "X-FastDFS-Secret";
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly StorageHttpPorts _storagePorts = new(storageFallbackPort);
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        long started = TrackerMetrics.StartTimestamp();
+        try
+        {
+            await DispatchAsync(http).ConfigureAwait(false);
+        }
+        finally
+        {
+            metrics.RecordHttp(http.Request.Method, http.Response.StatusCode, started);
+        }
+    }
+
+    private Task DispatchAsync(HttpContext http)
+    {
+        var request = http.Request;
+        string path = request.Path.Value ?? "/";
+        bool read = HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
+        if (read && DashboardAssets.TryGet(path, out var asset))
+        {
+            return asset.WriteAsync(http);
+        }
+
+        if (read && path == "/api/cluster")
+        {
+            http.Response.ContentType = "application/json; charset=utf-8";
+            http.Response.Headers.CacheControl = "no-store";
+            return JsonSerializer.SerializeAsync(http.Response.Body, ClusterSnapshot.Take(runtime, httpPort()), Json, http.RequestAborted);
+        }
+
+        if (path == "/upload")
+        {
+            return HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method)
+                ? UploadAsync(http)
+                : TextAsync(http, StatusCodes.Status405MethodNotAllowed, "upload with POST or PUT");
+        }
+
+        if (!FileUrl.TryParse(path, urlHaveGroupName: true, "", out var fileId))
+        {
+            return TextAsync(http, StatusCodes.Status404NotFound, "not found: file URLs are /{group}/M00/00/00/{name}");
+        }
+
+        if (HttpMethods.IsDelete(request.Method))
+        {
+            return DeleteAsync(http, fileId);
+        }
+
+        return read ? RedirectAsync(http, fileId) : TextAsync(http, StatusCodes.Status405MethodNotAllowed, "GET, HEAD or DELETE");
+    }
+
+    private async Task RedirectAsync(HttpContext http, FileId fileId)
+    {
+        StorageEndpointChoice choice;
+        try
+        {
+            var answer = runtime.Cluster.QueryFetch(fileId.Group, fileId.LogicName, FetchKind.FetchOne);
+            choice = new StorageEndpointChoice(answer.Storages[0].Ip, answer.Storages[0].Port);
+        }
+        catch (ProtocolException e)
+        {
+            await TextAsync(http, StatusCodes.Status404NotFound, $"no storage can serve {fileId}: {Errno.Describe(e.Status)}").ConfigureAwait(false);
+            return;
+        }
+
+        int port = await _storagePorts.GetAsync(choice.Ip, choice.Port, http.RequestAborted).ConfigureAwait(false);
+        if (port <= 0)
+        {
+            await TextAsync(http, StatusCodes.Status503ServiceUnavailable, $"storage {choice.Ip}:{choice.Port} serves no HTTP").ConfigureAwait(false);
+            return;
+        }
+
+        string host = choice.Ip.Contains(':') ? $"[{choice.Ip}]" : choice.Ip;
+        http.Response.StatusCode = StatusCodes.Status302Found;
+        http.Response.Headers.Location = $"http://{host}:{port}{FileUrl.PathOf(fileId, config.UrlHaveGroupName)}{http.Request.QueryString}";
+    }
+
+    private readonly record struct StorageEndpointChoice(string Ip, int Port);
+
+    /// <summary>Null when the request may write; else the refusal was sent.</summary>
+    private async Task<bool> AuthorizeAsync(HttpContext http)
+    {
+        if (config.UploadSecretKey.Length == 0)
+        {
+            await TextAsync(http, StatusCodes.Status404NotFound, "HTTP upload and delete are off (set http.upload.secret_key)").ConfigureAwait(false);
+            return false;
+        }
+
+        string given = http.Request.Headers[SecretHeader].ToString();
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(config.UploadSecretKey)))
+        {
+            await TextAsync(http, StatusCodes.Status403Forbidden, $"missing or wrong {SecretHeader} header").ConfigureAwait(false);
+            return false;
+        }
+
+        return true;
+    }
+
+    private async Task UploadAsync(HttpContext http)
+    {
+        if (!await AuthorizeAsync(http).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var request = http.Request;
+        string? group = request.Query["group"].FirstOrDefault();
+        try
+        {
+            FileId id;
+            long size;
+            if (request.HasFormContentType && MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) &&
+                mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+            {
+                (id, size) = await UploadMultipartAsync(http, HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value, group).ConfigureAwait(false);
+            }
+            else
+            {
+                string ext = CleanExtension(request.Query["ext"].FirstOrDefault());
+                if (request.ContentLength is { } length)
+                {
+                    id = await client().UploadAsync(request.Body, length, ext, group: group, ct: http.RequestAborted).ConfigureAwait(false);
+                    size = length;
+                }
+                else
+                {
+                    (id, size) = await UploadSpooledAsync(request.Body, ext, group, http.RequestAborted).ConfigureAwait(false);
+                }
+            }
+
+            string url = $"{request.Scheme}://{request.Host}/{id}";
+            http.Response.StatusCode = StatusCodes.Status201Created;
+            http.Response.Headers.Location = url;
+            http.Response.ContentType = "application/json; charset=utf-8";
+            await JsonSerializer.SerializeAsync(http.Response.Body, new UploadResult(id.ToString(), url, size), Json, http.RequestAborted)
+                .ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            await TextAsync(http, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+        }
+        catch (FastDfsException e)
+        {
+            logger.LogWarning("HTTP upload failed: {Message}", e.Message);
+            await TextAsync(http, StatusCodes.Status502BadGateway, "upload failed: " + e.Message).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The first file part of a multipart/form-data body (streamed to a temporary file: FastDFS needs the size first).</summary>
+    private async Task<(FileId Id, long Size)> UploadMultipartAsync(HttpContext http, string? boundary, string? group)
+    {
+        if (string.IsNullOrEmpty(boundary))
+        {
+            throw new InvalidDataException("multipart body without a boundary");
+        }
+
+        var reader = new MultipartReader(boundary, http.Request.Body);
+        while (await reader.ReadNextSectionAsync(http.RequestAborted).ConfigureAwait(false) is { } section)
+        {
+            if (ContentDispositionHeaderValue.TryParse(section.ContentDisposition, out var disposition) && disposition.IsFileDisposition())
+            {
+                string fileName = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "";
+                string ext = CleanExtension(http.Request.Query["ext"].FirstOrDefault() ?? Path.GetExtension(fileName).TrimStart('.'));
+                return await UploadSpooledAsync(section.Body, ext, group, http.RequestAborted).ConfigureAwait(false);
+            }
+        }
+
+        throw new InvalidDataException("no file part in the multipart body (a part with Content-Disposition: form-data; name=...; filename=...)");
+    }
+
+    private async Task<(FileId Id, long Size)> UploadSpooledAsync(Stream body, string ext, string? group, CancellationToken ct)
+    {
+        string temp = Path.Combine(Path.GetTempPath(), "fdfs-http-" + Guid.NewGuid().ToString("N"));
+        await using var spool = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024,
+            FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        await body.CopyToAsync(spool, ct).ConfigureAwait(false);
+        long size = spool.Length;
+        spool.Position = 0;
+        var id = await client().UploadAsync(spool, size, ext, group: group, ct: ct).ConfigureAwait(false);
+        return (id, size);
+    }
+
+    private async Task DeleteAsync(HttpContext http, FileId fileId)
+    {
+        if (!await AuthorizeAsync(http).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            await client().DeleteAsync(fileId, http.RequestAborted).ConfigureAwait(false);
+            http.Response.StatusCode = StatusCodes.Status204NoContent;
+        }
+        catch (FastDfsException e) when (e.ErrorCode == Errno.ENOENT)
+        {
+            await TextAsync(http, StatusCodes.Status404NotFound, "file not found").ConfigureAwait(false);
+        }
+        catch (FastDfsException e)
+        {
+            await TextAsync(http, StatusCodes.Status502BadGateway, "delete failed: " + e.Message).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An extension FastDFS accepts (≤ 6 of [A-Za-z0-9._-]), else none.</summary>
+    private static string CleanExtension(string? ext) =>
+        ext is { Length: > 0 and <= ProtocolConstants.FileExtNameMaxLen } && FileNameCodec.IsValidExtOrPrefix(ext) ? ext : "";
+
+    private static Task TextAsync(HttpContext http, int status, string text)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "text/plain; charset=utf-8";
+        return HttpMethods.IsHead(http.Request.Method) ? Task.CompletedTask : http.Response.WriteAsync(text + "\n", http.RequestAborted);
+    }
+
+    private sealed record UploadResult(string FileId, string Url, long Size);
+}
