@@ -25,6 +25,8 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
     private int _pingFailures;
     private long _electionNotBefore;
     private long _lastLeaderCheck;
+    private long _lastPing;
+    private TrackerPeer? _lastPinged;
 
     private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(Math.Clamp(runtime.Config.ConnectTimeout, 1, 3));
 
@@ -47,6 +49,9 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
 
                 // A second between steps, or at once when a new tracker was learnt or the leader lost.
                 await _peers.Wake.WaitAsync(PingInterval, stop).ConfigureAwait(false);
+                while (_peers.Wake.Wait(0))
+                {
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -71,7 +76,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         if (leader is null)
         {
             await DropLeaderConnectionAsync().ConfigureAwait(false);
-            if (Environment.TickCount64 >= _electionNotBefore)
+            if (Environment.TickCount64 >= _electionNotBefore && !_peers.AwaitingCommit)
             {
                 await ElectAsync(self, stop).ConfigureAwait(false);
             }
@@ -96,6 +101,19 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
 
     private async Task PingLeaderAsync(TrackerPeer self, TrackerPeer leader, CancellationToken stop)
     {
+        // Pings stay a second apart even when the loop is woken early: three failures take about 3 s.
+        if (_lastPinged == leader && Environment.TickCount64 - _lastPing < PingInterval.TotalMilliseconds - 50)
+        {
+            return;
+        }
+
+        if (_lastPinged != leader)
+        {
+            _pingFailures = 0;
+        }
+
+        _lastPinged = leader;
+        _lastPing = Environment.TickCount64;
         try
         {
             if (_leaderConnection is null || _leaderConnection.Peer != leader)

@@ -29,6 +29,7 @@ internal sealed class TrackerPeers
     private TrackerPeer? _self;
     private TrackerPeer? _leader;
     private TrackerPeer? _nextLeader;
+    private long _nextLeaderAt;
     private long _leaderChanges;
 
     public TrackerPeers(long startTime, long restartInterval, ILogger logger)
@@ -231,6 +232,7 @@ internal sealed class TrackerPeers
             LearnPeer(next);
             stepDown = _leader is not null && _leader == _self && next != _self;
             _nextLeader = next;
+            _nextLeaderAt = Environment.TickCount64;
         }
 
         if (stepDown)
@@ -239,12 +241,25 @@ internal sealed class TrackerPeers
             lock (_lock)
             {
                 _nextLeader = next;
+                _nextLeaderAt = Environment.TickCount64;
             }
 
             return Errno.EINVAL;
         }
 
         return Errno.Ok;
+    }
+
+    /// <summary>A tracker was announced as next leader moments ago: wait for its commit instead of electing.</summary>
+    public bool AwaitingCommit
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _nextLeader is not null && Environment.TickCount64 - _nextLeaderAt < 3000;
+            }
+        }
     }
 
     /// <summary>COMMIT_NEXT_LEADER (67): must name the tracker notified before.</summary>
