@@ -17,8 +17,12 @@ internal sealed partial class TrackerReporter
     /// <summary>Our status as this tracker answered our JOIN.</summary>
     private StorageStatus _joinStatus;
 
-    /// <summary>CHANGE_STATUS is sent at most once per connection (the tracker is then re-joined).</summary>
+    /// <summary>CHANGE_STATUS is sent at most once per connection (the storage then joins that tracker again).</summary>
     private bool _statusPushed;
+
+    /// <summary>client_bind (stock default true): tracker connections leave from bind_addr when one is set.</summary>
+    private IPAddress? ClientBindAddress =>
+        _config.ClientBind && IPAddress.TryParse(_config.BindAddr, out var address) && !address.Equals(IPAddress.Any) ? address : null;
 
     private IPAddress AnnouncedOr(IPAddress connectedFrom) =>
         _config.AnnounceIp is { } announced && IPAddress.TryParse(announced, out var address) ? address : connectedFrom;
@@ -26,7 +30,6 @@ internal sealed partial class TrackerReporter
     private void Joined(StorageStatus status)
     {
         _joinStatus = status;
-        _statusPushed = false;
         coordinator.Claims.Forget(trackerIndex);
     }
 
@@ -102,7 +105,9 @@ internal sealed partial class TrackerReporter
             var (status, _) = await connection.RequestAsync(FdfsCommand.StorageChangeStatus, new[] { (byte)leaderView }, stop)
                 .ConfigureAwait(false);
             Check(status, "CHANGE_STATUS");
-            throw new ProtocolException($"status {leaderView} pushed to follower {tracker}: re-joining");
+            logger.LogInformation("tracker {Tracker}: told it our status {Status} as the leader sees it; joining again", tracker, leaderView);
+            await JoinAsync(connection, stop).ConfigureAwait(false);
+            await SyncSourceAsync(connection, stop).ConfigureAwait(false);
         }
     }
 }

@@ -77,8 +77,8 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
     {
         var connectTimeout = TimeSpan.FromSeconds(_config.ConnectTimeout > 0 ? _config.ConnectTimeout : 10);
         var networkTimeout = TimeSpan.FromSeconds(_config.NetworkTimeout > 0 ? _config.NetworkTimeout : 30);
-        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, connectTimeout, networkTimeout, stop)
-            .ConfigureAwait(false);
+        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, connectTimeout, networkTimeout, stop,
+            ClientBindAddress).ConfigureAwait(false);
         if (connection.LocalEndPoint is { } local)
         {
             ctx.SetSourceIp(AnnouncedOr(local.Address));
@@ -94,6 +94,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
 
         await ResolveStorageIdAsync(connection, stop).ConfigureAwait(false);
 
+        _statusPushed = false;
         await JoinAsync(connection, stop).ConfigureAwait(false);
         await SyncSourceAsync(connection, stop).ConfigureAwait(false);
         if (_failing)

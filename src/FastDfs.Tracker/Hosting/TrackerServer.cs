@@ -26,6 +26,8 @@ public sealed class TrackerServer : IAsyncDisposable
     /// <summary>.tracker_status is rewritten this often (stock: 300 s).</summary>
     private static readonly TimeSpan StatusSaveInterval = TimeSpan.FromSeconds(60);
 
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1);
+
     private readonly TrackerRuntime _runtime;
     private readonly ILogger _logger;
     private WebApplication? _app;
@@ -136,7 +138,11 @@ public sealed class TrackerServer : IAsyncDisposable
             _loopsStop = null;
         }
 
-        await app.StopAsync(cancellationToken).ConfigureAwait(false);
+        // Long-lived connections (storages, follower trackers) never end by themselves: give requests in
+        // flight a moment, then Kestrel aborts what is left.
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        grace.CancelAfter(ShutdownGrace);
+        await app.StopAsync(grace.Token).ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
         return true;
     }

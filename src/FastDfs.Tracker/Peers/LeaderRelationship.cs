@@ -170,7 +170,11 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         }
     }
 
-    /// <summary>GET_STATUS of one tracker: null when it cannot be reached or has no data (ENOENT).</summary>
+    /// <summary>
+    /// GET_STATUS of one tracker: null when it cannot be reached. A tracker that answers ENOENT (no storage
+    /// joined it yet) is alive and still a candidate, with zero running time: counting it keeps trackers that
+    /// start together from each electing itself before the storages reached all of them.
+    /// </summary>
     private async Task<TrackerStatusReply?> GetStatusAsync(TrackerPeer peer, CancellationToken stop)
     {
         if (peer == _peers.Self)
@@ -182,7 +186,12 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         {
             await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop).ConfigureAwait(false);
             var (status, body) = await connection.RequestAsync(FdfsCommand.TrackerGetStatus, default, stop).ConfigureAwait(false);
-            return status == Errno.Ok ? TrackerStatusReply.Parse(body) : null;
+            return status switch
+            {
+                Errno.Ok => TrackerStatusReply.Parse(body),
+                Errno.ENOENT => new TrackerStatusReply(false, 0, 0),
+                _ => null,
+            };
         }
         catch (Exception e) when (e is IOException or ProtocolException && !stop.IsCancellationRequested)
         {
