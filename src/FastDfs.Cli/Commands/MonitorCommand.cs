@@ -29,6 +29,8 @@ internal static class MonitorCommand
                 await output.WriteAsync(Format(++groupNumber, g, storages));
             }
 
+            await output.WriteLineAsync();
+            await TrackerClusterSection.WriteAsync(client.Options, output, ct);
             return 0;
         })(command);
         return command;

@@ -64,6 +64,13 @@ public sealed class TrackerClusterTests
         await loop;
         Assert.Empty(failures);
 
+        // fdfs monitor's tracker section: the dead tracker unreachable, one leader, the other following it.
+        var states = await FastDfs.Cli.Commands.TrackerClusterSection.QueryAsync(client.Options, ct);
+        Assert.Equal("unreachable", states[leaderIndex].Role);
+        Assert.Equal(next, Assert.Single(states, t => t.Role == "leader").Tracker.ToString());
+        Assert.Equal($"follower of {next}", Assert.Single(states, t => t.Role == "follower").Detail);
+        Assert.Contains($"leader: {next}", FastDfs.Cli.Commands.TrackerClusterSection.Format(states));
+
         // The old leader comes back on its data and port, finds the new leader and follows it.
         await set.StartTrackerAsync(leaderIndex, ct);
         await Eventually.TrueAsync(() => Task.FromResult(set.Trackers[leaderIndex]!.LeaderAddress == next && set.AgreedLeader() == next),
