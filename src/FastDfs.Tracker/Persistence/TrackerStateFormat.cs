@@ -112,7 +112,9 @@ internal static class TrackerStateFormat
                 count++;
                 text.Append("# storage: ").Append(s.Ip.Contains(':') ? $"[{s.Ip}]" : s.Ip).Append(':').Append(N(s.Port)).Append('\n');
                 text.Append("[Storage").Append(count.ToString("D3", CultureInfo.InvariantCulture)).Append("]\n");
-                if (useStorageId)
+                // Stock writes the id only with storage ids; we also write it for a second storage on one host
+                // ("ip:port" ids, which stock cannot represent), so that it survives a restart.
+                if (useStorageId || s.Id != s.Ip)
                 {
                     Key(text, "id", s.Id);
                 }

@@ -9,14 +9,17 @@ namespace FastDfs.Tracker.Tests.Infrastructure;
 /// <summary>A real tracker on 127.0.0.1, port 0, for one test.</summary>
 public sealed class TestTracker : IAsyncDisposable
 {
-    private TestTracker(TrackerServer server, CancellationTokenSource timeout, string basePath)
+    private readonly bool _ownsBasePath;
+
+    private TestTracker(TrackerServer server, CancellationTokenSource timeout, string basePath, bool ownsBasePath)
     {
         Server = server;
         Timeout = timeout;
         BasePath = basePath;
+        _ownsBasePath = ownsBasePath;
     }
 
-    /// <summary>The tracker's base_path (a temporary directory deleted at dispose).</summary>
+    /// <summary>The tracker's base_path (a temporary directory, deleted at dispose unless the test passed it in).</summary>
     public string BasePath { get; }
 
     public TrackerServer Server { get; }
@@ -39,12 +42,13 @@ public sealed class TestTracker : IAsyncDisposable
         string? basePath = null)
     {
         var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+        bool owns = basePath is null;
         basePath ??= NewBasePath();
         var config = TrackerConfig.Default(basePath);
         config = (configure?.Invoke(config) ?? config) with { BindAddr = "127.0.0.1", Port = 0 };
         var server = new TrackerServer(config, NullLoggerFactory.Instance);
         await server.StartAsync(timeout.Token);
-        return new TestTracker(server, timeout, basePath);
+        return new TestTracker(server, timeout, basePath, owns);
     }
 
     public Task<RawConnection> ConnectAsync(string? localIp = null) => RawConnection.ConnectAsync(EndPoint, Ct, localIp);
@@ -89,6 +93,11 @@ public sealed class TestTracker : IAsyncDisposable
     {
         await Server.DisposeAsync();
         Timeout.Dispose();
+        if (!_ownsBasePath)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(BasePath, recursive: true);
