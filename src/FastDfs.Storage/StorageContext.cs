@@ -70,6 +70,22 @@ internal sealed class StorageContext : IDisposable
 
     public uint SourceRaw => Volatile.Read(ref _sourceRaw);
 
+    /// <summary>Our storage id when the trackers use storage ids (use_storage_id), else null.</summary>
+    public string? StorageId { get; private set; }
+
+    /// <summary>The id trackers and peers know us by: the storage id, or our IP without ids.</summary>
+    public string MyId => StorageId ?? SourceIp;
+
+    /// <summary>Adopts our storage id; with id_type_in_filename = id new file names carry it instead of the IP.</summary>
+    public void UseStorageId(string id, bool inFileName)
+    {
+        StorageId = id;
+        if (inFileName && int.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int numeric))
+        {
+            Volatile.Write(ref _sourceRaw, FileNameCodec.SourceFromStorageId(numeric));
+        }
+    }
+
     public void SetSourceIp(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -83,7 +99,11 @@ internal sealed class StorageContext : IDisposable
             return;
         }
 
-        Volatile.Write(ref _sourceRaw, FileNameCodec.SourceFromIp(text));
+        if (StorageId is null || !Parameters.IdTypeIsId)
+        {
+            Volatile.Write(ref _sourceRaw, FileNameCodec.SourceFromIp(text));
+        }
+
         Volatile.Write(ref _sourceIp, text);
         if (InitFlag.LastIpAddr != text)
         {

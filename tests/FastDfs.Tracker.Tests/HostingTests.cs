@@ -13,7 +13,7 @@ public sealed class HostingTests
     public async Task GenericHost_RunsTheTrackerFromATrackerConfig()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var config = TrackerConfig.Default(Path.GetTempPath()) with { BindAddr = "127.0.0.1", Port = 0, StoreLookup = StoreLookup.LoadBalance };
+        var config = TrackerConfig.Default(TestTracker.NewBasePath()) with { BindAddr = "127.0.0.1", Port = 0, StoreLookup = StoreLookup.LoadBalance };
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(NullLoggerFactory.Instance);
         builder.Services.AddFastDfsTracker(config);
@@ -22,7 +22,7 @@ public sealed class HostingTests
 
         var server = host.Services.GetRequiredService<TrackerServer>();
         Assert.NotEqual(0, server.EndPoint.Port);
-        Assert.Equal(2, server.Options.StoreLookup);
+        Assert.Equal(StoreLookup.LoadBalance, server.Config.StoreLookup);
         await using (var client = await RawConnection.ConnectAsync(server.EndPoint, timeout.Token))
         {
             Assert.Empty(await client.RequestOkAsync(FdfsCommand.ActiveTest));
@@ -35,7 +35,7 @@ public sealed class HostingTests
     public async Task StoppedTracker_RefusesConnections_AndCanBeDisposedTwice()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        var server = new TrackerServer(new TrackerOptions { BindAddr = "127.0.0.1", Port = 0 }, NullLoggerFactory.Instance);
+        var server = new TrackerServer(TrackerConfig.Default(TestTracker.NewBasePath()) with { BindAddr = "127.0.0.1", Port = 0 }, NullLoggerFactory.Instance);
         Assert.Throws<InvalidOperationException>(() => server.EndPoint);
         await server.StartAsync(timeout.Token);
         var endPoint = server.EndPoint;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Tests.Infrastructure;
 
@@ -129,10 +130,9 @@ public sealed class MonitorAndAdminTests
     public async Task ParameterReq_MatchesTheStockCaptureForTheSampleConfig()
     {
         // The sample tracker.conf values of the captured cluster.
-        var sample = new TrackerOptions
+        await using var tracker = await TestTracker.StartAsync(c => c with
         {
-            ReservedIsRatio = true,
-            ReservedRatio = 0.2,
+            ReservedStorageSpace = ReservedSpace.FromRatio(0.2),
             SlotMaxSize = 1024 * 1024,
             TrunkAllocAlignmentSize = 256,
             TrunkCreateFileSpaceThreshold = 20L * 1024 * 1024 * 1024,
@@ -140,8 +140,7 @@ public sealed class MonitorAndAdminTests
             TrunkCompressBinlogMinInterval = 86400,
             TrunkCompressBinlogInterval = 86400,
             TrunkBinlogMaxBackups = 7,
-        };
-        await using var tracker = await TestTracker.StartAsync(sample);
+        });
         await using var client = await tracker.ConnectAsync();
         string text = Encoding.ASCII.GetString(await client.RequestOkAsync(FdfsCommand.StorageParameterReq));
 

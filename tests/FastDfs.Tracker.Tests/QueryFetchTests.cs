@@ -1,4 +1,5 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Tests.Infrastructure;
 
@@ -78,7 +79,7 @@ public sealed class QueryFetchTests
     [Fact]
     public async Task SourceFirst_AppenderFiles_AndFallbackWhenSourceIsGone()
     {
-        await using var tracker = await TestTracker.StartAsync(new TrackerOptions { DownloadServer = 1 });
+        await using var tracker = await TestTracker.StartAsync(c => c with { DownloadServer = DownloadServerSelection.SourceFirst });
         await using var a = await tracker.ActiveStorageAsync(localIp: "127.0.0.2");
         var b = await tracker.ActiveStorageAsync(localIp: "127.0.0.3");
         await using var client = await tracker.ConnectAsync();

@@ -1,4 +1,5 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Tests.Infrastructure;
 
@@ -31,7 +32,7 @@ public sealed class QueryStoreTests
     [InlineData(2, new[] { "127.0.0.3", "127.0.0.3", "127.0.0.3", "127.0.0.3" })]
     public async Task StoreServer_Policies(int storeServer, string[] expected)
     {
-        await using var tracker = await TestTracker.StartAsync(new TrackerOptions { StoreServer = storeServer });
+        await using var tracker = await TestTracker.StartAsync(c => c with { StoreServer = (StoreServerSelection)storeServer });
         await using var a = await tracker.ActiveStorageAsync(localIp: "127.0.0.2", uploadPriority: 10);
         await using var b = await tracker.ActiveStorageAsync(localIp: "127.0.0.3", uploadPriority: 1);
         await using var c = await tracker.ActiveStorageAsync(localIp: "127.0.0.4", uploadPriority: 5);
@@ -49,7 +50,7 @@ public sealed class QueryStoreTests
     [Fact]
     public async Task StorePath_RoundRobin_SkipsFullPaths_LoadBalance_TakesMostFree()
     {
-        await using (var tracker = await TestTracker.StartAsync(new TrackerOptions { StorePath = 0, ReservedMb = 100 }))
+        await using (var tracker = await TestTracker.StartAsync(c => c with { StorePath = StorePathSelection.RoundRobin, ReservedStorageSpace = ReservedSpace.FromMegabytes(100) }))
         {
             await using var storage = await tracker.ActiveStorageAsync(storePathCount: 3);
             await storage.ReportDiskUsageAsync((1000, 500), (1000, 10), (1000, 600));
@@ -64,7 +65,7 @@ public sealed class QueryStoreTests
             Assert.Equal([0, 2, 0, 2], paths);
         }
 
-        await using (var tracker = await TestTracker.StartAsync(new TrackerOptions { StorePath = 2, ReservedMb = 100 }))
+        await using (var tracker = await TestTracker.StartAsync(c => c with { StorePath = StorePathSelection.LoadBalance, ReservedStorageSpace = ReservedSpace.FromMegabytes(100) }))
         {
             await using var storage = await tracker.ActiveStorageAsync(storePathCount: 3);
             await storage.ReportDiskUsageAsync((1000, 500), (1000, 900), (1000, 600));
@@ -79,7 +80,7 @@ public sealed class QueryStoreTests
     [Fact]
     public async Task StoreLookup_RoundRobinAlternatesGroups_LoadBalancePicksMostFree_SpecifiedGroup()
     {
-        await using (var tracker = await TestTracker.StartAsync(new TrackerOptions { StoreLookup = 0 }))
+        await using (var tracker = await TestTracker.StartAsync(c => c with { StoreLookup = StoreLookup.RoundRobin }))
         {
             await using var a = await tracker.ActiveStorageAsync(group: "group1", localIp: "127.0.0.2");
             await using var b = await tracker.ActiveStorageAsync(group: "group2", localIp: "127.0.0.3");
@@ -93,7 +94,7 @@ public sealed class QueryStoreTests
             Assert.Equal(["group1", "group2", "group1", "group2"], groups);
         }
 
-        await using (var tracker = await TestTracker.StartAsync(new TrackerOptions { StoreLookup = 2 }))
+        await using (var tracker = await TestTracker.StartAsync(c => c with { StoreLookup = StoreLookup.LoadBalance }))
         {
             await using var a = await tracker.ActiveStorageAsync(group: "group1", localIp: "127.0.0.2", freeMb: 5000);
             await using var b = await tracker.ActiveStorageAsync(group: "group2", localIp: "127.0.0.3", freeMb: 9000);
@@ -104,7 +105,7 @@ public sealed class QueryStoreTests
             Assert.Equal("group1", (await client.QueryStoreAsync()).Group);
         }
 
-        await using (var tracker = await TestTracker.StartAsync(new TrackerOptions { StoreLookup = 1, StoreGroup = "group2" }))
+        await using (var tracker = await TestTracker.StartAsync(c => c with { StoreLookup = StoreLookup.SpecifiedGroup, StoreGroup = "group2" }))
         {
             await using var client = await tracker.ConnectAsync();
             await using var a = await tracker.ActiveStorageAsync(group: "group1", localIp: "127.0.0.2");
@@ -118,7 +119,7 @@ public sealed class QueryStoreTests
     [Fact]
     public async Task ReservedSpace_FullGroupAnswersEnospc_InMbAndRatioMode()
     {
-        await using (var tracker = await TestTracker.StartAsync(new TrackerOptions { ReservedMb = 1024 }))
+        await using (var tracker = await TestTracker.StartAsync(c => c with { ReservedStorageSpace = ReservedSpace.FromMegabytes(1024) }))
         {
             await using var storage = await tracker.ActiveStorageAsync(freeMb: 1000, totalMb: 100_000);
             await using var client = await tracker.ConnectAsync();
@@ -128,7 +129,7 @@ public sealed class QueryStoreTests
             Assert.Equal("group1", (await client.QueryStoreAsync()).Group);
         }
 
-        await using (var tracker = await TestTracker.StartAsync(new TrackerOptions { ReservedIsRatio = true, ReservedRatio = 0.2 }))
+        await using (var tracker = await TestTracker.StartAsync(c => c with { ReservedStorageSpace = ReservedSpace.FromRatio(0.2) }))
         {
             await using var storage = await tracker.ActiveStorageAsync(freeMb: 19_000, totalMb: 100_000);
             await using var client = await tracker.ConnectAsync();

@@ -1,4 +1,5 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Tests.Infrastructure;
 
@@ -117,7 +118,7 @@ public sealed class StorageLifecycleTests
     [Fact]
     public async Task SilentActiveStorage_IsDemotedAfterCheckActiveInterval()
     {
-        await using var tracker = await TestTracker.StartAsync(new TrackerOptions { CheckActiveInterval = 1 });
+        await using var tracker = await TestTracker.StartAsync(c => c with { CheckActiveInterval = 1 });
         await using var storage = await tracker.ActiveStorageAsync();
         await using var client = await tracker.ConnectAsync();
         Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.1"));

@@ -89,6 +89,14 @@ internal static class MonitorCommand
             await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone));
         }
 
+        // Beyond stock: with several trackers, which one leads and why the others do not. Appended after the
+        // stock text (which stays line for line identical), and only then, so single-tracker output is stock's.
+        if (only == null && client.Options.Trackers.Count > 1)
+        {
+            await output.WriteLineAsync();
+            await TrackerClusterSection.WriteAsync(client.Options, output, ct);
+        }
+
         return 0;
     }
 

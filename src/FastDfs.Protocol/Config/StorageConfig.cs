@@ -47,6 +47,12 @@ public sealed record StorageConfig
     /// <summary>Explicit storage id, or null (looked up by IP / asked from the tracker).</summary>
     public string? ServerId { get; init; }
 
+    /// <summary>
+    /// FastDFS.NET key <c>announce_ip</c>: the address trackers hand to clients for this storage when it is
+    /// not the one it connects from (NAT, containers); null = the connection's source address.
+    /// </summary>
+    public string? AnnounceIp { get; init; }
+
     /// <summary>Seconds.</summary>
     public int ConnectTimeout { get; init; } = 10;
 
@@ -258,6 +264,7 @@ public sealed record StorageConfig
             Port = ConfigReading.Port(g, "port", DefaultPort),
             AddressFamily = g.GetString("address_family") ?? d.AddressFamily,
             ServerId = g.GetString("server_id") is { Length: > 0 } serverId ? serverId : null,
+            AnnounceIp = g.GetString("announce_ip") is { Length: > 0 } announceIp ? announceIp.Trim() : null,
             ConnectTimeout = ConfigReading.PositiveOrDefault(g, "connect_timeout", d.ConnectTimeout),
             NetworkTimeout = ConfigReading.PositiveOrDefault(g, "network_timeout", d.NetworkTimeout),
             UseIoUring = g.GetBool("use_io_uring", false),

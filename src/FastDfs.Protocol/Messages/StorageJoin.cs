@@ -25,9 +25,23 @@ public sealed record StorageJoinRequest
     /// <summary>Every tracker the storage knows, as <c>host:port</c>.</summary>
     public required IReadOnlyList<string> Trackers { get; init; }
 
+    /// <summary>
+    /// FastDFS.NET extension (storage.conf <c>announce_ip</c>): the address clients must use, sent as an
+    /// <c>announce_ip=...</c> line after the tracker lines. A stock tracker reads only tracker_count lines
+    /// and ignores it (the body stays within its 145 + tracker_count * 100 byte limit).
+    /// </summary>
+    public string? AnnounceIp { get; init; }
+
+    private const string AnnounceKey = "announce_ip=";
+
     public byte[] ToArray()
     {
         string lines = string.Concat(Trackers.Select(t => t + "\n"));
+        if (!string.IsNullOrEmpty(AnnounceIp))
+        {
+            lines += AnnounceKey + AnnounceIp + "\n";
+        }
+
         var body = new byte[FixedSize + Encoding.ASCII.GetByteCount(lines)];
         var w = new SpanWriter(body);
         w.WriteFixed(GroupName, ProtocolConstants.GroupNameMaxLen + 1);
@@ -80,11 +94,26 @@ public sealed record StorageJoinRequest
         }
 
         string text = Encoding.ASCII.GetString(r.Rest);
-        var trackers = text.Split('\n');
-        // One '\n'-terminated line per tracker: the split leaves an empty last element.
-        if (trackers.Length != trackerCount + 1 || trackers[^1].Length != 0)
+        var lines = text.Split('\n');
+        // One '\n'-terminated line per tracker: the split leaves an empty last element. Extension lines
+        // (announce_ip=) may follow the tracker lines.
+        if (lines.Length < trackerCount + 1 || lines[^1].Length != 0)
         {
             throw new ProtocolException("JOIN tracker list lines do not match tracker_count");
+        }
+
+        var trackers = lines[..(int)trackerCount];
+        string? announceIp = null;
+        foreach (string extra in lines[(int)trackerCount..^1])
+        {
+            if (extra.StartsWith(AnnounceKey, StringComparison.Ordinal) && extra.Length > AnnounceKey.Length)
+            {
+                announceIp = extra[AnnounceKey.Length..].Trim();
+            }
+            else
+            {
+                throw new ProtocolException("JOIN tracker list lines do not match tracker_count");
+            }
         }
 
         return new StorageJoinRequest
@@ -101,7 +130,8 @@ public sealed record StorageJoinRequest
             Status = status,
             StorageId = id,
             CurrentTrackerIp = trackerIp,
-            Trackers = trackers[..^1],
+            Trackers = trackers,
+            AnnounceIp = announceIp,
         };
     }
 }

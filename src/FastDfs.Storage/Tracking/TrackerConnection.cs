@@ -26,13 +26,17 @@ internal sealed class TrackerConnection : IAsyncDisposable
 
     public IPEndPoint? LocalEndPoint => _client.Client.LocalEndPoint as IPEndPoint;
 
+    /// <param name="localAddress">the address to connect from (storage.conf bind_addr with client_bind), or null</param>
     public static async Task<TrackerConnection> ConnectAsync(
-        IReadOnlyList<string> hosts, int port, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
+        IReadOnlyList<string> hosts, int port, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
+        IPAddress? localAddress = null)
     {
         Exception? last = null;
         foreach (string host in hosts)
         {
-            var client = new TcpClient { NoDelay = true };
+            var client = localAddress is null
+                ? new TcpClient { NoDelay = true }
+                : new TcpClient(new IPEndPoint(localAddress, 0)) { NoDelay = true };
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

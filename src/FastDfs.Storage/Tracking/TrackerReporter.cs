@@ -16,6 +16,9 @@ internal sealed class ReporterCoordinator(int trackerCount)
 
     public bool ParametersFetched { get; set; }
 
+    /// <summary>Which tracker each connection last heard claim leadership (split-brain detection).</summary>
+    public LeaderClaims Claims { get; } = new(trackerCount);
+
     public void MarkJoined(int trackerIndex) => Interlocked.Or(ref _joinedMask, 1 << trackerIndex);
 
     public bool AllJoined => Volatile.Read(ref _joinedMask) == (1 << trackerCount) - 1;
@@ -26,7 +29,7 @@ internal sealed class ReporterCoordinator(int trackerCount)
 /// SYNC_DEST_REQ / SYNC_NOTIFY, then BEAT, REPORT_DISK_USAGE and SYNC_REPORT on their intervals. Any error
 /// closes the connection and the loop reconnects and re-joins; failures are logged once per streak.
 /// </summary>
-internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker, int trackerIndex, ReporterCoordinator coordinator, ILogger logger)
+internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress tracker, int trackerIndex, ReporterCoordinator coordinator, ILogger logger)
 {
     private readonly StorageConfig _config = ctx.Config;
     private bool _failing;
@@ -74,11 +77,11 @@ internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker
     {
         var connectTimeout = TimeSpan.FromSeconds(_config.ConnectTimeout > 0 ? _config.ConnectTimeout : 10);
         var networkTimeout = TimeSpan.FromSeconds(_config.NetworkTimeout > 0 ? _config.NetworkTimeout : 30);
-        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, connectTimeout, networkTimeout, stop)
-            .ConfigureAwait(false);
+        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, connectTimeout, networkTimeout, stop,
+            ClientBindAddress).ConfigureAwait(false);
         if (connection.LocalEndPoint is { } local)
         {
-            ctx.SetSourceIp(local.Address);
+            ctx.SetSourceIp(AnnouncedOr(local.Address));
         }
 
         if (!coordinator.ParametersFetched)
@@ -89,6 +92,9 @@ internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker
             coordinator.ParametersFetched = true;
         }
 
+        await ResolveStorageIdAsync(connection, stop).ConfigureAwait(false);
+
+        _statusPushed = false;
         await JoinAsync(connection, stop).ConfigureAwait(false);
         await SyncSourceAsync(connection, stop).ConfigureAwait(false);
         if (_failing)
@@ -117,6 +123,7 @@ internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker
             {
                 lastStats = await BeatAsync(connection, lastStats, stop).ConfigureAwait(false);
                 lastBeat = now;
+                await AfterBeatAsync(connection, stop).ConfigureAwait(false);
             }
 
             if (!syncReported)
@@ -132,7 +139,7 @@ internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker
     private async Task JoinAsync(TrackerConnection connection, CancellationToken stop)
     {
         var flag = ctx.InitFlag;
-        var own = ctx.Group.StatusOf(ctx.SourceIp, ctx.SourceIp, ctx.Port);
+        var own = ctx.Group.StatusOf(ctx.MyId, ctx.SourceIp, ctx.Port);
         sbyte status = own is { } s ? (sbyte)s
             : _config.TrackerServers.Count == 1 || coordinator.AllJoined ? (sbyte)StorageStatus.Init
             : (sbyte)-1;
@@ -147,6 +154,8 @@ internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker
             UpTime = ctx.StartTime,
             InitFlag = !flag.SyncOldDone,
             Status = status,
+            StorageId = ctx.StorageId ?? "",
+            AnnounceIp = _config.AnnounceIp,
             CurrentTrackerIp = connection.Host,
             Trackers = _config.TrackerServers.Take(ProtocolConstants.MaxTrackers).Select(t => t.ToString()).ToArray(),
         };
@@ -154,6 +163,7 @@ internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker
         Check(replyStatus, "JOIN");
         var response = StorageJoinResponse.Parse(body);
         coordinator.MarkJoined(trackerIndex);
+        Joined(response.Status);
         if (response.SrcId.Length > 0 && flag.SyncSrcServer.Length == 0)
         {
             flag.SyncSrcServer = response.SrcId;
@@ -241,7 +251,7 @@ internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker
     private async Task SyncReportAsync(TrackerConnection connection, CancellationToken stop)
     {
         var body = new byte[ProtocolConstants.StorageIdMaxSize + 4];
-        FixedString.Write(body.AsSpan(0, ProtocolConstants.StorageIdMaxSize), ctx.SourceIp);
+        FixedString.Write(body.AsSpan(0, ProtocolConstants.StorageIdMaxSize), ctx.MyId);
         var (status, reply) = await connection.RequestAsync(FdfsCommand.StorageSyncReport, body, stop).ConfigureAwait(false);
         Check(status, "SYNC_REPORT");
         ApplyChanges(reply);
@@ -249,7 +259,7 @@ internal sealed class TrackerReporter(StorageContext ctx, TrackerAddress tracker
 
     private void ApplyChanges(byte[] body)
     {
-        var change = ChangeNotification.Parse(body);
+        var change = FromLeaderOnly(ChangeNotification.Parse(body));
         if (change.Flags != ChangeFlags.None)
         {
             ctx.Group.Apply(change);

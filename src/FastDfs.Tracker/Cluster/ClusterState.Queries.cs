@@ -1,4 +1,5 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Messages;
 
@@ -27,9 +28,9 @@ internal sealed partial class ClusterState
             {
                 group = CheckUploadGroup(requestedGroup);
             }
-            else if (Options.StoreLookup == 1)
+            else if (Config.StoreLookup == StoreLookup.SpecifiedGroup)
             {
-                group = CheckUploadGroup(Options.StoreGroup);
+                group = CheckUploadGroup(Config.StoreGroup);
             }
             else
             {
@@ -53,7 +54,7 @@ internal sealed partial class ClusterState
             throw new ProtocolException($"group {name} has no writable storage", Errno.ENOENT);
         }
 
-        if (!Options.GroupHasSpace(group.FreeMb, group.TotalMb))
+        if (!Config.ReservedStorageSpace.GroupHasSpace(group.FreeMb, group.TotalMb))
         {
             throw new ProtocolException($"group {name} is full", Errno.ENOSPC);
         }
@@ -82,9 +83,9 @@ internal sealed partial class ClusterState
             }
 
             anyWritable = true;
-            if (Options.GroupHasSpace(group.FreeMb, group.TotalMb))
+            if (Config.ReservedStorageSpace.GroupHasSpace(group.FreeMb, group.TotalMb))
             {
-                if (Options.StoreLookup == 0)
+                if (Config.StoreLookup == StoreLookup.RoundRobin)
                 {
                     _currentWriteGroup = (index + 1) % count;
                 }
@@ -102,7 +103,7 @@ internal sealed partial class ClusterState
     private StorageNode SelectStoreServer(StorageGroup group)
     {
         var writable = group.Writable;
-        if (Options.StoreServer == 0)
+        if (Config.StoreServer == StoreServerSelection.RoundRobin)
         {
             int index = group.CurrentWriteServer % writable.Count;
             group.CurrentWriteServer = (index + 1) % writable.Count;
@@ -120,7 +121,7 @@ internal sealed partial class ClusterState
             return null;
         }
 
-        if (Options.StoreServer != 2)
+        if (Config.StoreServer != StoreServerSelection.FirstByPriority)
         {
             return group.Writable[0];
         }
@@ -145,9 +146,9 @@ internal sealed partial class ClusterState
         for (int i = 0; i < count; i++)
         {
             int path = (start + i) % count;
-            if (Options.PathHasSpace(node.PathFreeMb[path], node.PathTotalMb[path], count))
+            if (Config.ReservedStorageSpace.PathHasSpace(node.PathFreeMb[path], node.PathTotalMb[path], count))
             {
-                if (Options.StorePath == 0)
+                if (Config.StorePath == StorePathSelection.RoundRobin)
                 {
                     node.CurrentWritePath = (path + 1) % count;
                 }
@@ -177,7 +178,7 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>What the tracker reads from a file name: source IP, timestamp and whether it is a normal file.</summary>
-    private readonly record struct FileFacts(string SourceIp, long Timestamp, bool IsNormal);
+    private readonly record struct FileFacts(string SourceIp, long Timestamp, bool IsNormal, bool SourceIsId = false);
 
     private static FileFacts DescribeFile(string logicName)
     {
@@ -187,18 +188,20 @@ internal sealed partial class ClusterState
             return new FileFacts("", 0, !FileNameCodec.IsSlaveName(logicName.Length, trunk: false));
         }
 
-        return new FileFacts(info.Source, info.Timestamp, !info.IsAppender && !info.IsSlave);
+        return new FileFacts(info.Source, info.Timestamp, !info.IsAppender && !info.IsSlave, info.SourceIsStorageId);
     }
 
     // Without storage ids a file name only carries the source's IP; with several storages on one host
     // any of them with that IP counts as the source (the first in id order is offered).
-    private static bool IsSource(StorageNode node, in FileFacts file) => node.Ip == file.SourceIp;
+    // With id_type_in_filename = id the name carries the numeric storage id, which survives an address change.
+    private static bool IsSource(StorageNode node, in FileFacts file) =>
+        file.SourceIsId ? node.Id == file.SourceIp : node.Ip == file.SourceIp;
 
     private bool MayServe(StorageNode node, in FileFacts file, long now) =>
         IsSource(node, file) ||
-        file.Timestamp < now - Options.StorageSyncFileMaxDelay ||
+        file.Timestamp < now - Config.StorageSyncFileMaxDelay ||
         node.LastSyncedTimestamp > file.Timestamp ||
-        (node.LastSyncedTimestamp + 1 >= file.Timestamp && now - file.Timestamp > Options.StorageSyncFileMaxTime);
+        (node.LastSyncedTimestamp + 1 >= file.Timestamp && now - file.Timestamp > Config.StorageSyncFileMaxTime);
 
     private StorageNode SelectUpdateServer(StorageGroup group, in FileFacts file)
     {
@@ -226,7 +229,7 @@ internal sealed partial class ClusterState
             throw new ProtocolException($"group {group.Name} has no readable storage", Errno.ENOENT);
         }
 
-        if (!file.IsNormal || Options.DownloadServer == 1)
+        if (!file.IsNormal || Config.DownloadServer == DownloadServerSelection.SourceFirst)
         {
             foreach (var s in readable)
             {

@@ -1,4 +1,5 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 
 namespace FastDfs.Tracker.Cluster;
@@ -33,7 +34,7 @@ internal sealed partial class ClusterState
         GroupName = g.Name,
         TotalMb = g.TotalMb,
         FreeMb = g.FreeMb,
-        ReservedMb = Options.ReservedMbFor(g.TotalMb),
+        ReservedMb = Config.ReservedStorageSpace.ReservedMb(g.TotalMb),
         TrunkFreeMb = 0,
         StorageCount = g.Storages.Count,
         StoragePort = g.StoragePort,
@@ -80,7 +81,7 @@ internal sealed partial class ClusterState
             UpTime = s.UpTime,
             TotalMb = s.TotalMb,
             FreeMb = s.FreeMb,
-            ReservedMb = Options.ReservedMbFor(s.TotalMb),
+            ReservedMb = Config.ReservedStorageSpace.ReservedMb(s.TotalMb),
             UploadPriority = s.UploadPriority,
             StorePathCount = s.StorePathCount,
             SubdirCountPerPath = s.SubdirCount,
@@ -109,8 +110,8 @@ internal sealed partial class ClusterState
         lock (_lock)
         {
             return _groups.Select(g => new VolumeEntry(
-                g.Name, g.TotalMb, g.FreeMb, Options.ReservedMbFor(g.TotalMb),
-                Options.GroupHasSpace(g.FreeMb, g.TotalMb))).ToList();
+                g.Name, g.TotalMb, g.FreeMb, Config.ReservedStorageSpace.ReservedMb(g.TotalMb),
+                Config.ReservedStorageSpace.GroupHasSpace(g.FreeMb, g.TotalMb))).ToList();
         }
     }
 }

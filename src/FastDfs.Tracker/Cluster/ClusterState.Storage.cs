@@ -1,5 +1,7 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
+using FastDfs.Tracker.StorageIds;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Cluster;
@@ -16,6 +18,7 @@ internal sealed partial class ClusterState
         int port = (int)request.StoragePort;
         int pathCount = (int)request.StorePathCount;
         int subdirs = (int)request.SubdirCountPerPath;
+        var idEntry = ResolveStorageId(request, ip, port);
         lock (_lock)
         {
             var group = FindGroup(request.GroupName);
@@ -30,15 +33,22 @@ internal sealed partial class ClusterState
                 logger.LogInformation("group {Group} created by storage {Ip}:{Port}", group.Name, ip, port);
             }
 
-            var found = group.Storages.Find(s => s.Ip == ip && s.Port == port);
+            // With storage ids the id is the identity: a storage that comes back from another address is the same member.
+            var found = idEntry is null ? group.Storages.Find(s => s.Ip == ip && s.Port == port) : group.Find(idEntry.Id);
             CheckGroupGeometry(group, found, pathCount, subdirs);
             if (found is null)
             {
-                node = CreateJoiningStorage(group, request, ip, port);
+                node = CreateJoiningStorage(group, request, ip, port, idEntry);
             }
             else
             {
                 node = found;
+                if (node.Ip.Length > 0 && node.Ip != ip)
+                {
+                    logger.LogInformation("storage {Group}/{Id} now joins from {Ip} (was {OldIp}): same storage id, same member",
+                        group.Name, node.Id, ip, node.Ip);
+                }
+
                 ApplyKnownJoinStatus(node);
             }
 
@@ -65,6 +75,7 @@ internal sealed partial class ClusterState
             }
 
             group.Changed();
+            StateChanged();
             return new StorageJoinResponse(node.Status, node.SrcId);
         }
     }
@@ -116,7 +127,35 @@ internal sealed partial class ClusterState
         group.StorePathCount = others.Count == 0 ? pathCount : Math.Max(pathCount, group.StorePathCount);
     }
 
-    private StorageNode CreateJoiningStorage(StorageGroup group, StorageJoinRequest request, string ip, int port)
+    /// <summary>
+    /// use_storage_id: the id the storage sends when trust_storage_server_id is on, else the storage_ids.conf
+    /// entry of its group and address; ENOENT when there is none (spec 6.1).
+    /// </summary>
+    private StorageIdEntry? ResolveStorageId(StorageJoinRequest request, string ip, int port)
+    {
+        if (StorageIds is not { } table)
+        {
+            return null;
+        }
+
+        var entry = Config.TrustStorageServerId && request.StorageId.Length > 0
+            ? table.FindById(request.StorageId)
+            : table.Find(request.GroupName, ip, port);
+        if (entry is null)
+        {
+            throw new ProtocolException(
+                $"no storage id for {request.GroupName} {ip}:{port} (id '{request.StorageId}') in storage_ids.conf", Errno.ENOENT);
+        }
+
+        if (entry.Group != request.GroupName)
+        {
+            throw new ProtocolException($"storage id {entry.Id} belongs to {entry.Group}, not {request.GroupName}");
+        }
+
+        return entry;
+    }
+
+    private StorageNode CreateJoiningStorage(StorageGroup group, StorageJoinRequest request, string ip, int port, StorageIdEntry? idEntry)
     {
         StorageStatus status;
         if (request.InitFlag)
@@ -139,8 +178,8 @@ internal sealed partial class ClusterState
         // Several storages on one host (beyond stock): without storage ids the id is the IP text, so a
         // second storage with the same IP but another port gets the id "ip:port" when that fits the
         // 15-character id field (e.g. 127.0.0.1:23001); otherwise it cannot be told apart: EEXIST.
-        string id = ip;
-        if (group.Find(id) is not null)
+        string id = idEntry?.Id ?? ip;
+        if (idEntry is null && group.Find(id) is not null)
         {
             id = $"{ip}:{port}";
             if (id.Length > MaxStorageIdLength || group.Find(id) is not null)
@@ -157,6 +196,7 @@ internal sealed partial class ClusterState
 
         var node = group.Add(id);
         node.Status = status;
+        node.RwMode = idEntry?.RwMode ?? StorageNode.RwBoth;
         logger.LogInformation("storage {Group}/{Id} ({Ip}:{Port}) joined as {Status}",
             group.Name, id, ip, port, status.ToMonitorName());
         return node;
@@ -200,6 +240,7 @@ internal sealed partial class ClusterState
 
             node.LastHeartbeat = Now;
             Activate(node);
+            StatsChanged();
         }
     }
 
@@ -230,14 +271,15 @@ internal sealed partial class ClusterState
 
             node.TotalMb = total;
             node.FreeMb = free;
-            if (Options.StorePath == 2)
+            if (Config.StorePath == StorePathSelection.LoadBalance)
             {
                 node.CurrentWritePath = bestPath;
             }
 
             Activate(node);
+            StatsChanged();
             node.Group.RecomputeSpace();
-            if (Options.StoreLookup == 2)
+            if (Config.StoreLookup == StoreLookup.LoadBalance)
             {
                 PointWriteGroupAtMostFree();
             }
@@ -292,10 +334,11 @@ internal sealed partial class ClusterState
                 any = true;
             }
 
+            StatsChanged();
             if (any)
             {
                 // Round robin uploads reach every storage, so a storage is only as fresh as its slowest source.
-                node.LastSyncedTimestamp = Options.StoreServer == 0 ? min : Math.Max(node.LastSyncedTimestamp, max);
+                node.LastSyncedTimestamp = Config.StoreServer == StoreServerSelection.RoundRobin ? min : Math.Max(node.LastSyncedTimestamp, max);
             }
         }
     }
@@ -364,6 +407,7 @@ internal sealed partial class ClusterState
             {
                 node.SrcId = body.SrcId;
                 node.SyncUntil = body.UntilTimestamp;
+                StateChanged();
             }
 
             if (node.Status == StorageStatus.Init)
@@ -488,6 +532,7 @@ internal sealed partial class ClusterState
 
             logger.LogInformation("storage {Group}/{Id} deleted", groupName, id);
             SetStatus(node, StorageStatus.Deleted);
+            DataStore?.AppendChangelog(groupName, id, StorageStatus.Deleted, "");
         }
     }
 
@@ -504,6 +549,7 @@ internal sealed partial class ClusterState
 
             _groups.Remove(group);
             _currentWriteGroup = 0;
+            StateChanged();
             logger.LogInformation("group {Group} deleted", groupName);
         }
     }

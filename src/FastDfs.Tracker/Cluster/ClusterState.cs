@@ -1,4 +1,6 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
+using FastDfs.Tracker.StorageIds;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Cluster;
@@ -7,13 +9,16 @@ namespace FastDfs.Tracker.Cluster;
 /// The tracker's view of the storage cluster: groups sorted by name, each with its storages.
 /// One lock guards the whole topology: every operation is short and in memory.
 /// </summary>
-internal sealed partial class ClusterState(TrackerOptions options, ILogger logger)
+internal sealed partial class ClusterState(TrackerConfig config, ILogger logger)
 {
     private readonly Lock _lock = new();
     private readonly List<StorageGroup> _groups = [];
     private int _currentWriteGroup;
 
-    public TrackerOptions Options { get; } = options;
+    public TrackerConfig Config { get; } = config;
+
+    /// <summary>storage_ids.conf when use_storage_id is on, else null.</summary>
+    public StorageIdTable? StorageIds { get; init; }
 
     public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
@@ -47,6 +52,7 @@ internal sealed partial class ClusterState(TrackerOptions options, ILogger logge
             node.Group.Name, node.Id, node.Ip, node.Port, node.Status.ToMonitorName(), status.ToMonitorName());
         node.Status = status;
         node.Group.Changed();
+        StateChanged();
     }
 
     /// <summary>The storage's tracker connection closed: ACTIVE/ONLINE/OFFLINE -> OFFLINE, up_time 0 (spec 11.2).</summary>
@@ -72,7 +78,7 @@ internal sealed partial class ClusterState(TrackerOptions options, ILogger logge
     /// <summary>Demotes ACTIVE storages whose last heartbeat is older than check_active_interval.</summary>
     public int DemoteSilentStorages()
     {
-        long deadline = Now - Options.CheckActiveInterval;
+        long deadline = Now - Config.CheckActiveInterval;
         int demoted = 0;
         lock (_lock)
         {

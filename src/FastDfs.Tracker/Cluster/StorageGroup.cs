@@ -24,6 +24,13 @@ internal sealed class StorageGroup(string name, int storagePort, int storePathCo
     public long TotalMb { get; set; }
     public long FreeMb { get; set; }
 
+    /// <summary>Trunk bookkeeping kept in storage_groups_new.dat; the leader decides the trunk server.</summary>
+    public int CurrentTrunkFileId { get; set; }
+
+    public string TrunkServerId { get; set; } = "";
+
+    public string LastTrunkServerId { get; set; } = "";
+
     /// <summary>Bumped on every membership or status change; drives change-notification flag 4.</summary>
     public long Version { get; private set; }
 

@@ -37,6 +37,9 @@ internal sealed class StorageNode(string id, StorageGroup group)
     public long LastSyncedTimestamp { get; set; }
     public bool IsTrunkServer { get; set; }
 
+    /// <summary>How far this storage has read storage_changelog.dat (CHANGELOG_REQ).</summary>
+    public long ChangelogOffset { get; set; }
+
     /// <summary>The group membership version this storage last received with flag 4 (-1 = never).</summary>
     public long NotifiedGroupVersion { get; set; } = -1;
 

@@ -8,13 +8,10 @@ namespace FastDfs.Tracker;
 /// <summary>Runs a <see cref="TrackerServer"/> as an <see cref="IHostedService"/> of a Generic Host (the daemon).</summary>
 public static class TrackerHostingExtensions
 {
-    public static IServiceCollection AddFastDfsTracker(this IServiceCollection services, TrackerConfig config) =>
-        services.AddFastDfsTracker(TrackerOptions.FromConfig(config));
-
-    public static IServiceCollection AddFastDfsTracker(this IServiceCollection services, TrackerOptions options)
+    public static IServiceCollection AddFastDfsTracker(this IServiceCollection services, TrackerConfig config)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        services.AddSingleton(sp => new TrackerServer(options, sp.GetRequiredService<ILoggerFactory>()));
+        ArgumentNullException.ThrowIfNull(config);
+        services.AddSingleton(sp => new TrackerServer(config, sp.GetRequiredService<ILoggerFactory>()));
         services.AddHostedService<TrackerHostedService>();
         return services;
     }

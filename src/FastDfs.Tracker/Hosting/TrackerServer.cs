@@ -2,6 +2,7 @@ using System.Net;
 using FastDfs.Protocol.Config;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;
+using FastDfs.Tracker.Peers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -14,32 +15,37 @@ namespace FastDfs.Tracker;
 /// <summary>
 /// A FastDFS tracker served by Kestrel (raw TCP via a ConnectionHandler). Usable in-process by tests
 /// and by the <c>fdfs</c> CLI; <see cref="TrackerHostingExtensions"/> runs it inside a Generic Host.
+/// Besides the connections it runs three loops: the active check, the tracker relationship (leader
+/// election and pings, <see cref="LeaderRelationship"/>) and the writer of base_path/data.
 /// </summary>
 public sealed class TrackerServer : IAsyncDisposable
 {
+    /// <summary>Heartbeat and report counters are written at most this often (state changes within a second).</summary>
+    private static readonly TimeSpan StatsSaveInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>.tracker_status is rewritten this often (stock: 300 s).</summary>
+    private static readonly TimeSpan StatusSaveInterval = TimeSpan.FromSeconds(60);
+
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1);
+
     private readonly TrackerRuntime _runtime;
     private readonly ILogger _logger;
     private WebApplication? _app;
     private ListenOptions? _listen;
     private Http.TrackerHttpServer? _http;
-    private CancellationTokenSource? _activeCheckStop;
-    private Task? _activeCheck;
+    private CancellationTokenSource? _loopsStop;
+    private Task[] _loops = [];
 
-    public TrackerServer(TrackerOptions options, ILoggerFactory loggerFactory)
+    /// <summary>A tracker configured from a stock tracker.conf (<see cref="TrackerConfig.Load"/>) or <c>TrackerConfig.Default(path) with { ... }</c>.</summary>
+    public TrackerServer(TrackerConfig config, ILoggerFactory loggerFactory)
     {
-        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        _runtime = new TrackerRuntime(options, loggerFactory);
+        _runtime = new TrackerRuntime(config, loggerFactory);
         _logger = loggerFactory.CreateLogger<TrackerServer>();
     }
 
-    /// <summary>A tracker configured from a stock tracker.conf (<see cref="TrackerConfig.Load"/>).</summary>
-    public TrackerServer(TrackerConfig config, ILoggerFactory loggerFactory)
-        : this(TrackerOptions.FromConfig(config), loggerFactory)
-    {
-    }
-
-    public TrackerOptions Options => _runtime.Options;
+    public TrackerConfig Config => _runtime.Config;
 
     /// <summary>The endpoint actually bound (so port 0 resolves to the real port). Valid after <see cref="StartAsync"/>.</summary>
     public IPEndPoint EndPoint =>
@@ -48,7 +54,15 @@ public sealed class TrackerServer : IAsyncDisposable
     /// <summary>The bound HTTP endpoint (dashboard, redirects, /metrics), or null when HTTP is off.</summary>
     public IPEndPoint? HttpEndPoint => _http?.EndPoint;
 
+    /// <summary>Whether this tracker is the leader of its tracker cluster right now.</summary>
+    public bool IsLeader => _runtime.Peers.IsLeader;
+
+    /// <summary>The leader as <c>ip:port</c>, or null while none is known.</summary>
+    public string? LeaderAddress => _runtime.Peers.Leader?.HostPort;
+
     internal ClusterState Cluster => _runtime.Cluster;
+
+    internal TrackerRuntime Runtime => _runtime;
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -57,7 +71,7 @@ public sealed class TrackerServer : IAsyncDisposable
             throw new InvalidOperationException("the tracker is already started");
         }
 
-        var address = string.IsNullOrWhiteSpace(Options.BindAddr) ? IPAddress.Any : IPAddress.Parse(Options.BindAddr.Trim());
+        var address = string.IsNullOrWhiteSpace(Config.BindAddr) ? IPAddress.Any : IPAddress.Parse(Config.BindAddr.Split(',')[0].Trim());
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.Services.AddSingleton(_runtime.LoggerFactory);
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
@@ -68,8 +82,8 @@ public sealed class TrackerServer : IAsyncDisposable
         _http?.AddServices(builder.Services);
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
-            kestrel.Limits.MaxConcurrentConnections = Options.MaxConnections;
-            kestrel.Listen(address, Options.Port, listen =>
+            kestrel.Limits.MaxConcurrentConnections = Config.MaxConnections;
+            kestrel.Listen(address, Config.Port, listen =>
             {
                 listen.UseConnectionHandler<TrackerConnectionHandler>();
                 _listen = listen;
@@ -81,29 +95,64 @@ public sealed class TrackerServer : IAsyncDisposable
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _app = app;
         _http?.OnStarted(EndPoint);
-        _activeCheckStop = new CancellationTokenSource();
-        _activeCheck = RunActiveCheckAsync(_activeCheckStop.Token);
+        _runtime.Peers.ListenPort = EndPoint.Port;
+        _runtime.DataStore.WriteStatus(_runtime.StartTime, ClusterState.Now);
+        _loopsStop = new CancellationTokenSource();
+        var stop = _loopsStop.Token;
+        _loops =
+        [
+            RunActiveCheckAsync(stop),
+            _runtime.Relationship.RunAsync(stop),
+            RunStateWriterAsync(stop),
+        ];
         _logger.LogInformation("tracker listening on {EndPoint}", EndPoint);
     }
 
+    /// <summary>Stops gracefully: the state files and .tracker_status are written a last time.</summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (await ShutDownAsync(cancellationToken).ConfigureAwait(false))
+        {
+            SaveState();
+            _runtime.DataStore.WriteStatus(_runtime.StartTime, ClusterState.Now);
+            _logger.LogInformation("tracker stopped");
+        }
+    }
+
+    /// <summary>
+    /// Stops as if the process were killed (tests of failover): connections are aborted at once and nothing
+    /// more is written; what is on disk is what the periodic writer left.
+    /// </summary>
+    internal async Task KillAsync()
+    {
+        using var aborted = new CancellationTokenSource();
+        await aborted.CancelAsync().ConfigureAwait(false);
+        await ShutDownAsync(aborted.Token).ConfigureAwait(false);
+        _logger.LogInformation("tracker killed");
+    }
+
+    private async Task<bool> ShutDownAsync(CancellationToken cancellationToken)
     {
         var app = _app;
         if (app is null)
         {
-            return;
+            return false;
         }
 
         _app = null;
-        if (_activeCheckStop is not null)
+        if (_loopsStop is not null)
         {
-            await _activeCheckStop.CancelAsync().ConfigureAwait(false);
-            await _activeCheck!.ConfigureAwait(false);
-            _activeCheckStop.Dispose();
-            _activeCheckStop = null;
+            await _loopsStop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(_loops).ConfigureAwait(false);
+            _loopsStop.Dispose();
+            _loopsStop = null;
         }
 
-        await app.StopAsync(cancellationToken).ConfigureAwait(false);
+        // Long-lived connections (storages, follower trackers) never end by themselves: give requests in
+        // flight a moment, then Kestrel aborts what is left.
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        grace.CancelAfter(ShutdownGrace);
+        await app.StopAsync(grace.Token).ConfigureAwait(false);
         await app.DisposeAsync().ConfigureAwait(false);
         if (_http is not null)
         {
@@ -111,6 +160,7 @@ public sealed class TrackerServer : IAsyncDisposable
         }
 
         _logger.LogInformation("tracker stopped");
+        return true;
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
@@ -118,7 +168,7 @@ public sealed class TrackerServer : IAsyncDisposable
     /// <summary>Every check_active_interval, ACTIVE storages without a recent heartbeat turn OFFLINE.</summary>
     private async Task RunActiveCheckAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, Options.CheckActiveInterval)));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, Config.CheckActiveInterval)));
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
@@ -129,5 +179,54 @@ public sealed class TrackerServer : IAsyncDisposable
         catch (OperationCanceledException)
         {
         }
+    }
+
+    private long _savedStateVersion = -1;
+    private long _savedStatsVersion = -1;
+
+    /// <summary>Writes the data files within a second of a state change and every 10 s while counters move.</summary>
+    private async Task RunStateWriterAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        long lastStatsSave = Environment.TickCount64, lastStatusSave = Environment.TickCount64;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    long now = Environment.TickCount64;
+                    var cluster = _runtime.Cluster;
+                    if (cluster.StateVersion != _savedStateVersion ||
+                        (cluster.StatsVersion != _savedStatsVersion && now - lastStatsSave >= StatsSaveInterval.TotalMilliseconds))
+                    {
+                        SaveState();
+                        lastStatsSave = now;
+                    }
+
+                    if (now - lastStatusSave >= StatusSaveInterval.TotalMilliseconds)
+                    {
+                        _runtime.DataStore.WriteStatus(_runtime.StartTime, ClusterState.Now);
+                        lastStatusSave = now;
+                    }
+                }
+                catch (IOException e)
+                {
+                    _logger.LogError("cannot write the tracker data files: {Message}", e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private void SaveState()
+    {
+        var cluster = _runtime.Cluster;
+        long state = cluster.StateVersion, stats = cluster.StatsVersion;
+        _runtime.DataStore.Save(cluster);
+        _savedStateVersion = state;
+        _savedStatsVersion = stats;
     }
 }

@@ -1,3 +1,4 @@
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;
@@ -11,7 +12,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
     public static ClusterSnapshot Take(TrackerRuntime runtime, int httpPort)
     {
         long now = ClusterState.Now;
-        var options = runtime.Options;
+        var options = runtime.Config;
         var groups = runtime.Cluster.Read(all => all.Select(g => new GroupSummary(
             g.Name,
             g.StoragePort,
@@ -24,7 +25,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
         return new ClusterSnapshot(now, tracker, groups);
     }
 
-    private static StorageSummary StorageOf(StorageNode s, StorageGroup group, long now, TrackerOptions options) => new(
+    private static StorageSummary StorageOf(StorageNode s, StorageGroup group, long now, TrackerConfig options) => new(
         s.Id,
         s.Ip,
         s.Port,
@@ -65,7 +66,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
     }
 
     /// <summary>A sentence a person can act on, for each state of spec 11.1.</summary>
-    internal static string StatusReason(StorageNode s, long now, TrackerOptions options) => s.Status switch
+    internal static string StatusReason(StorageNode s, long now, TrackerConfig options) => s.Status switch
     {
         StorageStatus.Active => $"serving; last heartbeat {Math.Max(0, now - s.LastHeartbeat)}s ago",
         StorageStatus.Online => "connected; waiting for its first heartbeat",

@@ -25,7 +25,7 @@ internal sealed class TrackerHttpServer : IAsyncDisposable
     {
         _runtime = runtime;
         Metrics = new TrackerMetrics(runtime);
-        var options = runtime.Options;
+        var options = runtime.Config;
         _handler = new TrackerHttpHandler(runtime, options.Http, options.Http.StorageServerPort, Metrics,
             () => _client ?? throw new InvalidOperationException("the tracker is not started"),
             () => _listen?.IPEndPoint?.Port ?? 0,
@@ -37,13 +37,13 @@ internal sealed class TrackerHttpServer : IAsyncDisposable
     public IPEndPoint EndPoint => _listen?.IPEndPoint ?? throw new InvalidOperationException("the HTTP server is not started");
 
     public static TrackerHttpServer? CreateIfEnabled(TrackerRuntime runtime) =>
-        runtime.Options.Http.Enabled ? new TrackerHttpServer(runtime) : null;
+        runtime.Config.Http.Enabled ? new TrackerHttpServer(runtime) : null;
 
     public void AddServices(IServiceCollection services) =>
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Metrics.MeterName).AddPrometheusExporter());
 
     public void Listen(KestrelServerOptions kestrel, IPAddress address) =>
-        kestrel.Listen(address, _runtime.Options.HttpServerPort, listen =>
+        kestrel.Listen(address, _runtime.Config.HttpServerPort, listen =>
         {
             listen.Protocols = HttpProtocols.Http1;
             _listen = listen;

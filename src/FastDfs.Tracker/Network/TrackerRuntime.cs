@@ -1,18 +1,52 @@
+using FastDfs.Protocol.Config;
 using FastDfs.Tracker.Cluster;
+using FastDfs.Tracker.Peers;
+using FastDfs.Tracker.Persistence;
+using FastDfs.Tracker.StorageIds;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Network;
 
 /// <summary>Everything the connection handler shares across connections of one tracker instance.</summary>
-internal sealed class TrackerRuntime(TrackerOptions options, ILoggerFactory loggerFactory)
+internal sealed class TrackerRuntime
 {
     private int _currentConnections;
     private int _peakConnections;
 
-    public TrackerOptions Options { get; } = options;
-    public ILoggerFactory LoggerFactory { get; } = loggerFactory;
-    public ClusterState Cluster { get; } = new(options, loggerFactory.CreateLogger<ClusterState>());
-    public long StartTime { get; } = ClusterState.Now;
+    public TrackerRuntime(TrackerConfig config, ILoggerFactory loggerFactory)
+    {
+        Config = config;
+        LoggerFactory = loggerFactory;
+        StorageIds = config.UseStorageId ? StorageIdTable.Load(config.StorageIdsFilename) : null;
+        IpSize = config.ResolveResponseIpAddrSize(StorageIds?.HasIpv6 ?? false);
+        DataStore = new TrackerDataStore(config.BasePath, loggerFactory.CreateLogger<TrackerDataStore>());
+        Cluster = new ClusterState(config, loggerFactory.CreateLogger<ClusterState>()) { StorageIds = StorageIds };
+        Cluster.DataStore = DataStore;
+        StartTime = ClusterState.Now;
+        var (_, lastCheck) = DataStore.ReadStatus();
+        Peers = new TrackerPeers(StartTime, lastCheck > 0 ? Math.Max(0, StartTime - lastCheck) : 0,
+            loggerFactory.CreateLogger<TrackerPeers>());
+        Relationship = new LeaderRelationship(this, loggerFactory.CreateLogger<LeaderRelationship>());
+        if (DataStore.Load(Cluster))
+        {
+            Relationship.StateLoaded();
+        }
+    }
+
+    public TrackerConfig Config { get; }
+    public ILoggerFactory LoggerFactory { get; }
+    public ClusterState Cluster { get; }
+    public TrackerDataStore DataStore { get; }
+    public TrackerPeers Peers { get; }
+    public LeaderRelationship Relationship { get; }
+
+    /// <summary>storage_ids.conf when use_storage_id is on.</summary>
+    public StorageIdTable? StorageIds { get; }
+
+    /// <summary>IP field width in responses: 16 or 46 (spec 4.0).</summary>
+    public int IpSize { get; }
+
+    public long StartTime { get; }
     public int CurrentConnections => Volatile.Read(ref _currentConnections);
     public int PeakConnections => Volatile.Read(ref _peakConnections);
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Cluster;
 
@@ -12,7 +13,7 @@ internal sealed partial class TrackerSession
     private const int MinFetchBody = ProtocolConstants.GroupNameMaxLen + 22;
     private const int MaxFetchBody = ProtocolConstants.GroupNameMaxLen + 128;
 
-    private int IpSize => _options.ResponseIpAddrSize;
+    private int IpSize => _runtime.IpSize;
 
     private bool TryDispatchClient(FdfsCommand command, ReadOnlySpan<byte> body)
     {
@@ -64,13 +65,9 @@ internal sealed partial class TrackerSession
             case FdfsCommand.ServerSetTrunkServer:
                 // Trunk storage is not implemented by this tracker: answered as stock does with trunk off.
                 throw new ProtocolException("SET_TRUNK_SERVER: trunk files are off", Errno.EOPNOTSUPP);
-            case FdfsCommand.ServerGetLeader:
-                ExpectLength(body, 0, command);
-                Reply(Encoding.ASCII.GetBytes(LeaderHost));
-                return true;
             case FdfsCommand.StorageParameterReq:
                 ExpectLength(body, 0, command);
-                Reply(Encoding.ASCII.GetBytes(ParameterText(_options)));
+                Reply(Encoding.ASCII.GetBytes(ParameterText(_options, IpSize)));
                 return true;
             case FdfsCommand.StorageFetchStorageIds:
                 FetchStorageIds(body);
@@ -79,9 +76,6 @@ internal sealed partial class TrackerSession
                 return false;
         }
     }
-
-    /// <summary>This tracker as <c>ip:port</c> (the address the caller connected to): it is the lone leader.</summary>
-    private string LeaderHost => LocalIp.Contains(':') ? $"[{LocalIp}]:{LocalPort}" : $"{LocalIp}:{LocalPort}";
 
     private void QueryStoreOne(string? group)
     {
@@ -109,34 +103,23 @@ internal sealed partial class TrackerSession
         Reply(response.Size(IpSize), (span, session) => response.Write(span, session.IpSize));
     }
 
-    /// <summary>Storage ids are not supported yet: an empty list when allowed, else EOPNOTSUPP (4.16).</summary>
-    private void FetchStorageIds(ReadOnlySpan<byte> body)
-    {
-        ExpectLength(body, 5, FdfsCommand.StorageFetchStorageIds);
-        if (body[4] == 0)
-        {
-            throw new ProtocolException("FETCH_STORAGE_IDS: storage ids are off", Errno.EOPNOTSUPP);
-        }
-
-        Reply(stackalloc byte[8]);
-    }
 
     /// <summary>The PARAMETER_REQ text: the 26 keys in stock order and formats (4.15).</summary>
-    internal static string ParameterText(TrackerOptions o)
+    internal static string ParameterText(TrackerConfig o, int ipSize)
     {
         static string B(bool value) => value ? "1" : "0";
         static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
         static string T(TimeOnly time) => $"{time.Hour:D2}:{time.Minute:D2}";
         var text = new StringBuilder(1024);
         void Add(string key, string value) => text.Append(key).Append('=').Append(value).Append('\n');
-        Add("use_storage_id", "0");
-        Add("id_type_in_filename", "ip");
-        Add("trust_storage_server_id", "1");
-        Add("response_ip_addr_size", N(o.ResponseIpAddrSize));
+        Add("use_storage_id", B(o.UseStorageId));
+        Add("id_type_in_filename", o.IdTypeInFilename == FileNameIdType.Id ? "id" : "ip");
+        Add("trust_storage_server_id", B(o.TrustStorageServerId));
+        Add("response_ip_addr_size", N(ipSize));
         Add("storage_ip_changed_auto_adjust", B(o.StorageIpChangedAutoAdjust));
         Add("storage_sync_file_max_delay", N(o.StorageSyncFileMaxDelay));
-        Add("store_path", N(o.StorePath));
-        Add("reserved_storage_space", o.ReservedSpaceText);
+        Add("store_path", N((int)o.StorePath));
+        Add("reserved_storage_space", o.ReservedStorageSpace.ToParameterString());
         Add("use_trunk_file", B(o.UseTrunkFile));
         Add("slot_min_size", N(o.SlotMinSize));
         Add("slot_max_size", N(o.SlotMaxSize));

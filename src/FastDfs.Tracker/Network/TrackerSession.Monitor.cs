@@ -7,7 +7,6 @@ namespace FastDfs.Tracker.Network;
 /// <summary>Monitoring commands: group/storage lists and cluster statistics (spec 4.5-4.7, 4.12-4.14).</summary>
 internal sealed partial class TrackerSession
 {
-    private const int TrackerClusterEntrySize = ProtocolConstants.MaxIpPortSize + 2 + 12 + ProtocolConstants.VersionSize + 16;
     private const int StorageClusterEntrySize =
         ProtocolConstants.StorageIdMaxSize + ProtocolConstants.MaxIpPortSize + 2 + 12 + ProtocolConstants.VersionSize + 16;
     private const int VolumeEntrySize = ProtocolConstants.GroupNameMaxLen + 1 + 5 * 8 + 2;
@@ -26,10 +25,6 @@ internal sealed partial class TrackerSession
                 return true;
             case FdfsCommand.ServerListStorage:
                 ListStorages(body);
-                return true;
-            case FdfsCommand.ServerTrackerClusterStat:
-                ExpectLength(body, 3, command);
-                TrackerClusterStat(body);
                 return true;
             case FdfsCommand.ServerStorageClusterStat:
                 ExpectLength(body, 4, command);
@@ -79,37 +74,6 @@ internal sealed partial class TrackerSession
             {
                 storages[i].Write(span.Slice(i * recordSize, recordSize), session.IpSize);
             }
-        });
-    }
-
-    /// <summary>A lone tracker is the leader and always active; the filter bits compare those flags (4.12).</summary>
-    private void TrackerClusterStat(ReadOnlySpan<byte> body)
-    {
-        byte filter = body[0];
-        bool wantActive = body[1] != 0, wantLeader = body[2] != 0;
-        bool included = ((filter & 1) == 0 || wantActive) && ((filter & 2) == 0 || wantLeader);
-        int count = included ? 1 : 0;
-        string host = LeaderHost;
-        int current = _runtime.CurrentConnections, peak = _runtime.PeakConnections, max = _options.MaxConnections;
-        long upTime = _runtime.StartTime, now = ClusterState.Now;
-        Reply(1 + count * TrackerClusterEntrySize, (span, _) =>
-        {
-            span[0] = (byte)count;
-            if (count == 0)
-            {
-                return;
-            }
-
-            var w = new SpanWriter(span[1..]);
-            w.WriteFixed(host, ProtocolConstants.MaxIpPortSize);
-            w.WriteByte(1);
-            w.WriteByte(1);
-            w.WriteInt32(peak);
-            w.WriteInt32(current);
-            w.WriteInt32(max);
-            w.WriteFixed(ProtocolConstants.Version, ProtocolConstants.VersionSize);
-            w.WriteInt64(upTime);
-            w.WriteInt64(now);
         });
     }
 

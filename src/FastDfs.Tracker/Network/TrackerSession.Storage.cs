@@ -13,8 +13,8 @@ internal sealed partial class TrackerSession
     /// <summary>The storage that joined on this connection (null before STORAGE_JOIN).</summary>
     private StorageNode? _joined;
 
-    /// <summary>Flag 1 (leader) is sent once per storage connection.</summary>
-    private bool _leaderSent;
+    /// <summary>The leader change this connection was last told about (flag 1 once per connection and per change).</summary>
+    private long _leaderChangeSent = -1;
 
     private bool TryDispatchStorage(FdfsCommand command, ReadOnlySpan<byte> body)
     {
@@ -35,13 +35,26 @@ internal sealed partial class TrackerSession
                 ReplyChangeNotification();
                 return true;
             case FdfsCommand.StorageChangelogReq:
-                // No IP-change log is kept yet: nothing is ever new.
-                if (body.Length != 0 && body.Length != ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
+            {
+                StorageNode node;
+                if (body.Length == 0)
+                {
+                    node = JoinedStorage(command);
+                }
+                else if (body.Length == ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
+                {
+                    node = _cluster.FindNode(ReadGroupName(body), FixedString.Read(body[ProtocolConstants.GroupNameMaxLen..]));
+                }
+                else
                 {
                     throw new ProtocolException($"CHANGELOG_REQ body of {body.Length} bytes");
                 }
 
-                ReplyEmpty();
+                Reply(_cluster.ReadChangelog(node));
+                return true;
+            }
+            case FdfsCommand.StorageReportIpChanged:
+                ReportIpChanged(body);
                 return true;
             case FdfsCommand.StorageSyncDestReq:
             {
@@ -90,14 +103,15 @@ internal sealed partial class TrackerSession
                 return true;
             }
             case FdfsCommand.StorageGetServerId:
-                Reply(Encoding.ASCII.GetBytes(FindStorageByHost(body).Id));
+                Reply(Encoding.ASCII.GetBytes(ServerIdOf(body)));
                 return true;
             case FdfsCommand.StorageGetMyIp:
                 ExpectLength(body, ProtocolConstants.GroupNameMaxLen + 1 + 4, command);
                 Reply(Encoding.ASCII.GetBytes(RemoteIp));
                 return true;
             case FdfsCommand.StorageGetGroupName:
-                throw new ProtocolException("GET_GROUP_NAME needs storage ids", Errno.EOPNOTSUPP);
+                GetGroupName(body);
+                return true;
             case FdfsCommand.StorageFetchTrunkFid:
             {
                 JoinedStorage(command);
@@ -126,15 +140,23 @@ internal sealed partial class TrackerSession
     private void Join(ReadOnlySpan<byte> body)
     {
         var request = StorageJoinRequest.Parse(body);
+        _runtime.Peers.Learn(request.Trackers, request.CurrentTrackerIp);
         var previous = _joined;
-        var response = _cluster.Join(request, RemoteIp, this, out var node);
+        // A storage behind NAT or in a container announces the address clients must use (announce_ip).
+        string ip = string.IsNullOrEmpty(request.AnnounceIp) ? RemoteIp : request.AnnounceIp;
+        var response = _cluster.Join(request, ip, this, out var node);
+        if (response.Status == StorageStatus.Init)
+        {
+            _cluster.SkipOldChangelog(node);
+        }
+
         if (previous is not null && previous != node)
         {
             _cluster.Logout(previous, this);
         }
 
         _joined = node;
-        _leaderSent = false;
+        _leaderChangeSent = -1;
         Reply(StorageJoinResponse.Size, (span, _) => response.Write(span));
     }
 
@@ -151,17 +173,29 @@ internal sealed partial class TrackerSession
         ReplyChangeNotification();
     }
 
-    /// <summary>Flag 1 once per connection (this tracker is the lone leader), flag 4 when the group changed.</summary>
+    /// <summary>
+    /// Only the leader sets flags (spec 6.10): flag 1 once per connection and again after every leader
+    /// change, flag 4 when the group changed. A follower always answers the single byte 0.
+    /// </summary>
     private void ReplyChangeNotification()
     {
-        StorageBrief? leader = null;
-        if (!_leaderSent)
+        var peers = _runtime.Peers;
+        var leader = peers.Leader;
+        if (leader is null || leader != peers.Self)
         {
-            leader = new StorageBrief(StorageStatus.Init, LocalPort, LocalIp, LocalIp);
-            _leaderSent = true;
+            Reply([0]);
+            return;
         }
 
-        var notification = _cluster.TakeChangeNotification(_joined!, leader);
+        StorageBrief? leaderBrief = null;
+        long changes = peers.LeaderChanges;
+        if (_leaderChangeSent != changes)
+        {
+            leaderBrief = new StorageBrief(StorageStatus.Init, leader.Port, leader.Ip, leader.Ip);
+            _leaderChangeSent = changes;
+        }
+
+        var notification = _cluster.TakeChangeNotification(_joined!, leaderBrief);
         Reply(notification.Size, (span, _) => notification.Write(span));
     }
 

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Framing;
 using FastDfs.Tracker.Cluster;
 using Microsoft.AspNetCore.Connections;
@@ -22,7 +23,7 @@ internal sealed partial class TrackerSession
     private readonly ILogger _logger;
     private readonly PipeWriter _output;
     private readonly ClusterState _cluster;
-    private readonly TrackerOptions _options;
+    private readonly TrackerConfig _options;
     private readonly string _peer;
 
     public TrackerSession(TrackerRuntime runtime, ConnectionContext connection, ILogger logger)
@@ -32,21 +33,13 @@ internal sealed partial class TrackerSession
         _logger = logger;
         _output = connection.Transport.Output;
         _cluster = runtime.Cluster;
-        _options = runtime.Options;
+        _options = runtime.Config;
         RemoteIp = IpText((connection.RemoteEndPoint as IPEndPoint)?.Address);
-        var local = connection.LocalEndPoint as IPEndPoint;
-        LocalIp = IpText(local?.Address);
-        LocalPort = local?.Port ?? 0;
         _peer = connection.RemoteEndPoint?.ToString() ?? "?";
     }
 
     /// <summary>The caller's address as text (IPv4-mapped addresses shown as IPv4, loopback accepted).</summary>
     private string RemoteIp { get; }
-
-    /// <summary>The address the caller connected to: this tracker as the caller sees it.</summary>
-    private string LocalIp { get; }
-
-    private int LocalPort { get; }
 
     private static string IpText(IPAddress? address)
     {
@@ -105,6 +98,8 @@ internal sealed partial class TrackerSession
                 _cluster.Logout(_joined, this);
             }
 
+            _runtime.DataStore.UnlockSysFiles(this);
+
             await input.CompleteAsync().ConfigureAwait(false);
             await _output.CompleteAsync().ConfigureAwait(false);
         }
@@ -127,6 +122,12 @@ internal sealed partial class TrackerSession
         }
 
         var body = await input.ReadExactlyAsync(length, ct).ConfigureAwait(false);
+        if (header.Cmd == FdfsCommand.StorageJoin && !await PrepareJoinAsync(body, ct).ConfigureAwait(false))
+        {
+            input.AdvanceTo(body.End);
+            return;
+        }
+
         try
         {
             if (body.IsSingleSegment)
@@ -158,7 +159,7 @@ internal sealed partial class TrackerSession
         try
         {
             if (!TryDispatchClient(header.Cmd, body) && !TryDispatchStorage(header.Cmd, body) &&
-                !TryDispatchMonitor(header.Cmd, body))
+                !TryDispatchMonitor(header.Cmd, body) && !TryDispatchPeer(header.Cmd, body))
             {
                 throw new ProtocolException($"unknown command {header.Command}");
             }

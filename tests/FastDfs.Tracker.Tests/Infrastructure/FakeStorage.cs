@@ -13,6 +13,9 @@ public sealed class FakeStorage(RawConnection connection, string group, int port
 
     public StorageJoinResponse Joined { get; private set; }
 
+    /// <summary>The tracker list sent in JOIN (the trackers learn their peers from it): by default the one connected to.</summary>
+    public IReadOnlyList<string> Trackers { get; init; } = [$"127.0.0.1:{connection.RemoteEndPoint.Port}"];
+
     public StorageJoinRequest Request(bool initFlag, sbyte status) => new()
     {
         GroupName = Group,
@@ -25,7 +28,7 @@ public sealed class FakeStorage(RawConnection connection, string group, int port
         InitFlag = initFlag,
         Status = status,
         CurrentTrackerIp = "127.0.0.1",
-        Trackers = ["127.0.0.1:22122"],
+        Trackers = Trackers,
     };
 
     public async Task JoinAsync(bool initFlag, sbyte status)

@@ -18,6 +18,9 @@ public sealed class RawConnection : IAsyncDisposable
         _ct = ct;
     }
 
+    /// <summary>The tracker this connection goes to.</summary>
+    public IPEndPoint RemoteEndPoint => (IPEndPoint)_client.Client.RemoteEndPoint!;
+
     public static async Task<RawConnection> ConnectAsync(IPEndPoint tracker, CancellationToken ct, string? localIp = null)
     {
         var client = localIp is null ? new TcpClient() : new TcpClient(new IPEndPoint(IPAddress.Parse(localIp), 0));

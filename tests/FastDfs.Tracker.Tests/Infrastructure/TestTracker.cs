@@ -1,5 +1,6 @@
 using System.Net;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -8,11 +9,18 @@ namespace FastDfs.Tracker.Tests.Infrastructure;
 /// <summary>A real tracker on 127.0.0.1, port 0, for one test.</summary>
 public sealed class TestTracker : IAsyncDisposable
 {
-    private TestTracker(TrackerServer server, CancellationTokenSource timeout)
+    private readonly bool _ownsBasePath;
+
+    private TestTracker(TrackerServer server, CancellationTokenSource timeout, string basePath, bool ownsBasePath)
     {
         Server = server;
         Timeout = timeout;
+        BasePath = basePath;
+        _ownsBasePath = ownsBasePath;
     }
+
+    /// <summary>The tracker's base_path (a temporary directory, deleted at dispose unless the test passed it in).</summary>
+    public string BasePath { get; }
 
     public TrackerServer Server { get; }
 
@@ -22,13 +30,25 @@ public sealed class TestTracker : IAsyncDisposable
 
     public IPEndPoint EndPoint => Server.EndPoint;
 
-    public static async Task<TestTracker> StartAsync(TrackerOptions? options = null, int timeoutSeconds = 30)
+    /// <summary>A fresh temporary base_path for a tracker.</summary>
+    public static string NewBasePath()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "fdfs-tt-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static async Task<TestTracker> StartAsync(Func<TrackerConfig, TrackerConfig>? configure = null, int timeoutSeconds = 30,
+        string? basePath = null)
     {
         var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
-        options = (options ?? new TrackerOptions()) with { BindAddr = "127.0.0.1", Port = 0 };
-        var server = new TrackerServer(options, NullLoggerFactory.Instance);
+        bool owns = basePath is null;
+        basePath ??= NewBasePath();
+        var config = TrackerConfig.Default(basePath);
+        config = (configure?.Invoke(config) ?? config) with { BindAddr = "127.0.0.1", Port = 0 };
+        var server = new TrackerServer(config, NullLoggerFactory.Instance);
         await server.StartAsync(timeout.Token);
-        return new TestTracker(server, timeout);
+        return new TestTracker(server, timeout, basePath, owns);
     }
 
     public Task<RawConnection> ConnectAsync(string? localIp = null) => RawConnection.ConnectAsync(EndPoint, Ct, localIp);
@@ -73,5 +93,18 @@ public sealed class TestTracker : IAsyncDisposable
     {
         await Server.DisposeAsync();
         Timeout.Dispose();
+        if (!_ownsBasePath)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(BasePath, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
     }
 }

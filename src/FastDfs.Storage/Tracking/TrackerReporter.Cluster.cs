@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Tracking;
+
+/// <summary>
+/// The tracker-cluster side of a report loop (spec 6.8, 6.10, 11.3, 14): storage ids, the announced address,
+/// leader changes from flag 1, trunk servers only from the leader, CHANGE_STATUS toward a follower whose view
+/// of us differs from the leader's, and NOTIFY_RESELECT_LEADER when two trackers claim leadership.
+/// </summary>
+internal sealed partial class TrackerReporter
+{
+    /// <summary>Our status as this tracker answered our JOIN.</summary>
+    private StorageStatus _joinStatus;
+
+    /// <summary>CHANGE_STATUS is sent at most once per connection (the storage then joins that tracker again).</summary>
+    private bool _statusPushed;
+
+    /// <summary>client_bind (stock default true): tracker connections leave from bind_addr when one is set.</summary>
+    private IPAddress? ClientBindAddress =>
+        _config.ClientBind && IPAddress.TryParse(_config.BindAddr, out var address) && !address.Equals(IPAddress.Any) ? address : null;
+
+    private IPAddress AnnouncedOr(IPAddress connectedFrom) =>
+        _config.AnnounceIp is { } announced && IPAddress.TryParse(announced, out var address) ? address : connectedFrom;
+
+    private void Joined(StorageStatus status)
+    {
+        _joinStatus = status;
+        coordinator.Claims.Forget(trackerIndex);
+    }
+
+    private bool IsThisTracker(StorageBrief? leader) =>
+        leader is { } brief && brief.Port == tracker.Port && tracker.Hosts.Contains(brief.IpAddr);
+
+    /// <summary>
+    /// use_storage_id: our id is server_id from storage.conf (kept across address changes), else the tracker's
+    /// answer to GET_SERVER_ID for our group and address.
+    /// </summary>
+    private async Task ResolveStorageIdAsync(TrackerConnection connection, CancellationToken stop)
+    {
+        var parameters = ctx.Parameters;
+        if (!parameters.UseStorageId || ctx.StorageId is not null)
+        {
+            return;
+        }
+
+        string? id = _config.ServerId;
+        if (id is null)
+        {
+            string host = string.Create(CultureInfo.InvariantCulture, $"{ctx.SourceIp}:{ctx.Port}");
+            var body = new byte[ProtocolConstants.GroupNameMaxLen + host.Length];
+            FixedString.Write(body.AsSpan(0, ProtocolConstants.GroupNameMaxLen), ctx.GroupName);
+            Encoding.ASCII.GetBytes(host, body.AsSpan(ProtocolConstants.GroupNameMaxLen));
+            var (status, reply) = await connection.RequestAsync(FdfsCommand.StorageGetServerId, body, stop).ConfigureAwait(false);
+            Check(status, "GET_SERVER_ID");
+            id = Encoding.ASCII.GetString(reply).TrimEnd('\0');
+        }
+
+        ctx.UseStorageId(id, parameters.IdTypeIsId);
+        logger.LogInformation("storage id {Id} (in file names: {InName})", id, parameters.IdTypeIsId);
+    }
+
+    /// <summary>Leader changes are taken from any tracker; the trunk server only from the leader's connection.</summary>
+    private ChangeNotification FromLeaderOnly(ChangeNotification change)
+    {
+        if (change.Flags.HasFlag(ChangeFlags.TrackerLeader) && change.Leader is { } leader)
+        {
+            coordinator.Claims.Claim(trackerIndex, $"{leader.IpAddr}:{leader.Port}");
+            if (!ctx.Group.Leader.Equals(leader))
+            {
+                logger.LogInformation("tracker leader is now {Ip}:{Port}", leader.IpAddr, leader.Port);
+            }
+        }
+
+        bool fromLeader = change.Flags.HasFlag(ChangeFlags.TrackerLeader) ? IsThisTracker(change.Leader) : IsThisTracker(ctx.Group.Leader);
+        return change.Flags.HasFlag(ChangeFlags.TrunkServer) && !fromLeader
+            ? change with { Flags = change.Flags & ~ChangeFlags.TrunkServer }
+            : change;
+    }
+
+    private async Task AfterBeatAsync(TrackerConnection connection, CancellationToken stop)
+    {
+        if (coordinator.Claims.TakeReselect(trackerIndex))
+        {
+            var (status, _) = await connection.RequestAsync(FdfsCommand.TrackerNotifyReselectLeader, default, stop).ConfigureAwait(false);
+            logger.LogWarning("tracker {Tracker} and another tracker both claimed leadership: asked it to step down ({Status})",
+                tracker, Errno.Describe(status));
+        }
+
+        var leader = ctx.Group.Leader;
+        if (_statusPushed || leader is null || IsThisTracker(leader) || leader.Value.IpAddr.Length == 0)
+        {
+            return;
+        }
+
+        // A follower whose view of us differs from the leader's takes the leader's (spec 6.8), then we re-join it.
+        if (ctx.Group.StatusOf(ctx.MyId, ctx.SourceIp, ctx.Port) is { } leaderView && leaderView != _joinStatus &&
+            !(leaderView.IsAvailable() && _joinStatus.IsAvailable()))
+        {
+            _statusPushed = true;
+            var (status, _) = await connection.RequestAsync(FdfsCommand.StorageChangeStatus, new[] { (byte)leaderView }, stop)
+                .ConfigureAwait(false);
+            Check(status, "CHANGE_STATUS");
+            logger.LogInformation("tracker {Tracker}: told it our status {Status} as the leader sees it; joining again", tracker, leaderView);
+            await JoinAsync(connection, stop).ConfigureAwait(false);
+            await SyncSourceAsync(connection, stop).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using FastDfs.Protocol;
+using FastDfs.Tracker.Cluster;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Tracker.Peers;
+
+/// <summary>An empty tracker copies the state files from a peer before its first storage join (spec 8, 14.3).</summary>
+internal sealed partial class LeaderRelationship
+{
+    private readonly SemaphoreSlim _stateGate = new(1, 1);
+    private volatile bool _stateSettled;
+
+    /// <summary>Marks the state as known (loaded from disk at start): nothing to copy.</summary>
+    public void StateLoaded() => _stateSettled = true;
+
+    /// <summary>
+    /// Before the first JOIN of an empty tracker: ask the other trackers for their status and copy the sys files
+    /// (GET_SYS_FILES_START, GET_ONE_SYS_FILE per file and offset, GET_SYS_FILES_END) from one that has data.
+    /// false when a listed tracker cannot be reached and none has data (the JOIN is answered EAGAIN).
+    /// </summary>
+    public async Task<bool> EnsureStateAsync(CancellationToken ct)
+    {
+        if (_stateSettled)
+        {
+            return true;
+        }
+
+        await _stateGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_stateSettled)
+            {
+                return true;
+            }
+
+            if (_cluster.HasGroups)
+            {
+                _stateSettled = true;
+                return true;
+            }
+
+            bool anyUnreachable = false;
+            foreach (var peer in _peers.Others)
+            {
+                try
+                {
+                    await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, ct).ConfigureAwait(false);
+                    var (status, _) = await connection.RequestAsync(FdfsCommand.TrackerGetStatus, default, ct).ConfigureAwait(false);
+                    if (status != Errno.Ok)
+                    {
+                        continue; // ENOENT: that tracker has no data either.
+                    }
+
+                    var files = await CopySysFilesAsync(connection, ct).ConfigureAwait(false);
+                    runtime.DataStore.InstallFromPeer(files, _cluster);
+                    logger.LogInformation("copied the tracker state files from {Peer}", peer);
+                    _stateSettled = true;
+                    return true;
+                }
+                catch (Exception e) when (e is IOException or ProtocolException && !ct.IsCancellationRequested)
+                {
+                    logger.LogInformation("cannot get the state of tracker {Peer}: {Message}", peer, e.Message);
+                    anyUnreachable = true;
+                }
+            }
+
+            if (anyUnreachable)
+            {
+                return false;
+            }
+
+            _stateSettled = true;
+            return true;
+        }
+        finally
+        {
+            _stateGate.Release();
+        }
+    }
+
+    private static async Task<List<byte[]>> CopySysFilesAsync(PeerConnection connection, CancellationToken ct)
+    {
+        var (startStatus, _) = await connection.RequestAsync(FdfsCommand.TrackerGetSysFilesStart, default, ct).ConfigureAwait(false);
+        if (startStatus != Errno.Ok)
+        {
+            throw new ProtocolException($"GET_SYS_FILES_START: {Errno.Describe(startStatus)}", startStatus);
+        }
+
+        try
+        {
+            var files = new List<byte[]>();
+            var request = new byte[9];
+            for (int index = 0; index < Persistence.TrackerStateFormat.SysFiles.Length; index++)
+            {
+                using var content = new MemoryStream();
+                long size;
+                do
+                {
+                    var w = new SpanWriter(request);
+                    w.WriteByte((byte)index);
+                    w.WriteInt64(content.Length);
+                    var (status, body) = await connection.RequestAsync(FdfsCommand.TrackerGetOneSysFile, request, ct).ConfigureAwait(false);
+                    if (status != Errno.Ok || body.Length < 8)
+                    {
+                        throw new ProtocolException($"GET_ONE_SYS_FILE {index}: {Errno.Describe(status)}", status);
+                    }
+
+                    size = new SpanReader(body).ReadInt64();
+                    if (body.Length == 8 && content.Length < size)
+                    {
+                        throw new ProtocolException($"GET_ONE_SYS_FILE {index}: empty chunk before the end");
+                    }
+
+                    content.Write(body, 8, body.Length - 8);
+                }
+                while (content.Length < size);
+
+                files.Add(content.ToArray());
+            }
+
+            return files;
+        }
+        finally
+        {
+            await connection.RequestAsync(FdfsCommand.TrackerGetSysFilesEnd, default, ct).ConfigureAwait(false);
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using System.Buffers;
+using System.Net.Sockets;
+using FastDfs.Protocol;
+
+namespace FastDfs.Tracker.Peers;
+
+/// <summary>A connection from this tracker to another tracker: one request at a time, replies bounded.</summary>
+internal sealed class PeerConnection : IAsyncDisposable
+{
+    private const int MaxReplyBody = 1 << 20;
+
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+    private readonly TimeSpan _networkTimeout;
+
+    private PeerConnection(TcpClient client, TrackerPeer peer, TimeSpan networkTimeout)
+    {
+        _client = client;
+        _stream = client.GetStream();
+        Peer = peer;
+        _networkTimeout = networkTimeout;
+    }
+
+    public TrackerPeer Peer { get; }
+
+    /// <summary>Set once JOIN_LEADER succeeded on this connection.</summary>
+    public bool JoinedLeader { get; set; }
+
+    public static async Task<PeerConnection> ConnectAsync(TrackerPeer peer, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
+    {
+        var client = new TcpClient { NoDelay = true };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(connectTimeout);
+            await client.ConnectAsync(peer.Ip, peer.Port, timeout.Token).ConfigureAwait(false);
+            return new PeerConnection(client, peer, networkTimeout);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            client.Dispose();
+            throw new IOException($"cannot connect to tracker {peer}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Sends one request; returns the reply status and body (the body is empty when status != 0).</summary>
+    public async Task<(byte Status, byte[] Body)> RequestAsync(FdfsCommand command, ReadOnlyMemory<byte> body, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_networkTimeout);
+        try
+        {
+            byte[] frame = ArrayPool<byte>.Shared.Rent(ProtocolConstants.HeaderSize + body.Length);
+            try
+            {
+                new PacketHeader(body.Length, command).WriteTo(frame);
+                body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
+                await _stream.WriteAsync(frame.AsMemory(0, ProtocolConstants.HeaderSize + body.Length), timeout.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(frame);
+            }
+
+            var headerBytes = new byte[ProtocolConstants.HeaderSize];
+            await _stream.ReadExactlyAsync(headerBytes, timeout.Token).ConfigureAwait(false);
+            var header = PacketHeader.Read(headerBytes);
+            if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0 || header.BodyLength > MaxReplyBody)
+            {
+                throw new IOException($"tracker {Peer} answered {command} with cmd {header.Command}, body {header.BodyLength}");
+            }
+
+            var reply = new byte[header.BodyLength];
+            await _stream.ReadExactlyAsync(reply, timeout.Token).ConfigureAwait(false);
+            return (header.Status, header.Status == 0 ? reply : []);
+        }
+        catch (Exception e) when (e is SocketException or EndOfStreamException or OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            throw new IOException($"tracker {Peer}: {command} failed: {e.Message}", e);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            await _stream.WriteAsync(new PacketHeader(0, FdfsCommand.Quit).ToArray(), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Closing anyway.
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _client.Dispose();
+    }
+}

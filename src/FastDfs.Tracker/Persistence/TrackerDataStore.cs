@@ -1,0 +1,203 @@
+using System.Globalization;
+using System.Text;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
+using FastDfs.Tracker.Cluster;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Tracker.Persistence;
+
+/// <summary>
+/// base_path/data of a tracker: the state files (written whole to a temporary file, flushed, then renamed
+/// over the old one, so a crash leaves either the old or the new file, never a torn one), the append-only
+/// changelog and .tracker_status.
+/// </summary>
+internal sealed class TrackerDataStore
+{
+    /// <summary>Largest GET_ONE_SYS_FILE chunk: 8 KB minus the header, the size field and stock's NUL.</summary>
+    public const int SysFileChunk = 8192 - 8 - ProtocolConstants.HeaderSize - 1;
+
+    /// <summary>Largest CHANGELOG_REQ chunk.</summary>
+    public const int ChangelogChunk = 8 * 1024;
+
+    private readonly ILogger _logger;
+    private readonly Lock _changelogLock = new();
+    private readonly Lock _sysFilesLock = new();
+    private object? _sysFilesOwner;
+
+    public TrackerDataStore(string basePath, ILogger logger)
+    {
+        DataDirectory = Path.Combine(basePath, "data");
+        _logger = logger;
+        Directory.CreateDirectory(DataDirectory);
+        // Stock creates the changelog empty at start.
+        using (File.Open(PathOf(TrackerStateFormat.ChangelogFile), FileMode.OpenOrCreate, FileAccess.Write))
+        {
+        }
+    }
+
+    public string DataDirectory { get; }
+
+    public string PathOf(string name) => Path.Combine(DataDirectory, name);
+
+    /// <summary>Whether a previous run left state (the groups file).</summary>
+    public bool HasState => File.Exists(PathOf(TrackerStateFormat.GroupsFile));
+
+    public static void WriteAtomic(string path, string text)
+    {
+        string temp = path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(Encoding.ASCII.GetBytes(text));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Writes the three state files from one consistent snapshot.</summary>
+    public void Save(ClusterState cluster)
+    {
+        var (groups, servers, sync) = cluster.ExportFiles();
+        WriteAtomic(PathOf(TrackerStateFormat.GroupsFile), groups);
+        WriteAtomic(PathOf(TrackerStateFormat.ServersFile), servers);
+        WriteAtomic(PathOf(TrackerStateFormat.SyncTimestampFile), sync);
+    }
+
+    /// <summary>Loads the state files into <paramref name="cluster"/> (storages come back OFFLINE until they re-join).</summary>
+    public bool Load(ClusterState cluster)
+    {
+        if (!HasState)
+        {
+            return false;
+        }
+
+        string Read(string name) => File.Exists(PathOf(name)) ? File.ReadAllText(PathOf(name)) : "";
+        cluster.ImportFiles(Read(TrackerStateFormat.GroupsFile), Read(TrackerStateFormat.ServersFile),
+            Read(TrackerStateFormat.SyncTimestampFile));
+        _logger.LogInformation("loaded tracker state from {Directory}", DataDirectory);
+        return true;
+    }
+
+    /// <summary>Installs the sys files copied from a peer (index order of spec 8) and loads them.</summary>
+    public void InstallFromPeer(IReadOnlyList<byte[]> files, ClusterState cluster)
+    {
+        for (int i = 0; i < files.Count && i < TrackerStateFormat.SysFiles.Length; i++)
+        {
+            WriteAtomic(PathOf(TrackerStateFormat.SysFiles[i]), Encoding.ASCII.GetString(files[i]));
+        }
+
+        Load(cluster);
+    }
+
+    /// <summary>GET_SYS_FILES_START: saves the current state and locks the files for one peer connection.</summary>
+    public bool TryLockSysFiles(object owner, ClusterState cluster)
+    {
+        lock (_sysFilesLock)
+        {
+            if (_sysFilesOwner is not null && !ReferenceEquals(_sysFilesOwner, owner))
+            {
+                return false;
+            }
+
+            Save(cluster);
+            _sysFilesOwner = owner;
+            return true;
+        }
+    }
+
+    public void UnlockSysFiles(object owner)
+    {
+        lock (_sysFilesLock)
+        {
+            if (ReferenceEquals(_sysFilesOwner, owner))
+            {
+                _sysFilesOwner = null;
+            }
+        }
+    }
+
+    /// <summary>GET_ONE_SYS_FILE: the file's size and the chunk starting at <paramref name="offset"/>.</summary>
+    public (long Size, byte[] Chunk) ReadSysFile(int index, long offset)
+    {
+        if (index < 0 || index >= TrackerStateFormat.SysFiles.Length)
+        {
+            throw new ProtocolException($"sys file index {index}");
+        }
+
+        string path = PathOf(TrackerStateFormat.SysFiles[index]);
+        if (!File.Exists(path))
+        {
+            return (0, []);
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        long size = stream.Length;
+        if (offset < 0 || offset > size)
+        {
+            throw new ProtocolException($"sys file offset {offset} beyond size {size}");
+        }
+
+        var chunk = new byte[(int)Math.Min(SysFileChunk, size - offset)];
+        stream.Position = offset;
+        stream.ReadExactly(chunk);
+        return (size, chunk);
+    }
+
+    /// <summary>Appends one changelog line <c>ts group id status arg\n</c> (spec 14.3).</summary>
+    public void AppendChangelog(string group, string id, StorageStatus status, string arg)
+    {
+        string line = string.Create(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow.ToUnixTimeSeconds()} {group} {id} {(byte)status} {arg}\n");
+        lock (_changelogLock)
+        {
+            using var stream = new FileStream(PathOf(TrackerStateFormat.ChangelogFile), FileMode.Append, FileAccess.Write, FileShare.Read);
+            stream.Write(Encoding.ASCII.GetBytes(line));
+            stream.Flush(flushToDisk: true);
+        }
+    }
+
+    public long ChangelogLength
+    {
+        get
+        {
+            var info = new FileInfo(PathOf(TrackerStateFormat.ChangelogFile));
+            return info.Exists ? info.Length : 0;
+        }
+    }
+
+    /// <summary>The changelog from <paramref name="offset"/>, at most <see cref="ChangelogChunk"/> bytes (empty when nothing is new).</summary>
+    public byte[] ReadChangelog(long offset)
+    {
+        lock (_changelogLock)
+        {
+            using var stream = new FileStream(PathOf(TrackerStateFormat.ChangelogFile), FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite);
+            if (offset >= stream.Length || offset < 0)
+            {
+                return [];
+            }
+
+            var chunk = new byte[(int)Math.Min(ChangelogChunk, stream.Length - offset)];
+            stream.Position = offset;
+            stream.ReadExactly(chunk);
+            return chunk;
+        }
+    }
+
+    /// <summary>.tracker_status of the previous run: (up_time, last_check_time), zeros when absent.</summary>
+    public (long UpTime, long LastCheckTime) ReadStatus()
+    {
+        string path = PathOf(TrackerStateFormat.StatusFile);
+        if (!File.Exists(path))
+        {
+            return (0, 0);
+        }
+
+        var ini = IniFile.Parse(File.ReadAllText(path));
+        long L(string key) => long.TryParse(ini.GetString(key), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : 0;
+        return (L("up_time"), L("last_check_time"));
+    }
+
+    public void WriteStatus(long upTime, long now) =>
+        WriteAtomic(PathOf(TrackerStateFormat.StatusFile),
+            string.Create(CultureInfo.InvariantCulture, $"up_time={upTime}\nlast_check_time={now}\n"));
+}

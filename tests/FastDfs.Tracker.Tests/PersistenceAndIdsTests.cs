@@ -1,0 +1,101 @@
+using System.Text;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
+using FastDfs.Protocol.Messages;
+using FastDfs.Tracker.Tests.Infrastructure;
+
+namespace FastDfs.Tracker.Tests;
+
+/// <summary>Stock data files across restarts, the changelog, storage ids and announce_ip.</summary>
+public sealed class PersistenceAndIdsTests
+{
+    [Fact]
+    public async Task RestartedTracker_KnowsGroupsAndStoragesAtOnce_AsOffline_AndServesTheChangelog()
+    {
+        string basePath = TestTracker.NewBasePath();
+        await using (var tracker = await TestTracker.StartAsync(basePath: basePath))
+        {
+            await using var a = await tracker.ActiveStorageAsync(port: 23000);
+            await using var b = await tracker.ActiveStorageAsync(port: 23001);
+            await a.BeatAsync(new StorageStatCounters { [StorageStatCounters.Counter.SuccessUploadCount] = 42 });
+        }
+
+        // A graceful stop wrote the files; a second tracker on the same data directory starts from them.
+        Assert.Contains("\tsuccess_upload_count=42\n", File.ReadAllText(Path.Combine(basePath, "data", "storage_servers_new.dat")));
+        await using (var tracker = await TestTracker.StartAsync(basePath: basePath))
+        {
+            await using var client = await tracker.ConnectAsync();
+            var storages = await client.ListStoragesAsync("group1");
+            Assert.Equal(["127.0.0.1", "127.0.0.1:23001"], storages.Select(s => s.Id));
+            Assert.All(storages, s => Assert.Equal(StorageStatus.Offline, s.Status));
+            Assert.Equal(42, storages[0].Counters[StorageStatCounters.Counter.SuccessUploadCount]);
+
+            // Deleting an OFFLINE storage is logged in storage_changelog.dat and served by CHANGELOG_REQ.
+            Assert.Empty(await client.RequestOkAsync(FdfsCommand.ServerDeleteStorage, Frames.GroupAnd("group1", "127.0.0.1:23001")));
+            await using var again = await tracker.JoinAsync(port: 23000, initFlag: false, status: (sbyte)StorageStatus.Active);
+            Assert.Equal(StorageStatus.Online, again.Joined.Status);
+            string log = Encoding.ASCII.GetString(await again.Connection.RequestOkAsync(FdfsCommand.StorageChangelogReq));
+            Assert.Matches(@"^\d+ group1 127\.0\.0\.1:23001 4 \n$", log);
+            Assert.Empty(await again.Connection.RequestOkAsync(FdfsCommand.StorageChangelogReq));
+        }
+
+        Assert.Empty(Directory.GetFiles(Path.Combine(basePath, "data"), "*.tmp"));
+        Assert.DoesNotContain("23001", File.ReadAllText(Path.Combine(basePath, "data", "storage_servers_new.dat")));
+        Directory.Delete(basePath, recursive: true);
+    }
+
+    [Fact]
+    public async Task StorageIds_JoinByIdOrAddress_LookupsAndIdList()
+    {
+        string basePath = TestTracker.NewBasePath();
+        string ids = Path.Combine(basePath, "storage_ids.conf");
+        await File.WriteAllTextAsync(ids, "100001 group1 127.0.0.1:23000\n100002 group1 10.0.0.9 rw=read\n");
+        await using var tracker = await TestTracker.StartAsync(c => c with
+        {
+            UseStorageId = true, IdTypeInFilename = FileNameIdType.Id, StorageIdsFilename = ids,
+        }, basePath: basePath);
+        await using var client = await tracker.ConnectAsync();
+
+        string parameters = Encoding.ASCII.GetString(await client.RequestOkAsync(FdfsCommand.StorageParameterReq));
+        Assert.StartsWith("use_storage_id=1\nid_type_in_filename=id\ntrust_storage_server_id=1\n", parameters);
+
+        var list = await client.RequestOkAsync(FdfsCommand.StorageFetchStorageIds, new byte[5]);
+        Assert.Equal("100001 group1 127.0.0.1:23000\n100002 group1 10.0.0.9 rw=read\n", Encoding.ASCII.GetString(list, 8, list.Length - 8));
+        Assert.Equal(Errno.EINVAL, await client.StatusOfAsync(FdfsCommand.StorageFetchStorageIds, new byte[] { 0, 0, 0, 2, 0 }));
+
+        var serverId = new byte[16 + 15];
+        FixedString.Write(serverId.AsSpan(0, 16), "group1");
+        Encoding.ASCII.GetBytes("127.0.0.1:23000", serverId.AsSpan(16));
+        Assert.Equal("100001", Encoding.ASCII.GetString(await client.RequestOkAsync(FdfsCommand.StorageGetServerId, serverId)));
+        Assert.Equal("group1", FixedString.Read(await client.RequestOkAsync(FdfsCommand.StorageGetGroupName, new byte[] { 0, 0, 0x59, 0xd8 })));
+
+        // The storage joins by its address; the record carries the id.
+        await using var storage = await tracker.ActiveStorageAsync(port: 23000);
+        var stat = Assert.Single(await client.ListStoragesAsync("group1"));
+        Assert.Equal(("100001", "127.0.0.1", StorageStatus.Active), (stat.Id, stat.IpAddr, stat.Status));
+
+        // An address that storage_ids.conf does not list is refused with ENOENT.
+        await using var stranger = await tracker.ConnectAsync();
+        var unknown = new FakeStorage(stranger, "group1", 23999, 1, 10);
+        Assert.Equal(Errno.ENOENT, await stranger.StatusOfAsync(FdfsCommand.StorageJoin, unknown.Request(true, 0).ToArray()));
+        Assert.Empty(await stranger.RequestOkAsync(FdfsCommand.ActiveTest));
+    }
+
+    [Fact]
+    public async Task AnnounceIp_IsWhatClientsAreSentTo()
+    {
+        await using var tracker = await TestTracker.StartAsync();
+        await using var connection = await tracker.ConnectAsync();
+        var storage = new FakeStorage(connection, "group1", 23000, 1, 10);
+        var join = storage.Request(initFlag: false, status: (sbyte)StorageStatus.Active) with { AnnounceIp = "192.0.2.7" };
+        Assert.Equal(join, StorageJoinRequest.Parse(join.ToArray()) with { Trackers = join.Trackers });
+        await connection.RequestOkAsync(FdfsCommand.StorageJoin, join.ToArray());
+        await connection.RequestOkAsync(FdfsCommand.StorageSyncNotify, new byte[SyncSourceBody.Size]);
+        await storage.ReportDiskUsageAsync((100_000, 50_000));
+        await storage.BeatAsync();
+
+        await using var client = await tracker.ConnectAsync();
+        var target = QueryStoreResponse.Parse(await client.RequestOkAsync(FdfsCommand.QueryStoreWithoutGroupOne));
+        Assert.Equal(new StorageEndpoint("192.0.2.7", 23000), target.Storage);
+    }
+}
