@@ -27,12 +27,14 @@ internal sealed class TrackerConnection : IAsyncDisposable
     public IPEndPoint? LocalEndPoint => _client.Client.LocalEndPoint as IPEndPoint;
 
     public static async Task<TrackerConnection> ConnectAsync(
-        IReadOnlyList<string> hosts, int port, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
+        IReadOnlyList<string> hosts, int port, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
+        IPAddress? bindAddress = null)
     {
         Exception? last = null;
         foreach (string host in hosts)
         {
-            var client = new TcpClient { NoDelay = true };
+            // client_bind (stock): connect from bind_addr so trackers and peers see the address we serve on.
+            var client = bindAddress is null ? new TcpClient { NoDelay = true } : new TcpClient(new IPEndPoint(bindAddress, 0)) { NoDelay = true };
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

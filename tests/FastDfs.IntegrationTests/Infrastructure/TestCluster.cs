@@ -28,6 +28,9 @@ public sealed class TestCluster : IAsyncDisposable
 
     public IReadOnlyList<StorageServer> Storages => _storages;
 
+    /// <summary>The configuration each storage was started with (same order as <see cref="Storages"/>).</summary>
+    public IReadOnlyList<StorageConfig> StorageConfigs => _storageConfigs;
+
     public string TrackerAddress => $"127.0.0.1:{Tracker.EndPoint.Port}";
 
     public static async Task<TestCluster> StartAsync(
@@ -84,6 +87,23 @@ public sealed class TestCluster : IAsyncDisposable
         await storage.StartAsync(ct);
         _storages.Add(storage);
         _storageConfigs.Add(config);
+        return storage;
+    }
+
+    /// <summary>
+    /// Starts storage <paramref name="index"/> again on its base path and port after it was stopped or
+    /// killed (replaces it in <see cref="Storages"/>).
+    /// </summary>
+    public async Task<StorageServer> RestartStorageAsync(int index, Func<StorageConfig, StorageConfig>? configure = null, CancellationToken ct = default)
+    {
+        var previous = _storages[index];
+        var config = _storageConfigs[index] with { Port = previous.EndPoint.Port };
+        config = configure?.Invoke(config) ?? config;
+        await previous.DisposeAsync();
+        var storage = new StorageServer(config, NullLoggerFactory.Instance);
+        await storage.StartAsync(ct);
+        _storages[index] = storage;
+        _storageConfigs[index] = config;
         return storage;
     }
 
