@@ -19,6 +19,7 @@ internal sealed partial class StorageSession
     private const int SyncDeleteFixedSize = 4 + ProtocolConstants.GroupNameMaxLen;
 
     private string? _syncSourceId;
+    private Sync.BinlogPosition _pendingAck;
 
     /// <summary>The connecting peer's address: attributes SYNC_* frames that come without REPORT_SERVER_ID.</summary>
     public IPAddress? RemoteAddress { get; init; }
@@ -275,6 +276,26 @@ internal sealed partial class StorageSession
         }
 
         return ReplyEmpty();
+    }
+
+    /// <summary>Logs a record that originates here and remembers it for the sync_ack_replicas wait.</summary>
+    private void LogSource(long timestamp, char op, string logicName, string? extra = null) =>
+        _pendingAck = _ctx.Binlog.Write(timestamp, op, logicName, extra);
+
+    /// <summary>
+    /// With sync_ack_replicas = N &gt; 1: holds the reply until N - 1 peers confirmed this request's records,
+    /// or answers ETIMEDOUT after sync_ack_timeout (the change stays stored here and still replicates).
+    /// </summary>
+    private async ValueTask<byte> AwaitReplicasAsync()
+    {
+        var position = _pendingAck;
+        _pendingAck = default;
+        if (position == default || _ctx.Config.SyncAckReplicas <= 1)
+        {
+            return Errno.Ok;
+        }
+
+        return await _ctx.Replication.AwaitReplicasAsync(position, Token).ConfigureAwait(false) ? Errno.Ok : Errno.ETIMEDOUT;
     }
 
     /// <summary>Logs the replica record (lower case, source timestamp) and raises the source's sync timestamp.</summary>

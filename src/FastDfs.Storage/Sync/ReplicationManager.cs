@@ -125,6 +125,34 @@ internal sealed partial class ReplicationManager
         return found;
     }
 
+    /// <summary>
+    /// sync_ack_replicas: waits until <c>sync_ack_replicas - 1</c> peers have confirmed every record up to
+    /// <paramref name="position"/>; false after <c>sync_ack_timeout</c> seconds.
+    /// </summary>
+    public async Task<bool> AwaitReplicasAsync(BinlogPosition position, CancellationToken ct)
+    {
+        int needed = _ctx.Config.SyncAckReplicas - 1;
+        int seconds = _ctx.Config.SyncAckTimeout > 0 ? _ctx.Config.SyncAckTimeout : Math.Max(1, _ctx.Config.NetworkTimeout);
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            if (Workers.Count(w => w.Acknowledged >= position) >= needed)
+            {
+                return true;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                _logger.LogWarning("sync_ack_replicas={Replicas}: binlog position {Index}:{Offset} not confirmed by {Needed} peer(s) within {Seconds}s",
+                    _ctx.Config.SyncAckReplicas, position.Index, position.Offset, needed, seconds);
+                return false;
+            }
+
+            await WaitForChangeAsync(left < TimeSpan.FromMilliseconds(250) ? left : TimeSpan.FromMilliseconds(250), ct).ConfigureAwait(false);
+        }
+    }
+
     public void NoteReportedOffline(string peerId) => _reportedOffline[peerId] = true;
 
     public bool WasReportedOffline(string peerId) => _reportedOffline.ContainsKey(peerId);
