@@ -26,7 +26,7 @@ internal static class MonitorCommand
             foreach (var g in groups)
             {
                 var storages = await client.ListStoragesAsync(g.GroupName, ct: ct);
-                await output.WriteAsync(Format(++groupNumber, g, storages));
+                await output.WriteAsync(Format(++groupNumber, g, storages, await TryGetSyncStatusAsync(client, g.GroupName, ct)));
             }
 
             return 0;
@@ -34,7 +34,20 @@ internal static class MonitorCommand
         return command;
     }
 
-    internal static string Format(int number, GroupStat g, IReadOnlyList<StorageStat> storages)
+    /// <summary>State reasons and sync lags (FastDFS.NET trackers only; null from a stock tracker).</summary>
+    private static async Task<StorageSyncStatus?> TryGetSyncStatusAsync(Client.FastDfsClient client, string group, CancellationToken ct)
+    {
+        try
+        {
+            return await client.Tracker.GetSyncStatusAsync(group, ct);
+        }
+        catch (Client.FastDfsException)
+        {
+            return null;
+        }
+    }
+
+    internal static string Format(int number, GroupStat g, IReadOnlyList<StorageStat> storages, StorageSyncStatus? sync = null)
     {
         var s = new StringWriter(CultureInfo.InvariantCulture);
         s.WriteLine($"Group {number}:");
@@ -84,10 +97,31 @@ internal static class MonitorCommand
             s.WriteLine($"\t\tlast_source_update = {Time(c[Counter.LastSourceUpdate])}");
             s.WriteLine($"\t\tlast_sync_update = {Time(c[Counter.LastSyncUpdate])}");
             s.WriteLine($"\t\tlast_synced_timestamp = {Time(c[Counter.LastSyncedTimestamp])}");
+            WriteSyncStatus(s, st.Id, sync);
             s.WriteLine();
         }
 
         return s.ToString();
+    }
+
+    /// <summary>FastDFS.NET additions after the stock block: why the state, and the lag behind each source.</summary>
+    private static void WriteSyncStatus(StringWriter s, string id, StorageSyncStatus? sync)
+    {
+        if (sync is null)
+        {
+            return;
+        }
+
+        if (sync.Reasons.TryGetValue(id, out string? reason))
+        {
+            s.WriteLine($"\t\tstate_reason = {reason}");
+        }
+
+        foreach (var lag in sync.Lags.Where(l => l.DestId == id))
+        {
+            string synced = lag.LastSyncedTimestamp > 0 ? Time(lag.LastSyncedTimestamp) : "never";
+            s.WriteLine($"\t\tsynced_from {lag.SrcId} = {synced} ({lag.DelaySeconds}s delay)");
+        }
     }
 
     /// <summary>Stock label of a counter: TotalUploadCount -> total_upload_count.</summary>

@@ -130,6 +130,35 @@ public sealed class StorageLifecycleTests
         await ReplicationCluster.AllServeAsync(client, cluster.Storages.Take(2).ToList(), new Dictionary<FileId, byte[]> { [more] = ReplicationCluster.RandomBytes(50, 2) }, ct);
     }
 
+    [Fact]
+    public async Task StorageThatCannotProgressSaysWhyAndRecoversWhenItsSourceReturns()
+    {
+        var ct = Timeouts.Test(60);
+        await using var cluster = await ReplicationCluster.StartAsync(1, ct);
+        await using var client = cluster.CreateClient();
+        var content = ReplicationCluster.RandomBytes(2000, 5);
+        var id = await client.UploadAsync(content, "bin", ct: ct);
+        await cluster.Storages[0].StopAsync(ct);
+
+        // The only member with data is down: the new storage cannot get its copy, and says so.
+        var newcomer = await cluster.AddStorageAsync(c => ReplicationCluster.Configure(1, c), ct);
+        string newId = ReplicationCluster.AddressOf(1);
+        await Eventually.TrueAsync(async () =>
+        {
+            var status = await client.Tracker.GetSyncStatusAsync("group1", ct);
+            return status.Reasons.TryGetValue(newId, out var reason) && reason.Contains("ENOENT", StringComparison.Ordinal) &&
+                   status.Reasons.TryGetValue(ReplicationCluster.AddressOf(0), out var down) && down.Contains("not connected", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(15), "the reasons of the INIT and OFFLINE storages", ct);
+        Assert.Equal(StorageStatus.Init, (await ReplicationCluster.StatOfAsync(client, newcomer, ct)).Status);
+
+        await cluster.RestartStorageAsync(0, ct: ct);
+        await cluster.WaitForActiveAsync(2, ct);
+        Assert.Equal(content, await ReplicationCluster.TryDownloadAsync(client, newcomer, id, ct));
+        var final = await client.Tracker.GetSyncStatusAsync("group1", ct);
+        Assert.DoesNotContain(newId, final.Reasons.Keys);
+        Assert.Contains(final.Lags, l => l.DestId == newId && l.SrcId == ReplicationCluster.AddressOf(0));
+    }
+
     /// <summary>Every member holds the same set of data files, each matching the size and CRC32 in its name.</summary>
     private static async Task AssertSameIntactFilesAsync(TestCluster cluster, FastDfsClient client, int atLeast, CancellationToken ct)
     {
