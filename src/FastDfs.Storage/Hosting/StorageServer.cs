@@ -104,8 +104,8 @@ public sealed class StorageServer : IAsyncDisposable
             return;
         }
 
+        // Connections first: nothing may be acknowledged once the binlog stops taking records.
         await _abandon.CancelAsync().ConfigureAwait(false);
-        _ctx.Binlog.Abandon();
         await _stopping!.CancelAsync().ConfigureAwait(false);
         if (_host is not null)
         {
@@ -121,6 +121,7 @@ public sealed class StorageServer : IAsyncDisposable
             }
         }
 
+        _ctx.Binlog.Abandon();
         await Task.WhenAll(_background).ConfigureAwait(false);
         _logger.LogInformation("storage {Group} killed", _ctx.GroupName);
     }

@@ -59,7 +59,7 @@ public sealed class GroupReplicationTests(Xunit.Abstractions.ITestOutputHelper o
         {
             [appender] = expectedAppender,
             [kept] = ReplicationCluster.RandomBytes(300, 2),
-        }, ct);
+        }, ct, mutable: true);
         foreach (var storage in cluster.Storages)
         {
             var direct = ReplicationCluster.Direct(client, storage);

@@ -49,9 +49,12 @@ internal static class ReplicationCluster
         }
     }
 
-    /// <summary>Polls until every storage serves every file byte-identical.</summary>
+    /// <summary>
+    /// Polls until every storage serves every file byte-identical. A file served with other bytes fails at
+    /// once, unless <paramref name="mutable"/> (appender files pass through intermediate states).
+    /// </summary>
     public static async Task AllServeAsync(FastDfsClient client, IReadOnlyList<StorageServer> storages,
-        IReadOnlyDictionary<FileId, byte[]> files, CancellationToken ct, TimeSpan? timeout = null)
+        IReadOnlyDictionary<FileId, byte[]> files, CancellationToken ct, TimeSpan? timeout = null, bool mutable = false)
     {
         var pending = new HashSet<(int, FileId)>();
         for (int s = 0; s < storages.Count; s++)
@@ -67,7 +70,7 @@ internal static class ReplicationCluster
             foreach (var (s, id) in pending.ToList())
             {
                 var content = await TryDownloadAsync(client, storages[s], id, ct);
-                if (content is null)
+                if (content is null || (mutable && !content.AsSpan().SequenceEqual(files[id])))
                 {
                     continue;
                 }
@@ -77,7 +80,7 @@ internal static class ReplicationCluster
             }
 
             return pending.Count == 0;
-        }, timeout ?? TimeSpan.FromSeconds(20), $"every storage serving every file ({pending.Count} missing)", ct);
+        }, timeout ?? TimeSpan.FromSeconds(20), "every storage serving every file", ct);
     }
 
     public static async Task<StorageStat> StatOfAsync(FastDfsClient client, StorageServer storage, CancellationToken ct)
