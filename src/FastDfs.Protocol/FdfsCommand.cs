@@ -51,6 +51,9 @@ public enum FdfsCommand : byte
     StorageChangeStatus = 59,
     StorageGetGroupName = 109,
 
+    /// <summary>FastDFS.NET extension: state reasons and sync lags of a group (not in stock).</summary>
+    ServerStorageSyncStatus = 120,
+
     // Tracker <-> tracker
     TrackerGetSysFilesStart = 61,
     TrackerGetSysFilesEnd = 62,

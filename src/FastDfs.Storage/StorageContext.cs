@@ -16,6 +16,7 @@ internal sealed class StorageContext : IDisposable
     private readonly object _connectionGate = new();
     private string _sourceIp;
     private uint _sourceRaw;
+    private long _tempSequence;
 
     public StorageContext(StorageConfig config, ILoggerFactory loggerFactory)
     {
@@ -32,7 +33,21 @@ internal sealed class StorageContext : IDisposable
         Binlog = null!;
         InitFlag = null!;
         Trunk = null!;
+        Replication = null!;
+        ClientBindAddress = config.ClientBind && !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out var bind) &&
+            !bind.Equals(IPAddress.Any)
+            ? bind
+            : null;
     }
+
+    /// <summary>The local address outgoing connections bind to (stock's client_bind with bind_addr), or null.</summary>
+    public IPAddress? ClientBindAddress { get; }
+
+    /// <summary>The sync workers and per-source timestamps (spec 12.4); created by <see cref="Initialize"/>.</summary>
+    public Sync.ReplicationManager Replication { get; private set; }
+
+    /// <summary>Sequence for the <c>.cp&lt;seq&gt;.tmp</c> files of received replicas.</summary>
+    public long NextTempSequence() => Interlocked.Increment(ref _tempSequence);
 
     public StorageConfig Config { get; }
     public ILoggerFactory LoggerFactory { get; }
@@ -130,6 +145,26 @@ internal sealed class StorageContext : IDisposable
         StorageStatFile.Load(DataDirectory, Counters, Distributor);
         Binlog = new BinlogWriter(DataDirectory, LoggerFactory.CreateLogger<BinlogWriter>());
         Trunk = new TrunkStore(this, new TrunkFileStore(Paths), new LocalTrunkFileIdSequence(InitFlag));
+        Replication = new Sync.ReplicationManager(this, LoggerFactory);
+        RemoveStaleReplicaTempFiles(logger);
+    }
+
+    /// <summary>Half-received replicas of a previous run (<c>data/.cp*.tmp</c>): nothing can be receiving yet.</summary>
+    private void RemoveStaleReplicaTempFiles(ILogger logger)
+    {
+        foreach (var path in Paths.All)
+        {
+            if (!Directory.Exists(path.DataDirectory))
+            {
+                continue;
+            }
+
+            foreach (string temp in Directory.EnumerateFiles(path.DataDirectory, ".cp*.tmp"))
+            {
+                logger.LogInformation("removing the stale replica temp file {Path}", temp);
+                File.Delete(temp);
+            }
+        }
     }
 
     private void ReconcileStorePathMarks(ILogger logger)

@@ -241,8 +241,9 @@ public sealed class StorageLifecycleTests
         // CHANGE_STATUS between available states changes nothing; to SYNCING it applies.
         await storage.Connection.RequestOkAsync(FdfsCommand.StorageChangeStatus, new[] { (byte)StorageStatus.Online });
         Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.5"));
+        // Unlike stock, never backwards from an available state into SYNCING (spec 12.5: the stuck follower).
         await storage.Connection.RequestOkAsync(FdfsCommand.StorageChangeStatus, new[] { (byte)StorageStatus.Syncing });
-        Assert.Equal(StorageStatus.Syncing, await client.StatusOfStorageAsync("group1", "127.0.0.5"));
+        Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.5"));
 
         Assert.Equal(new byte[4], await storage.Connection.RequestOkAsync(FdfsCommand.StorageFetchTrunkFid));
         Assert.Empty(await storage.Connection.RequestOkAsync(FdfsCommand.StorageChangelogReq));

@@ -3,6 +3,7 @@ using System.Globalization;
 using FastDfs.Client;
 using FastDfs.Client.Connections;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 
 namespace FastDfs.Cli.Commands;
 
@@ -85,8 +86,9 @@ internal static class MonitorCommand
             }
 
             var storages = await client.Tracker.ListStoragesOnAsync(tracker, g.GroupName, ct: ct);
+            var sync = await TryGetSyncStatusAsync(client, g.GroupName, ct);
             string header = only == null ? string.Create(CultureInfo.InvariantCulture, $"\nGroup {number}:\n") : string.Empty;
-            await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone));
+            await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone, sync));
         }
 
         // Beyond stock: with several trackers, which one leads and why the others do not. Appended after the
@@ -98,6 +100,19 @@ internal static class MonitorCommand
         }
 
         return 0;
+    }
+
+    /// <summary>State reasons and sync lags: FastDFS.NET trackers only (a stock tracker refuses the command).</summary>
+    private static async Task<StorageSyncStatus?> TryGetSyncStatusAsync(FastDfsClient client, string group, CancellationToken ct)
+    {
+        try
+        {
+            return await client.Tracker.GetSyncStatusAsync(group, ct);
+        }
+        catch (FastDfsException)
+        {
+            return null;
+        }
     }
 
     private static async Task<int> DeleteAsync(FastDfsClient client, string group, string? storageId, TextWriter output, CancellationToken ct)

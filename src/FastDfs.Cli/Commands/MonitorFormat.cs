@@ -128,7 +128,7 @@ internal static class MonitorFormat
     /// One group and its storages as <c>fdfs_monitor list</c> prints them (without the "Group N:" header,
     /// which only the all-groups listing adds).
     /// </summary>
-    public static string Group(GroupStat g, IReadOnlyList<StorageStat> storages, TimeZoneInfo zone)
+    public static string Group(GroupStat g, IReadOnlyList<StorageStat> storages, TimeZoneInfo zone, StorageSyncStatus? sync = null)
     {
         var s = new StringBuilder(4096 + (storages.Count * 2048));
         s.Append(CultureInfo.InvariantCulture, $"group name = {g.GroupName}\n");
@@ -157,9 +157,33 @@ internal static class MonitorFormat
         for (int i = 0; i < storages.Count; i++)
         {
             AppendStorage(s, i + 1, storages[i], SyncDelay(storages, i), zone);
+            AppendSyncStatus(s, storages[i].Id, sync, zone);
         }
 
         return s.ToString();
+    }
+
+    /// <summary>
+    /// FastDFS.NET additions after a storage's stock block (only from our trackers, which answer command 120):
+    /// why the storage is in its state, and its lag behind each source.
+    /// </summary>
+    private static void AppendSyncStatus(StringBuilder s, string id, StorageSyncStatus? sync, TimeZoneInfo zone)
+    {
+        if (sync is null)
+        {
+            return;
+        }
+
+        if (sync.Reasons.TryGetValue(id, out string? reason))
+        {
+            s.Append(CultureInfo.InvariantCulture, $"\t\tstate_reason = {reason}\n");
+        }
+
+        foreach (var lag in sync.Lags.Where(l => l.DestId == id))
+        {
+            string synced = lag.LastSyncedTimestamp > 0 ? Time(lag.LastSyncedTimestamp, zone) : "never";
+            s.Append(CultureInfo.InvariantCulture, $"\t\tsynced_from {lag.SrcId} = {synced} ({lag.DelaySeconds}s delay)\n");
+        }
     }
 
     /// <summary>

@@ -111,6 +111,15 @@ public sealed record StorageConfig
 
     public int WriteMarkFileFreq { get; init; } = 500;
 
+    /// <summary>
+    /// FastDFS.NET addition: acknowledge uploads and changes only once this many group members (this storage
+    /// included) hold them. 1 = stock behaviour.
+    /// </summary>
+    public int SyncAckReplicas { get; init; } = 1;
+
+    /// <summary>FastDFS.NET addition: seconds to wait for <see cref="SyncAckReplicas"/>; 0 = network_timeout.</summary>
+    public int SyncAckTimeout { get; init; }
+
     public int DiskRecoveryThreads { get; init; } = 1;
 
     /// <summary><c>store_path0..N-1</c>; <c>store_path0</c> defaults to <see cref="BasePath"/>.</summary>
@@ -289,6 +298,8 @@ public sealed record StorageConfig
             SyncStartTime = g.GetTime("sync_start_time", d.SyncStartTime),
             SyncEndTime = g.GetTime("sync_end_time", d.SyncEndTime),
             WriteMarkFileFreq = ConfigReading.PositiveOrDefault(g, "write_mark_file_freq", d.WriteMarkFileFreq),
+            SyncAckReplicas = Math.Clamp(g.GetInt("sync_ack_replicas", d.SyncAckReplicas), 1, ProtocolConstants.MaxServersEachGroup),
+            SyncAckTimeout = Math.Max(0, g.GetInt("sync_ack_timeout", 0)),
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
             StorePaths = storePaths,
             SubdirCountPerPath = subdirCount,

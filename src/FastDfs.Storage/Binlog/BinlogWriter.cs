@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FastDfs.Storage.Store;
+using FastDfs.Storage.Sync;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Storage.Binlog;
@@ -19,23 +20,25 @@ internal static class BinlogOp
 }
 
 /// <summary>
-/// Writes <c>data/sync/binlog.NNN</c> in stock's line format. Records are buffered (16 KB as stock) and
-/// written + fsynced every <c>sync_binlog_buff_interval</c>, when the buffer nearly fills, and on stop.
-/// A new file starts once the current one reaches 1 GiB (checked at each flush).
+/// Writes <c>data/sync/binlog.NNN</c> in stock's line format. Unlike stock (which keeps up to 16 KB in its
+/// own buffer), every record is handed to the OS at once, so a killed process loses no record and the
+/// sync workers see it immediately; the file is fsynced every <c>sync_binlog_buff_interval</c> and on stop.
+/// A new file starts once the current one reaches 1 GiB.
 /// </summary>
 internal sealed class BinlogWriter : IDisposable
 {
     public const long MaxFileSize = 1L << 30;
-    private const int BufferSize = 16 * 1024;
-    private const int LineReserve = 256;
 
     private readonly string _syncDirectory;
     private readonly ILogger _logger;
     private readonly object _gate = new();
-    private readonly MemoryStream _buffer = new(BufferSize);
+    private readonly MemoryStream _pending = new();
     private FileStream _file;
     private int _index;
     private int _compressIndex;
+    private long _length;
+    private bool _unsynced;
+    private bool _abandoned;
 
     public BinlogWriter(string dataDirectory, ILogger logger)
     {
@@ -53,74 +56,143 @@ internal sealed class BinlogWriter : IDisposable
         _file = OpenCurrent();
     }
 
+    /// <summary>Raised after every record (outside the lock): sync workers wake up instead of polling.</summary>
+    public event Action? Appended;
+
+    public string SyncDirectory => _syncDirectory;
+
+    /// <summary>Index of the binlog file being written (readers move on past older files).</summary>
+    public int CurrentIndex
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _index;
+            }
+        }
+    }
+
     public string CurrentPath => FilePath(_index);
+
+    public string FilePathOf(int index) => FilePath(index);
 
     private string IndexPath => Path.Combine(_syncDirectory, "binlog_index.dat");
 
     private string FilePath(int index) => Path.Combine(_syncDirectory, "binlog." + index.ToString("D3", CultureInfo.InvariantCulture));
 
-    public void Write(long timestamp, char op, string logicName, string? extra = null)
+    /// <summary>Appends one record; returns the binlog position just past it (for sync_ack_replicas).</summary>
+    public BinlogPosition Write(long timestamp, char op, string logicName, string? extra = null)
     {
         string line = extra is null
             ? $"{timestamp} {op} {logicName}\n"
             : $"{timestamp} {op} {logicName} {extra}\n";
         var bytes = Encoding.ASCII.GetBytes(line);
+        BinlogPosition end;
         lock (_gate)
         {
-            _buffer.Write(bytes);
-            if (_buffer.Length > BufferSize - LineReserve)
+            if (_abandoned)
             {
-                FlushLocked();
+                return new BinlogPosition(_index, _length);
+            }
+
+            _pending.Write(bytes);
+            WritePendingLocked();
+            end = new BinlogPosition(_index, _length + _pending.Length);
+            if (_pending.Length == 0 && _length >= MaxFileSize)
+            {
+                RollLocked();
             }
         }
+
+        Appended?.Invoke();
+        return end;
     }
 
+    /// <summary>Makes the written records durable (fsync); retries records a failed write kept back.</summary>
     public void Flush()
     {
         lock (_gate)
         {
-            FlushLocked();
+            if (_abandoned)
+            {
+                return;
+            }
+
+            WritePendingLocked();
+            if (!_unsynced)
+            {
+                return;
+            }
+
+            try
+            {
+                _file.Flush(flushToDisk: true);
+                _unsynced = false;
+            }
+            catch (IOException e)
+            {
+                _logger.LogError(e, "binlog fsync of {Path} failed", CurrentPath);
+            }
         }
     }
 
-    private void FlushLocked()
+    private void WritePendingLocked()
     {
-        if (_buffer.Length == 0)
+        if (_pending.Length == 0)
         {
             return;
         }
 
         try
         {
-            _file.Write(_buffer.GetBuffer(), 0, (int)_buffer.Length);
-            _file.Flush(flushToDisk: true);
-            _buffer.SetLength(0);
-            if (_file.Length >= MaxFileSize)
-            {
-                _file.Dispose();
-                _index++;
-                SaveIndex();
-                _file = OpenCurrent();
-            }
+            _file.Write(_pending.GetBuffer(), 0, (int)_pending.Length);
+            _length += _pending.Length;
+            _pending.SetLength(0);
+            _unsynced = true;
         }
         catch (IOException e)
         {
-            // Keep the records buffered; the next flush retries.
+            // Keep the records; the next write or flush retries them.
             _logger.LogError(e, "binlog write to {Path} failed", CurrentPath);
         }
     }
 
-    private FileStream OpenCurrent() =>
-        new(FilePath(_index), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+    private void RollLocked()
+    {
+        _file.Flush(flushToDisk: true);
+        _file.Dispose();
+        _index++;
+        SaveIndex();
+        _file = OpenCurrent();
+    }
+
+    private FileStream OpenCurrent()
+    {
+        var file = new FileStream(FilePath(_index), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        _length = file.Length;
+        return file;
+    }
 
     private void SaveIndex() =>
         StateFile.WriteAtomic(IndexPath, [StateFile.Entry("current_write", _index), StateFile.Entry("current_compress", _compressIndex)]);
 
-    public void Dispose()
+    /// <summary>Stops writing without a final fsync: a simulated process kill (tests).</summary>
+    internal void Abandon()
     {
         lock (_gate)
         {
-            FlushLocked();
+            _abandoned = true;
+            _file.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        Flush();
+        lock (_gate)
+        {
+            _abandoned = true;
             _file.Dispose();
         }
     }

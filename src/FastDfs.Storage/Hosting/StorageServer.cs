@@ -25,6 +25,7 @@ public sealed class StorageServer : IAsyncDisposable
     private readonly StorageContext _ctx;
     private readonly List<Task> _background = [];
     private CancellationTokenSource? _stopping;
+    private readonly CancellationTokenSource _abandon = new();
     private IHost? _host;
     private ListenOptions? _listen;
     private Http.StorageHttpServer? _http;
@@ -98,6 +99,40 @@ public sealed class StorageServer : IAsyncDisposable
         }
 
         _background.Add(Task.Run(() => PeriodicFlushAsync(_stopping.Token)));
+        _background.Add(Task.Run(() => _ctx.Replication.RunAsync(_stopping.Token, _abandon.Token)));
+    }
+
+    /// <summary>
+    /// Stops like a killed process (tests): connections are dropped, no final binlog fsync, mark or stat
+    /// write. Records already handed to the OS survive, as they would a kill -9.
+    /// </summary>
+    internal async Task KillAsync()
+    {
+        if (Interlocked.CompareExchange(ref _state, 2, 1) != 1)
+        {
+            return;
+        }
+
+        // Connections first: nothing may be acknowledged once the binlog stops taking records.
+        await _abandon.CancelAsync().ConfigureAwait(false);
+        await _stopping!.CancelAsync().ConfigureAwait(false);
+        if (_host is not null)
+        {
+            using var now = new CancellationTokenSource();
+            await now.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await _host.StopAsync(now.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Connections aborted.
+            }
+        }
+
+        _ctx.Binlog.Abandon();
+        await Task.WhenAll(_background).ConfigureAwait(false);
+        _logger.LogInformation("storage {Group} killed", _ctx.GroupName);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken = default)
@@ -126,6 +161,7 @@ public sealed class StorageServer : IAsyncDisposable
         _http?.Dispose();
 
         _stopping?.Dispose();
+        _abandon.Dispose();
     }
 
     /// <summary>Writes the buffered binlog and changed stats now (tests; the timers do it otherwise).</summary>
@@ -138,10 +174,16 @@ public sealed class StorageServer : IAsyncDisposable
     private async Task HandleConnectionAsync(ConnectionContext connection)
     {
         _ctx.ConnectionOpened();
-        var session = new StorageSession(_ctx, connection.Transport, _loggerFactory.CreateLogger<StorageSession>(), connection.ConnectionClosed);
+        var session = new StorageSession(_ctx, connection.Transport, _loggerFactory.CreateLogger<StorageSession>(), connection.ConnectionClosed)
+        {
+            RemoteAddress = (connection.RemoteEndPoint as IPEndPoint)?.Address,
+        };
+        // Stopping ends connections that wait for their next request (peers' sync connections stay open
+        // otherwise and would hold the host's shutdown); a request in progress still completes.
+        using var idleEnd = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _stopping!.Token);
         try
         {
-            await session.RunAsync(connection.ConnectionClosed).ConfigureAwait(false);
+            await session.RunAsync(idleEnd.Token).ConfigureAwait(false);
         }
         finally
         {

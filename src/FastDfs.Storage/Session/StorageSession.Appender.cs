@@ -33,12 +33,17 @@ internal sealed partial class StorageSession
             long oldSize = RandomAccess.GetLength(handle);
             await StreamBodyToFileAsync(handle, oldSize, size, crc: null).ConfigureAwait(false);
             long mtime = MtimeOf(handle);
-            _ctx.Binlog.Write(mtime, BinlogOp.Append, target.LogicName, $"{oldSize} {size}");
+            LogSource(mtime, BinlogOp.Append, target.LogicName, $"{oldSize} {size}");
             _ctx.Counters[C.LastSourceUpdate] = mtime;
         }
 
         Count(C.SuccessAppendCount);
         Count(C.SuccessAppendBytes, size);
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         return ReplyEmpty();
     }
 
@@ -74,13 +79,18 @@ internal sealed partial class StorageSession
             {
                 await StreamBodyToFileAsync(handle, offset, size, crc: null).ConfigureAwait(false);
                 long mtime = MtimeOf(handle);
-                _ctx.Binlog.Write(mtime, BinlogOp.Modify, target.LogicName, $"{offset} {size}");
+                LogSource(mtime, BinlogOp.Modify, target.LogicName, $"{offset} {size}");
                 _ctx.Counters[C.LastSourceUpdate] = mtime;
             }
         }
 
         Count(C.SuccessModifyCount);
         Count(C.SuccessModifyBytes, size);
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         return ReplyEmpty();
     }
 
@@ -111,12 +121,17 @@ internal sealed partial class StorageSession
                 stream.SetLength(newSize);
                 stream.Flush();
                 long mtime = MtimeOf(stream.SafeFileHandle);
-                _ctx.Binlog.Write(mtime, BinlogOp.Truncate, target.LogicName, $"{oldSize} {newSize}");
+                LogSource(mtime, BinlogOp.Truncate, target.LogicName, $"{oldSize} {newSize}");
                 _ctx.Counters[C.LastSourceUpdate] = mtime;
             }
         }
 
         Count(C.SuccessTruncateCount);
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         return ReplyEmpty();
     }
 
@@ -149,7 +164,7 @@ internal sealed partial class StorageSession
                 continue;
             }
 
-            _ctx.Binlog.Write(now, BinlogOp.Rename, newName, target.LogicName);
+            LogSource(now, BinlogOp.Rename, newName, target.LogicName);
             _ctx.Counters[C.LastSourceUpdate] = now;
             WriteStoredFileResponse(newName);
             return Errno.Ok;

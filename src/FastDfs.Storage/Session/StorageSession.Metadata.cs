@@ -54,7 +54,7 @@ internal sealed partial class StorageSession
             if (op == (byte)MetadataOp.Overwrite && exists)
             {
                 File.Delete(metaPath);
-                _ctx.Binlog.Write(now, BinlogOp.Delete, metaName);
+                LogSource(now, BinlogOp.Delete, metaName);
             }
         }
         else
@@ -65,11 +65,16 @@ internal sealed partial class StorageSession
             string temp = metaPath + ".tmp";
             await File.WriteAllBytesAsync(temp, MetadataCodec.Pack(items), Token).ConfigureAwait(false);
             File.Move(temp, metaPath, overwrite: true);
-            _ctx.Binlog.Write(now, exists ? BinlogOp.Update : BinlogOp.Create, metaName);
+            LogSource(now, exists ? BinlogOp.Update : BinlogOp.Create, metaName);
         }
 
         Count(C.SuccessSetMetaCount);
         _ctx.Counters[C.LastSourceUpdate] = now;
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         return ReplyEmpty();
     }
 

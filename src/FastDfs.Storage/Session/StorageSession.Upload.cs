@@ -65,8 +65,13 @@ internal sealed partial class StorageSession
             return Errno.EBUSY;
         }
 
-        _ctx.Binlog.Write(received.Timestamp, BinlogOp.Create, logicName);
+        LogSource(received.Timestamp, BinlogOp.Create, logicName);
         CompleteUpload(upload.FileSize, received.Timestamp);
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         WriteStoredFileResponse(logicName);
         return Errno.Ok;
     }
@@ -145,8 +150,8 @@ internal sealed partial class StorageSession
                 return Errno.EEXIST;
             }
 
-            _ctx.Binlog.Write(received.Timestamp, BinlogOp.Create, realName);
-            _ctx.Binlog.Write(received.Timestamp, BinlogOp.Link, slave.LogicName, realName);
+            LogSource(received.Timestamp, BinlogOp.Create, realName);
+            LogSource(received.Timestamp, BinlogOp.Link, slave.LogicName, realName);
         }
         else
         {
@@ -160,10 +165,15 @@ internal sealed partial class StorageSession
                 return Errno.EEXIST;
             }
 
-            _ctx.Binlog.Write(received.Timestamp, BinlogOp.Create, slave.LogicName);
+            LogSource(received.Timestamp, BinlogOp.Create, slave.LogicName);
         }
 
         CompleteUpload(fileSize, received.Timestamp);
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         WriteStoredFileResponse(slave.LogicName);
         return Errno.Ok;
     }

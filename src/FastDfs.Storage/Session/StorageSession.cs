@@ -124,7 +124,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
         FdfsCommand.TruncateFile => TruncateAsync(request),
         FdfsCommand.RegenerateAppenderFilename => RegenerateAppenderNameAsync(request),
         FdfsCommand.ActiveTest => new ValueTask<byte>(request.BodyLength == 0 ? ReplyEmpty() : Errno.EINVAL),
-        _ => new ValueTask<byte>(Errno.EINVAL),
+        _ => DispatchSyncAsync(request),
     };
 
     private byte ReplyEmpty()

@@ -26,17 +26,16 @@ internal sealed class TrackerConnection : IAsyncDisposable
 
     public IPEndPoint? LocalEndPoint => _client.Client.LocalEndPoint as IPEndPoint;
 
-    /// <param name="localAddress">the address to connect from (storage.conf bind_addr with client_bind), or null</param>
+    /// <param name="bindAddress">the address to connect from (storage.conf bind_addr with client_bind), or null</param>
     public static async Task<TrackerConnection> ConnectAsync(
         IReadOnlyList<string> hosts, int port, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
-        IPAddress? localAddress = null)
+        IPAddress? bindAddress = null)
     {
         Exception? last = null;
         foreach (string host in hosts)
         {
-            var client = localAddress is null
-                ? new TcpClient { NoDelay = true }
-                : new TcpClient(new IPEndPoint(localAddress, 0)) { NoDelay = true };
+            // client_bind (stock): connect from bind_addr so trackers and peers see the address we serve on.
+            var client = bindAddress is null ? new TcpClient { NoDelay = true } : new TcpClient(new IPEndPoint(bindAddress, 0)) { NoDelay = true };
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

@@ -20,10 +20,6 @@ internal sealed partial class TrackerReporter
     /// <summary>CHANGE_STATUS is sent at most once per connection (the storage then joins that tracker again).</summary>
     private bool _statusPushed;
 
-    /// <summary>client_bind (stock default true): tracker connections leave from bind_addr when one is set.</summary>
-    private IPAddress? ClientBindAddress =>
-        _config.ClientBind && IPAddress.TryParse(_config.BindAddr, out var address) && !address.Equals(IPAddress.Any) ? address : null;
-
     private IPAddress AnnouncedOr(IPAddress connectedFrom) =>
         _config.AnnounceIp is { } announced && IPAddress.TryParse(announced, out var address) ? address : connectedFrom;
 

@@ -77,8 +77,8 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
     {
         var connectTimeout = TimeSpan.FromSeconds(_config.ConnectTimeout > 0 ? _config.ConnectTimeout : 10);
         var networkTimeout = TimeSpan.FromSeconds(_config.NetworkTimeout > 0 ? _config.NetworkTimeout : 30);
-        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, connectTimeout, networkTimeout, stop,
-            ClientBindAddress).ConfigureAwait(false);
+        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, connectTimeout, networkTimeout, stop, ctx.ClientBindAddress)
+            .ConfigureAwait(false);
         if (connection.LocalEndPoint is { } local)
         {
             ctx.SetSourceIp(AnnouncedOr(local.Address));
@@ -108,8 +108,8 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
         }
 
         byte[]? lastStats = null;
-        long lastBeat = 0, lastDiskReport = 0;
-        bool syncReported = false;
+        long lastBeat = 0, lastDiskReport = 0, lastSyncReport = 0;
+        long reportedVersion = -1;
         while (true)
         {
             long now = StorageContext.Now;
@@ -126,10 +126,13 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
                 await AfterBeatAsync(connection, stop).ConfigureAwait(false);
             }
 
-            if (!syncReported)
+            // SYNC_REPORT when a source timestamp rose, at most every heart_beat_interval (spec 6.4).
+            long version = ctx.Replication.TimestampsVersion;
+            if (version != reportedVersion && now - lastSyncReport >= HeartBeatSeconds)
             {
                 await SyncReportAsync(connection, stop).ConfigureAwait(false);
-                syncReported = true;
+                reportedVersion = version;
+                lastSyncReport = now;
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
@@ -247,11 +250,10 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
         ApplyChanges(reply);
     }
 
-    /// <summary>Our own entry only until replication exists: nothing has been received from peers yet.</summary>
+    /// <summary>Every storage of the group with the last source timestamp applied from it (spec 6.4).</summary>
     private async Task SyncReportAsync(TrackerConnection connection, CancellationToken stop)
     {
-        var body = new byte[ProtocolConstants.StorageIdMaxSize + 4];
-        FixedString.Write(body.AsSpan(0, ProtocolConstants.StorageIdMaxSize), ctx.MyId);
+        var body = ctx.Replication.BuildSyncReport();
         var (status, reply) = await connection.RequestAsync(FdfsCommand.StorageSyncReport, body, stop).ConfigureAwait(false);
         Check(status, "SYNC_REPORT");
         ApplyChanges(reply);

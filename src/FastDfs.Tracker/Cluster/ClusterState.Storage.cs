@@ -373,8 +373,13 @@ internal sealed partial class ClusterState
                 return null;
             }
 
-            var source = group.Writable.Find(s => s != node)
-                ?? throw new ProtocolException($"no ACTIVE source for new storage {node.Id} yet", Errno.ENOENT);
+            var source = group.Writable.Find(s => s != node);
+            node.SyncDestRefused = source is null;
+            if (source is null)
+            {
+                throw new ProtocolException($"no ACTIVE source for new storage {node.Id} yet", Errno.ENOENT);
+            }
+
             node.SrcId = source.Id;
             node.SyncUntil = Now;
             SetStatus(node, StorageStatus.WaitSync);
@@ -486,7 +491,10 @@ internal sealed partial class ClusterState
 
         lock (_lock)
         {
-            if (node.Status == requested || (node.Status.IsAvailable() && requested.IsAvailable()))
+            // Never backwards from an available state into INIT/WAIT_SYNC/SYNCING: that is how stock leaves a
+            // follower stuck in SYNCING (spec 12.5) — no REPORT_STATUS would ever come to move it on.
+            if (node.Status == requested || (node.Status.IsAvailable() && requested.IsAvailable()) ||
+                (node.Status.IsAvailable() && requested is StorageStatus.Init or StorageStatus.WaitSync or StorageStatus.Syncing))
             {
                 return;
             }
@@ -528,6 +536,19 @@ internal sealed partial class ClusterState
             foreach (var peer in group.Storages.Where(s => s.SrcId == id))
             {
                 peer.SrcId = "";
+                if (peer.Status is StorageStatus.WaitSync or StorageStatus.Syncing)
+                {
+                    // Stock leaves such a storage waiting forever; give it another source, which then pushes
+                    // everything again (SYNC_SRC_REQ names it once it sees the peer in WAIT_SYNC).
+                    var replacement = group.Writable.Find(s => s != peer && s != node);
+                    if (replacement is not null)
+                    {
+                        peer.SrcId = replacement.Id;
+                        peer.SyncUntil = Now;
+                        SetStatus(peer, StorageStatus.WaitSync);
+                        logger.LogInformation("storage {Group}/{Id}: sync source {Old} deleted, now {New}", groupName, peer.Id, id, replacement.Id);
+                    }
+                }
             }
 
             logger.LogInformation("storage {Group}/{Id} deleted", groupName, id);

@@ -40,6 +40,9 @@ internal sealed class StorageNode(string id, StorageGroup group)
     /// <summary>How far this storage has read storage_changelog.dat (CHANGELOG_REQ).</summary>
     public long ChangelogOffset { get; set; }
 
+    /// <summary>Its last SYNC_DEST_REQ found no ACTIVE writable peer (the reason a new storage stays INIT).</summary>
+    public bool SyncDestRefused { get; set; }
+
     /// <summary>The group membership version this storage last received with flag 4 (-1 = never).</summary>
     public long NotifiedGroupVersion { get; set; } = -1;
 

@@ -34,6 +34,10 @@ internal sealed partial class TrackerSession
                 ExpectLength(body, 4, command);
                 VolumeStat(body);
                 return true;
+            case FdfsCommand.ServerStorageSyncStatus:
+                ExpectLength(body, ProtocolConstants.GroupNameMaxLen, command);
+                Reply(_cluster.SyncStatus(ReadGroupName(body)).ToArray());
+                return true;
             default:
                 return false;
         }

@@ -30,6 +30,9 @@ public sealed class TestCluster : IAsyncDisposable
 
     public IReadOnlyList<StorageServer> Storages => _storages;
 
+    /// <summary>The configuration each storage was started with (same order as <see cref="Storages"/>).</summary>
+    public IReadOnlyList<StorageConfig> StorageConfigs => _storageConfigs;
+
     public string TrackerAddress => $"127.0.0.1:{Tracker.EndPoint.Port}";
 
     public static async Task<TestCluster> StartAsync(
@@ -107,6 +110,23 @@ public sealed class TestCluster : IAsyncDisposable
     /// <summary>Base URL of storage <paramref name="index"/>'s HTTP server.</summary>
     public Uri StorageHttp(int index = 0) =>
         new($"http://127.0.0.1:{_storages[index].HttpEndPoint?.Port ?? throw new InvalidOperationException("HTTP is off")}");
+
+    /// <summary>
+    /// Starts storage <paramref name="index"/> again on its base path and port after it was stopped or
+    /// killed (replaces it in <see cref="Storages"/>).
+    /// </summary>
+    public async Task<StorageServer> RestartStorageAsync(int index, Func<StorageConfig, StorageConfig>? configure = null, CancellationToken ct = default)
+    {
+        var previous = _storages[index];
+        var config = _storageConfigs[index] with { Port = previous.EndPoint.Port };
+        config = configure?.Invoke(config) ?? config;
+        await previous.DisposeAsync();
+        var storage = new StorageServer(config, NullLoggerFactory.Instance);
+        await storage.StartAsync(ct);
+        _storages[index] = storage;
+        _storageConfigs[index] = config;
+        return storage;
+    }
 
     public FastDfsClient CreateClient() => new(FastDfsClientOptions.ForTrackers(TrackerAddress));
 

@@ -1,0 +1,295 @@
+using System.Collections.Concurrent;
+using System.Net;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Sync;
+
+/// <summary>
+/// Replication inside the group: one <see cref="SyncPeerWorker"/> per peer of the leader's group list
+/// (started and stopped as the list changes), the per-source timestamps that SYNC_REPORT carries, and the
+/// wait behind <c>sync_ack_replicas</c>.
+/// </summary>
+internal sealed partial class ReplicationManager
+{
+    private readonly StorageContext _ctx;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, SyncPeerWorker> _workers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _sourceTimestamps = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _reportedOffline = new(StringComparer.Ordinal);
+    private readonly object _signalGate = new();
+    private TaskCompletionSource _changed = NewSignal();
+    private long _timestampsVersion;
+
+    public ReplicationManager(StorageContext ctx, ILoggerFactory loggerFactory)
+    {
+        _ctx = ctx;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<ReplicationManager>();
+        Notifier = new TrackerNotifier(ctx, _logger);
+        ctx.Binlog.Appended += Pulse;
+    }
+
+    public TrackerNotifier Notifier { get; }
+
+    /// <summary>Our storage id: the configured/assigned storage id, else as the leader's group list names us
+    /// (ip, or ip:port beside a same-host storage).</summary>
+    public string MyId
+    {
+        get
+        {
+            if (_ctx.StorageId is { } storageId)
+            {
+                return storageId;
+            }
+
+            foreach (var brief in _ctx.Group.Servers)
+            {
+                if (brief.IpAddr == _ctx.SourceIp && brief.Port == _ctx.Port)
+                {
+                    return brief.Id;
+                }
+            }
+
+            return _ctx.SourceIp;
+        }
+    }
+
+    /// <summary>Changes whenever a source timestamp rises (the reporter sends SYNC_REPORT then).</summary>
+    public long TimestampsVersion => Interlocked.Read(ref _timestampsVersion);
+
+    /// <summary>A record from <paramref name="sourceId"/> with <paramref name="timestamp"/> was applied here.</summary>
+    public void RecordApplied(string sourceId, long timestamp)
+    {
+        while (true)
+        {
+            long current = _sourceTimestamps.GetOrAdd(sourceId, 0);
+            if (timestamp <= current)
+            {
+                return;
+            }
+
+            if (_sourceTimestamps.TryUpdate(sourceId, timestamp, current))
+            {
+                Interlocked.Increment(ref _timestampsVersion);
+                return;
+            }
+        }
+    }
+
+    public long LastTimestampFrom(string sourceId) => _sourceTimestamps.TryGetValue(sourceId, out long ts) ? ts : 0;
+
+    /// <summary>The SYNC_REPORT body (spec 6.4): every storage of the group, ourselves included, with its timestamp.</summary>
+    public byte[] BuildSyncReport()
+    {
+        var ids = new List<string> { MyId };
+        foreach (var brief in _ctx.Group.Servers)
+        {
+            if (!ids.Contains(brief.Id) && brief.Status is not (StorageStatus.Deleted or StorageStatus.IpChanged or StorageStatus.None))
+            {
+                ids.Add(brief.Id);
+            }
+        }
+
+        const int entry = ProtocolConstants.StorageIdMaxSize + 4;
+        var body = new byte[entry * ids.Count];
+        for (int i = 0; i < ids.Count; i++)
+        {
+            FixedString.Write(body.AsSpan(i * entry, ProtocolConstants.StorageIdMaxSize), ids[i]);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(
+                body.AsSpan(i * entry + ProtocolConstants.StorageIdMaxSize), (int)LastTimestampFrom(ids[i]));
+        }
+
+        return body;
+    }
+
+    /// <summary>Attributes a SYNC_* frame that came without REPORT_SERVER_ID: the one peer with that address.</summary>
+    public string? PeerIdByAddress(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return null;
+        }
+
+        string ip = (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+        string? found = null;
+        foreach (var brief in _ctx.Group.Servers)
+        {
+            if (brief.IpAddr == ip)
+            {
+                if (found is not null)
+                {
+                    return null;
+                }
+
+                found = brief.Id;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// sync_ack_replicas: waits until <c>sync_ack_replicas - 1</c> peers have confirmed every record up to
+    /// <paramref name="position"/>; false after <c>sync_ack_timeout</c> seconds.
+    /// </summary>
+    public async Task<bool> AwaitReplicasAsync(BinlogPosition position, CancellationToken ct)
+    {
+        int needed = _ctx.Config.SyncAckReplicas - 1;
+        int seconds = _ctx.Config.SyncAckTimeout > 0 ? _ctx.Config.SyncAckTimeout : Math.Max(1, _ctx.Config.NetworkTimeout);
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        while (true)
+        {
+            if (Workers.Count(w => w.Acknowledged >= position) >= needed)
+            {
+                return true;
+            }
+
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                _logger.LogWarning("sync_ack_replicas={Replicas}: binlog position {Index}:{Offset} not confirmed by {Needed} peer(s) within {Seconds}s",
+                    _ctx.Config.SyncAckReplicas, position.Index, position.Offset, needed, seconds);
+                return false;
+            }
+
+            await WaitForChangeAsync(left < TimeSpan.FromMilliseconds(250) ? left : TimeSpan.FromMilliseconds(250), ct).ConfigureAwait(false);
+        }
+    }
+
+    public void NoteReportedOffline(string peerId) => _reportedOffline[peerId] = true;
+
+    public bool WasReportedOffline(string peerId) => _reportedOffline.ContainsKey(peerId);
+
+    /// <summary>Keeps the workers in step with the group list until <paramref name="stop"/>.</summary>
+    public async Task RunAsync(CancellationToken stop, CancellationToken abandon)
+    {
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Reconcile();
+                await WaitForChangeAsync(TimeSpan.FromMilliseconds(250), stop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+
+        SyncPeerWorker[] workers;
+        lock (_workers)
+        {
+            workers = [.. _workers.Values];
+            _workers.Clear();
+        }
+
+        await Task.WhenAll(workers.Select(w => w.StopAsync(abandon.IsCancellationRequested))).ConfigureAwait(false);
+    }
+
+    private void Reconcile()
+    {
+        var servers = _ctx.Group.Servers;
+        string myId = MyId;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        List<SyncPeerWorker> toStop = [];
+        lock (_workers)
+        {
+            foreach (var brief in servers)
+            {
+                if (brief.Id == myId || (brief.IpAddr == _ctx.SourceIp && brief.Port == _ctx.Port))
+                {
+                    continue;
+                }
+
+                bool gone = brief.Status is StorageStatus.Deleted or StorageStatus.IpChanged or StorageStatus.None;
+                if (_workers.TryGetValue(brief.Id, out var worker))
+                {
+                    if (gone)
+                    {
+                        _workers.Remove(brief.Id);
+                        toStop.Add(worker);
+                        worker.DeleteMark();
+                        _logger.LogInformation("peer {Peer} left the group: sync stopped, mark removed", brief.Id);
+                        continue;
+                    }
+
+                    if (worker.Peer.Status != brief.Status && brief.Status is StorageStatus.Init or StorageStatus.WaitSync)
+                    {
+                        _reportedOffline.TryRemove(brief.Id, out _);
+                    }
+
+                    worker.Peer = brief;
+                    seen.Add(brief.Id);
+                }
+                else if (!gone)
+                {
+                    worker = new SyncPeerWorker(_ctx, this, brief, _loggerFactory.CreateLogger<SyncPeerWorker>());
+                    _workers[brief.Id] = worker;
+                    seen.Add(brief.Id);
+                    worker.Start();
+                    _logger.LogInformation("sync to peer {Peer} ({Ip}:{Port}) started", brief.Id, brief.IpAddr, brief.Port);
+                }
+            }
+
+            foreach (var (id, worker) in _workers.Where(w => !seen.Contains(w.Key)).ToList())
+            {
+                _workers.Remove(id);
+                toStop.Add(worker);
+            }
+        }
+
+        foreach (var worker in toStop)
+        {
+            _ = worker.StopAsync(abandon: false);
+        }
+    }
+
+    public IReadOnlyList<SyncPeerWorker> Workers
+    {
+        get
+        {
+            lock (_workers)
+            {
+                return [.. _workers.Values];
+            }
+        }
+    }
+
+    /// <summary>Wakes every waiter: a binlog record, an acknowledgement or a group change.</summary>
+    public void Pulse()
+    {
+        TaskCompletionSource signal;
+        lock (_signalGate)
+        {
+            signal = _changed;
+            _changed = NewSignal();
+        }
+
+        signal.TrySetResult();
+    }
+
+    public void NotifyAcknowledged() => Pulse();
+
+    public async Task WaitForChangeAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        Task signal;
+        lock (_signalGate)
+        {
+            signal = _changed.Task;
+        }
+
+        try
+        {
+            await signal.WaitAsync(timeout, ct).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Periodic re-check.
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

@@ -1,0 +1,331 @@
+using System.Net.Sockets;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Sync;
+
+/// <summary>
+/// Pushes this storage's binlog to one peer of the group (spec 12.4): waits until the peer can receive,
+/// loads or creates its mark (asking SYNC_SRC_REQ whether we owe it the old data), connects, sends
+/// REPORT_SERVER_ID and then every record the rules of 12.2 select, tailing the binlog. Progress is
+/// persisted in the mark file every <c>write_mark_file_freq</c> records, when idle and on stop.
+/// </summary>
+internal sealed partial class SyncPeerWorker
+{
+    private const int BatchSize = 64;
+
+    private readonly StorageContext _ctx;
+    private readonly ReplicationManager _manager;
+    private readonly ILogger _logger;
+    private readonly BinlogReader _reader;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
+    private StorageBrief _peer;
+    private SyncMark? _mark;
+    private bool _markDirty;
+    private int _sinceMarkSave;
+    private BinlogPosition _acked;
+    private bool _failing;
+    private bool _abandoned;
+    private Task _running = Task.CompletedTask;
+
+    public SyncPeerWorker(StorageContext ctx, ReplicationManager manager, StorageBrief peer, ILogger logger)
+    {
+        _ctx = ctx;
+        _manager = manager;
+        _peer = peer;
+        _logger = logger;
+        _reader = new BinlogReader(ctx.Binlog, logger);
+        MarkPath = Path.Combine(ctx.Binlog.SyncDirectory, SyncMark.FileName(peer.IpAddr, peer.Port));
+    }
+
+    public string PeerId => Peer.Id;
+
+    public string MarkPath { get; }
+
+    /// <summary>The peer as the latest group list describes it (updated by the manager).</summary>
+    public StorageBrief Peer
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _peer;
+            }
+        }
+        set
+        {
+            lock (_gate)
+            {
+                _peer = value;
+            }
+        }
+    }
+
+    /// <summary>Binlog position up to which the peer has confirmed every record (or the record was skipped).</summary>
+    public BinlogPosition Acknowledged
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _acked;
+            }
+        }
+    }
+
+    /// <summary>True while connected to a peer that receives our new records (ACTIVE, or being filled by us).</summary>
+    public bool IsStreaming { get; private set; }
+
+    public void Start() => _running = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>Stops the worker; <paramref name="abandon"/> skips the final mark write (simulated crash).</summary>
+    public async Task StopAsync(bool abandon)
+    {
+        _abandoned = abandon;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _running.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+
+        _stop.Dispose();
+    }
+
+    private int HeartBeatSeconds => _ctx.Config.HeartBeatInterval > 0 ? _ctx.Config.HeartBeatInterval : 30;
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        int backoffMs = 500;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await SyncOnceAsync(stop).ConfigureAwait(false);
+                backoffMs = 500;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is IOException or SocketException or ProtocolException or OperationCanceledException or UnauthorizedAccessException)
+            {
+                IsStreaming = false;
+                if (!_failing)
+                {
+                    _logger.LogWarning("sync to {Peer}: {Message}; retrying", PeerId, e.Message);
+                    _failing = true;
+                }
+                else
+                {
+                    _logger.LogDebug("sync to {Peer}: {Message}", PeerId, e.Message);
+                }
+
+                SaveMarkIfDirty();
+                try
+                {
+                    await Task.Delay(backoffMs, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                backoffMs = Math.Min(backoffMs * 2, 5000);
+            }
+        }
+
+        IsStreaming = false;
+        if (!_abandoned)
+        {
+            SaveMarkIfDirty();
+        }
+    }
+
+    /// <summary>One connection's life: wait for the peer, load the mark, connect, push until an error.</summary>
+    private async Task SyncOnceAsync(CancellationToken stop)
+    {
+        await WaitUntilAsync(() => _ctx.InitFlag.SyncOldDone && IsReceiving(Peer.Status), stop).ConfigureAwait(false);
+        var mark = await EnsureMarkAsync(stop).ConfigureAwait(false);
+        bool owesOldData = mark.NeedSyncOld && !mark.SyncOldDone;
+        if (!owesOldData)
+        {
+            await FinishOldDataPhaseAsync(stop).ConfigureAwait(false);
+            // Only the designated source fills a new storage; everyone else waits until it is ACTIVE.
+            await WaitUntilAsync(() => Peer.Status == StorageStatus.Active, stop).ConfigureAwait(false);
+        }
+
+        var peer = Peer;
+        var connectTimeout = TimeSpan.FromSeconds(_ctx.Config.ConnectTimeout > 0 ? _ctx.Config.ConnectTimeout : 10);
+        var networkTimeout = TimeSpan.FromSeconds(_ctx.Config.NetworkTimeout > 0 ? _ctx.Config.NetworkTimeout : 30);
+        await using var connection = await PeerConnection.ConnectAsync(
+            peer.IpAddr, peer.Port, _ctx.ClientBindAddress, connectTimeout, networkTimeout, stop).ConfigureAwait(false);
+        var id = new byte[ProtocolConstants.StorageIdMaxSize];
+        FixedString.Write(id, _manager.MyId);
+        Check(await connection.RequestAsync(FdfsCommand.ReportServerId, id, stop).ConfigureAwait(false), "REPORT_SERVER_ID");
+        if (owesOldData && Peer.Status == StorageStatus.WaitSync)
+        {
+            await _manager.Notifier.ReportStatusAsync(Peer, StorageStatus.Syncing, stop).ConfigureAwait(false);
+        }
+
+        if (_failing)
+        {
+            _logger.LogInformation("sync to {Peer}: connected again", PeerId);
+            _failing = false;
+        }
+
+        IsStreaming = true;
+        await PushLoopAsync(connection, mark, stop).ConfigureAwait(false);
+    }
+
+    private static bool IsReceiving(StorageStatus status) =>
+        status is StorageStatus.Active or StorageStatus.WaitSync or StorageStatus.Syncing;
+
+    private async Task WaitUntilAsync(Func<bool> condition, CancellationToken stop)
+    {
+        while (!condition())
+        {
+            await _manager.WaitForChangeAsync(TimeSpan.FromMilliseconds(500), stop).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Loads the mark, or (re)creates it through SYNC_SRC_REQ when it is missing or the peer is new again
+    /// (INIT/WAIT_SYNC: a fresh or wiped storage), spec 12.3.
+    /// </summary>
+    private async Task<SyncMark> EnsureMarkAsync(CancellationToken stop)
+    {
+        var status = Peer.Status;
+        bool peerIsNew = status is StorageStatus.Init or StorageStatus.WaitSync;
+        if (_mark is not null && !peerIsNew)
+        {
+            return _mark;
+        }
+
+        if (_mark is null && !peerIsNew && SyncMark.TryLoad(MarkPath) is { } loaded)
+        {
+            SetMark(loaded, dirty: false);
+            return loaded;
+        }
+
+        var source = await _manager.Notifier.SyncSourceRequestAsync(PeerId, stop).ConfigureAwait(false);
+        var mark = new SyncMark();
+        if (source is { } body)
+        {
+            mark.UntilTimestamp = body.UntilTimestamp;
+            if (body.SrcId == _manager.MyId)
+            {
+                mark.NeedSyncOld = true;
+            }
+            else
+            {
+                // The peer's source sends it everything older than until; we start at the first newer record.
+                mark.Position = SkipOlderThan(body.UntilTimestamp);
+            }
+        }
+
+        _logger.LogInformation("sync to {Peer}: new mark, old-data source {Source}, until {Until}, from {Index}:{Offset}",
+            PeerId, source?.SrcId ?? "(none)", mark.UntilTimestamp, mark.BinlogIndex, mark.BinlogOffset);
+        SetMark(mark, dirty: true);
+        SaveMarkIfDirty();
+        return mark;
+    }
+
+    private void SetMark(SyncMark mark, bool dirty)
+    {
+        _mark = mark;
+        _markDirty = dirty;
+        lock (_gate)
+        {
+            _acked = mark.Position;
+        }
+    }
+
+    private BinlogPosition SkipOlderThan(long until)
+    {
+        var position = default(BinlogPosition);
+        while (true)
+        {
+            var entries = _reader.Read(position, 1024);
+            if (entries.Count == 0)
+            {
+                return position;
+            }
+
+            foreach (var entry in entries)
+            {
+                if (entry.Record is { } record && record.Timestamp >= until)
+                {
+                    return position;
+                }
+
+                position = entry.Next;
+            }
+        }
+    }
+
+    /// <summary>After our old-data push: a peer still WAIT_SYNC/SYNCING is reported OFFLINE (then it turns ACTIVE).</summary>
+    private async Task FinishOldDataPhaseAsync(CancellationToken stop)
+    {
+        if (_mark is { NeedSyncOld: true, SyncOldDone: true } && Peer.Status is StorageStatus.WaitSync or StorageStatus.Syncing)
+        {
+            await _manager.Notifier.ReportStatusAsync(Peer, StorageStatus.Offline, stop).ConfigureAwait(false);
+            _manager.NoteReportedOffline(PeerId);
+        }
+    }
+
+    private void Advance(BinlogPosition next)
+    {
+        _mark!.Position = next;
+        _markDirty = true;
+        lock (_gate)
+        {
+            _acked = next;
+        }
+
+        _manager.NotifyAcknowledged();
+        if (++_sinceMarkSave >= Math.Max(1, _ctx.Config.WriteMarkFileFreq))
+        {
+            SaveMarkIfDirty();
+        }
+    }
+
+    private void SaveMarkIfDirty()
+    {
+        if (_mark is null || !_markDirty || _abandoned)
+        {
+            return;
+        }
+
+        try
+        {
+            _mark.Save(MarkPath);
+            _markDirty = false;
+            _sinceMarkSave = 0;
+        }
+        catch (IOException e)
+        {
+            _logger.LogError(e, "writing {Path} failed", MarkPath);
+        }
+    }
+
+    /// <summary>The mark file of a deleted peer goes with it (spec 12.3).</summary>
+    public void DeleteMark()
+    {
+        _abandoned = true;
+        File.Delete(MarkPath);
+    }
+
+    private static void Check(byte status, string what)
+    {
+        if (status != Errno.Ok)
+        {
+            throw new ProtocolException($"{what} answered {Errno.Describe(status)}", status);
+        }
+    }
+}
