@@ -142,6 +142,9 @@ public static class ServerCommands
                 o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
             });
             builder.Logging.SetMinimumLevel(ToLogLevel(logLevel));
+            // The embedded Kestrel hosts would print "Now listening on: http://..." for the FastDFS TCP ports;
+            // the tracker and storage log their own listen lines instead.
+            builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
             register(builder.Services);
             using var host = builder.Build();
             await host.RunAsync(ct).ConfigureAwait(false);
