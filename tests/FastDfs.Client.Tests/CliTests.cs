@@ -1,7 +1,7 @@
 using System.Text;
 using FastDfs.Cli;
 using FastDfs.Client.Tests.Fakes;
-using FastDfs.Client.Tests.Golden;
+using FastDfs.TestSupport;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Metadata;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using FastDfs.Client.Tests.Fakes;
-using FastDfs.Client.Tests.Golden;
+using FastDfs.TestSupport;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Messages;

@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using FastDfs.Cli.Commands;
 using FastDfs.Client.Tests.Fakes;
-using FastDfs.Client.Tests.Golden;
+using FastDfs.TestSupport;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Messages;

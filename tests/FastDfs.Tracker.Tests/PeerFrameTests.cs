@@ -1,7 +1,7 @@
 using System.Text;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Messages;
-using FastDfs.Protocol.Tests.Golden;
+using FastDfs.TestSupport;
 using FastDfs.Tracker.Peers;
 using FastDfs.Tracker.Tests.Infrastructure;
 

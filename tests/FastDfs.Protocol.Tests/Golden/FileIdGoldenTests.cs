@@ -1,6 +1,8 @@
 using System.Globalization;
 using FastDfs.Protocol.FileIds;
 
+using FastDfs.TestSupport;
+
 namespace FastDfs.Protocol.Tests.Golden;
 
 public class FileIdGoldenTests

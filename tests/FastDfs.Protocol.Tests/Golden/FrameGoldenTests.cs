@@ -1,6 +1,8 @@
 using FastDfs.Protocol.Messages;
 using FastDfs.Protocol.Metadata;
 
+using FastDfs.TestSupport;
+
 namespace FastDfs.Protocol.Tests.Golden;
 
 public class FrameGoldenTests

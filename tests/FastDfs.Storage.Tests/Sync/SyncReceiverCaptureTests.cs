@@ -1,6 +1,8 @@
 using FastDfs.Protocol;
 using FastDfs.Storage.Sync;
 
+using FastDfs.TestSupport;
+
 namespace FastDfs.Storage.Tests.Sync;
 
 /// <summary>Stock's storage-to-storage frames replayed against our storage: same replies, same replica binlog.</summary>
@@ -16,7 +18,7 @@ public sealed class SyncReceiverCaptureTests
     {
         await using var storage = await TestStorage.StartAsync();
         await using var peer = await storage.ConnectAsync();
-        var exchange = SyncCapture.RequestsWithReplies(SyncCapture.Load(capture));
+        var exchange = HexCapture.RequestsWithReplies(HexCapture.Load(capture));
         Assert.NotEmpty(exchange);
         foreach (var (request, expected) in exchange)
         {
@@ -33,7 +35,7 @@ public sealed class SyncReceiverCaptureTests
     {
         await using var storage = await TestStorage.StartAsync();
         await using var peer = await storage.ConnectAsync();
-        foreach (var (request, _) in SyncCapture.RequestsWithReplies(SyncCapture.Load("storage-sync-appender-truncate-append-modify.hex")))
+        foreach (var (request, _) in HexCapture.RequestsWithReplies(HexCapture.Load("storage-sync-appender-truncate-append-modify.hex")))
         {
             await peer.SendRawAsync(request.Bytes);
             await peer.ReceiveAsync();
@@ -111,7 +113,7 @@ public sealed class SyncReceiverCaptureTests
     [Fact]
     public void EveryCapturedBinlogLineParses()
     {
-        var lines = File.ReadLines(SyncCapture.TestDataPath("binlogs-and-marks.txt"))
+        var lines = File.ReadLines(TestData.PathOf("binlogs-and-marks.txt"))
             .Where(l => l.Length > 12 && char.IsAsciiDigit(l[0]) && l[10] == ' ' && char.IsAsciiLetter(l[11]) && l.Contains("M00/", StringComparison.Ordinal))
             .ToList();
         Assert.True(lines.Count > 50);

@@ -1,39 +1,10 @@
 using System.Globalization;
-
 using FastDfs.Protocol;
 
-namespace FastDfs.Client.Tests.Golden;
+namespace FastDfs.TestSupport;
 
-/// <summary>Locates the captures from stock FastDFS (shared/testdata beside the repository).</summary>
-public static class TestData
-{
-    public static string Directory { get; } = Locate();
-
-    private static string Locate()
-    {
-        string? fromEnv = Environment.GetEnvironmentVariable("FASTDFS_TESTDATA");
-        if (!string.IsNullOrEmpty(fromEnv))
-        {
-            return fromEnv;
-        }
-
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "testdata");
-            if (File.Exists(Path.Combine(candidate, "file-ids.tsv")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException("shared/testdata not found: set FASTDFS_TESTDATA");
-    }
-
-    public static string PathOf(string name) => Path.Combine(Directory, name);
-}
-
-/// <summary>One frame of a .hex capture.</summary>
-public sealed record CapturedFrame(bool IsRequest, string Title, byte[] Bytes)
+/// <summary>One frame of a .hex capture, with the endpoints it travelled between.</summary>
+public sealed record CapturedFrame(bool IsRequest, string Title, string From, string To, byte[] Bytes)
 {
     public PacketHeader Header => PacketHeader.Read(Bytes);
 
@@ -43,20 +14,21 @@ public sealed record CapturedFrame(bool IsRequest, string Title, byte[] Bytes)
     public bool IsComplete => Bytes.Length - ProtocolConstants.HeaderSize == Header.BodyLength;
 }
 
+/// <summary>Reads the capture format of shared/testdata (see its README): direction lines, then hex bytes.</summary>
 public static class HexCapture
 {
     public static List<CapturedFrame> Load(string fileName)
     {
         var frames = new List<CapturedFrame>();
         bool? isRequest = null;
-        string title = string.Empty;
+        string title = string.Empty, from = string.Empty, to = string.Empty;
         var bytes = new List<byte>();
 
         void Flush()
         {
             if (isRequest.HasValue && bytes.Count > 0)
             {
-                frames.Add(new CapturedFrame(isRequest.Value, title, bytes.ToArray()));
+                frames.Add(new CapturedFrame(isRequest.Value, title, from, to, bytes.ToArray()));
             }
 
             bytes.Clear();
@@ -70,6 +42,10 @@ public static class HexCapture
                 Flush();
                 isRequest = line[0] == '>';
                 title = line;
+                // "> storage->storage  10.77.0.2:54655 -> 10.77.0.3:23000"
+                var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                from = parts.Length > 2 ? parts[2] : string.Empty;
+                to = parts.Length > 4 ? parts[4] : string.Empty;
             }
             else if (line.StartsWith("# header:", StringComparison.Ordinal))
             {
@@ -86,5 +62,25 @@ public static class HexCapture
 
         Flush();
         return frames;
+    }
+
+    /// <summary>Each request with the status stock answered it with (the next reply on the same connection).</summary>
+    public static List<(CapturedFrame Request, byte Status)> RequestsWithReplies(IReadOnlyList<CapturedFrame> frames)
+    {
+        var used = new HashSet<CapturedFrame>();
+        var result = new List<(CapturedFrame, byte)>();
+        for (int i = 0; i < frames.Count; i++)
+        {
+            var request = frames[i];
+            if (!request.IsRequest || request.Header.Cmd == FdfsCommand.Quit)
+            {
+                continue;
+            }
+
+            var reply = frames.Skip(i + 1).First(f => !f.IsRequest && f.To == request.From && used.Add(f));
+            result.Add((request, reply.Header.Status));
+        }
+
+        return result;
     }
 }
