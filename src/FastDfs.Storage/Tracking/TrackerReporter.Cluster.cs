@@ -29,6 +29,39 @@ internal sealed partial class TrackerReporter
         coordinator.Claims.Forget(trackerIndex);
     }
 
+    /// <summary>
+    /// Whether the leader's view of us is further along than the follower's. Both views lag (the leader's comes with
+    /// the last flag 4, the follower's JOIN answer is older still), and a follower that was pushed back from an
+    /// available state into WAIT_SYNC/SYNCING stays there: no REPORT_STATUS follows once the copy is done (seen in a
+    /// mixed cluster with a stock follower, and with stock storages in spec 12.5). Only forward pushes are sent; a
+    /// follower that is ahead gets the later steps anyway, since sources report SYNCING/OFFLINE to every tracker.
+    /// </summary>
+    private static bool IsAhead(StorageStatus leaderView, StorageStatus followerView)
+    {
+        static int Rank(StorageStatus status) => status switch
+        {
+            StorageStatus.Init => 0,
+            StorageStatus.WaitSync => 1,
+            StorageStatus.Syncing => 2,
+            _ when status.IsAvailable() => 3,
+            _ => -1,
+        };
+
+        int leader = Rank(leaderView), follower = Rank(followerView);
+        return leader < 0 || follower < 0 ? leaderView != followerView : leader > follower;
+    }
+
+    /// <summary>The follower's current view of us (GET_STATUS 71), or its JOIN answer when it cannot tell.</summary>
+    private async Task<StorageStatus> FollowerViewAsync(TrackerConnection connection, CancellationToken stop)
+    {
+        byte[] host = Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{ctx.SourceIp}:{ctx.Port}"));
+        var body = new byte[ProtocolConstants.GroupNameMaxLen + host.Length];
+        FixedString.Write(body.AsSpan(0, ProtocolConstants.GroupNameMaxLen), ctx.GroupName);
+        host.CopyTo(body, ProtocolConstants.GroupNameMaxLen);
+        var (status, reply) = await connection.RequestAsync(FdfsCommand.StorageGetStatus, body, stop).ConfigureAwait(false);
+        return status == Errno.Ok && reply.Length == StorageBrief.Size ? StorageBrief.Parse(reply).Status : _joinStatus;
+    }
+
     private bool IsThisTracker(StorageBrief? leader) =>
         leader is { } brief && brief.Port == tracker.Port && tracker.Hosts.Contains(brief.IpAddr);
 
@@ -95,7 +128,8 @@ internal sealed partial class TrackerReporter
 
         // A follower whose view of us differs from the leader's takes the leader's (spec 6.8), then we re-join it.
         if (ctx.Group.StatusOf(ctx.MyId, ctx.SourceIp, ctx.Port) is { } leaderView && leaderView != _joinStatus &&
-            !(leaderView.IsAvailable() && _joinStatus.IsAvailable()))
+            !(leaderView.IsAvailable() && _joinStatus.IsAvailable()) &&
+            IsAhead(leaderView, await FollowerViewAsync(connection, stop).ConfigureAwait(false)))
         {
             _statusPushed = true;
             var (status, _) = await connection.RequestAsync(FdfsCommand.StorageChangeStatus, new[] { (byte)leaderView }, stop)

@@ -68,6 +68,7 @@ internal sealed partial class ClusterState
             }
 
             node.Connection = connection;
+            node.JoinedWithoutData = request.InitFlag;
             node.NotifiedGroupVersion = -1;
             if (group.Storages.Count(s => s.Status != StorageStatus.Deleted) <= 1)
             {
@@ -387,8 +388,11 @@ internal sealed partial class ClusterState
         }
     }
 
-    /// <summary>SYNC_NOTIFY (6.6): the storage tells which source it was given, or that its old-data sync is done.</summary>
-    public void SyncNotify(StorageNode node, SyncSourceBody body)
+    /// <summary>
+    /// SYNC_NOTIFY (6.6): the storage tells which source it was given, or that its old-data sync is done.
+    /// <paramref name="decidesSources"/>: this tracker leads (or is alone), so the sources follow its group list.
+    /// </summary>
+    public void SyncNotify(StorageNode node, SyncSourceBody body, bool decidesSources)
     {
         lock (_lock)
         {
@@ -408,14 +412,21 @@ internal sealed partial class ClusterState
                 throw new ProtocolException($"SYNC_NOTIFY names unknown source {body.SrcId}", Errno.ENOENT);
             }
 
-            if (node.SrcId.Length == 0)
+            // A known member that re-joined with no data (restarted on an empty directory) is ONLINE after its JOIN.
+            // When another tracker gave it a new source, stock keeps it ONLINE here and the next beat makes it
+            // ACTIVE: readable while empty, and since the sources follow the leader's group list, never filled.
+            // On the leader it waits for that source like a new storage. The assignment must be one this tracker
+            // has not seen: a storage thread that retries JOIN + SYNC_NOTIFY after its copy finished repeats it.
+            bool restartedEmpty = decidesSources && node.JoinedWithoutData && node.Status.IsAvailable() &&
+                (node.SrcId != body.SrcId || node.SyncUntil != body.UntilTimestamp);
+            if (node.SrcId.Length == 0 || restartedEmpty)
             {
                 node.SrcId = body.SrcId;
                 node.SyncUntil = body.UntilTimestamp;
                 StateChanged();
             }
 
-            if (node.Status == StorageStatus.Init)
+            if (node.Status == StorageStatus.Init || restartedEmpty)
             {
                 SetStatus(node, StorageStatus.WaitSync);
             }

@@ -40,6 +40,11 @@ internal sealed class StorageNode(string id, StorageGroup group)
     /// <summary>How far this storage has read storage_changelog.dat (CHANGELOG_REQ).</summary>
     public long ChangelogOffset { get; set; }
 
+    /// <summary>
+    /// Its last JOIN had init_flag = 1: the storage holds no data yet (new, or restarted on an empty directory).
+    /// </summary>
+    public bool JoinedWithoutData { get; set; }
+
     /// <summary>Its last SYNC_DEST_REQ found no ACTIVE writable peer (the reason a new storage stays INIT).</summary>
     public bool SyncDestRefused { get; set; }
 

@@ -60,6 +60,7 @@ internal sealed partial class TrackerSession
             {
                 var node = JoinedStorage(command);
                 ExpectLength(body, 0, command);
+                RefuseSyncDestOnFollower();
                 ReplySyncSource(_cluster.SyncDestRequest(node));
                 return true;
             }
@@ -67,7 +68,8 @@ internal sealed partial class TrackerSession
             {
                 var node = JoinedStorage(command);
                 ExpectLength(body, SyncSourceBody.Size, command);
-                _cluster.SyncNotify(node, SyncSourceBody.Parse(body));
+                var peers = _runtime.Peers;
+                _cluster.SyncNotify(node, SyncSourceBody.Parse(body), decidesSources: peers.IsLeader || peers.Others.Count == 0);
                 ReplyEmpty();
                 return true;
             }
@@ -197,6 +199,23 @@ internal sealed partial class TrackerSession
 
         var notification = _cluster.TakeChangeNotification(_joined!, leaderBrief);
         Reply(notification.Size, (span, _) => notification.Write(span));
+    }
+
+    /// <summary>
+    /// The source and cut-off of a storage's initial copy are decided by the leader (beyond stock, where whichever
+    /// tracker the storage reaches first decides). A follower that answered would set the storage WAIT_SYNC only in
+    /// its own view: the leader, told by SYNC_NOTIFY, keeps a re-joined storage ONLINE, its beat makes it ACTIVE
+    /// while it is still empty, and the sources, which follow the leader's group list, never push the old data
+    /// (seen with a stock leader). EAGAIN makes the storage (stock or ours) ask again later; meanwhile its
+    /// connection to the leader gets the answer, and this tracker learns it from SYNC_NOTIFY.
+    /// </summary>
+    private void RefuseSyncDestOnFollower()
+    {
+        var peers = _runtime.Peers;
+        if (peers.Leader is { } leader && leader != peers.Self)
+        {
+            throw new ProtocolException($"SYNC_DEST_REQ on a follower: the leader {leader} decides", Errno.EAGAIN);
+        }
     }
 
     private void ReplySyncSource(SyncSourceBody? source)
