@@ -23,6 +23,7 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
     private long _selfFromTicks;
     private long _lastLeaderContactTicks = long.MinValue / 2;
     private int _epoch;
+    private bool _selfByOnlyMemberRule;
 
     /// <summary>How long a trunk server keeps allocating after the leader last answered it.</summary>
     public TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(2, 3 * Math.Max(1, ctx.Config.HeartBeatInterval)));
@@ -83,21 +84,33 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
         }
 
         Observe();
+        bool self = IsOnlyMember();
+        lock (_gate)
+        {
+            _selfByOnlyMemberRule = self;
+        }
+
+        return ctx.Group.Servers.Count == 0 ? TrunkServerRole.Unknown : self ? TrunkServerRole.Self : TrunkServerRole.Remote;
+    }
+
+    /// <summary>True when the group list holds no other live member: nobody else can be allocating.</summary>
+    private bool IsOnlyMember()
+    {
         var servers = ctx.Group.Servers;
         if (servers.Count == 0)
         {
-            return TrunkServerRole.Unknown;
+            return false;
         }
 
         foreach (var brief in servers)
         {
             if (!IsSelf(brief) && brief.Status is not (StorageStatus.Deleted or StorageStatus.IpChanged))
             {
-                return TrunkServerRole.Remote;
+                return false;
             }
         }
 
-        return TrunkServerRole.Self;
+        return true;
     }
 
     /// <summary>Where slots freed here go: the announced trunk server, else by <see cref="Resolve"/>.</summary>
@@ -111,8 +124,19 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
         {
             if (self && !_namedSelf)
             {
-                _epoch++;
-                _selfFromTicks = Environment.TickCount64 + (long)TakeoverDelay.TotalMilliseconds;
+                // Already allocating as the only member: the same term goes on. Otherwise a new term: the free space
+                // is reloaded, and with other members around we wait out the lease of whoever allocated before.
+                if (!_selfByOnlyMemberRule)
+                {
+                    _epoch++;
+                }
+
+                _selfFromTicks = _selfByOnlyMemberRule || IsOnlyMember() ? 0 : Environment.TickCount64 + (long)TakeoverDelay.TotalMilliseconds;
+            }
+
+            if (!self && _namedSelf)
+            {
+                _selfByOnlyMemberRule = false;
             }
 
             _namedSelf = self;

@@ -54,7 +54,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     /// <see cref="Load()"/> for a trunk server taking over: <paramref name="inFlight"/> are slots this storage is
     /// writing right now (handed out by the previous trunk server): they become pending here, never free.
     /// </summary>
-    public void Load(IReadOnlyCollection<TrunkBlock> inFlight)
+    public void Load(IReadOnlyCollection<TrunkBlock> inFlight, IReadOnlyCollection<TrunkBlock>? writtenElsewhereAllocated = null)
     {
         lock (_gate)
         {
@@ -63,6 +63,18 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
             {
                 TakeOutOfFreeSpace(slot);
                 _pending.Add(slot);
+            }
+
+            // Slots a previous trunk server handed out that this copy holds live files in (its binlog may not have
+            // reached us with their allocation): never free, wherever they lie in a free block.
+            foreach (var slot in writtenElsewhereAllocated ?? [])
+            {
+                if (_files.ReadHeader(slot) is { IsOccupied: true } header && header.AllocSize == slot.Size &&
+                    FreeSpace(slot.File.StorePathIndex).Overlapping(slot).Any())
+                {
+                    TakeOutOfFreeSpace(slot);
+                    _logger.LogWarning("trunk slot {Slot} holds a file but was free in the trunk binlog: not free", slot);
+                }
             }
 
             FlushRecords();

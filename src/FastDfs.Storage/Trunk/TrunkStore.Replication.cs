@@ -86,6 +86,7 @@ internal sealed partial class TrunkStore
             if (succeeded)
             {
                 TrunkFileStore.WriteHeader(handle, slot.Offset, header);
+                RememberForeignSlot(slot);
             }
         }
         finally

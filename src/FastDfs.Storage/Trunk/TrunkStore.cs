@@ -71,6 +71,13 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
     private readonly object _managerGate = new();
     private readonly object _deleteGate = new();
     private readonly HashSet<TrunkBlock> _writing = [];
+
+    /// <summary>
+    /// Slots written here that another trunk server handed out (our uploads and replicas), most recent last: at a
+    /// takeover our copy of its binlog may lack their allocation, so the live ones are taken out of the free space.
+    /// </summary>
+    private readonly Queue<TrunkBlock> _recentForeignSlots = new();
+    private const int RecentForeignSlotsCap = 200_000;
     private TrunkSpaceManager? _manager;
     private int _managerEpoch;
     private (long Length, TrunkStats Stats)? _replicaStats;
@@ -123,7 +130,7 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
                     var manager = new TrunkSpaceManager(
                         () => Settings, Binlog, Ids, Files, NewFileDirectory, () => StorageContext.Now,
                         _ctx.LoggerFactory.CreateLogger<TrunkSpaceManager>());
-                    manager.Load(InFlightSlots());
+                    manager.Load(InFlightSlots(), RecentForeignSlots());
                     _manager = manager;
                     _managerEpoch = epoch;
                     if (epoch > 0)
@@ -158,7 +165,18 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
             return null;
         }
 
-        var slot = await allocator.AllocateAsync(storePathIndex, (int)fileSize + TrunkSlotHeader.Size, cancellationToken).ConfigureAwait(false);
+        TrunkBlock slot;
+        try
+        {
+            slot = await allocator.AllocateAsync(storePathIndex, (int)fileSize + TrunkSlotHeader.Size, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProtocolException e) when (!ReferenceEquals(allocator, _manager) && e.Status is Errno.EIO or Errno.EAGAIN or Errno.EINVAL)
+        {
+            // The trunk server is unreachable or no longer one (a takeover under way): store a normal file.
+            _logger.LogDebug("no trunk slot from the trunk server: {Message}", e.Message);
+            return null;
+        }
+
         try
         {
             Files.EnsureExists(slot.File, Settings.TrunkFileSize);
@@ -184,6 +202,10 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
         try
         {
             await ConfirmAsync(upload.Allocator, slot, succeeded: true, cancellationToken).ConfigureAwait(false);
+            if (upload.Allocator is not TrunkSpaceManager)
+            {
+                RememberForeignSlot(slot);
+            }
         }
         catch
         {
@@ -340,6 +362,12 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
     /// </summary>
     private async ValueTask ConfirmAsync(ITrunkSpaceAllocator allocator, TrunkBlock slot, bool succeeded, CancellationToken cancellationToken)
     {
+        if (allocator is TrunkSpaceManager reserved && !ReferenceEquals(reserved, _manager))
+        {
+            // Reserved by our core of a previous term: the reloaded core holds the slot as pending.
+            allocator = Manager;
+        }
+
         try
         {
             await allocator.ConfirmAsync(slot, succeeded, cancellationToken).ConfigureAwait(false);
@@ -367,6 +395,26 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
         lock (_deleteGate)
         {
             _writing.Remove(slot);
+        }
+    }
+
+    private void RememberForeignSlot(TrunkBlock slot)
+    {
+        lock (_deleteGate)
+        {
+            _recentForeignSlots.Enqueue(slot);
+            if (_recentForeignSlots.Count > RecentForeignSlotsCap)
+            {
+                _recentForeignSlots.Dequeue();
+            }
+        }
+    }
+
+    private List<TrunkBlock> RecentForeignSlots()
+    {
+        lock (_deleteGate)
+        {
+            return [.. _recentForeignSlots];
         }
     }
 
