@@ -64,6 +64,19 @@ internal sealed class StorageMetrics : IDisposable
             "Unix time up to which this storage has received its peers' files (0 = nothing synced yet)");
         _meter.CreateObservableGauge("fastdfs.storage.sync.lag", () => SyncLag(counters), "s",
             "Seconds since the last file this storage received from a peer was written at its source (0 = nothing synced yet)");
+        _meter.CreateObservableGauge("fastdfs.storage.trunk.space", () => TrunkSpace(ctx), "By",
+            "Trunk file space by state: used (slots holding files), free (reusable), reclaimable (free space still holding disk blocks)");
+    }
+
+    private static Measurement<long>[] TrunkSpace(StorageContext ctx)
+    {
+        var stats = ctx.TrunkStats;
+        return
+        [
+            new(stats.UsedBytes, new KeyValuePair<string, object?>("state", "used")),
+            new(stats.FreeBytes, new KeyValuePair<string, object?>("state", "free")),
+            new(stats.ReclaimableBytes, new KeyValuePair<string, object?>("state", "reclaimable")),
+        ];
     }
 
     public string MeterName { get; }

@@ -35,7 +35,7 @@ internal sealed partial class StorageSession
         FdfsCommand.SyncTruncateFile => SyncTruncateAsync(request),
         FdfsCommand.SyncCreateLink => SyncLinkOrRenameAsync(request, rename: false),
         FdfsCommand.SyncRenameFile => SyncLinkOrRenameAsync(request, rename: true),
-        _ => new ValueTask<byte>(Errno.EINVAL),
+        _ => DispatchTrunkAsync(request),
     };
 
     private async ValueTask<byte> ReportServerIdAsync(PacketHeader request)
@@ -87,6 +87,11 @@ internal sealed partial class StorageSession
             return Errno.EEXIST;
         }
 
+        if (target.LogicName.Length == ProtocolConstants.TrunkLogicFilenameLength && _ctx.Trunk.IsTrunkName(target.LogicName, out _))
+        {
+            return await SyncTrunkSlotAsync(target.LogicName, fileSize, timestamp, op).ConfigureAwait(false);
+        }
+
         var existing = new FileInfo(target.FullPath);
         if (Directory.Exists(target.FullPath) ||
             (!update && existing.Exists && existing.LinkTarget is null && existing.Length == fileSize))
@@ -135,6 +140,17 @@ internal sealed partial class StorageSession
         long timestamp = BinaryPrimitives.ReadUInt32BigEndian(body.Span);
         CheckGroup(body.Span.Slice(4, ProtocolConstants.GroupNameMaxLen));
         var target = Resolve(FixedString.ReadCString(body.Span[SyncDeleteFixedSize..]));
+        if (_ctx.Trunk.IsTrunkName(target.LogicName, out _))
+        {
+            if (!_ctx.Trunk.DeleteReplica(target.LogicName))
+            {
+                return Errno.ENOENT;
+            }
+
+            AppliedFromPeer(timestamp, 'd', target.LogicName, null);
+            return ReplyEmpty();
+        }
+
         if (!EntryExists(target.FullPath, out bool isDirectory, out _))
         {
             return Errno.ENOENT;

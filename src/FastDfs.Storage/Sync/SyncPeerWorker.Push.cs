@@ -129,14 +129,18 @@ internal sealed partial class SyncPeerWorker
     private async Task PushWholeFileAsync(PeerConnection connection, string logicName, long timestamp, bool update, CancellationToken stop)
     {
         string? path = LocalPath(logicName);
-        using var file = path is null ? null : SafeFileHandleSource.TryOpen(path);
+        // A trunk-stored file is pushed from its slot (data after the 24-byte header) while its header is its own.
+        using var trunkView = _ctx.Trunk.IsTrunkName(logicName, out _) ? _ctx.Trunk.Open(logicName) : null;
+        using var file = trunkView is not null ? new SafeFileHandleSource(trunkView.Handle, path ?? logicName)
+            : path is null ? null : SafeFileHandleSource.TryOpen(path);
         if (file is null)
         {
             _logger.LogDebug("sync to {Peer}: {Name} is gone, skipped", PeerId, logicName);
             return;
         }
 
-        long size = file.Length;
+        long size = trunkView?.FileSize ?? file.Length;
+        long contentOffset = trunkView?.DataOffset ?? 0;
         int nameLength = FixedString.ByteCount(logicName);
         var fixedPart = new byte[8 + 8 + 4 + GroupLen + nameLength];
         BinaryPrimitives.WriteInt64BigEndian(fixedPart, nameLength);
@@ -146,7 +150,7 @@ internal sealed partial class SyncPeerWorker
         FixedString.Write(fixedPart.AsSpan(20 + GroupLen), logicName);
         _ctx.Counters.Increment(C.TotalSyncOutBytes, size);
         byte status = await connection.RequestAsync(update ? FdfsCommand.SyncUpdateFile : FdfsCommand.SyncCreateFile,
-            fixedPart, stop, file, 0, size).ConfigureAwait(false);
+            fixedPart, stop, file, contentOffset, size).ConfigureAwait(false);
         AcceptOrThrow(status, Errno.EEXIST, update ? "SYNC_UPDATE_FILE" : "SYNC_CREATE_FILE", logicName);
         _ctx.Counters.Increment(C.SuccessSyncOutBytes, size);
     }

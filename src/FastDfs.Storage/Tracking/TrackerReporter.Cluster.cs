@@ -113,6 +113,11 @@ internal sealed partial class TrackerReporter
 
     private async Task AfterBeatAsync(TrackerConnection connection, CancellationToken stop)
     {
+        if (IsThisTracker(ctx.Group.Leader))
+        {
+            await ctx.Trunk.AfterLeaderBeatAsync(connection, stop).ConfigureAwait(false);
+        }
+
         if (coordinator.Claims.TakeReselect(trackerIndex))
         {
             var (status, _) = await connection.RequestAsync(FdfsCommand.TrackerNotifyReselectLeader, default, stop).ConfigureAwait(false);

@@ -25,4 +25,29 @@ internal sealed class LocalTrunkFileIdSequence(DataInitFlag initFlag) : ITrunkFi
             return ValueTask.FromResult((int)next);
         }
     }
+
+    /// <summary>The last id handed out (what REPORT_TRUNK_FID tells the tracker).</summary>
+    public long Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return initFlag.CurrentTrunkFileId;
+            }
+        }
+    }
+
+    /// <summary>FETCH_TRUNK_FID: never hand out an id the group's tracker already knows was used.</summary>
+    public void RaiseTo(long trackerId)
+    {
+        lock (_gate)
+        {
+            if (trackerId > initFlag.CurrentTrunkFileId)
+            {
+                initFlag.CurrentTrunkFileId = trackerId;
+                initFlag.Save();
+            }
+        }
+    }
 }

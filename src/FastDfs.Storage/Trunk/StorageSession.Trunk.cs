@@ -44,8 +44,13 @@ internal sealed partial class StorageSession
             throw;
         }
 
-        _ctx.Binlog.Write(arrival, BinlogOp.Create, logicName);
+        LogSource(arrival, BinlogOp.Create, logicName);
         CompleteUpload(fileSize, arrival);
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         WriteStoredFileResponse(logicName);
         return Errno.Ok;
     }

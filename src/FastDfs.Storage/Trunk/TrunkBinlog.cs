@@ -100,6 +100,52 @@ internal sealed class TrunkBinlog : IDisposable
         }
     }
 
+    /// <summary>TRUNK_SYNC_BINLOG receiver: appends the trunk server's raw lines as they came.</summary>
+    public void AppendRaw(ReadOnlySpan<byte> bytes)
+    {
+        lock (_gate)
+        {
+            _file ??= Open();
+            _file.Write(bytes);
+        }
+    }
+
+    /// <summary>TRUNK_TRUNCATE_BINLOG_FILE receiver: the trunk server is about to push its binlog from the start.</summary>
+    public void Truncate()
+    {
+        lock (_gate)
+        {
+            _file?.Dispose();
+            _file = null;
+            System.IO.Directory.CreateDirectory(Directory);
+            using (new FileStream(FilePath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            {
+            }
+        }
+    }
+
+    /// <summary>Up to <paramref name="maxBytes"/> raw bytes from <paramref name="offset"/>, cut after the last complete line.</summary>
+    public byte[] ReadRaw(long offset, int maxBytes)
+    {
+        Flush();
+        if (!File.Exists(FilePath))
+        {
+            return [];
+        }
+
+        using var stream = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (offset >= stream.Length)
+        {
+            return [];
+        }
+
+        stream.Seek(offset, SeekOrigin.Begin);
+        var buffer = new byte[(int)Math.Min(maxBytes, stream.Length - offset)];
+        stream.ReadExactly(buffer);
+        int complete = Array.LastIndexOf(buffer, (byte)'\n') + 1;
+        return complete == buffer.Length ? buffer : buffer[..complete];
+    }
+
     public void Flush()
     {
         lock (_gate)

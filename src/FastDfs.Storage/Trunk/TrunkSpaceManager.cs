@@ -48,24 +48,136 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     /// at the start of every free block: a block that starts with a live slot header (a slot whose confirm
     /// record was lost) is taken out of the free space, so a restart never hands out an occupied slot.
     /// </summary>
-    public void Load()
+    public void Load() => Load([]);
+
+    /// <summary>
+    /// <see cref="Load()"/> for a trunk server taking over: <paramref name="inFlight"/> are slots this storage is
+    /// writing right now (handed out by the previous trunk server): they become pending here, never free.
+    /// </summary>
+    public void Load(IReadOnlyCollection<TrunkBlock> inFlight, IReadOnlyCollection<TrunkBlock>? writtenElsewhereAllocated = null)
     {
         lock (_gate)
         {
-            int applied = 0, conflicts = 0;
-            foreach (var record in _binlog.ReadFrom(0))
+            var (applied, conflicts) = ReplayBinlog();
+            foreach (var slot in inFlight)
             {
-                applied++;
-                if (!Replay(record))
+                TakeOutOfFreeSpace(slot);
+                _pending.Add(slot);
+            }
+
+            // Slots a previous trunk server handed out that this copy holds live files in (its binlog may not have
+            // reached us with their allocation): never free, wherever they lie in a free block.
+            foreach (var slot in writtenElsewhereAllocated ?? [])
+            {
+                if (_files.ReadHeader(slot) is { IsOccupied: true } header && header.AllocSize == slot.Size &&
+                    FreeSpace(slot.File.StorePathIndex).Overlapping(slot).Any())
                 {
-                    conflicts++;
+                    TakeOutOfFreeSpace(slot);
+                    _logger.LogWarning("trunk slot {Slot} holds a file but was free in the trunk binlog: not free", slot);
                 }
             }
 
+            FlushRecords();
             int occupied = CheckOccupying();
             _logger.LogInformation(
                 "trunk free space rebuilt from {Records} binlog records ({Conflicts} inconsistent): {Files} trunk files, {Blocks} free blocks, {Free} bytes free, {Occupied} occupied blocks recovered",
                 applied, conflicts, _trunkFiles.Count, _free.Values.Sum(f => f.Count), _free.Values.Sum(f => f.TotalBytes), occupied);
+        }
+    }
+
+    /// <summary>Replays the binlog without checking or writing anything: the figures of a member that is not the trunk server.</summary>
+    public void LoadReadOnly()
+    {
+        lock (_gate)
+        {
+            ReplayBinlog();
+        }
+    }
+
+    private (int Applied, int Conflicts) ReplayBinlog()
+    {
+        int applied = 0, conflicts = 0;
+        foreach (var record in _binlog.ReadFrom(0))
+        {
+            applied++;
+            if (!Replay(record))
+            {
+                conflicts++;
+            }
+        }
+
+        return (applied, conflicts);
+    }
+
+    /// <summary>Whether a slot is reserved and not confirmed yet.</summary>
+    public bool IsPending(TrunkBlock slot)
+    {
+        lock (_gate)
+        {
+            return _pending.Contains(slot);
+        }
+    }
+
+    /// <summary>
+    /// A replica of <paramref name="slot"/> arrives by file sync: true when the range is in use here (confirmed), or
+    /// was entirely free and is now claimed for it (an allocation of a previous trunk server that our binlog copy
+    /// lacks); false when part of it is free or reserved (the file was deleted meanwhile, or the range was reused).
+    /// </summary>
+    public bool ClaimForReplica(TrunkBlock slot)
+    {
+        lock (_gate)
+        {
+            if (!_trunkFiles.ContainsKey(slot.File))
+            {
+                _trunkFiles[slot.File] = Math.Max(slot.End, _settings().TrunkFileSize);
+            }
+
+            if (_pending.Any(p => p.File == slot.File && p.Offset < slot.End && slot.Offset < p.End))
+            {
+                return false;
+            }
+
+            var free = FreeSpace(slot.File.StorePathIndex);
+            var overlapping = free.Overlapping(slot).ToList();
+            if (overlapping.Count == 0)
+            {
+                return true;
+            }
+
+            if (overlapping.Count != 1 || overlapping[0].Offset > slot.Offset || overlapping[0].End < slot.End)
+            {
+                return false;
+            }
+
+            TakeOutOfFreeSpace(slot);
+            FlushRecords();
+            _logger.LogWarning("trunk slot {Slot} arrived by sync while free here: claimed for it", slot);
+            return true;
+        }
+    }
+
+    /// <summary>Removes a range from the free space (logging D of each block touched and A of what is left).</summary>
+    private void TakeOutOfFreeSpace(TrunkBlock range)
+    {
+        var free = FreeSpace(range.File.StorePathIndex);
+        long now = _clock();
+        foreach (var overlap in free.Overlapping(range).ToList())
+        {
+            free.Remove(overlap);
+            Log(now, TrunkBinlogRecord.Delete, overlap);
+            if (overlap.Offset < range.Offset)
+            {
+                var before = overlap with { Size = range.Offset - overlap.Offset };
+                free.Add(before);
+                Log(now, TrunkBinlogRecord.Add, before);
+            }
+
+            if (overlap.End > range.End)
+            {
+                var after = new TrunkBlock(range.File, (int)range.End, (int)(overlap.End - range.End));
+                free.Add(after);
+                Log(now, TrunkBinlogRecord.Add, after);
+            }
         }
     }
 
@@ -187,7 +299,8 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
             int id = _ids.NextAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
             var (high, low) = _newFileDirectory(storePathIndex);
             var file = new TrunkFileKey(storePathIndex, high, low, id);
-            if (_files.Exists(file))
+            // An id a previous trunk server used (known from its binlog) is never used again, whatever directory.
+            if (_files.Exists(file) || _trunkFiles.Keys.Any(k => k.TrunkId >= id))
             {
                 continue;
             }
@@ -312,30 +425,28 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
         int found = 0;
         foreach (var (pathIndex, free) in _free)
         {
-            foreach (var block in free.Blocks.ToList())
+            foreach (var start in free.Blocks.ToList())
             {
-                if (_files.ReadHeader(block) is not { IsOccupied: true } header ||
-                    header.AllocSize <= 0 || header.AllocSize > block.Size || header.FileSize < 0 ||
-                    (long)header.FileSize + TrunkSlotHeader.Size > header.AllocSize)
+                // Slots are carved from the low end of a free block: after a live one, check the next one too.
+                var block = start;
+                while (_files.ReadHeader(block) is { IsOccupied: true } header &&
+                       header.AllocSize > 0 && header.AllocSize <= block.Size && header.FileSize >= 0 &&
+                       (long)header.FileSize + TrunkSlotHeader.Size <= header.AllocSize)
                 {
-                    continue;
-                }
+                    free.Remove(block);
+                    long now = _clock();
+                    Log(now, TrunkBinlogRecord.Delete, block);
+                    _logger.LogWarning("trunk slot {Block} of path {Path} holds a file: not free", block with { Size = header.AllocSize }, pathIndex);
+                    found++;
+                    if (block.Size == header.AllocSize)
+                    {
+                        break;
+                    }
 
-                free.Remove(block);
-                if (block.Size > header.AllocSize)
-                {
-                    free.Add(new TrunkBlock(block.File, block.Offset + header.AllocSize, block.Size - header.AllocSize));
+                    block = new TrunkBlock(block.File, block.Offset + header.AllocSize, block.Size - header.AllocSize);
+                    free.Add(block);
+                    Log(now, TrunkBinlogRecord.Add, block);
                 }
-
-                long now = _clock();
-                Log(now, TrunkBinlogRecord.Delete, block);
-                if (block.Size > header.AllocSize)
-                {
-                    Log(now, TrunkBinlogRecord.Add, new TrunkBlock(block.File, block.Offset + header.AllocSize, block.Size - header.AllocSize));
-                }
-
-                _logger.LogWarning("trunk slot {Block} of path {Path} holds a file: not free", block with { Size = header.AllocSize }, pathIndex);
-                found++;
             }
         }
 

@@ -64,22 +64,41 @@ internal sealed class TrunkFileView(TrunkBlock slot, TrunkSlotHeader header, Saf
 /// Trunk storage of one storage server: routes uploads into slots when trunk mode is on and this storage may
 /// allocate, serves and deletes trunk-stored files on any member, and reports trunk space.
 /// </summary>
-internal sealed class TrunkStore : ITrunkStore, IDisposable
+internal sealed partial class TrunkStore : ITrunkStore, IDisposable
 {
     private readonly StorageContext _ctx;
     private readonly ILogger _logger;
     private readonly object _managerGate = new();
     private readonly object _deleteGate = new();
+    private readonly HashSet<TrunkBlock> _writing = [];
+
+    /// <summary>
+    /// Slots written here that another trunk server handed out (our uploads and replicas), most recent last: at a
+    /// takeover our copy of its binlog may lack their allocation, so the live ones are taken out of the free space.
+    /// </summary>
+    private readonly Queue<TrunkBlock> _recentForeignSlots = new();
+    private const int RecentForeignSlotsCap = 200_000;
     private TrunkSpaceManager? _manager;
+    private int _managerEpoch;
+    private (long Length, TrunkStats Stats)? _replicaStats;
 
     public TrunkStore(StorageContext ctx, TrunkFileStore files, ITrunkFileIdSequence ids)
     {
         _ctx = ctx;
         Files = files;
         Ids = ids;
-        Locator = new GroupTrunkServerLocator(ctx);
+        GroupLocator = new GroupTrunkServerLocator(ctx);
+        Locator = GroupLocator;
+        RemoteAllocator = new RemoteTrunkAllocator(ctx);
+        Binlog = new TrunkBinlog(ctx.DataDirectory, ctx.LoggerFactory.CreateLogger<TrunkBinlog>());
         _logger = ctx.LoggerFactory.CreateLogger<TrunkStore>();
     }
+
+    /// <summary>The tracker-driven locator (lease, takeover delay, epochs); <see cref="Locator"/> unless a test replaced it.</summary>
+    public GroupTrunkServerLocator GroupLocator { get; }
+
+    /// <summary><c>data/trunk/binlog</c>: written by the local core when we are the trunk server, else by TRUNK_SYNC_BINLOG.</summary>
+    public TrunkBinlog Binlog { get; }
 
     public TrunkFileStore Files { get; }
     public ITrunkFileIdSequence Ids { get; }
@@ -92,21 +111,32 @@ internal sealed class TrunkStore : ITrunkStore, IDisposable
 
     public TrunkSettings Settings => _ctx.Parameters.Trunk;
 
-    /// <summary>The local trunk server core, loaded from the trunk binlog on first use.</summary>
+    /// <summary>
+    /// The local trunk server core, loaded from the trunk binlog on first use and reloaded whenever the tracker names
+    /// us trunk server again (the binlog then holds what the previous trunk server pushed). Slots this storage is
+    /// writing right now are kept out of the free space (they were handed out by the previous trunk server).
+    /// </summary>
     public TrunkSpaceManager Manager
     {
         get
         {
             lock (_managerGate)
             {
-                if (_manager is null)
+                int epoch = GroupLocator.Epoch;
+                if (_manager is null || _managerEpoch != epoch)
                 {
-                    var binlog = new TrunkBinlog(_ctx.DataDirectory, _ctx.LoggerFactory.CreateLogger<TrunkBinlog>());
+                    _manager?.Dispose();
+                    _manager = null;
                     var manager = new TrunkSpaceManager(
-                        () => Settings, binlog, Ids, Files, NewFileDirectory, () => StorageContext.Now,
+                        () => Settings, Binlog, Ids, Files, NewFileDirectory, () => StorageContext.Now,
                         _ctx.LoggerFactory.CreateLogger<TrunkSpaceManager>());
-                    manager.Load();
+                    manager.Load(InFlightSlots(), RecentForeignSlots());
                     _manager = manager;
+                    _managerEpoch = epoch;
+                    if (epoch > 0)
+                    {
+                        TrunkBinlogPusher.ForgetMarks(Binlog.Directory);
+                    }
                 }
 
                 return _manager;
@@ -135,11 +165,24 @@ internal sealed class TrunkStore : ITrunkStore, IDisposable
             return null;
         }
 
-        var slot = await allocator.AllocateAsync(storePathIndex, (int)fileSize + TrunkSlotHeader.Size, cancellationToken).ConfigureAwait(false);
+        TrunkBlock slot;
+        try
+        {
+            slot = await allocator.AllocateAsync(storePathIndex, (int)fileSize + TrunkSlotHeader.Size, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProtocolException e) when (!ReferenceEquals(allocator, _manager) && e.Status is Errno.EIO or Errno.EAGAIN or Errno.EINVAL)
+        {
+            // The trunk server is unreachable or no longer one (a takeover under way): store a normal file.
+            _logger.LogDebug("no trunk slot from the trunk server: {Message}", e.Message);
+            return null;
+        }
+
         try
         {
             Files.EnsureExists(slot.File, Settings.TrunkFileSize);
-            return new TrunkUpload(allocator, slot, fileSize, Files.OpenWrite(slot.File));
+            var handle = Files.OpenWrite(slot.File);
+            BeginWriting(slot, handle);
+            return new TrunkUpload(allocator, slot, fileSize, handle);
         }
         catch
         {
@@ -156,7 +199,24 @@ internal sealed class TrunkStore : ITrunkStore, IDisposable
         // The header goes last: a slot only holds a file once its data is complete.
         TrunkFileStore.WriteHeader(upload.Handle, slot.Offset, header);
         upload.Dispose();
-        await upload.Allocator.ConfirmAsync(slot, succeeded: true, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ConfirmAsync(upload.Allocator, slot, succeeded: true, cancellationToken).ConfigureAwait(false);
+            if (upload.Allocator is not TrunkSpaceManager)
+            {
+                RememberForeignSlot(slot);
+            }
+        }
+        catch
+        {
+            ClearIfStillOurs(slot, header);
+            throw;
+        }
+        finally
+        {
+            EndWriting(slot);
+        }
+
         long sizeField = FileNameCodec.MakeSizeField(upload.FileSize, appender: false, trunk: true, Random.Shared.Next());
         return FileNameCodec.BuildLogicName(
             slot.File.StorePathIndex, slot.File.SubHigh, slot.File.SubLow, sourceRaw, timestamp, sizeField, crc32, formattedExt, slot.Location);
@@ -178,9 +238,10 @@ internal sealed class TrunkStore : ITrunkStore, IDisposable
         finally
         {
             upload.Dispose();
+            EndWriting(upload.Slot);
         }
 
-        await upload.Allocator.ConfirmAsync(upload.Slot, succeeded: false, cancellationToken).ConfigureAwait(false);
+        await ConfirmAsync(upload.Allocator, upload.Slot, succeeded: false, cancellationToken).ConfigureAwait(false);
     }
 
     public TrunkFileView? Open(string logicName)
@@ -226,6 +287,12 @@ internal sealed class TrunkStore : ITrunkStore, IDisposable
         }
 
         var allocator = AllocatorFor(slot);
+        if (!ReferenceEquals(allocator, _manager))
+        {
+            // Not the trunk server: only the slot's own pages may go (neighbouring free space may be in flight elsewhere).
+            ReclaimSlotOnly(slot);
+        }
+
         try
         {
             await allocator.FreeAsync(slot, cancellationToken).ConfigureAwait(false);
@@ -241,15 +308,37 @@ internal sealed class TrunkStore : ITrunkStore, IDisposable
 
     public TrunkStats GetStats()
     {
+        if (Locator.Resolve() == TrunkServerRole.Self)
+        {
+            return Manager.GetStats();
+        }
+
+        // Another member allocates: our figures come from the trunk binlog it pushed us, reloaded when it grew.
+        long length = Binlog.Length;
+        if (length == 0)
+        {
+            return TrunkStats.Empty;
+        }
+
         lock (_managerGate)
         {
-            if (_manager is null && !File.Exists(Path.Combine(_ctx.DataDirectory, "trunk", "binlog")))
+            if (_replicaStats is { } cached && cached.Length == length)
             {
-                return TrunkStats.Empty;
+                return cached.Stats;
             }
         }
 
-        return Manager.GetStats();
+        using var replica = new TrunkSpaceManager(
+            () => Settings, new TrunkBinlog(_ctx.DataDirectory, _ctx.LoggerFactory.CreateLogger<TrunkBinlog>()), Ids, Files,
+            NewFileDirectory, () => StorageContext.Now, _ctx.LoggerFactory.CreateLogger<TrunkSpaceManager>());
+        replica.LoadReadOnly();
+        var stats = replica.GetStats();
+        lock (_managerGate)
+        {
+            _replicaStats = (length, stats);
+        }
+
+        return stats;
     }
 
     /// <summary>The allocator for a new upload, or null when this storage cannot get a slot now.</summary>
@@ -260,9 +349,116 @@ internal sealed class TrunkStore : ITrunkStore, IDisposable
         _ => null,
     };
 
-    /// <summary>Confirm/free go where the slot came from: the local core unless a remote trunk server is in charge.</summary>
-    private ITrunkSpaceAllocator AllocatorFor(TrunkBlock slot) =>
-        Locator.Resolve() == TrunkServerRole.Remote && RemoteAllocator is { } remote ? remote : Manager;
+    /// <summary>Frees go to the announced trunk server; the local core when that is us (or nobody else is).</summary>
+    private ITrunkSpaceAllocator AllocatorFor(TrunkBlock slot)
+    {
+        bool remote = ReferenceEquals(Locator, GroupLocator) ? GroupLocator.FreesRemotely : Locator.Resolve() == TrunkServerRole.Remote;
+        return remote && RemoteAllocator is { } allocator ? allocator : Manager;
+    }
+
+    /// <summary>
+    /// Confirms where the slot came from; when that trunk server is gone and we have taken over meanwhile, the slot
+    /// is pending in our own core (kept out of the free space at takeover) and confirmed there.
+    /// </summary>
+    private async ValueTask ConfirmAsync(ITrunkSpaceAllocator allocator, TrunkBlock slot, bool succeeded, CancellationToken cancellationToken)
+    {
+        if (allocator is TrunkSpaceManager reserved && !ReferenceEquals(reserved, _manager))
+        {
+            // Reserved by our core of a previous term: the reloaded core holds the slot as pending.
+            allocator = Manager;
+        }
+
+        try
+        {
+            await allocator.ConfirmAsync(slot, succeeded, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProtocolException) when (!ReferenceEquals(allocator, _manager) && Locator.Resolve() == TrunkServerRole.Self && Manager.IsPending(slot))
+        {
+            await Manager.ConfirmAsync(slot, succeeded, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A slot being written here (upload or replica): never reclaimed, and kept pending at a takeover.</summary>
+    private void BeginWriting(TrunkBlock slot, SafeFileHandle handle)
+    {
+        lock (_deleteGate)
+        {
+            _writing.Add(slot);
+            // A replica may still show the header of the slot's previous file (its delete not synced yet): clear it so
+            // that late delete finds nothing to delete here.
+            TrunkFileStore.ClearHeader(handle, slot.Offset);
+        }
+    }
+
+    private void EndWriting(TrunkBlock slot)
+    {
+        lock (_deleteGate)
+        {
+            _writing.Remove(slot);
+        }
+    }
+
+    private void RememberForeignSlot(TrunkBlock slot)
+    {
+        lock (_deleteGate)
+        {
+            _recentForeignSlots.Enqueue(slot);
+            if (_recentForeignSlots.Count > RecentForeignSlotsCap)
+            {
+                _recentForeignSlots.Dequeue();
+            }
+        }
+    }
+
+    private List<TrunkBlock> RecentForeignSlots()
+    {
+        lock (_deleteGate)
+        {
+            return [.. _recentForeignSlots];
+        }
+    }
+
+    private List<TrunkBlock> InFlightSlots()
+    {
+        lock (_deleteGate)
+        {
+            return [.. _writing];
+        }
+    }
+
+    /// <summary>After a failed confirm the slot is not ours: its header goes unless another file has been written there.</summary>
+    private void ClearIfStillOurs(TrunkBlock slot, TrunkSlotHeader header)
+    {
+        try
+        {
+            lock (_deleteGate)
+            {
+                using var handle = Files.OpenWrite(slot.File);
+                if (TrunkFileStore.ReadHeader(handle, slot.Offset) is { } onDisk && header.Matches(onDisk))
+                {
+                    TrunkFileStore.ClearHeader(handle, slot.Offset);
+                }
+            }
+        }
+        catch (IOException e)
+        {
+            _logger.LogWarning(e, "clearing the header of unconfirmed trunk slot {Slot}", slot);
+        }
+    }
+
+    /// <summary>Punches the whole pages of a freed slot, unless a write in flight here overlaps it.</summary>
+    private void ReclaimSlotOnly(TrunkBlock slot)
+    {
+        lock (_deleteGate)
+        {
+            if (_writing.Any(w => w.File == slot.File && w.Offset < slot.End && slot.Offset < w.End))
+            {
+                return;
+            }
+
+            Files.Reclaim(slot, slot);
+        }
+    }
 
     /// <summary>Stock puts a new trunk file in the sub-directory the round robin currently points at.</summary>
     private (int High, int Low) NewFileDirectory(int storePathIndex)
@@ -278,5 +474,7 @@ internal sealed class TrunkStore : ITrunkStore, IDisposable
             _manager?.Dispose();
             _manager = null;
         }
+
+        Binlog.Dispose();
     }
 }

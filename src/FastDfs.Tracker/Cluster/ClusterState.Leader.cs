@@ -77,6 +77,7 @@ internal sealed partial class ClusterState
             foreach (var node in _groups.SelectMany(g => g.Storages))
             {
                 node.NotifiedGroupVersion = -1;
+                node.NotifiedTrunkServer = null;
             }
         }
     }

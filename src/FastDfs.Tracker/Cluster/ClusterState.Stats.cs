@@ -35,7 +35,7 @@ internal sealed partial class ClusterState
         TotalMb = g.TotalMb,
         FreeMb = g.FreeMb,
         ReservedMb = Config.ReservedStorageSpace.ReservedMb(g.TotalMb),
-        TrunkFreeMb = 0,
+        TrunkFreeMb = Config.UseTrunkFile ? g.TrunkFreeMb : 0,
         StorageCount = g.Storages.Count,
         StoragePort = g.StoragePort,
         ReadableServerCount = g.Readable.Count,
@@ -43,7 +43,7 @@ internal sealed partial class ClusterState
         CurrentWriteServer = g.CurrentWriteServer,
         StorePathCount = g.StorePathCount,
         SubdirCountPerPath = g.SubdirCount,
-        CurrentTrunkFileId = -1,
+        CurrentTrunkFileId = Config.UseTrunkFile ? g.CurrentTrunkFileId : -1,
     };
 
     /// <summary>LIST_STORAGE (4.7): every record of the group in id order, or the one with <paramref name="id"/>.</summary>

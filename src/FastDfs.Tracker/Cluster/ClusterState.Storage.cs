@@ -350,6 +350,12 @@ internal sealed partial class ClusterState
         lock (_lock)
         {
             var flags = leader is null ? ChangeFlags.None : ChangeFlags.TrackerLeader;
+            var trunk = TakeTrunkServerNotification(node);
+            if (trunk is not null)
+            {
+                flags |= ChangeFlags.TrunkServer;
+            }
+
             List<StorageBrief> servers = [];
             if (node.NotifiedGroupVersion != node.Group.Version)
             {
@@ -358,7 +364,7 @@ internal sealed partial class ClusterState
                 node.NotifiedGroupVersion = node.Group.Version;
             }
 
-            return flags == ChangeFlags.None ? ChangeNotification.Empty : new ChangeNotification(flags, leader, null, servers);
+            return flags == ChangeFlags.None ? ChangeNotification.Empty : new ChangeNotification(flags, leader, trunk, servers);
         }
     }
 

@@ -67,6 +67,7 @@ internal sealed partial class ClusterState(TrackerConfig config, ILogger logger)
 
             node.Connection = null;
             node.NotifiedGroupVersion = -1;
+            node.NotifiedTrunkServer = null;
             if (node.Status.IsAvailable())
             {
                 node.UpTime = 0;
@@ -92,6 +93,7 @@ internal sealed partial class ClusterState(TrackerConfig config, ILogger logger)
                             group.Name, node.Id, Now - node.LastHeartbeat);
                         node.UpTime = 0;
                         node.NotifiedGroupVersion = -1;
+                        node.NotifiedTrunkServer = null;
                         SetStatus(node, StorageStatus.Offline);
                         demoted++;
                     }

@@ -27,6 +27,9 @@ internal sealed class StorageGroup(string name, int storagePort, int storePathCo
     /// <summary>Trunk bookkeeping kept in storage_groups_new.dat; the leader decides the trunk server.</summary>
     public int CurrentTrunkFileId { get; set; }
 
+    /// <summary>Free trunk space in MB as last reported by the trunk server (REPORT_TRUNK_FREE).</summary>
+    public long TrunkFreeMb { get; set; }
+
     public string TrunkServerId { get; set; } = "";
 
     public string LastTrunkServerId { get; set; } = "";

@@ -51,6 +51,9 @@ internal sealed class StorageNode(string id, StorageGroup group)
     /// <summary>The group membership version this storage last received with flag 4 (-1 = never).</summary>
     public long NotifiedGroupVersion { get; set; } = -1;
 
+    /// <summary>The trunk server id this storage last received with flag 2 (null = never).</summary>
+    public string? NotifiedTrunkServer { get; set; }
+
     /// <summary>The tracker connection this storage joined on (null when none); only that one may log it out.</summary>
     public object? Connection { get; set; }
 

@@ -104,6 +104,7 @@ public sealed class TrackerServer : IAsyncDisposable
             RunActiveCheckAsync(stop),
             _runtime.Relationship.RunAsync(stop),
             RunStateWriterAsync(stop),
+            _runtime.TrunkElector.RunAsync(stop),
         ];
         _logger.LogInformation("tracker listening on {EndPoint}", EndPoint);
     }

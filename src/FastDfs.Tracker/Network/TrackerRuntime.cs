@@ -27,6 +27,7 @@ internal sealed class TrackerRuntime
         Peers = new TrackerPeers(StartTime, lastCheck > 0 ? Math.Max(0, StartTime - lastCheck) : 0,
             loggerFactory.CreateLogger<TrackerPeers>());
         Relationship = new LeaderRelationship(this, loggerFactory.CreateLogger<LeaderRelationship>());
+        TrunkElector = new TrunkServerElector(this, loggerFactory.CreateLogger<TrunkServerElector>());
         if (DataStore.Load(Cluster))
         {
             Relationship.StateLoaded();
@@ -39,6 +40,9 @@ internal sealed class TrackerRuntime
     public TrackerDataStore DataStore { get; }
     public TrackerPeers Peers { get; }
     public LeaderRelationship Relationship { get; }
+
+    /// <summary>Trunk server election of the leader (spec 13).</summary>
+    public TrunkServerElector TrunkElector { get; }
 
     /// <summary>storage_ids.conf when use_storage_id is on.</summary>
     public StorageIdTable? StorageIds { get; }

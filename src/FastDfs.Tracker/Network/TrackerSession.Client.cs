@@ -62,9 +62,6 @@ internal sealed partial class TrackerSession
                 _cluster.DeleteGroup(ReadGroupName(body));
                 ReplyEmpty();
                 return true;
-            case FdfsCommand.ServerSetTrunkServer:
-                // Trunk storage is not implemented by this tracker: answered as stock does with trunk off.
-                throw new ProtocolException("SET_TRUNK_SERVER: trunk files are off", Errno.EOPNOTSUPP);
             case FdfsCommand.StorageParameterReq:
                 ExpectLength(body, 0, command);
                 Reply(Encoding.ASCII.GetBytes(ParameterText(_options, IpSize)));

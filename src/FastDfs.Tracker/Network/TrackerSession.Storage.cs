@@ -116,16 +116,29 @@ internal sealed partial class TrackerSession
                 return true;
             case FdfsCommand.StorageFetchTrunkFid:
             {
-                JoinedStorage(command);
+                var node = JoinedStorage(command);
                 ExpectLength(body, 0, command);
                 Span<byte> fid = stackalloc byte[4];
-                BinaryPrimitives.WriteInt32BigEndian(fid, 0);
+                BinaryPrimitives.WriteInt32BigEndian(fid, _cluster.CurrentTrunkFileId(node));
                 Reply(fid);
                 return true;
             }
-            case FdfsCommand.StorageReportTrunkFid or FdfsCommand.StorageReportTrunkFree:
-                JoinedStorage(command);
-                throw new ProtocolException($"{command} from a storage that is not the trunk server");
+            case FdfsCommand.StorageReportTrunkFid:
+            {
+                var node = JoinedStorage(command);
+                ExpectLength(body, 4, command);
+                _cluster.ReportTrunkFileId(node, BinaryPrimitives.ReadInt32BigEndian(body));
+                ReplyEmpty();
+                return true;
+            }
+            case FdfsCommand.StorageReportTrunkFree:
+            {
+                var node = JoinedStorage(command);
+                ExpectLength(body, 8, command);
+                _cluster.ReportTrunkFree(node, BinaryPrimitives.ReadInt64BigEndian(body));
+                ReplyEmpty();
+                return true;
+            }
             case FdfsCommand.StorageReplicaChange:
                 // Only non-leaders would use it; the leader ignores it.
                 JoinedStorage(command);

@@ -115,6 +115,13 @@ internal sealed partial class TrackerSession
     private async ValueTask ProcessFrameAsync(PipeReader input, PacketHeader header, CancellationToken ct)
     {
         int length = (int)header.BodyLength;
+        if (header.Cmd == FdfsCommand.ServerSetTrunkServer)
+        {
+            // May run an election (network round trips to the storages): handled asynchronously.
+            await SetTrunkServerAsync(input, length, ct).ConfigureAwait(false);
+            return;
+        }
+
         if (length == 0)
         {
             Dispatch(header, []);

@@ -1,0 +1,229 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using FastDfs.Protocol;
+
+namespace FastDfs.Storage.Trunk;
+
+/// <summary>
+/// One request/response connection to another storage of the group for the trunk commands (spec 7.9): the
+/// header, a small body, and the reply with its (small) body.
+/// </summary>
+internal sealed class TrunkPeerConnection : IAsyncDisposable
+{
+    private const int MaxReplyBody = 1024;
+
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+    private readonly TimeSpan _networkTimeout;
+
+    private TrunkPeerConnection(string host, int port, TcpClient client, TimeSpan networkTimeout)
+    {
+        Host = host;
+        Port = port;
+        _client = client;
+        _stream = client.GetStream();
+        _networkTimeout = networkTimeout;
+    }
+
+    public string Host { get; }
+    public int Port { get; }
+
+    public static async Task<TrunkPeerConnection> ConnectAsync(
+        string host, int port, IPAddress? bindAddress, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
+    {
+        var client = bindAddress is null ? new TcpClient { NoDelay = true } : new TcpClient(new IPEndPoint(bindAddress, 0)) { NoDelay = true };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(connectTimeout);
+            await client.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+            return new TrunkPeerConnection(host, port, client, networkTimeout);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Sends one request and returns the reply status and body.</summary>
+    public async Task<(byte Status, byte[] Body)> RequestAsync(FdfsCommand command, ReadOnlyMemory<byte> body, CancellationToken ct, byte headerStatus = 0)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_networkTimeout);
+        var frame = new byte[ProtocolConstants.HeaderSize + body.Length];
+        new PacketHeader(body.Length, command, headerStatus).WriteTo(frame);
+        body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
+        await _stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
+        var header = new byte[ProtocolConstants.HeaderSize];
+        await _stream.ReadExactlyAsync(header, timeout.Token).ConfigureAwait(false);
+        var reply = PacketHeader.Read(header);
+        if (reply.Cmd != FdfsCommand.Response || reply.BodyLength is < 0 or > MaxReplyBody)
+        {
+            throw new IOException($"peer answered {command} with cmd {reply.Command}, body {reply.BodyLength}");
+        }
+
+        var replyBody = new byte[reply.BodyLength];
+        await _stream.ReadExactlyAsync(replyBody, timeout.Token).ConfigureAwait(false);
+        return (reply.Status, replyBody);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+            await _stream.WriteAsync(new PacketHeader(0, FdfsCommand.Quit).ToArray(), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Closing anyway.
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _client.Dispose();
+    }
+}
+
+/// <summary>
+/// The client side of TRUNK_ALLOC_SPACE (27), TRUNK_ALLOC_CONFIRM (28) and TRUNK_FREE_SPACE (29): a member that is
+/// not the trunk server asks the one the tracker announced. Idle connections are pooled per trunk server.
+/// </summary>
+internal sealed class RemoteTrunkAllocator(StorageContext ctx) : ITrunkSpaceAllocator, IAsyncDisposable
+{
+    /// <summary>FDFSTrunkInfoBuff (spec 2.4).</summary>
+    public const int TrunkInfoSize = 15;
+
+    private readonly ConcurrentBag<TrunkPeerConnection> _idle = [];
+
+    public async ValueTask<TrunkBlock> AllocateAsync(int storePathIndex, int slotBytes, CancellationToken cancellationToken)
+    {
+        var body = new byte[ProtocolConstants.GroupNameMaxLen + 5];
+        FixedString.Write(body.AsSpan(0, ProtocolConstants.GroupNameMaxLen), ctx.GroupName);
+        BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(ProtocolConstants.GroupNameMaxLen), slotBytes);
+        body[^1] = (byte)storePathIndex;
+        var (status, reply) = await RequestAsync(FdfsCommand.TrunkAllocSpace, body, 0, cancellationToken).ConfigureAwait(false);
+        if (status != Errno.Ok)
+        {
+            throw new ProtocolException($"TRUNK_ALLOC_SPACE answered {Errno.Describe(status)}", status);
+        }
+
+        if (reply.Length != TrunkInfoSize)
+        {
+            throw new ProtocolException($"TRUNK_ALLOC_SPACE answered {reply.Length} bytes", Errno.EIO);
+        }
+
+        var slot = ReadTrunkInfo(reply);
+        if (slot.File.StorePathIndex != storePathIndex || slot.Size < slotBytes)
+        {
+            throw new ProtocolException($"TRUNK_ALLOC_SPACE answered slot {slot} for {slotBytes} bytes on path {storePathIndex}", Errno.EIO);
+        }
+
+        return slot;
+    }
+
+    public async ValueTask ConfirmAsync(TrunkBlock slot, bool succeeded, CancellationToken cancellationToken)
+    {
+        var (status, _) = await RequestAsync(FdfsCommand.TrunkAllocConfirm, SlotBody(ctx.GroupName, slot),
+            succeeded ? Errno.Ok : Errno.EIO, cancellationToken).ConfigureAwait(false);
+        if (status != Errno.Ok)
+        {
+            throw new ProtocolException($"TRUNK_ALLOC_CONFIRM of {slot} answered {Errno.Describe(status)}", status);
+        }
+    }
+
+    public async ValueTask FreeAsync(TrunkBlock slot, CancellationToken cancellationToken)
+    {
+        var (status, _) = await RequestAsync(FdfsCommand.TrunkFreeSpace, SlotBody(ctx.GroupName, slot), 0, cancellationToken).ConfigureAwait(false);
+        if (status != Errno.Ok)
+        {
+            throw new ProtocolException($"TRUNK_FREE_SPACE of {slot} answered {Errno.Describe(status)}", status);
+        }
+    }
+
+    /// <summary>group[16] + FDFSTrunkInfoBuff: the body of ALLOC_CONFIRM and FREE_SPACE.</summary>
+    public static byte[] SlotBody(string group, TrunkBlock slot)
+    {
+        var body = new byte[ProtocolConstants.GroupNameMaxLen + TrunkInfoSize];
+        FixedString.Write(body.AsSpan(0, ProtocolConstants.GroupNameMaxLen), group);
+        WriteTrunkInfo(body.AsSpan(ProtocolConstants.GroupNameMaxLen), slot);
+        return body;
+    }
+
+    public static void WriteTrunkInfo(Span<byte> destination, TrunkBlock slot)
+    {
+        destination[0] = (byte)slot.File.StorePathIndex;
+        destination[1] = (byte)slot.File.SubHigh;
+        destination[2] = (byte)slot.File.SubLow;
+        BinaryPrimitives.WriteInt32BigEndian(destination[3..], slot.File.TrunkId);
+        BinaryPrimitives.WriteInt32BigEndian(destination[7..], slot.Offset);
+        BinaryPrimitives.WriteInt32BigEndian(destination[11..], slot.Size);
+    }
+
+    public static TrunkBlock ReadTrunkInfo(ReadOnlySpan<byte> source) => new(
+        new TrunkFileKey(source[0], source[1], source[2], BinaryPrimitives.ReadInt32BigEndian(source[3..])),
+        BinaryPrimitives.ReadInt32BigEndian(source[7..]),
+        BinaryPrimitives.ReadInt32BigEndian(source[11..]));
+
+    private async Task<(byte Status, byte[] Body)> RequestAsync(FdfsCommand command, byte[] body, byte headerStatus, CancellationToken ct)
+    {
+        var trunkServer = ctx.Group.TrunkServer ?? throw new ProtocolException("no trunk server announced", Errno.EAGAIN);
+        string host = trunkServer.IpAddr.Length > 0 ? trunkServer.IpAddr : trunkServer.Id;
+        int port = trunkServer.Port > 0 ? trunkServer.Port : ctx.Port;
+        var connection = await RentAsync(host, port, ct).ConfigureAwait(false);
+        try
+        {
+            var result = await connection.RequestAsync(command, body, ct, headerStatus).ConfigureAwait(false);
+            if (result.Status == Errno.EINVAL)
+            {
+                // The server closes the connection after EINVAL.
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                _idle.Add(connection);
+            }
+
+            return result;
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw new ProtocolException($"{command} to trunk server {host}:{port}: {e.Message}", Errno.EIO);
+        }
+    }
+
+    private async Task<TrunkPeerConnection> RentAsync(string host, int port, CancellationToken ct)
+    {
+        while (_idle.TryTake(out var idle))
+        {
+            if (idle.Host == host && idle.Port == port)
+            {
+                return idle;
+            }
+
+            await idle.DisposeAsync().ConfigureAwait(false);
+        }
+
+        var config = ctx.Config;
+        try
+        {
+            return await TrunkPeerConnection.ConnectAsync(host, port, ctx.ClientBindAddress,
+                TimeSpan.FromSeconds(Math.Max(1, config.ConnectTimeout)), TimeSpan.FromSeconds(Math.Max(1, config.NetworkTimeout)), ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            throw new ProtocolException($"connecting to trunk server {host}:{port}: {e.Message}", Errno.EIO);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        while (_idle.TryTake(out var idle))
+        {
+            await idle.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

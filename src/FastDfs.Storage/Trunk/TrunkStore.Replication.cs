@@ -1,0 +1,184 @@
+using System.Buffers.Binary;
+using FastDfs.Protocol;
+using FastDfs.Storage.Tracking;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace FastDfs.Storage.Trunk;
+
+/// <summary>What a replica of a trunk slot arriving by SYNC_CREATE_FILE should do.</summary>
+internal enum TrunkReplicaAction
+{
+    /// <summary>Write the data at slot offset + 24, then the header.</summary>
+    Write,
+
+    /// <summary>This copy already holds the file.</summary>
+    AlreadyThere,
+
+    /// <summary>The slot now belongs to a newer file (or is free on the trunk server): the file was deleted meanwhile.</summary>
+    Stale,
+}
+
+/// <summary>
+/// The multi-storage side of trunk storage: slots replicated by the normal file sync (written into this storage's
+/// own copy of the trunk file), deletes replicated by SYNC_DELETE (header zeroed, only the slot's own pages
+/// punched), and the trunk server's reports to the leader tracker (FETCH/REPORT_TRUNK_FID 72/73, REPORT_TRUNK_FREE 74).
+/// </summary>
+internal sealed partial class TrunkStore
+{
+    private int _fidFetchedEpoch = -1;
+    private long _reportedFid = -1;
+    private long _reportedFreeMb = -1;
+
+    /// <summary>
+    /// Prepares this copy for a replicated slot. With <see cref="TrunkReplicaAction.Write"/> the returned handle is
+    /// open on the trunk file with the slot's header cleared, and the slot counts as being written until
+    /// <see cref="EndReplica"/>.
+    /// </summary>
+    public TrunkReplicaAction BeginReplica(TrunkBlock slot, in TrunkSlotHeader header, out SafeFileHandle? handle)
+    {
+        handle = null;
+        // Taken before the delete gate (lock order: manager, then delete gate).
+        var manager = GroupLocator.NamedSelf || Locator.Resolve() == TrunkServerRole.Self ? Manager : null;
+        lock (_deleteGate)
+        {
+            Files.EnsureExists(slot.File, Math.Max(Settings.TrunkFileSize, slot.End));
+            var file = Files.OpenWrite(slot.File);
+            try
+            {
+                if (TrunkFileStore.ReadHeader(file, slot.Offset) is { } existing)
+                {
+                    if (header.Matches(existing))
+                    {
+                        return TrunkReplicaAction.AlreadyThere;
+                    }
+
+                    // Slots are reused only after a delete: a live header of a newer file means ours is gone.
+                    if (existing.IsOccupied && existing.Mtime > header.Mtime)
+                    {
+                        return TrunkReplicaAction.Stale;
+                    }
+                }
+
+                if (manager is not null && !manager.ClaimForReplica(slot))
+                {
+                    return TrunkReplicaAction.Stale;
+                }
+
+                _writing.Add(slot);
+                TrunkFileStore.ClearHeader(file, slot.Offset);
+                handle = file;
+                file = null;
+                return TrunkReplicaAction.Write;
+            }
+            finally
+            {
+                file?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Ends a replicated slot write: the header goes last, so the file only shows once complete.</summary>
+    public void EndReplica(TrunkBlock slot, SafeFileHandle handle, in TrunkSlotHeader header, bool succeeded)
+    {
+        try
+        {
+            if (succeeded)
+            {
+                TrunkFileStore.WriteHeader(handle, slot.Offset, header);
+                RememberForeignSlot(slot);
+            }
+        }
+        finally
+        {
+            handle.Dispose();
+            EndWriting(slot);
+        }
+    }
+
+    /// <summary>
+    /// SYNC_DELETE_FILE of a trunk name: zero the header if it still is this file's. The free space is the trunk
+    /// server's business (the deleting member told it with TRUNK_FREE_SPACE); a member that is not the trunk server
+    /// punches only the slot's own pages.
+    /// </summary>
+    public bool DeleteReplica(string logicName)
+    {
+        TrunkBlock slot;
+        lock (_deleteGate)
+        {
+            using var view = Open(logicName);
+            if (view is null)
+            {
+                return false;
+            }
+
+            slot = view.Slot;
+            using var handle = Files.OpenWrite(slot.File);
+            TrunkFileStore.ClearHeader(handle, slot.Offset);
+        }
+
+        if (!GroupLocator.NamedSelf)
+        {
+            ReclaimSlotOnly(slot);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// After each heartbeat the leader answered: renews the trunk server lease; a storage named trunk server fetches
+    /// the group's trunk file id once per term (FETCH_TRUNK_FID 72), then reports new ids (73) and its free trunk MB (74).
+    /// </summary>
+    public async Task AfterLeaderBeatAsync(TrackerConnection connection, CancellationToken stop)
+    {
+        GroupLocator.LeaderContact();
+        if (!Settings.UseTrunkFile || !GroupLocator.NamedSelf || Ids is not LocalTrunkFileIdSequence ids)
+        {
+            return;
+        }
+
+        int epoch = GroupLocator.Epoch;
+        if (_fidFetchedEpoch != epoch)
+        {
+            var (status, body) = await connection.RequestAsync(FdfsCommand.StorageFetchTrunkFid, default, stop).ConfigureAwait(false);
+            if (status != Errno.Ok || body.Length != 4)
+            {
+                _logger.LogWarning("FETCH_TRUNK_FID answered {Status}", Errno.Describe(status));
+                return;
+            }
+
+            int trackerId = BinaryPrimitives.ReadInt32BigEndian(body);
+            ids.RaiseTo(trackerId);
+            _reportedFid = trackerId;
+            _reportedFreeMb = -1;
+            _fidFetchedEpoch = epoch;
+        }
+
+        long current = ids.Current;
+        if (current > _reportedFid)
+        {
+            var body = new byte[4];
+            BinaryPrimitives.WriteInt32BigEndian(body, (int)current);
+            var (status, _) = await connection.RequestAsync(FdfsCommand.StorageReportTrunkFid, body, stop).ConfigureAwait(false);
+            if (status == Errno.Ok)
+            {
+                _reportedFid = current;
+            }
+        }
+
+        if (Locator.Resolve() == TrunkServerRole.Self)
+        {
+            long freeMb = Manager.GetStats().FreeBytes / (1024 * 1024);
+            if (freeMb != _reportedFreeMb)
+            {
+                var body = new byte[8];
+                BinaryPrimitives.WriteInt64BigEndian(body, freeMb);
+                var (status, _) = await connection.RequestAsync(FdfsCommand.StorageReportTrunkFree, body, stop).ConfigureAwait(false);
+                if (status == Errno.Ok)
+                {
+                    _reportedFreeMb = freeMb;
+                }
+            }
+        }
+    }
+}

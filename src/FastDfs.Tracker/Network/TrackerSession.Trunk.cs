@@ -1,0 +1,65 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Tracker.Network;
+
+/// <summary>SERVER_SET_TRUNK_SERVER (94, spec 4.10): the admin's choice, or an election when no id is given.</summary>
+internal sealed partial class TrackerSession
+{
+    private async ValueTask SetTrunkServerAsync(PipeReader input, int length, CancellationToken ct)
+    {
+        if (length < ProtocolConstants.GroupNameMaxLen || length > ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
+        {
+            if (length > 0)
+            {
+                await input.SkipAsync(length, ct).ConfigureAwait(false);
+            }
+
+            _output.WriteStatus(Errno.EINVAL);
+            return;
+        }
+
+        var body = await input.ReadExactlyAsync(length, ct).ConfigureAwait(false);
+        var bytes = body.ToArray();
+        input.AdvanceTo(body.End);
+        string group = ReadGroupName(bytes);
+        string id = FixedString.Read(bytes.AsSpan(ProtocolConstants.GroupNameMaxLen));
+        try
+        {
+            if (!_options.UseTrunkFile || !_runtime.Peers.IsLeader)
+            {
+                throw new ProtocolException("SET_TRUNK_SERVER: not the leader or trunk files are off", Errno.EOPNOTSUPP);
+            }
+
+            string chosen;
+            if (id.Length > 0)
+            {
+                chosen = _cluster.SetTrunkServerById(group, id);
+            }
+            else
+            {
+                chosen = _cluster.ActiveTrunkServer(group) ?? "";
+                if (chosen.Length == 0)
+                {
+                    await _runtime.TrunkElector.ElectMissingAsync(ct).ConfigureAwait(false);
+                    chosen = _cluster.ActiveTrunkServer(group)
+                        ?? throw new ProtocolException($"group {group} has no writable storage to be trunk server", Errno.ENOENT);
+                }
+            }
+
+            // The id is answered with its terminating NUL (strlen + 1 bytes), as stock does.
+            var reply = new byte[Encoding.ASCII.GetByteCount(chosen) + 1];
+            Encoding.ASCII.GetBytes(chosen, reply);
+            Reply(reply);
+        }
+        catch (ProtocolException e)
+        {
+            _logger.LogDebug("{Peer}: SET_TRUNK_SERVER {Group} '{Id}': {Message}", _peer, group, id, e.Message);
+            _output.WriteStatus(e.Status);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using FastDfs.Protocol;
+using FastDfs.Tracker.Cluster;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Tracker.Network;
+
+/// <summary>
+/// Trunk server election (spec 13), run by the leader only and only with use_trunk_file: every second, each group
+/// whose trunk server is missing or no longer ACTIVE (its connection closed or it stopped beating for
+/// check_active_interval) asks every writable storage for its trunk binlog size with TRUNK_GET_BINLOG_SIZE (31) on
+/// a short connection; the largest binlog wins (it has seen the most allocations), ties go to the first in id
+/// order. Unlike stock, every candidate is compared with the best so far (stock compares each with the group's
+/// store server only), and a storage that cannot be asked is skipped rather than aborting the election.
+/// </summary>
+internal sealed class TrunkServerElector(TrackerRuntime runtime, ILogger<TrunkServerElector> logger)
+{
+    private readonly SemaphoreSlim _electing = new(1, 1);
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        if (!runtime.Config.UseTrunkFile)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                if (runtime.Peers.IsLeader)
+                {
+                    await ElectMissingAsync(stop).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Elects a trunk server for every group that needs one; returns nothing, the state holds the result.</summary>
+    public async Task ElectMissingAsync(CancellationToken ct)
+    {
+        await _electing.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            foreach (var (group, candidates) in runtime.Cluster.GroupsNeedingTrunkServer())
+            {
+                string chosen = await ChooseAsync(group, candidates, ct).ConfigureAwait(false) ?? "";
+                runtime.Cluster.ElectTrunkServer(group, chosen);
+            }
+        }
+        finally
+        {
+            _electing.Release();
+        }
+    }
+
+    /// <summary>The candidate with the largest trunk binlog, or null when none answered.</summary>
+    private async Task<string?> ChooseAsync(string group, List<TrunkCandidate> candidates, CancellationToken ct)
+    {
+        string? best = null;
+        long bestSize = -1;
+        foreach (var candidate in candidates)
+        {
+            try
+            {
+                long size = await QueryBinlogSizeAsync(candidate, ct).ConfigureAwait(false);
+                logger.LogDebug("group {Group}: {Id} has a trunk binlog of {Size} bytes", group, candidate.Id, size);
+                if (size > bestSize)
+                {
+                    best = candidate.Id;
+                    bestSize = size;
+                }
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ProtocolException)
+            {
+                if (ct.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                logger.LogWarning("group {Group}: TRUNK_GET_BINLOG_SIZE to {Ip}:{Port} failed: {Message}", group, candidate.Ip, candidate.Port, e.Message);
+            }
+        }
+
+        return best;
+    }
+
+    private async Task<long> QueryBinlogSizeAsync(TrunkCandidate candidate, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(Math.Clamp(runtime.Config.ConnectTimeout + runtime.Config.NetworkTimeout, 2, 30)));
+        using var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(candidate.Ip, candidate.Port, timeout.Token).ConfigureAwait(false);
+        var stream = client.GetStream();
+        var frame = new byte[ProtocolConstants.HeaderSize];
+        new PacketHeader(0, FdfsCommand.TrunkGetBinlogSize).WriteTo(frame);
+        await stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
+        await stream.ReadExactlyAsync(frame, timeout.Token).ConfigureAwait(false);
+        var reply = PacketHeader.Read(frame);
+        if (reply.Status != Errno.Ok || reply.BodyLength != 8)
+        {
+            throw new ProtocolException($"TRUNK_GET_BINLOG_SIZE answered status {reply.Status}, body {reply.BodyLength}", reply.Status);
+        }
+
+        var size = new byte[8];
+        await stream.ReadExactlyAsync(size, timeout.Token).ConfigureAwait(false);
+        try
+        {
+            new PacketHeader(0, FdfsCommand.Quit).WriteTo(frame);
+            await stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // The answer is in; the goodbye is a courtesy.
+        }
+
+        return BinaryPrimitives.ReadInt64BigEndian(size);
+    }
+}
