@@ -3,6 +3,8 @@ using FastDfs.Protocol;
 using FastDfs.Storage.Tests.Sync;
 using FastDfs.Storage.Trunk;
 
+using FastDfs.TestSupport;
+
 namespace FastDfs.Storage.Tests.Trunk;
 
 /// <summary>
@@ -11,13 +13,13 @@ namespace FastDfs.Storage.Tests.Trunk;
 /// </summary>
 public sealed class TrunkCommandCaptureTests
 {
-    private static List<SyncFrame> Frames(string capture, FdfsCommand command, bool request) =>
-        SyncCapture.Load(capture).Where(f => f.IsRequest == request && (request ? f.Header.Cmd == command : true)).ToList();
+    private static List<CapturedFrame> Frames(string capture, FdfsCommand command, bool request) =>
+        HexCapture.Load(capture).Where(f => f.IsRequest == request && (request ? f.Header.Cmd == command : true)).ToList();
 
     /// <summary>The reply that follows the first request of <paramref name="command"/> on the same connection.</summary>
-    private static (SyncFrame Request, SyncFrame Reply) Exchange(string capture, FdfsCommand command)
+    private static (CapturedFrame Request, CapturedFrame Reply) Exchange(string capture, FdfsCommand command)
     {
-        var frames = SyncCapture.Load(capture);
+        var frames = HexCapture.Load(capture);
         int i = frames.FindIndex(f => f.IsRequest && f.Header.Cmd == command);
         var request = frames[i];
         var reply = frames.Skip(i + 1).First(f => !f.IsRequest && f.From == request.To && f.To == request.From);
@@ -92,7 +94,7 @@ public sealed class TrunkCommandCaptureTests
         Assert.Equal(sizeReply.Bytes[ProtocolConstants.HeaderSize..], body);
 
         var pushed = new List<byte>();
-        foreach (var frame in SyncCapture.Load("trunk-sync-binlog.hex").Where(f => f.IsRequest &&
+        foreach (var frame in HexCapture.Load("trunk-sync-binlog.hex").Where(f => f.IsRequest &&
                      f.Header.Cmd is FdfsCommand.TrunkTruncateBinlogFile or FdfsCommand.TrunkSyncBinlog))
         {
             await peer.SendRawAsync(frame.Bytes);
@@ -127,7 +129,7 @@ public sealed class TrunkCommandCaptureTests
         await using var storage = await TrunkSessionTests.StartTrunkStorageAsync();
         storage.Server.Context.Trunk.Locator = new RemoteLocator();
         await using var peer = await storage.ConnectAsync();
-        var create = SyncCapture.Load("trunk-alloc-confirm.hex").First(f => f.IsRequest && f.Header.Cmd == FdfsCommand.SyncCreateFile);
+        var create = HexCapture.Load("trunk-alloc-confirm.hex").First(f => f.IsRequest && f.Header.Cmd == FdfsCommand.SyncCreateFile);
         await peer.SendRawAsync(create.Bytes);
         var (status, _) = await peer.ReceiveAsync();
         Assert.Equal(Errno.Ok, status);
