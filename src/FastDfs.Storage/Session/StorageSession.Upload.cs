@@ -14,6 +14,7 @@ internal sealed partial class StorageSession
 {
     private const int NameRetries = 10;
     private const int WriteBatchSize = 256 * 1024;
+    private const int SmallWriteCopyLimit = 8 * 1024;
 
     /// <summary>Reused by <see cref="WriteToFile"/> for gathering writes (one list per connection).</summary>
     private List<ReadOnlyMemory<byte>>? _writeSegments;
@@ -274,6 +275,16 @@ internal sealed partial class StorageSession
         {
             crc?.Append(data.FirstSpan);
             RandomAccess.Write(handle, data.FirstSpan, offset);
+        }
+        else if (data.Length <= SmallWriteCopyLimit)
+        {
+            // A small body split over two transport blocks: one copy is cheaper than the gathering
+            // write's per-call pinning arrays.
+            Span<byte> copy = stackalloc byte[SmallWriteCopyLimit];
+            copy = copy[..(int)data.Length];
+            data.CopyTo(copy);
+            crc?.Append(copy);
+            RandomAccess.Write(handle, copy, offset);
         }
         else
         {
