@@ -60,15 +60,16 @@ internal sealed partial class StorageSession : IAsyncDisposable
                     return;
                 }
 
+                RefreshTimeout();
                 if (_requestTimeout.IsCancellationRequested)
                 {
                     // The timer, left armed between requests, fired while the connection was idle.
                     _requestTimeout.Dispose();
                     _requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
                     _timeoutArmed = false;
+                    RefreshTimeout();
                 }
 
-                RefreshTimeout();
                 _remaining = request.BodyLength;
                 byte status = await ProcessAsync(request).ConfigureAwait(false);
                 if (status != Errno.Ok)
