@@ -119,7 +119,9 @@ public class ConnectionBehaviourTests
 
         Assert.Equal(SampleFile, fileId);
         Assert.Equal(UploadFileRequest_FixedSize + size, storage.BodyBytesReceived);
-        Assert.True(allocated < 8L << 20, $"allocated {allocated} bytes for a {size}-byte upload");
+        // The counter is process-wide (other tests run in parallel): a quarter of the file size still proves
+        // the body is streamed, not buffered.
+        Assert.True(allocated < size / 4, $"allocated {allocated} bytes for a {size}-byte upload");
     }
 
     [Fact]

@@ -19,6 +19,7 @@ public sealed class FastDfsConnection : IDisposable
     private readonly TimeSpan _networkTimeout;
     private readonly int _bufferSize;
     private CancellationTokenSource? _operationTimeout;
+    private CancellationTokenSource? _timeoutSource;
     private int _disposed;
 
     private FastDfsConnection(FastDfsEndpoint endpoint, Socket socket, FastDfsClientOptions options)
@@ -96,8 +97,17 @@ public sealed class FastDfsConnection : IDisposable
     public async ValueTask<T> RunAsync<T>(Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // One timeout source per connection, reset between exchanges (a new one only after it fired);
+        // the caller's token cancels it through a registration instead of a linked source per exchange.
+        if (_timeoutSource is null || !_timeoutSource.TryReset())
+        {
+            _timeoutSource?.Dispose();
+            _timeoutSource = new CancellationTokenSource();
+        }
+
+        var timeout = _timeoutSource;
         timeout.CancelAfter(_networkTimeout);
+        using var callerCancels = ct.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), timeout);
         _operationTimeout = timeout;
         RequestFlushed = false;
         ReplyStarted = false;
@@ -284,6 +294,7 @@ public sealed class FastDfsConnection : IDisposable
         Reader.Complete();
         Writer.Complete();
         _stream.Dispose();
+        _timeoutSource?.Dispose();
     }
 
     private static int SocketErrno(SocketException ex) => ex.SocketErrorCode switch

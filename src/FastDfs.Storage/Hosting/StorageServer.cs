@@ -73,6 +73,7 @@ public sealed class StorageServer : IAsyncDisposable
                 _http?.AddServices(services);
             })
             .ConfigureWebHost(web => web
+                .UseSockets(ConfigureTransport)
                 .UseKestrel(options =>
                 {
                     options.AddServerHeader = false;
@@ -101,6 +102,18 @@ public sealed class StorageServer : IAsyncDisposable
         _background.Add(Task.Run(() => PeriodicFlushAsync(_stopping.Token)));
         _background.Add(Task.Run(() => _ctx.Replication.RunAsync(_stopping.Token, _abandon.Token)));
         _background.Add(Task.Run(() => new Trunk.TrunkBinlogPusher(_ctx, _loggerFactory.CreateLogger<Trunk.TrunkBinlogPusher>()).RunAsync(_stopping.Token)));
+    }
+
+    /// <summary>
+    /// Socket transport settings for the request/response protocol: continuations run on the thread that
+    /// completed the socket operation (no hop through Kestrel's I/O queues per read: the handlers never
+    /// block on the network, only on local file I/O, as the pool thread would), and a connection buffers
+    /// at most 512 KB of unread input (uploads write in batches of 256 KB straight from the pipe).
+    /// </summary>
+    private static void ConfigureTransport(Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions options)
+    {
+        options.UnsafePreferInlineScheduling = true;
+        options.MaxReadBufferSize = 512 * 1024;
     }
 
     /// <summary>

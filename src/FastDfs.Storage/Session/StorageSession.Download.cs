@@ -27,14 +27,10 @@ internal sealed partial class StorageSession
         }
 
         Count(C.TotalDownloadCount);
-        if (Directory.Exists(target.FullPath))
-        {
-            return Errno.EISDIR;
-        }
-
+        // File.Exists is false for a directory: one stat call on the common path, a second only on a miss.
         if (!File.Exists(target.FullPath))
         {
-            return Errno.ENOENT;
+            return Directory.Exists(target.FullPath) ? Errno.EISDIR : Errno.ENOENT;
         }
 
         Count(C.TotalFileOpenCount);

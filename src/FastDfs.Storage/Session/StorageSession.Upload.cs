@@ -13,7 +13,14 @@ namespace FastDfs.Storage.Session;
 internal sealed partial class StorageSession
 {
     private const int NameRetries = 10;
-    private const int WriteBufferSize = 256 * 1024;
+    private const int WriteBatchSize = 256 * 1024;
+    private const int SmallWriteCopyLimit = 8 * 1024;
+
+    /// <summary>Reused by <see cref="WriteToFile"/> for gathering writes (one list per connection).</summary>
+    private List<ReadOnlyMemory<byte>>? _writeSegments;
+
+    /// <summary>Reused for every upload of the connection (reset per file).</summary>
+    private Crc32? _uploadCrc;
 
     private readonly record struct ReceivedFile(string TempPath, uint Crc32, long Timestamp);
 
@@ -201,14 +208,15 @@ internal sealed partial class StorageSession
     /// </summary>
     private async ValueTask<ReceivedFile> ReceiveToTempAsync(string directory, long size)
     {
-        string tempPath = Path.Combine(directory, "." + Guid.NewGuid().ToString("N") + ".tmp");
+        string tempPath = $"{directory}{Path.DirectorySeparatorChar}.{Guid.NewGuid():N}.tmp";
         bool done = false;
         Count(C.TotalFileOpenCount);
         var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         try
         {
             Count(C.SuccessFileOpenCount);
-            var crc = new Crc32();
+            var crc = _uploadCrc ??= new Crc32();
+            crc.Reset();
             await StreamBodyToFileAsync(handle, 0, size, crc).ConfigureAwait(false);
             long timestamp = StorageContext.Now;
             File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
@@ -226,73 +234,77 @@ internal sealed partial class StorageSession
     }
 
     /// <summary>
-    /// Copies body bytes from the pipe to the file through one pooled buffer of at most 256 KB, written
-    /// whenever it fills, so memory use does not depend on the file size and small socket reads do not
-    /// each cost a write call.
+    /// Writes body bytes from the pipe to the file without an intermediate copy: the transport's buffers
+    /// are left in the pipe until a batch of up to 256 KB (or the rest of the body) is there, then written
+    /// with one gathering write. Memory use does not depend on the file size and small socket reads do not
+    /// each cost a write call. The batch stays below the transport's read-buffer limit, so the pipe never
+    /// pauses while we wait for it.
     /// </summary>
     private async ValueTask StreamBodyToFileAsync(SafeFileHandle handle, long fileOffset, long size, Crc32? crc)
     {
-        if (size == 0)
+        long written = 0;
+        while (written < size)
         {
-            return;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(size, WriteBufferSize));
-        try
-        {
-            int filled = 0;
-            long received = 0;
-            long written = 0;
-            while (received < size)
+            RefreshTimeout();
+            long batch = Math.Min(size - written, WriteBatchSize);
+            var result = await _input.ReadAsync(Token).ConfigureAwait(false);
+            var input = result.Buffer;
+            if (input.Length < batch)
             {
-                RefreshTimeout();
-                var result = await _input.ReadAsync(Token).ConfigureAwait(false);
-                var input = result.Buffer;
-                if (input.IsEmpty && result.IsCompleted)
+                if (result.IsCompleted)
                 {
-                    throw new EndOfStreamException($"connection closed with {size - received} file bytes outstanding");
+                    throw new EndOfStreamException($"connection closed with {size - written} file bytes outstanding");
                 }
 
-                var slice = input.Slice(0, Math.Min(size - received, input.Length));
-                foreach (var segment in slice)
-                {
-                    var span = segment.Span;
-                    crc?.Append(span);
-                    while (!span.IsEmpty)
-                    {
-                        int take = Math.Min(span.Length, buffer.Length - filled);
-                        span[..take].CopyTo(buffer.AsSpan(filled));
-                        filled += take;
-                        span = span[take..];
-                        if (filled == buffer.Length)
-                        {
-                            WriteToFile(handle, buffer.AsSpan(0, filled), fileOffset + written);
-                            written += filled;
-                            filled = 0;
-                        }
-                    }
-                }
-
-                received += slice.Length;
-                _remaining -= slice.Length;
-                _input.AdvanceTo(slice.End);
+                _input.AdvanceTo(input.Start, input.End);
+                continue;
             }
 
-            if (filled > 0)
-            {
-                WriteToFile(handle, buffer.AsSpan(0, filled), fileOffset + written);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            var slice = input.Slice(0, batch);
+            WriteToFile(handle, slice, fileOffset + written, crc);
+            written += batch;
+            _remaining -= batch;
+            _input.AdvanceTo(slice.End);
         }
     }
 
-    private void WriteToFile(SafeFileHandle handle, ReadOnlySpan<byte> data, long offset)
+    private void WriteToFile(SafeFileHandle handle, in ReadOnlySequence<byte> data, long offset, Crc32? crc)
     {
         Count(C.TotalFileWriteCount);
-        RandomAccess.Write(handle, data, offset);
+        if (data.IsSingleSegment)
+        {
+            crc?.Append(data.FirstSpan);
+            RandomAccess.Write(handle, data.FirstSpan, offset);
+        }
+        else if (data.Length <= SmallWriteCopyLimit)
+        {
+            // A small body split over two transport blocks: one copy is cheaper than the gathering
+            // write's per-call pinning arrays.
+            Span<byte> copy = stackalloc byte[SmallWriteCopyLimit];
+            copy = copy[..(int)data.Length];
+            data.CopyTo(copy);
+            crc?.Append(copy);
+            RandomAccess.Write(handle, copy, offset);
+        }
+        else
+        {
+            var segments = _writeSegments ??= new List<ReadOnlyMemory<byte>>(WriteBatchSize / 4096 + 2);
+            foreach (var segment in data)
+            {
+                crc?.Append(segment.Span);
+                segments.Add(segment);
+            }
+
+            try
+            {
+                RandomAccess.Write(handle, segments, offset);
+            }
+            finally
+            {
+                segments.Clear();
+            }
+        }
+
         Count(C.SuccessFileWriteCount);
     }
 

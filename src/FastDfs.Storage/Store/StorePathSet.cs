@@ -11,8 +11,31 @@ internal sealed class StorePathState(int index, string root, bool readOnly)
     public string DataDirectory { get; } = Path.Combine(root, "data");
     public bool ReadOnly { get; } = readOnly;
 
-    /// <summary>Total and free MB from the file system, or (0, 0) when it cannot be measured.</summary>
+    /// <summary>How long a disk measurement is reused: every upload checks the space, statfs per upload is waste.</summary>
+    private const long MeasurementTtlMillis = 500;
+
+    private (long TotalMb, long FreeMb) _lastMeasurement;
+    private long _measuredAt = long.MinValue / 2;
+    private readonly Lock _measureLock = new();
+
+    /// <summary>Total and free MB from the file system (at most half a second old), or (0, 0) when it cannot be measured.</summary>
     public (long TotalMb, long FreeMb) MeasureDiskUsage()
+    {
+        long now = Environment.TickCount64;
+        lock (_measureLock)
+        {
+            if (now - _measuredAt < MeasurementTtlMillis)
+            {
+                return _lastMeasurement;
+            }
+
+            _lastMeasurement = MeasureNow();
+            _measuredAt = now;
+            return _lastMeasurement;
+        }
+    }
+
+    private (long TotalMb, long FreeMb) MeasureNow()
     {
         try
         {
@@ -75,7 +98,10 @@ internal sealed class StorePathSet
         Path.Combine(_paths[stored.StorePathIndex].DataDirectory, stored.SubHigh, stored.SubLow, stored.FileName);
 
     public string SubdirPath(int storePathIndex, int subHigh, int subLow) =>
-        Path.Combine(_paths[storePathIndex].DataDirectory, subHigh.ToString("X2"), subLow.ToString("X2"));
+        Path.Combine(_paths[storePathIndex].DataDirectory, HexByte[subHigh], HexByte[subLow]);
+
+    /// <summary>"00".."FF": sub-directory names without a string per upload.</summary>
+    private static readonly string[] HexByte = Enumerable.Range(0, 256).Select(i => i.ToString("X2")).ToArray();
 
     /// <summary>
     /// Picks the store path for an upload (spec 5.1, 11.4): a valid, writable requested index is used as
