@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO.Hashing;
 using System.Net;
@@ -25,6 +26,22 @@ public sealed class ProcessKillTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>The child's last output lines, shown when the test fails.</summary>
+    private static readonly ConcurrentQueue<string> ChildOutput = new();
+
+    private static void KeepChildLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        ChildOutput.Enqueue(line);
+        while (ChildOutput.Count > 200 && ChildOutput.TryDequeue(out _))
+        {
+        }
+    }
+
     private static Process StartStorageProcess(string conf)
     {
         var psi = new ProcessStartInfo("dotnet")
@@ -36,18 +53,29 @@ public sealed class ProcessKillTests
         psi.ArgumentList.Add("storage");
         psi.ArgumentList.Add(conf);
         var process = Process.Start(psi)!;
-        // Drain the output so a chatty child never blocks on a full pipe.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        // Drain the output so a chatty child never blocks on a full pipe; the tail explains a failure.
+        process.OutputDataReceived += (_, e) => KeepChildLine(e.Data);
+        process.ErrorDataReceived += (_, e) => KeepChildLine(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
+    }
+
+    /// <summary>What each in-process member knows of its peers and where its sync workers stand, then the child's log.</summary>
+    private static string Diagnostics(TestCluster cluster, Process child)
+    {
+        var state = string.Join("\n", cluster.Storages.Select(s =>
+            $"{s.EndPoint}: group {string.Join(", ", s.Context.Group.Servers.Select(b => $"{b.Id}={b.Status}"))}\n  " +
+            string.Join("\n  ", s.Context.Replication.Workers.Select(w => w.Describe()))));
+        string exited = child.HasExited ? $"exited with {child.ExitCode}" : "running";
+        return $"{state}\nchild process {exited}, output:\n{string.Join("\n", ChildOutput)}";
     }
 
     [Fact]
     public async Task StorageKilledWithSigkillDuringUploadsCatchesUpAfterRestart()
     {
         var ct = Timeouts.Test(120);
+        ChildOutput.Clear();
         await using var cluster = await ReplicationCluster.StartAsync(2, ct);
         string basePath = Path.Combine(cluster.Root, "child-storage");
         Directory.CreateDirectory(basePath);
@@ -67,7 +95,7 @@ public sealed class ProcessKillTests
             stat_report_interval = 1
             sync_wait_msec = 20
             write_mark_file_freq = 50
-            log_level = warn
+            log_level = info
             http.server_port = 0
             """, ct);
 
@@ -99,7 +127,14 @@ public sealed class ProcessKillTests
             Assert.True(files.Count >= 190, $"only {files.Count} of 200 uploads acknowledged");
             child.Dispose();
             child = StartStorageProcess(conf);
-            await cluster.WaitForActiveAsync(3, ct);
+            try
+            {
+                await cluster.WaitForActiveAsync(3, ct);
+            }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{e.Message}\n{Diagnostics(cluster, child)}", e);
+            }
 
             var endpoints = cluster.Storages.Select(s => new StorageEndpoint(s.EndPoint.Address.ToString(), s.EndPoint.Port))
                 .Append(new StorageEndpoint(ChildAddress, port)).ToList();
@@ -131,7 +166,7 @@ public sealed class ProcessKillTests
             }
             catch (TimeoutException e)
             {
-                throw new TimeoutException($"{e.Message}: {Pending()}", e);
+                throw new TimeoutException($"{e.Message}: {Pending()}\n{Diagnostics(cluster, child)}", e);
             }
 
             // The killed storage holds no corrupt or half-written file: every regular file in its data
