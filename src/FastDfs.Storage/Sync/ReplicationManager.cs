@@ -170,7 +170,16 @@ internal sealed partial class ReplicationManager
         {
             while (!stop.IsCancellationRequested)
             {
-                Reconcile();
+                try
+                {
+                    Reconcile();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Without this loop no worker would see its peer's status change again: retry next tick.
+                    _logger.LogError(e, "updating the sync workers from the group list failed; retrying");
+                }
+
                 await WaitForChangeAsync(TimeSpan.FromMilliseconds(250), stop).ConfigureAwait(false);
             }
         }

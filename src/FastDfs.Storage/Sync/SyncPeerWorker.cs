@@ -80,6 +80,16 @@ internal sealed partial class SyncPeerWorker
 
     public void Start() => _running = Task.Run(() => RunAsync(_stop.Token));
 
+    /// <summary>One line for diagnostics: the peer as we know it, our progress and whether the worker runs.</summary>
+    public string Describe()
+    {
+        var peer = Peer;
+        var mark = _mark;
+        return $"{peer.Id} ({peer.IpAddr}:{peer.Port} {peer.Status}): acknowledged {Acknowledged.Index}:{Acknowledged.Offset}, " +
+            $"streaming {IsStreaming}, failing {_failing}, worker {_running.Status}, " +
+            (mark is null ? "no mark" : $"mark need_sync_old={mark.NeedSyncOld} sync_old_done={mark.SyncOldDone} until={mark.UntilTimestamp}");
+    }
+
     /// <summary>Stops the worker; <paramref name="abandon"/> skips the final mark write (simulated crash).</summary>
     public async Task StopAsync(bool abandon)
     {
@@ -113,10 +123,18 @@ internal sealed partial class SyncPeerWorker
             {
                 break;
             }
-            catch (Exception e) when (e is IOException or SocketException or ProtocolException or OperationCanceledException or UnauthorizedAccessException)
+            catch (Exception e)
             {
+                // Any failure, expected (network, peer refusal) or not, only costs a reconnect: a worker that
+                // ended here would leave its peer without this storage's records for good, and nothing would say so.
                 IsStreaming = false;
-                if (!_failing)
+                bool expected = e is IOException or SocketException or ProtocolException or OperationCanceledException or UnauthorizedAccessException;
+                if (!expected)
+                {
+                    _logger.LogError(e, "sync to {Peer}: unexpected failure; retrying", PeerId);
+                    _failing = true;
+                }
+                else if (!_failing)
                 {
                     _logger.LogWarning("sync to {Peer}: {Message}; retrying", PeerId, e.Message);
                     _failing = true;
@@ -308,7 +326,7 @@ internal sealed partial class SyncPeerWorker
             _markDirty = false;
             _sinceMarkSave = 0;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _logger.LogError(e, "writing {Path} failed", MarkPath);
         }
