@@ -222,17 +222,18 @@ public sealed class TrunkClusterTests(ITestOutputHelper output)
         AssertNoOverlap(served);
     }
 
-    /// <summary>No two trunk files share a byte of any trunk file.</summary>
+    /// <summary>No two files share a byte of any trunk file. A trunk file is the file
+    /// <c>&lt;store path&gt;/data/HH/LL/&lt;id&gt;</c>, so slots are compared within one (path, HH, LL, id).</summary>
     private static void AssertNoOverlap(IEnumerable<FileId> ids)
     {
         var slots = ids.Select(id => FileNameCodec.Decode(id.LogicName)).Where(i => i.IsTrunk)
             .Select(i => (i.StorePathIndex, i.SubHigh, i.SubLow, i.Trunk!.Value.TrunkId, i.Trunk.Value.Offset, i.Trunk.Value.AllocSize))
-            .OrderBy(s => (s.StorePathIndex, s.TrunkId, s.Offset)).ToList();
+            .OrderBy(s => (s.StorePathIndex, s.SubHigh, s.SubLow, s.TrunkId, s.Offset)).ToList();
         for (int i = 1; i < slots.Count; i++)
         {
             var (a, b) = (slots[i - 1], slots[i]);
-            Assert.False(a.StorePathIndex == b.StorePathIndex && a.TrunkId == b.TrunkId && a.Offset + a.AllocSize > b.Offset,
-                $"slots {a} and {b} overlap");
+            bool sameTrunkFile = (a.StorePathIndex, a.SubHigh, a.SubLow, a.TrunkId) == (b.StorePathIndex, b.SubHigh, b.SubLow, b.TrunkId);
+            Assert.False(sameTrunkFile && a.Offset + a.AllocSize > b.Offset, $"slots {a} and {b} overlap");
         }
     }
 
