@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
 using FastDfs.Protocol.Messages;
+using Microsoft.Win32.SafeHandles;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.Storage.Session;
@@ -49,9 +50,19 @@ internal sealed partial class StorageSession
             count = length;
         }
 
+        await SendFileRangeAsync(handle, offset, count, target.LogicName).ConfigureAwait(false);
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// Sends a success header for <paramref name="count"/> bytes, then that range of the file read straight
+    /// into the output pipe's memory chunk by chunk (no intermediate buffer), honouring back-pressure.
+    /// Shared by plain files and trunk slots (whose range starts after the slot header).
+    /// </summary>
+    private async ValueTask SendFileRangeAsync(SafeFileHandle handle, long position, long count, string logicName)
+    {
         Count(C.TotalDownloadBytes, count);
         _output.WriteResponseHeader(count);
-        long position = offset;
         long left = count;
         while (left > 0)
         {
@@ -62,7 +73,7 @@ internal sealed partial class StorageSession
             if (read <= 0)
             {
                 // The file shrank under us after the header went out: the client cannot be told, drop it.
-                throw new EndOfStreamException($"{target.LogicName} shrank during download");
+                throw new EndOfStreamException($"{logicName} shrank during download");
             }
 
             Count(C.SuccessFileReadCount);
@@ -75,6 +86,5 @@ internal sealed partial class StorageSession
 
         Count(C.SuccessDownloadCount);
         Count(C.SuccessDownloadBytes, count);
-        return Errno.Ok;
     }
 }

@@ -77,31 +77,7 @@ internal sealed partial class StorageSession
             count = length;
         }
 
-        Count(C.TotalDownloadBytes, count);
-        _output.WriteResponseHeader(count);
-        long position = view.DataOffset + offset;
-        long left = count;
-        while (left > 0)
-        {
-            int want = (int)Math.Min(DownloadChunkSize, left);
-            var memory = _output.GetMemory(want);
-            Count(C.TotalFileReadCount);
-            int read = RandomAccess.Read(view.Handle, memory.Span[..Math.Min(want, memory.Length)], position);
-            if (read <= 0)
-            {
-                throw new EndOfStreamException($"trunk file of {logicName} ended during download");
-            }
-
-            Count(C.SuccessFileReadCount);
-            _output.Advance(read);
-            position += read;
-            left -= read;
-            RefreshTimeout();
-            await _output.FlushAsync(Token).ConfigureAwait(false);
-        }
-
-        Count(C.SuccessDownloadCount);
-        Count(C.SuccessDownloadBytes, count);
+        await SendFileRangeAsync(view.Handle, view.DataOffset + offset, count, logicName).ConfigureAwait(false);
         return Errno.Ok;
     }
 
