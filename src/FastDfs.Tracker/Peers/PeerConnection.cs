@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Net.Sockets;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
 
 namespace FastDfs.Tracker.Peers;
 
@@ -50,29 +50,8 @@ internal sealed class PeerConnection : IAsyncDisposable
         timeout.CancelAfter(_networkTimeout);
         try
         {
-            byte[] frame = ArrayPool<byte>.Shared.Rent(ProtocolConstants.HeaderSize + body.Length);
-            try
-            {
-                new PacketHeader(body.Length, command).WriteTo(frame);
-                body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
-                await _stream.WriteAsync(frame.AsMemory(0, ProtocolConstants.HeaderSize + body.Length), timeout.Token).ConfigureAwait(false);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(frame);
-            }
-
-            var headerBytes = new byte[ProtocolConstants.HeaderSize];
-            await _stream.ReadExactlyAsync(headerBytes, timeout.Token).ConfigureAwait(false);
-            var header = PacketHeader.Read(headerBytes);
-            if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0 || header.BodyLength > MaxReplyBody)
-            {
-                throw new IOException($"tracker {Peer} answered {command} with cmd {header.Command}, body {header.BodyLength}");
-            }
-
-            var reply = new byte[header.BodyLength];
-            await _stream.ReadExactlyAsync(reply, timeout.Token).ConfigureAwait(false);
-            return (header.Status, header.Status == 0 ? reply : []);
+            return await StreamExchange.RequestAsync(_stream, command, body, MaxReplyBody, $"tracker {Peer}", timeout.Token)
+                .ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or EndOfStreamException or OperationCanceledException && !ct.IsCancellationRequested)
         {
