@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -9,108 +8,6 @@ using FastDfs.Storage.Hosting;
 
 namespace FastDfs.Storage.Tests;
 
-/// <summary>A tiny tracker that answers the storage's report commands with stock-shaped replies and records them.</summary>
-internal sealed class FakeTracker : IAsyncDisposable
-{
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _accept;
-    private readonly string _parameters;
-
-    public FakeTracker(string reserved = "20.00%")
-    {
-        _parameters =
-            "use_storage_id=0\nid_type_in_filename=ip\ntrust_storage_server_id=0\nresponse_ip_addr_size=16\n" +
-            "storage_ip_changed_auto_adjust=1\nstorage_sync_file_max_delay=86400\nstore_path=0\n" +
-            $"reserved_storage_space={reserved}\nuse_trunk_file=0\nslot_min_size=256\nslot_max_size=1048576\n" +
-            "store_slave_file_use_link=0\n";
-        _listener.Start();
-        _accept = AcceptLoopAsync();
-    }
-
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-    public ConcurrentQueue<(FdfsCommand Command, byte[] Body)> Frames { get; } = new();
-
-    private async Task AcceptLoopAsync()
-    {
-        try
-        {
-            while (true)
-            {
-                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                _ = ServeAsync(client);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
-        {
-        }
-    }
-
-    private async Task ServeAsync(TcpClient client)
-    {
-        using var _ = client;
-        var stream = client.GetStream();
-        try
-        {
-            while (true)
-            {
-                var headerBytes = new byte[ProtocolConstants.HeaderSize];
-                await stream.ReadExactlyAsync(headerBytes, _stop.Token);
-                var header = PacketHeader.Read(headerBytes);
-                var body = new byte[header.BodyLength];
-                await stream.ReadExactlyAsync(body, _stop.Token);
-                Frames.Enqueue((header.Cmd, body));
-                byte[] reply = header.Cmd switch
-                {
-                    FdfsCommand.Quit => [],
-                    FdfsCommand.StorageParameterReq => Encoding.ASCII.GetBytes(_parameters),
-                    FdfsCommand.StorageJoin => JoinReply(),
-                    FdfsCommand.StorageSyncDestReq or FdfsCommand.StorageSyncNotify => [],
-                    _ => [0],
-                };
-                if (header.Cmd == FdfsCommand.Quit)
-                {
-                    return;
-                }
-
-                var frame = new byte[ProtocolConstants.HeaderSize + reply.Length];
-                PacketHeader.Response(reply.Length).WriteTo(frame);
-                reply.CopyTo(frame, ProtocolConstants.HeaderSize);
-                await stream.WriteAsync(frame, _stop.Token);
-            }
-        }
-        catch (Exception e) when (e is OperationCanceledException or IOException or EndOfStreamException)
-        {
-        }
-    }
-
-    private static byte[] JoinReply()
-    {
-        var body = new byte[StorageJoinResponse.Size];
-        new StorageJoinResponse(StorageStatus.Init, "").Write(body);
-        return body;
-    }
-
-    public async Task WaitForAsync(Func<IReadOnlyList<(FdfsCommand Command, byte[] Body)>, bool> condition, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition(Frames.ToArray()))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the storage did not send the expected frames: " +
-                string.Join(",", Frames.Select(f => $"{f.Command}/{f.Body.Length}")));
-            await Task.Delay(50, ct);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        _stop.Cancel();
-        _listener.Stop();
-        await _accept;
-    }
-}
-
 public class TrackerReporterTests
 {
     private static StorageConfig WithTracker(StorageConfig config, int port) =>
@@ -119,7 +16,7 @@ public class TrackerReporterTests
     [Fact]
     public async Task Storage_joins_and_reports_with_stock_frames()
     {
-        await using var tracker = new FakeTracker();
+        await using var tracker = new ScriptedTracker();
         await using var storage = await TestStorage.StartAsync(tweak: c => WithTracker(c, tracker.Port));
         await tracker.WaitForAsync(frames =>
             frames.Count(f => f.Command == FdfsCommand.StorageBeat) >= 2 &&
@@ -168,7 +65,7 @@ public class TrackerReporterTests
     [Fact]
     public async Task Reserved_space_from_the_tracker_refuses_uploads_with_ENOSPC()
     {
-        await using var tracker = new FakeTracker(reserved: "99.99%");
+        await using var tracker = new ScriptedTracker(reservedSpace: "99.99%");
         await using var storage = await TestStorage.StartAsync(tweak: c => WithTracker(c, tracker.Port));
         await tracker.WaitForAsync(f => f.Any(x => x.Command == FdfsCommand.StorageJoin), storage.Timeout);
         await using var client = await storage.ConnectAsync();
