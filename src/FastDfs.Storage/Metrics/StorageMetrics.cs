@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Diagnostics;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.Storage.Metrics;
@@ -13,26 +13,13 @@ namespace FastDfs.Storage.Metrics;
 /// </summary>
 internal sealed class StorageMetrics : IDisposable
 {
-    public const string MeterNamePrefix = "FastDfs.Storage";
-    private static int s_instances;
-    private static readonly string[] CommandNames = BuildCommandNames();
-    private static readonly string[] StatusNames = Enumerable.Range(0, 256).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    private readonly ServerMeter _server = new("FastDfs.Storage", "fastdfs.storage");
     private readonly Meter _meter;
-    private readonly Counter<long> _requests;
-    private readonly Histogram<double> _requestDuration;
-    private readonly Counter<long> _httpRequests;
-    private readonly Histogram<double> _httpDuration;
     private readonly Counter<long> _httpBytesOut;
 
     public StorageMetrics(StorageContext ctx)
     {
-        int instance = Interlocked.Increment(ref s_instances);
-        MeterName = instance == 1 ? MeterNamePrefix : $"{MeterNamePrefix}.{instance}";
-        _meter = new Meter(MeterName);
-        _requests = _meter.CreateCounter<long>("fastdfs.storage.requests", description: "FastDFS protocol requests by command and reply status (errno, 0 = success)");
-        _requestDuration = _meter.CreateHistogram<double>("fastdfs.storage.request.duration", "s", "FastDFS protocol request latency by command");
-        _httpRequests = _meter.CreateCounter<long>("fastdfs.storage.http.requests", description: "HTTP requests by method and status code");
-        _httpDuration = _meter.CreateHistogram<double>("fastdfs.storage.http.request.duration", "s", "HTTP request latency by method");
+        _meter = _server.Meter;
         _httpBytesOut = _meter.CreateCounter<long>("fastdfs.storage.http.sent", "By", "File bytes sent over HTTP");
 
         var counters = ctx.Counters;
@@ -79,31 +66,23 @@ internal sealed class StorageMetrics : IDisposable
         ];
     }
 
-    public string MeterName { get; }
+    public string MeterName => _server.Name;
 
-    public static long StartTimestamp() => Stopwatch.GetTimestamp();
+    public static long StartTimestamp() => ServerMeter.StartTimestamp();
 
-    public void RecordCommand(FdfsCommand command, byte status, long startTimestamp)
-    {
-        var tags = new TagList { { "command", CommandNames[(byte)command] } };
-        _requestDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
-        tags.Add("status", StatusNames[status]);
-        _requests.Add(1, tags);
-    }
+    public void RecordCommand(FdfsCommand command, byte status, long startTimestamp) =>
+        _server.RecordCommand((byte)command, startTimestamp, status);
 
     public void RecordHttp(string method, int statusCode, long startTimestamp, long bytesSent)
     {
-        var tags = new TagList { { "method", method } };
-        _httpDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
-        tags.Add("code", statusCode);
-        _httpRequests.Add(1, tags);
+        _server.RecordHttp(method, statusCode, startTimestamp);
         if (bytesSent > 0)
         {
             _httpBytesOut.Add(bytesSent);
         }
     }
 
-    public void Dispose() => _meter.Dispose();
+    public void Dispose() => _server.Dispose();
 
     private static Measurement<long> Bytes(long value, string direction, string kind) =>
         new(value, new KeyValuePair<string, object?>("direction", direction), new KeyValuePair<string, object?>("kind", kind));
@@ -125,33 +104,5 @@ internal sealed class StorageMetrics : IDisposable
                 new KeyValuePair<string, object?>("store_path", $"M{path.Index:X2}"),
                 new KeyValuePair<string, object?>("path", path.Root));
         }
-    }
-
-    private static string[] BuildCommandNames()
-    {
-        var names = new string[256];
-        for (int i = 0; i < names.Length; i++)
-        {
-            var command = (FdfsCommand)i;
-            names[i] = Enum.IsDefined(command) ? ToSnake(command.ToString()) : i == (int)Protocol.Messages.HttpPortQuery.Command ? "http_port" : "cmd_" + i;
-        }
-
-        return names;
-    }
-
-    private static string ToSnake(string name)
-    {
-        var builder = new System.Text.StringBuilder(name.Length + 8);
-        for (int i = 0; i < name.Length; i++)
-        {
-            if (char.IsUpper(name[i]) && i > 0)
-            {
-                builder.Append('_');
-            }
-
-            builder.Append(char.ToLowerInvariant(name[i]));
-        }
-
-        return builder.ToString();
     }
 }
