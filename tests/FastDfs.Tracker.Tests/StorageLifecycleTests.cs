@@ -81,6 +81,56 @@ public sealed class StorageLifecycleTests
         Assert.Equal(["127.0.0.2", "127.0.0.3"], notification.GroupServers.Select(b => b.Id));
     }
 
+    /// <summary>
+    /// A source whose group list still shows the new storage WAIT_SYNC after the copy ended (or that reconnects
+    /// then) reports SYNCING again. Stock ignores that for an ONLINE/ACTIVE storage and lets an OFFLINE one only
+    /// move forward; accepting it left the storage SYNCING for good: beats do not activate SYNCING, a closed
+    /// connection does not demote it, and its source had already reported it done.
+    /// </summary>
+    [Fact]
+    public async Task LateSyncingReport_NeverMovesAnAvailableStorageBack()
+    {
+        await using var tracker = await TestTracker.StartAsync();
+        await using var first = await tracker.ActiveStorageAsync(localIp: "127.0.0.2");
+        var second = await tracker.JoinAsync(localIp: "127.0.0.3", initFlag: true);
+        await second.Connection.RequestOkAsync(FdfsCommand.StorageSyncDestReq);
+        await using var client = await tracker.ConnectAsync();
+
+        async Task ReportAsync(StorageStatus status)
+        {
+            var body = new byte[16 + StorageBrief.Size];
+            FixedString.Write(body.AsSpan(0, 16), "group1");
+            new StorageBrief(status, 23000, "127.0.0.3", "127.0.0.3").Write(body.AsSpan(16));
+            await client.RequestOkAsync(FdfsCommand.StorageReportStatus, body);
+        }
+
+        // WAIT_SYNC may go straight to OFFLINE (a source that finished before its SYNCING report counted).
+        await ReportAsync(StorageStatus.Offline);
+        Assert.Equal(StorageStatus.Offline, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
+        await ReportAsync(StorageStatus.Syncing);
+        Assert.Equal(StorageStatus.Offline, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
+
+        await second.BeatAsync();
+        Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
+        foreach (var late in new[] { StorageStatus.WaitSync, StorageStatus.Syncing, StorageStatus.Offline })
+        {
+            await ReportAsync(late);
+            Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
+        }
+
+        // The storage dies and comes back: it is ONLINE after its JOIN, ACTIVE after its beat, whatever is reported.
+        await second.DisposeAsync();
+        await tracker.WaitUntilAsync(async () =>
+            await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "OFFLINE after close");
+        await ReportAsync(StorageStatus.Syncing);
+        Assert.Equal(StorageStatus.Offline, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
+        await using var again = await tracker.JoinAsync(localIp: "127.0.0.3", initFlag: false);
+        await ReportAsync(StorageStatus.Syncing);
+        Assert.Equal(StorageStatus.Online, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
+        await again.BeatAsync();
+        Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
+    }
+
     [Fact]
     public async Task SyncDestReq_WithOnlyOfflinePeers_AnswersEnoent()
     {

@@ -18,7 +18,6 @@ internal sealed partial class ReplicationManager
     private readonly ILogger _logger;
     private readonly Dictionary<string, SyncPeerWorker> _workers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _sourceTimestamps = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _reportedOffline = new(StringComparer.Ordinal);
     private readonly object _signalGate = new();
     private TaskCompletionSource _changed = NewSignal();
     private long _timestampsVersion;
@@ -159,10 +158,6 @@ internal sealed partial class ReplicationManager
         }
     }
 
-    public void NoteReportedOffline(string peerId) => _reportedOffline[peerId] = true;
-
-    public bool WasReportedOffline(string peerId) => _reportedOffline.ContainsKey(peerId);
-
     /// <summary>Keeps the workers in step with the group list until <paramref name="stop"/>.</summary>
     public async Task RunAsync(CancellationToken stop, CancellationToken abandon)
     {
@@ -223,11 +218,6 @@ internal sealed partial class ReplicationManager
                         worker.DeleteMark();
                         _logger.LogInformation("peer {Peer} left the group: sync stopped, mark removed", brief.Id);
                         continue;
-                    }
-
-                    if (worker.Peer.Status != brief.Status && brief.Status is StorageStatus.Init or StorageStatus.WaitSync)
-                    {
-                        _reportedOffline.TryRemove(brief.Id, out _);
                     }
 
                     worker.Peer = brief;

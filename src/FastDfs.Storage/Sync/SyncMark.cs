@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Store;
 
 namespace FastDfs.Storage.Sync;
@@ -56,6 +57,15 @@ internal sealed class SyncMark
         };
         return mark.BinlogIndex < 0 || mark.BinlogOffset < 0 ? null : mark;
     }
+
+    /// <summary>
+    /// Whether this mark was made for the old-data assignment the tracker names now (SYNC_SRC_REQ answer,
+    /// null = no source): the same <c>until</c> and the same answer to "are we the source". A peer that was
+    /// wiped or re-assigned gets a new <c>until</c>; the same one means our progress towards it still holds.
+    /// </summary>
+    public bool IsFor(SyncSourceBody? assignment, string myId) => assignment is { } body
+        ? UntilTimestamp == body.UntilTimestamp && NeedSyncOld == (body.SrcId == myId)
+        : UntilTimestamp == 0 && !NeedSyncOld;
 
     public void Save(string path) => StateFile.WriteAtomic(path, ToEntries());
 

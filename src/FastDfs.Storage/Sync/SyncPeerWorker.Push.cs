@@ -76,12 +76,7 @@ internal sealed partial class SyncPeerWorker
             _logger.LogInformation("sync to {Peer}: old data pushed", PeerId);
         }
 
-        if (mark.NeedSyncOld && Peer.Status is StorageStatus.WaitSync or StorageStatus.Syncing && !_manager.WasReportedOffline(PeerId))
-        {
-            await _manager.Notifier.ReportStatusAsync(Peer, StorageStatus.Offline, stop).ConfigureAwait(false);
-            _manager.NoteReportedOffline(PeerId);
-        }
-
+        await ReportOldDataDoneAsync(stop).ConfigureAwait(false);
         SaveMarkIfDirty();
     }
 

@@ -28,6 +28,9 @@ internal sealed partial class SyncPeerWorker
     private BinlogPosition _acked;
     private bool _failing;
     private bool _abandoned;
+
+    /// <summary>When we last reported the peer OFFLINE for the current mark's finished copy (0 = not yet).</summary>
+    private long _doneReportedAt;
     private Task _running = Task.CompletedTask;
 
     public SyncPeerWorker(StorageContext ctx, ReplicationManager manager, StorageBrief peer, ILogger logger)
@@ -173,9 +176,14 @@ internal sealed partial class SyncPeerWorker
         bool owesOldData = mark.NeedSyncOld && !mark.SyncOldDone;
         if (!owesOldData)
         {
-            await FinishOldDataPhaseAsync(stop).ConfigureAwait(false);
-            // Only the designated source fills a new storage; everyone else waits until it is ACTIVE.
-            await WaitUntilAsync(() => Peer.Status == StorageStatus.Active, stop).ConfigureAwait(false);
+            // Only the designated source fills a new storage; everyone else waits until it is ACTIVE. A source
+            // whose copy is done keeps telling the trackers so meanwhile: if its report was lost, every worker
+            // of the group would wait here for good.
+            while (Peer.Status != StorageStatus.Active)
+            {
+                await ReportOldDataDoneAsync(stop).ConfigureAwait(false);
+                await _manager.WaitForChangeAsync(TimeSpan.FromMilliseconds(500), stop).ConfigureAwait(false);
+            }
         }
 
         var peer = Peer;
@@ -213,25 +221,37 @@ internal sealed partial class SyncPeerWorker
     }
 
     /// <summary>
-    /// Loads the mark, or (re)creates it through SYNC_SRC_REQ when it is missing or the peer is new again
-    /// (INIT/WAIT_SYNC: a fresh or wiped storage), spec 12.3.
+    /// Loads the mark, or asks SYNC_SRC_REQ when it is missing or the peer is being filled (WAIT_SYNC/SYNCING,
+    /// spec 12.3). A mark made for the assignment the tracker still names is kept: our group list lags the
+    /// tracker by a beat, so right after a copy (or when the connection drops during one) the peer still looks
+    /// WAIT_SYNC here, and starting over would push everything again and report the peer SYNCING again,
+    /// after it may already be ACTIVE.
     /// </summary>
     private async Task<SyncMark> EnsureMarkAsync(CancellationToken stop)
     {
-        var status = Peer.Status;
-        bool peerIsNew = status is StorageStatus.Init or StorageStatus.WaitSync;
-        if (_mark is not null && !peerIsNew)
+        bool peerBeingFilled = Peer.Status is StorageStatus.Init or StorageStatus.WaitSync or StorageStatus.Syncing;
+        var current = _mark ?? SyncMark.TryLoad(MarkPath);
+        if (current is not null && !peerBeingFilled)
         {
-            return _mark;
-        }
+            if (_mark is null)
+            {
+                SetMark(current, dirty: false);
+            }
 
-        if (_mark is null && !peerIsNew && SyncMark.TryLoad(MarkPath) is { } loaded)
-        {
-            SetMark(loaded, dirty: false);
-            return loaded;
+            return current;
         }
 
         var source = await _manager.Notifier.SyncSourceRequestAsync(PeerId, stop).ConfigureAwait(false);
+        if (current is not null && current.IsFor(source, _manager.MyId))
+        {
+            if (_mark is null)
+            {
+                SetMark(current, dirty: false);
+            }
+
+            return current;
+        }
+
         var mark = new SyncMark();
         if (source is { } body)
         {
@@ -256,6 +276,11 @@ internal sealed partial class SyncPeerWorker
 
     private void SetMark(SyncMark mark, bool dirty)
     {
+        if (!ReferenceEquals(_mark, mark))
+        {
+            _doneReportedAt = 0;
+        }
+
         _mark = mark;
         _markDirty = dirty;
         lock (_gate)
@@ -287,14 +312,36 @@ internal sealed partial class SyncPeerWorker
         }
     }
 
-    /// <summary>After our old-data push: a peer still WAIT_SYNC/SYNCING is reported OFFLINE (then it turns ACTIVE).</summary>
-    private async Task FinishOldDataPhaseAsync(CancellationToken stop)
+    /// <summary>
+    /// Once our old-data push is done, a peer still WAIT_SYNC/SYNCING in our view is reported OFFLINE to every
+    /// tracker (it turns ACTIVE on its next beat). Our view lags a beat, so a repeat waits a few beats, and is
+    /// only sent after SYNC_SRC_REQ confirms the assignment is still the one we completed; a different one
+    /// (the peer was wiped or given to us anew) drops the connection so the next one starts from a new mark.
+    /// </summary>
+    private async Task ReportOldDataDoneAsync(CancellationToken stop)
     {
-        if (_mark is { NeedSyncOld: true, SyncOldDone: true } && Peer.Status is StorageStatus.WaitSync or StorageStatus.Syncing)
+        if (_mark is not { NeedSyncOld: true, SyncOldDone: true } mark || Peer.Status is not (StorageStatus.WaitSync or StorageStatus.Syncing))
         {
-            await _manager.Notifier.ReportStatusAsync(Peer, StorageStatus.Offline, stop).ConfigureAwait(false);
-            _manager.NoteReportedOffline(PeerId);
+            return;
         }
+
+        long now = StorageContext.Now;
+        if (_doneReportedAt != 0)
+        {
+            if (now - _doneReportedAt < 3 * HeartBeatSeconds)
+            {
+                return;
+            }
+
+            var source = await _manager.Notifier.SyncSourceRequestAsync(PeerId, stop).ConfigureAwait(false);
+            if (!mark.IsFor(source, _manager.MyId))
+            {
+                throw new IOException($"the tracker changed the old-data assignment of {PeerId}; starting over");
+            }
+        }
+
+        await _manager.Notifier.ReportStatusAsync(Peer, StorageStatus.Offline, stop).ConfigureAwait(false);
+        _doneReportedAt = now;
     }
 
     private void Advance(BinlogPosition next)

@@ -477,7 +477,11 @@ internal sealed partial class ClusterState
 
     /// <summary>
     /// REPORT_STATUS (6.7): a source storage reports a peer's sync progress (WAIT_SYNC -> SYNCING -> OFFLINE).
-    /// An available storage is not moved between available states, and superseded records stay as they are.
+    /// As stock merges it: a storage that is INIT, ONLINE, ACTIVE or RECOVERY keeps its status, any other
+    /// only moves forward (a larger status code). A report from a source whose group list is stale (it still
+    /// sees the peer WAIT_SYNC after the copy ended) therefore cannot push a storage that is OFFLINE or ACTIVE
+    /// back into SYNCING, where no beat activates it and no source would report it done again. An available
+    /// storage is not moved between available states, and superseded records stay as they are.
     /// </summary>
     public void ReportStatus(string groupName, StorageBrief brief)
     {
@@ -486,10 +490,17 @@ internal sealed partial class ClusterState
             var group = FindGroup(groupName) ?? throw new ProtocolException($"unknown group {groupName}", Errno.ENOENT);
             var target = group.Find(brief.Id)
                 ?? throw new ProtocolException($"REPORT_STATUS for unknown storage {brief.Id}", Errno.ENOENT);
-            if (target.Status is StorageStatus.Deleted or StorageStatus.IpChanged ||
+            if (target.Status is StorageStatus.Deleted or StorageStatus.IpChanged or StorageStatus.Init or StorageStatus.Online
+                    or StorageStatus.Active or StorageStatus.Recovery ||
                 !Enum.IsDefined(brief.Status) || brief.Status is StorageStatus.None or StorageStatus.Deleted ||
-                (target.Status.IsAvailable() && brief.Status.IsAvailable()))
+                brief.Status <= target.Status || (target.Status.IsAvailable() && brief.Status.IsAvailable()))
             {
+                if (brief.Status != target.Status)
+                {
+                    logger.LogInformation("storage {Group}/{Id}: REPORT_STATUS {Reported} ignored, it is {Status}",
+                        groupName, target.Id, brief.Status.ToMonitorName(), target.Status.ToMonitorName());
+                }
+
                 return;
             }
 
