@@ -25,6 +25,16 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     private readonly Dictionary<TrunkFileKey, long> _trunkFiles = [];
     private readonly List<TrunkBinlogRecord> _records = [];
 
+    /// <summary>
+    /// Takeover quarantine: the free blocks of the trunk files that existed when this term began, kept apart and never
+    /// allocated from until <see cref="LiftQuarantine"/>. The previous trunk server may have handed out parts of them
+    /// in allocations our copy of its binlog lacks (files it acknowledged but had not replicated yet); new files of
+    /// this term get ids above any id it could use, so their space is safe at once.
+    /// </summary>
+    private readonly Dictionary<int, TrunkFreeSpace> _quarantined = [];
+    private readonly HashSet<int> _quarantinedIds = [];
+    private bool _quarantineActive;
+
     public TrunkSpaceManager(
         Func<TrunkSettings> settings,
         TrunkBinlog binlog,
@@ -70,7 +80,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
             foreach (var slot in writtenElsewhereAllocated ?? [])
             {
                 if (_files.ReadHeader(slot) is { IsOccupied: true } header && header.AllocSize == slot.Size &&
-                    FreeSpace(slot.File.StorePathIndex).Overlapping(slot).Any())
+                    FreeSpaceOf(slot.File).Overlapping(slot).Any())
                 {
                     TakeOutOfFreeSpace(slot);
                     _logger.LogWarning("trunk slot {Slot} holds a file but was free in the trunk binlog: not free", slot);
@@ -137,10 +147,20 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
                 return false;
             }
 
-            var free = FreeSpace(slot.File.StorePathIndex);
+            var free = FreeSpaceOf(slot.File);
             var overlapping = free.Overlapping(slot).ToList();
             if (overlapping.Count == 0)
             {
+                return true;
+            }
+
+            if (IsQuarantined(slot.File))
+            {
+                // Nothing of a quarantined file has been handed out this term: whatever is free here that the replica
+                // covers was allocated by the previous trunk server without our binlog copy knowing.
+                TakeOutOfFreeSpace(slot);
+                FlushRecords();
+                _logger.LogInformation("trunk slot {Slot} arrived by sync in quarantined free space: claimed for it", slot);
                 return true;
             }
 
@@ -159,7 +179,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     /// <summary>Removes a range from the free space (logging D of each block touched and A of what is left).</summary>
     private void TakeOutOfFreeSpace(TrunkBlock range)
     {
-        var free = FreeSpace(range.File.StorePathIndex);
+        var free = FreeSpaceOf(range.File);
         long now = _clock();
         foreach (var overlap in free.Overlapping(range).ToList())
         {
@@ -269,7 +289,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
         lock (_gate)
         {
             files = [.. _trunkFiles];
-            free = _free.Values.Sum(f => f.TotalBytes);
+            free = _free.Values.Sum(f => f.TotalBytes) + _quarantined.Values.Sum(f => f.TotalBytes);
             pending = _pending.Sum(p => (long)p.Size);
         }
 
@@ -284,7 +304,9 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     {
         lock (_gate)
         {
-            return _free.TryGetValue(storePathIndex, out var free) ? [.. free.Blocks] : [];
+            IEnumerable<TrunkBlock> main = _free.TryGetValue(storePathIndex, out var free) ? free.Blocks : [];
+            IEnumerable<TrunkBlock> held = _quarantined.TryGetValue(storePathIndex, out var q) ? q.Blocks : [];
+            return [.. main.Concat(held)];
         }
     }
 
@@ -318,7 +340,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     /// <summary>Adds a freed block (merging with free neighbours when configured) and reclaims its pages.</summary>
     private bool AddFree(TrunkBlock slot)
     {
-        var free = FreeSpace(slot.File.StorePathIndex);
+        var free = FreeSpaceOf(slot.File);
         if (free.Overlapping(slot).Any())
         {
             return false;
@@ -377,7 +399,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
             _trunkFiles[block.File] = length > 0 ? length : Math.Max(block.End, _settings().TrunkFileSize);
         }
 
-        var free = FreeSpace(block.File.StorePathIndex);
+        var free = FreeSpaceOf(block.File);
         if (record.Op == TrunkBinlogRecord.Add)
         {
             if (free.Add(block))
@@ -423,7 +445,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     private int CheckOccupying()
     {
         int found = 0;
-        foreach (var (pathIndex, free) in _free)
+        foreach (var (pathIndex, free) in _free.Concat(_quarantined))
         {
             foreach (var start in free.Blocks.ToList())
             {
@@ -452,6 +474,92 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
 
         FlushRecords();
         return found;
+    }
+
+    /// <summary>Starts the takeover quarantine: every trunk file known now is set apart until it is lifted.</summary>
+    public void BeginQuarantine()
+    {
+        lock (_gate)
+        {
+            _quarantineActive = true;
+            foreach (var file in _trunkFiles.Keys)
+            {
+                _quarantinedIds.Add(file.TrunkId);
+            }
+
+            foreach (var (pathIndex, free) in _free)
+            {
+                var held = Quarantined(pathIndex);
+                foreach (var block in free.Blocks.ToList())
+                {
+                    free.Remove(block);
+                    held.Add(block);
+                }
+            }
+
+            _logger.LogInformation("trunk takeover: {Files} trunk files quarantined ({Bytes} bytes free in them); new slots go to new trunk files",
+                _quarantinedIds.Count, _quarantined.Values.Sum(f => f.TotalBytes));
+        }
+    }
+
+    /// <summary>True while the takeover quarantine holds.</summary>
+    public bool InQuarantine
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _quarantineActive;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends the quarantine (every member's files of the previous term have reached us, or the members that could hold
+    /// such files left the group): the set-apart free space becomes allocatable again, after the start-up check.
+    /// </summary>
+    public bool LiftQuarantine()
+    {
+        lock (_gate)
+        {
+            if (!_quarantineActive)
+            {
+                return false;
+            }
+
+            _quarantineActive = false;
+            _quarantinedIds.Clear();
+            foreach (var (pathIndex, held) in _quarantined)
+            {
+                var free = FreeSpace(pathIndex);
+                foreach (var block in held.Blocks.ToList())
+                {
+                    held.Remove(block);
+                    free.Add(block);
+                }
+            }
+
+            _quarantined.Clear();
+            int occupied = CheckOccupying();
+            _logger.LogInformation("trunk takeover quarantine lifted ({Occupied} occupied blocks found)", occupied);
+            return true;
+        }
+    }
+
+    private bool IsQuarantined(TrunkFileKey file) => _quarantineActive && _quarantinedIds.Contains(file.TrunkId);
+
+    private TrunkFreeSpace FreeSpaceOf(TrunkFileKey file) =>
+        IsQuarantined(file) ? Quarantined(file.StorePathIndex) : FreeSpace(file.StorePathIndex);
+
+    private TrunkFreeSpace Quarantined(int storePathIndex)
+    {
+        if (!_quarantined.TryGetValue(storePathIndex, out var held))
+        {
+            held = new TrunkFreeSpace();
+            _quarantined[storePathIndex] = held;
+        }
+
+        return held;
     }
 
     private TrunkFreeSpace FreeSpace(int storePathIndex)
