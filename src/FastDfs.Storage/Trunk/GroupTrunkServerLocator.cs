@@ -143,6 +143,11 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
                 {
                     _epoch++;
                 }
+                else
+                {
+                    // The same term goes on: allocation does not pause; new trunk files wait for the first reservation.
+                    _idsReadyEpoch = _epoch;
+                }
 
                 _selfFromTicks = _selfByOnlyMemberRule || IsOnlyMember() ? 0 : Environment.TickCount64 + (long)TakeoverDelay.TotalMilliseconds;
             }

@@ -56,7 +56,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException($"TRUNK_ALLOC_SPACE of {slotBytes} bytes on store path {pathIndex}");
         }
 
-        var slot = await TrunkServerCore().AllocateAsync(pathIndex, slotBytes, Token).ConfigureAwait(false);
+        var slot = await _ctx.Trunk.AllocateLocallyAsync(TrunkServerCore(), pathIndex, slotBytes, Token).ConfigureAwait(false);
         var span = _output.GetSpan(ProtocolConstants.HeaderSize + RemoteTrunkAllocator.TrunkInfoSize);
         PacketHeader.Response(RemoteTrunkAllocator.TrunkInfoSize).WriteTo(span);
         RemoteTrunkAllocator.WriteTrunkInfo(span[ProtocolConstants.HeaderSize..], slot);
@@ -151,7 +151,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException("TRUNK_TRUNCATE_BINLOG_FILE before our files reached the trunk server", Errno.EAGAIN);
         }
 
-        _ctx.Trunk.Binlog.Truncate();
+        _ctx.Trunk.Binlog.Truncate(_ctx.Trunk.Settings.BinlogMaxBackups);
         return ReplyEmpty();
     }
 

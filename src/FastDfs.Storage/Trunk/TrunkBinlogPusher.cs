@@ -41,6 +41,8 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
             {
                 if (ctx.Parameters.Trunk.UseTrunkFile && ctx.Trunk.Locator.Resolve() == TrunkServerRole.Self)
                 {
+                    // Compaction runs here, between pushes: no push reads the binlog while it is replaced.
+                    ctx.Trunk.CompactIfDue(DateTime.Now);
                     await PushAllAsync(stop).ConfigureAwait(false);
                 }
                 else

@@ -29,6 +29,56 @@ internal sealed class TrunkFileIdSequence(DataInitFlag initFlag, Func<bool> name
     private readonly object _gate = new();
     private long _reservedUpTo = -1;
     private long _usedSinceReservation;
+    private TaskCompletionSource _needed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _reserved = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when an allocation ran out of reserved ids: the tracker reporter reserves more at once.</summary>
+    public Task Needed
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _needed.Task;
+            }
+        }
+    }
+
+    /// <summary>True (and the signal is reset) when an allocation asked for more ids since the last call.</summary>
+    public bool TakeNeeded()
+    {
+        lock (_gate)
+        {
+            if (!_needed.Task.IsCompleted)
+            {
+                return false;
+            }
+
+            _needed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return true;
+        }
+    }
+
+    /// <summary>Waits (up to <paramref name="timeout"/>) for the next reservation; false when none came.</summary>
+    public async Task<bool> WaitForReservationAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Task reserved;
+        lock (_gate)
+        {
+            reserved = _reserved.Task;
+            _needed.TrySetResult();
+        }
+
+        try
+        {
+            await reserved.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
 
     public ValueTask<int> NextAsync(CancellationToken cancellationToken)
     {
@@ -42,12 +92,18 @@ internal sealed class TrunkFileIdSequence(DataInitFlag initFlag, Func<bool> name
 
             if (namedByTracker() && next > _reservedUpTo)
             {
+                _needed.TrySetResult();
                 throw new ProtocolException($"trunk file id {next} is not reserved with the tracker yet (reserved up to {_reservedUpTo})", Errno.EAGAIN);
             }
 
             initFlag.CurrentTrunkFileId = next;
             initFlag.Save();
             _usedSinceReservation++;
+            if (_reservedUpTo - next < Math.Clamp(2 * _usedSinceReservation, MinWindow, MaxWindow) / 2)
+            {
+                _needed.TrySetResult(); // top up before the reservation runs dry
+            }
+
             return ValueTask.FromResult((int)next);
         }
     }
@@ -118,6 +174,10 @@ internal sealed class TrunkFileIdSequence(DataInitFlag initFlag, Func<bool> name
                 _reservedUpTo = upTo;
                 _usedSinceReservation = 0;
             }
+
+            var reserved = _reserved;
+            _reserved = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            reserved.TrySetResult();
         }
     }
 }

@@ -34,6 +34,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     private readonly Dictionary<int, TrunkFreeSpace> _quarantined = [];
     private readonly HashSet<int> _quarantinedIds = [];
     private bool _quarantineActive;
+    private int _generation;
 
     public TrunkSpaceManager(
         Func<TrunkSettings> settings,
@@ -68,7 +69,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     {
         lock (_gate)
         {
-            var (applied, conflicts) = ReplayBinlog();
+            var (applied, conflicts) = ReplayBinlog(useSnapshot: true);
             foreach (var slot in inFlight)
             {
                 TakeOutOfFreeSpace(slot);
@@ -100,14 +101,43 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     {
         lock (_gate)
         {
-            ReplayBinlog();
+            ReplayBinlog(useSnapshot: false);
         }
     }
 
-    private (int Applied, int Conflicts) ReplayBinlog()
+    /// <summary>
+    /// The free space from <c>storage_trunk.dat</c> plus the binlog after the offset it covers, or the whole binlog
+    /// (no snapshot, one that does not fit the binlog, or <c>trunk_init_reload_from_binlog</c>, which deletes it as stock).
+    /// </summary>
+    private (int Applied, int Conflicts) ReplayBinlog(bool useSnapshot)
     {
         int applied = 0, conflicts = 0;
-        foreach (var record in _binlog.ReadFrom(0))
+        long from = 0;
+        _generation = _binlog.Generation;
+        if (useSnapshot && _settings().InitReloadFromBinlog)
+        {
+            TrunkSnapshot.Delete(_binlog.SnapshotPath);
+        }
+        else if (TrunkSnapshot.TryRead(_binlog.SnapshotPath, out long offset, out var blocks))
+        {
+            if (offset <= _binlog.Length)
+            {
+                foreach (var block in blocks)
+                {
+                    Replay(block);
+                }
+
+                from = offset;
+                _logger.LogInformation("trunk free space: {Blocks} blocks from {Snapshot}, binlog replayed from offset {Offset}", blocks.Count, _binlog.SnapshotPath, offset);
+            }
+            else
+            {
+                _logger.LogWarning("{Snapshot} covers {Offset} bytes of a {Length}-byte trunk binlog: ignored, the whole binlog is replayed",
+                    _binlog.SnapshotPath, offset, _binlog.Length);
+            }
+        }
+
+        foreach (var record in _binlog.ReadFrom(from))
         {
             applied++;
             if (!Replay(record))
@@ -267,6 +297,12 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     {
         lock (_gate)
         {
+            if (!_trunkFiles.ContainsKey(slot.File) && _files.Length(slot.File) is > 0 and var length)
+            {
+                // A trunk file with no free block in the snapshot we started from (entirely used): known from its disk.
+                _trunkFiles[slot.File] = length;
+            }
+
             if (_pending.Contains(slot) || !_trunkFiles.TryGetValue(slot.File, out long fileSize) ||
                 slot.Offset < 0 || slot.Size <= 0 || slot.End > fileSize)
             {
@@ -474,6 +510,62 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
 
         FlushRecords();
         return found;
+    }
+
+    /// <summary>
+    /// Writes <c>storage_trunk.dat</c>: the free space (reserved slots count as free, as in the binlog until their
+    /// confirm) and the binlog length it covers. False when the binlog was replaced since this core loaded it.
+    /// </summary>
+    public bool SaveSnapshot()
+    {
+        lock (_gate)
+        {
+            FlushRecords();
+            if (_generation != _binlog.Generation)
+            {
+                return false;
+            }
+
+            _binlog.Flush();
+            TrunkSnapshot.Write(_binlog.SnapshotPath, _binlog.Length, SnapshotRecords());
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Trunk binlog compaction (trunk_compress_binlog_*): the binlog is replaced by one <c>A</c> line per free block
+    /// (the old one kept as a backup up to trunk_binlog_max_backups) and the snapshot then covers all of it. The
+    /// snapshot is removed first, so a crash in between leaves a binlog that replays alone.
+    /// </summary>
+    public bool Compact(int maxBackups)
+    {
+        lock (_gate)
+        {
+            FlushRecords();
+            if (_generation != _binlog.Generation)
+            {
+                return false;
+            }
+
+            var records = SnapshotRecords();
+            TrunkSnapshot.Delete(_binlog.SnapshotPath);
+            long length = _binlog.ReplaceWith(records, maxBackups);
+            _generation = _binlog.Generation;
+            TrunkSnapshot.Write(_binlog.SnapshotPath, length, records);
+            _logger.LogInformation("trunk binlog compacted to {Blocks} free blocks ({Length} bytes)", records.Count, length);
+            return true;
+        }
+    }
+
+    private List<TrunkBinlogRecord> SnapshotRecords()
+    {
+        long now = _clock();
+        return
+        [
+            .. _free.Values.Concat(_quarantined.Values).SelectMany(f => f.Blocks).Concat(_pending)
+                .OrderBy(b => (b.File.StorePathIndex, b.File.TrunkId, b.Offset))
+                .Select(b => new TrunkBinlogRecord(now, TrunkBinlogRecord.Add, b)),
+        ];
     }
 
     /// <summary>Starts the takeover quarantine: every trunk file known now is set apart until it is lifted.</summary>

@@ -164,16 +164,16 @@ internal sealed partial class TrunkStore
     }
 
     /// <summary>
-    /// After each heartbeat the leader answered: renews the trunk server lease; a storage named trunk server fetches
-    /// the group's trunk file id once per term (FETCH_TRUNK_FID 72) and reserves ids ahead (REPORT_TRUNK_FID 73)
-    /// before it may allocate (<see cref="TrunkFileIdSequence"/>), then reports its free trunk MB (74).
+    /// On the leader's connection (after a heartbeat, and whenever allocations ran out of ids): a storage named trunk
+    /// server fetches the group's trunk file id once per term (FETCH_TRUNK_FID 72) and reserves ids ahead with
+    /// REPORT_TRUNK_FID (73) before it may allocate (<see cref="TrunkFileIdSequence"/>). False when not named, or the
+    /// tracker refused.
     /// </summary>
-    public async Task AfterLeaderBeatAsync(TrackerConnection connection, CancellationToken stop)
+    public async Task<bool> ReserveIdsAsync(TrackerConnection connection, CancellationToken stop)
     {
-        GroupLocator.LeaderContact();
         if (!Settings.UseTrunkFile || !GroupLocator.NamedSelf)
         {
-            return;
+            return false;
         }
 
         int epoch = GroupLocator.Epoch;
@@ -183,7 +183,7 @@ internal sealed partial class TrunkStore
             if (status != Errno.Ok || body.Length != 4)
             {
                 _logger.LogWarning("FETCH_TRUNK_FID answered {Status}", Errno.Describe(status));
-                return;
+                return false;
             }
 
             int trackerId = BinaryPrimitives.ReadInt32BigEndian(body);
@@ -200,13 +200,28 @@ internal sealed partial class TrunkStore
             if (status != Errno.Ok)
             {
                 _logger.LogWarning("REPORT_TRUNK_FID {Id} answered {Status}", upTo, Errno.Describe(status));
-                return;
+                return false;
             }
 
             Ids.Reserved(upTo);
         }
 
         GroupLocator.IdsReady(epoch);
+        return true;
+    }
+
+    /// <summary>
+    /// After each heartbeat the leader answered: renews the trunk server lease, reserves trunk file ids
+    /// (<see cref="ReserveIdsAsync"/>) and, as trunk server, reports the free trunk MB (REPORT_TRUNK_FREE 74).
+    /// </summary>
+    public async Task AfterLeaderBeatAsync(TrackerConnection connection, CancellationToken stop)
+    {
+        GroupLocator.LeaderContact();
+        if (!await ReserveIdsAsync(connection, stop).ConfigureAwait(false))
+        {
+            return;
+        }
+
         if (Locator.Resolve() == TrunkServerRole.Self)
         {
             long freeMb = Manager.GetStats().FreeBytes / (1024 * 1024);

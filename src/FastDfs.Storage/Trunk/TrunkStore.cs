@@ -176,7 +176,10 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
         TrunkBlock slot;
         try
         {
-            slot = await allocator.AllocateAsync(storePathIndex, (int)fileSize + TrunkSlotHeader.Size, cancellationToken).ConfigureAwait(false);
+            int slotBytes = (int)fileSize + TrunkSlotHeader.Size;
+            slot = allocator is TrunkSpaceManager core
+                ? await AllocateLocallyAsync(core, storePathIndex, slotBytes, cancellationToken).ConfigureAwait(false)
+                : await allocator.AllocateAsync(storePathIndex, slotBytes, cancellationToken).ConfigureAwait(false);
         }
         catch (ProtocolException e) when (e.Status == Errno.EAGAIN || (!ReferenceEquals(allocator, _manager) && e.Status is Errno.EIO or Errno.EINVAL))
         {
@@ -199,6 +202,29 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Allocation by our core (a local upload, or TRUNK_ALLOC_SPACE of a member). When a new trunk file needs an id
+    /// and none is reserved with the tracker, waits a little for the tracker reporter to reserve more, then tries again.
+    /// </summary>
+    public async ValueTask<TrunkBlock> AllocateLocallyAsync(TrunkSpaceManager core, int storePathIndex, int slotBytes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await core.AllocateAsync(storePathIndex, slotBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProtocolException e) when (e.Status == Errno.EAGAIN)
+        {
+            if (!await Ids.WaitForReservationAsync(IdReservationWait, cancellationToken).ConfigureAwait(false))
+            {
+                throw;
+            }
+
+            return await core.AllocateAsync(storePathIndex, slotBytes, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly TimeSpan IdReservationWait = TimeSpan.FromSeconds(5);
 
     public async ValueTask<string> CompleteUploadAsync(
         TrunkUpload upload, uint sourceRaw, int timestamp, uint crc32, string formattedExt, CancellationToken cancellationToken)
@@ -480,6 +506,7 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
     {
         lock (_managerGate)
         {
+            SaveOnStop();
             _manager?.Dispose();
             _manager = null;
         }
