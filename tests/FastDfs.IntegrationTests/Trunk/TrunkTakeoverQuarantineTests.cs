@@ -74,6 +74,10 @@ public sealed class TrunkTakeoverQuarantineTests(ITestOutputHelper output)
         Assert.Null(await ReplicationCluster.TryDownloadAsync(client, survivor, unreplicated[^1], ct));
         int oldMaxTrunkId = acknowledged.Keys.Max(id => FileNameCodec.Decode(id.LogicName).Trunk!.Value.TrunkId);
         long oldReserved = oldTrunk.Context.Trunk.Ids.ReservedUpTo;
+        // Every trunk file id used was reserved with the tracker before its use (REPORT_TRUNK_FID ahead).
+        Assert.True(oldReserved >= oldMaxTrunkId, $"reserved {oldReserved}, used {oldMaxTrunkId}");
+        long trackerId = (await client.Tracker.ListGroupAsync("group1", ct)).CurrentTrunkFileId;
+        Assert.True(trackerId >= oldReserved, $"tracker current_trunk_file_id {trackerId}, reserved {oldReserved}");
 
         await oldTrunk.KillAsync();
         await Eventually.TrueAsync(() => Task.FromResult(Role(survivor) == TrunkServerRole.Self), TimeSpan.FromSeconds(60), "the survivor to take over", ct);
