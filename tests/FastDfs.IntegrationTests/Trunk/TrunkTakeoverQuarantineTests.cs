@@ -20,6 +20,8 @@ public sealed class TrunkTakeoverQuarantineTests(ITestOutputHelper output)
 
     private static TrunkServerRole Role(StorageServer storage) => storage.Context.Trunk.Locator.Resolve();
 
+    private static bool IsTrunk(FileId id) => FileNameCodec.Decode(id.LogicName).IsTrunk;
+
     [Fact]
     public async Task TrunkServerDiesWithUnreplicatedFiles_NewTrunkServerQuarantinesOldSpace_EveryAcknowledgedFileSurvivesOnEveryMember()
     {
@@ -56,13 +58,17 @@ public sealed class TrunkTakeoverQuarantineTests(ITestOutputHelper output)
             return id;
         }
 
-        // One file through the trunk server reaches the survivor (file sync and trunk binlog); then both stall.
-        var first = await UploadAsync(oldTrunk, 1000, 1);
-        Assert.True(FileNameCodec.Decode(first.LogicName).IsTrunk);
-        await ReplicationCluster.AllServeAsync(client, [survivor], new Dictionary<FileId, byte[]> { [first] = acknowledged[first] }, ct, TimeSpan.FromSeconds(60));
+        // Prime both pushes of the trunk server, which then stall for an hour: its file sync with an appender file
+        // (never a trunk slot), its trunk binlog push with the first trunk allocation (an upload through the survivor).
+        var appenderContent = ReplicationCluster.RandomBytes(1000, 1);
+        var appender = await ReplicationCluster.Direct(client, oldTrunk).UploadAppenderAsync(new MemoryStream(appenderContent), appenderContent.Length, "bin", ct: ct);
+        acknowledged[appender] = appenderContent;
+        await ReplicationCluster.AllServeAsync(client, [survivor], new Dictionary<FileId, byte[]> { [appender] = appenderContent }, ct, TimeSpan.FromSeconds(60));
+        int seed = 10;
+        await Eventually.TrueAsync(async () => IsTrunk(await UploadAsync(survivor, 1000, seed++)), TimeSpan.FromSeconds(30), "a trunk upload through the survivor", ct);
         await Eventually.TrueAsync(() => Task.FromResult(survivor.Context.Trunk.Binlog.Length > 0), TimeSpan.FromSeconds(30), "the first trunk binlog push", ct);
-        await Task.Delay(500, ct); // let the pusher's first chunk complete before more records exist (its pacing then stalls it)
 
+        // (Under heavy load a lapsed trunk server lease turns an upload into a normal file; those do not matter here.)
         var unreplicated = new List<FileId>();
         for (int i = 0; i < 60; i++)
         {
@@ -70,9 +76,10 @@ public sealed class TrunkTakeoverQuarantineTests(ITestOutputHelper output)
             await UploadAsync(survivor, 200 + i * 53 % 6000, 1000 + i);
         }
 
-        Assert.All(acknowledged.Keys, id => Assert.True(FileNameCodec.Decode(id.LogicName).IsTrunk, id.LogicName));
+        unreplicated.RemoveAll(id => !IsTrunk(id));
+        Assert.True(unreplicated.Count >= 30, $"{unreplicated.Count} of 60 uploads to the trunk server went to slots");
         Assert.Null(await ReplicationCluster.TryDownloadAsync(client, survivor, unreplicated[^1], ct));
-        int oldMaxTrunkId = acknowledged.Keys.Max(id => FileNameCodec.Decode(id.LogicName).Trunk!.Value.TrunkId);
+        int oldMaxTrunkId = acknowledged.Keys.Where(IsTrunk).Max(id => FileNameCodec.Decode(id.LogicName).Trunk!.Value.TrunkId);
         long oldReserved = oldTrunk.Context.Trunk.Ids.ReservedUpTo;
         // Every trunk file id used was reserved with the tracker before its use (REPORT_TRUNK_FID ahead).
         Assert.True(oldReserved >= oldMaxTrunkId, $"reserved {oldReserved}, used {oldMaxTrunkId}");
@@ -90,8 +97,8 @@ public sealed class TrunkTakeoverQuarantineTests(ITestOutputHelper output)
             duringQuarantine.Add(await UploadAsync(survivor, 100 + i * 71 % 6000, 2000 + i));
         }
 
-        var quarantineSlots = duringQuarantine.Select(id => FileNameCodec.Decode(id.LogicName)).ToList();
-        Assert.All(quarantineSlots, info => Assert.True(info.IsTrunk));
+        var quarantineSlots = duringQuarantine.Where(IsTrunk).Select(id => FileNameCodec.Decode(id.LogicName)).ToList();
+        Assert.True(quarantineSlots.Count >= 50, $"{quarantineSlots.Count} of 100 uploads during the quarantine went to slots");
         Assert.All(quarantineSlots, info => Assert.True(info.Trunk!.Value.TrunkId > Math.Max(oldMaxTrunkId, oldReserved),
             $"trunk id {info.Trunk!.Value.TrunkId} during quarantine, old term used up to {oldMaxTrunkId} and reserved {oldReserved}"));
         Assert.True(survivor.Context.Trunk.Manager.InQuarantine);
