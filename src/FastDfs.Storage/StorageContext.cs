@@ -144,7 +144,7 @@ internal sealed class StorageContext : IDisposable
         InitFlag.Save();
         StorageStatFile.Load(DataDirectory, Counters, Distributor);
         Binlog = new BinlogWriter(DataDirectory, LoggerFactory.CreateLogger<BinlogWriter>());
-        Trunk = new TrunkStore(this, new TrunkFileStore(Paths), new LocalTrunkFileIdSequence(InitFlag));
+        Trunk = new TrunkStore(this, new TrunkFileStore(Paths));
         Replication = new Sync.ReplicationManager(this, LoggerFactory);
         RemoveStaleReplicaTempFiles(logger);
     }

@@ -4,6 +4,7 @@ using FastDfs.Cli;
 using FastDfs.Client;
 using FastDfs.IntegrationTests.Infrastructure;
 using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
 
 namespace FastDfs.IntegrationTests;
 
@@ -58,6 +59,51 @@ public sealed class AllInOneServerTests
             Assert.Equal("all in one", await http.GetStringAsync($"http://127.0.0.1:{trackerHttpPort}/{id}", stop.Token));
             Assert.Contains("FastDFS.NET cluster", await http.GetStringAsync($"http://127.0.0.1:{trackerHttpPort}/", stop.Token));
             Assert.Contains($"dashboard http://127.0.0.1:{trackerHttpPort}/", output.ToString());
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await server);
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task ServerCommandWithTrunk_StoresSmallFilesInTrunkFiles()
+    {
+        string data = Path.Combine(Path.GetTempPath(), "fdfs-aio-" + Guid.NewGuid().ToString("N")[..12]);
+        int trackerPort = FreePort();
+        int storagePort = FreePort();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        var output = new StringWriter();
+        var server = CliApp.InvokeAsync(
+            ["server", "--trunk", "--data", data, "--tracker-port", $"{trackerPort}", "--storage-port", $"{storagePort}",
+             "--tracker-http-port", "0", "--storage-http-port", "0"],
+            output, new StringWriter(), stop.Token);
+        try
+        {
+            await using var client = new FastDfsClient(FastDfsClientOptions.ForTrackers($"127.0.0.1:{trackerPort}"));
+            // Until the tracker has named the storage trunk server, small uploads are normal files; then trunk slots.
+            FileId? trunkId = null;
+            await Eventually.TrueAsync(async () =>
+            {
+                Assert.False(server.IsCompleted, "fdfs server exited: " + output);
+                try
+                {
+                    var id = await client.UploadAsync("small file in a trunk"u8.ToArray(), "txt");
+                    trunkId = id.LogicName.Length == 60 ? id : null;
+                    return trunkId is not null;
+                }
+                catch (FastDfsException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(120), "an upload stored in a trunk slot", stop.Token);
+
+            Assert.True(FileNameCodec.Decode(trunkId!.Value.LogicName).IsTrunk);
+            Assert.Equal("small file in a trunk"u8.ToArray(), await client.DownloadBytesAsync(trunkId.Value));
+            Assert.Contains("trunk mode", output.ToString());
+            Assert.True(File.Exists(Path.Combine(data, "storage", "data", "trunk", "binlog")));
         }
         finally
         {

@@ -68,9 +68,13 @@ public static class ServerCommands
             Description = "secret for HTTP upload/delete on the tracker (X-FastDFS-Secret header); none = off",
             DefaultValueFactory = _ => "",
         };
+        var trunk = new Option<bool>("--trunk")
+        {
+            Description = "store small files in trunk files (use_trunk_file = true with stock's trunk defaults)",
+        };
         var command = new Command("server", "Run a local all-in-one cluster: one tracker and one storage in this process")
         {
-            data, trackerPort, storagePort, group, trackerHttpPort, storageHttpPort, uploadSecret,
+            data, trackerPort, storagePort, group, trackerHttpPort, storageHttpPort, uploadSecret, trunk,
         };
         command.SetAction((result, ct) => RunDaemonAsync(() =>
         {
@@ -78,8 +82,15 @@ public static class ServerCommands
                 result.GetValue(storagePort), result.GetValue(group)!);
             (tracker, storage) = WithHttp(tracker, storage, result.GetValue(trackerHttpPort), result.GetValue(storageHttpPort),
                 result.GetValue(uploadSecret) ?? "");
+            tracker = WithTrunk(tracker, result.GetValue(trunk));
             result.InvocationConfiguration.Output.WriteLine(
                 $"fdfs server: tracker on port {tracker.Port}, storage {storage.GroupName} on port {storage.Port}, data in {result.GetValue(data)!.FullName}");
+            if (tracker.UseTrunkFile)
+            {
+                result.InvocationConfiguration.Output.WriteLine(
+                    $"fdfs server: trunk mode, files up to {tracker.SlotMaxSize - 24} bytes go into {tracker.TrunkFileSize >> 20} MB trunk files");
+            }
+
             if (tracker.Http.Enabled)
             {
                 result.InvocationConfiguration.Output.WriteLine(
@@ -113,6 +124,16 @@ public static class ServerCommands
         };
         return (tracker, storage);
     }
+
+    /// <summary>
+    /// <c>--trunk</c>: trunk mode with stock's trunk defaults (the tracker.conf keys left at their code defaults), and
+    /// store_server moved off round robin as the stock tracker does when use_trunk_file is on.
+    /// </summary>
+    public static TrackerConfig WithTrunk(TrackerConfig tracker, bool trunk) => !trunk ? tracker : tracker with
+    {
+        UseTrunkFile = true,
+        StoreServer = tracker.StoreServer == StoreServerSelection.RoundRobin ? StoreServerSelection.FirstByIp : tracker.StoreServer,
+    };
 
     /// <summary>The all-in-one HTTP servers: a port of 0 turns one off.</summary>
     public static (TrackerConfig Tracker, StorageConfig Storage) WithHttp(TrackerConfig tracker, StorageConfig storage,

@@ -75,6 +75,18 @@ internal sealed class BinlogWriter : IDisposable
 
     public string CurrentPath => FilePath(_index);
 
+    /// <summary>The position just past the last record written.</summary>
+    public Sync.BinlogPosition End
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new Sync.BinlogPosition(_index, _length + _pending.Length);
+            }
+        }
+    }
+
     public string FilePathOf(int index) => FilePath(index);
 
     private string IndexPath => Path.Combine(_syncDirectory, "binlog_index.dat");

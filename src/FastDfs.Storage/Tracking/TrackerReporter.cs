@@ -135,7 +135,16 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
                 lastSyncReport = now;
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(1), stop).ConfigureAwait(false);
+            // Trunk file ids are reserved with the leader as soon as the trunk server runs low, not only after beats.
+            bool leaderConnection = IsThisTracker(ctx.Group.Leader);
+            if (leaderConnection && ctx.Trunk.Ids.TakeNeeded())
+            {
+                await ctx.Trunk.ReserveIdsAsync(connection, stop).ConfigureAwait(false);
+            }
+
+            var tick = Task.Delay(TimeSpan.FromSeconds(1), stop);
+            await (leaderConnection ? Task.WhenAny(tick, ctx.Trunk.Ids.Needed) : tick).ConfigureAwait(false);
+            stop.ThrowIfCancellationRequested();
         }
     }
 

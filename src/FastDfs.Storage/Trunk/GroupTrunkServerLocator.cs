@@ -24,6 +24,7 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
     private long _lastLeaderContactTicks = long.MinValue / 2;
     private int _epoch;
     private bool _selfByOnlyMemberRule;
+    private int _idsReadyEpoch = -1;
 
     /// <summary>How long a trunk server keeps allocating after the leader last answered it.</summary>
     public TimeSpan Lease => TimeSpan.FromSeconds(Math.Max(2, 3 * Math.Max(1, ctx.Config.HeartBeatInterval)));
@@ -56,6 +57,18 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
         }
     }
 
+    /// <summary>
+    /// FETCH_TRUNK_FID and the first id reservation of term <paramref name="epoch"/> are done: allocation may start
+    /// (a new trunk file needs an id above every id a previous trunk server may have used).
+    /// </summary>
+    public void IdsReady(int epoch)
+    {
+        lock (_gate)
+        {
+            _idsReadyEpoch = epoch;
+        }
+    }
+
     /// <summary>The leader answered a heartbeat of ours now.</summary>
     public void LeaderContact()
     {
@@ -77,7 +90,7 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
             lock (_gate)
             {
                 long now = Environment.TickCount64;
-                return now >= _selfFromTicks && now - _lastLeaderContactTicks <= (long)Lease.TotalMilliseconds
+                return now >= _selfFromTicks && now - _lastLeaderContactTicks <= (long)Lease.TotalMilliseconds && _idsReadyEpoch == _epoch
                     ? TrunkServerRole.Self
                     : TrunkServerRole.Unknown;
             }
@@ -94,7 +107,7 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
     }
 
     /// <summary>True when the group list holds no other live member: nobody else can be allocating.</summary>
-    private bool IsOnlyMember()
+    public bool IsOnlyMember()
     {
         var servers = ctx.Group.Servers;
         if (servers.Count == 0)
@@ -129,6 +142,11 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
                 if (!_selfByOnlyMemberRule)
                 {
                     _epoch++;
+                }
+                else
+                {
+                    // The same term goes on: allocation does not pause; new trunk files wait for the first reservation.
+                    _idsReadyEpoch = _epoch;
                 }
 
                 _selfFromTicks = _selfByOnlyMemberRule || IsOnlyMember() ? 0 : Environment.TickCount64 + (long)TakeoverDelay.TotalMilliseconds;

@@ -56,7 +56,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException($"TRUNK_ALLOC_SPACE of {slotBytes} bytes on store path {pathIndex}");
         }
 
-        var slot = await TrunkServerCore().AllocateAsync(pathIndex, slotBytes, Token).ConfigureAwait(false);
+        var slot = await _ctx.Trunk.AllocateLocallyAsync(TrunkServerCore(), pathIndex, slotBytes, Token).ConfigureAwait(false);
         var span = _output.GetSpan(ProtocolConstants.HeaderSize + RemoteTrunkAllocator.TrunkInfoSize);
         PacketHeader.Response(RemoteTrunkAllocator.TrunkInfoSize).WriteTo(span);
         RemoteTrunkAllocator.WriteTrunkInfo(span[ProtocolConstants.HeaderSize..], slot);
@@ -146,7 +146,12 @@ internal sealed partial class StorageSession
             throw new ProtocolException("TRUNK_TRUNCATE_BINLOG_FILE to the trunk server itself", Errno.EINVAL);
         }
 
-        _ctx.Trunk.Binlog.Truncate();
+        if (!_ctx.Trunk.ReadyForNewTrunkTerm(_ctx.Replication.PeerIdByAddress(RemoteAddress)))
+        {
+            throw new ProtocolException("TRUNK_TRUNCATE_BINLOG_FILE before our files reached the trunk server", Errno.EAGAIN);
+        }
+
+        _ctx.Trunk.Binlog.Truncate(_ctx.Trunk.Settings.BinlogMaxBackups);
         return ReplyEmpty();
     }
 

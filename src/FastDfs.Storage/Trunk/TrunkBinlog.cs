@@ -56,16 +56,33 @@ internal sealed class TrunkBinlog : IDisposable
     private readonly ILogger _logger;
     private readonly object _gate = new();
     private FileStream? _file;
+    private int _generation;
 
     public TrunkBinlog(string dataDirectory, ILogger logger)
     {
         Directory = Path.Combine(dataDirectory, "trunk");
         FilePath = Path.Combine(Directory, "binlog");
+        SnapshotPath = Path.Combine(dataDirectory, TrunkSnapshot.FileName);
         _logger = logger;
     }
 
     public string Directory { get; }
     public string FilePath { get; }
+
+    /// <summary><c>data/storage_trunk.dat</c>: the free-space snapshot that covers this binlog up to an offset.</summary>
+    public string SnapshotPath { get; }
+
+    /// <summary>Bumped whenever the binlog is replaced or truncated: a core loaded before no longer matches it.</summary>
+    public int Generation
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _generation;
+            }
+        }
+    }
 
     /// <summary>Current length in bytes (0 when the file does not exist).</summary>
     public long Length
@@ -110,17 +127,91 @@ internal sealed class TrunkBinlog : IDisposable
         }
     }
 
-    /// <summary>TRUNK_TRUNCATE_BINLOG_FILE receiver: the trunk server is about to push its binlog from the start.</summary>
-    public void Truncate()
+    /// <summary>
+    /// TRUNK_TRUNCATE_BINLOG_FILE receiver: the trunk server is about to push its binlog from the start. The old binlog
+    /// is kept as <c>binlog.&lt;datetime&gt;</c> when <paramref name="maxBackups"/> &gt; 0; the snapshot goes (it described the old one).
+    /// </summary>
+    public void Truncate(int maxBackups = 0)
     {
         lock (_gate)
         {
             _file?.Dispose();
             _file = null;
+            _generation++;
             System.IO.Directory.CreateDirectory(Directory);
+            TrunkSnapshot.Delete(SnapshotPath);
+            Backup(maxBackups);
             using (new FileStream(FilePath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
             {
             }
+        }
+    }
+
+    /// <summary>
+    /// Compaction: the binlog becomes <paramref name="records"/> (the free space now), written to a temporary file,
+    /// fsynced and renamed over the binlog; the old one is kept as <c>binlog.&lt;datetime&gt;</c> when
+    /// <paramref name="maxBackups"/> &gt; 0. Returns the new length.
+    /// </summary>
+    public long ReplaceWith(IReadOnlyList<TrunkBinlogRecord> records, int maxBackups)
+    {
+        var text = new StringBuilder(records.Count * 40);
+        foreach (var record in records)
+        {
+            text.Append(record.ToLine());
+        }
+
+        var bytes = Encoding.ASCII.GetBytes(text.ToString());
+        lock (_gate)
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            string temp = FilePath + ".compress.tmp";
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(bytes);
+                stream.Flush(flushToDisk: true);
+            }
+
+            _file?.Flush(flushToDisk: true);
+            _file?.Dispose();
+            _file = null;
+            _generation++;
+            Backup(maxBackups);
+            File.Move(temp, FilePath, overwrite: true);
+            return bytes.Length;
+        }
+    }
+
+    /// <summary>The backups <c>binlog.&lt;yyyyMMddHHmmss&gt;</c>, oldest first.</summary>
+    public List<string> Backups() =>
+        System.IO.Directory.Exists(Directory)
+            ? [.. System.IO.Directory.EnumerateFiles(Directory, "binlog.*").Where(IsBackupName).Order(StringComparer.Ordinal)]
+            : [];
+
+    private static bool IsBackupName(string path)
+    {
+        string name = Path.GetFileName(path);
+        return name.Length == "binlog.".Length + 14 && name.StartsWith("binlog.", StringComparison.Ordinal) &&
+               name["binlog.".Length..].All(char.IsAsciiDigit);
+    }
+
+    /// <summary>Copies the binlog to <c>binlog.&lt;datetime&gt;</c> and keeps the newest <paramref name="maxBackups"/> copies.</summary>
+    private void Backup(int maxBackups)
+    {
+        if (maxBackups <= 0 || !File.Exists(FilePath))
+        {
+            return;
+        }
+
+        string backup = FilePath + "." + DateTime.Now.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        if (!File.Exists(backup))
+        {
+            File.Copy(FilePath, backup);
+        }
+
+        var backups = Backups();
+        foreach (var old in backups.Take(Math.Max(0, backups.Count - maxBackups)))
+        {
+            File.Delete(old);
         }
     }
 

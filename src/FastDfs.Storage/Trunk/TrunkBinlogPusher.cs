@@ -41,6 +41,8 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
             {
                 if (ctx.Parameters.Trunk.UseTrunkFile && ctx.Trunk.Locator.Resolve() == TrunkServerRole.Self)
                 {
+                    // Compaction runs here, between pushes: no push reads the binlog while it is replaced.
+                    ctx.Trunk.CompactIfDue(DateTime.Now);
                     await PushAllAsync(stop).ConfigureAwait(false);
                 }
                 else
@@ -62,9 +64,16 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
 
     private async Task PushAllAsync(CancellationToken stop)
     {
-        _ = ctx.Trunk.Manager; // a new term rewrites the marks before anything is pushed
+        var manager = ctx.Trunk.Manager; // a new term rewrites the marks before anything is pushed
+        bool everyMemberCaughtUp = true;
         foreach (var peer in ctx.Group.Servers)
         {
+            if (!IsSelf(peer) && peer.Status is not (StorageStatus.Deleted or StorageStatus.IpChanged) &&
+                !File.Exists(MarkPath(peer)))
+            {
+                everyMemberCaughtUp = false;
+            }
+
             if (IsSelf(peer) || peer.Status is not (StorageStatus.Active or StorageStatus.Online or StorageStatus.Syncing or StorageStatus.WaitSync))
             {
                 continue;
@@ -75,6 +84,11 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
             {
                 await PushToAsync(key, peer, stop).ConfigureAwait(false);
             }
+            catch (ProtocolException e) when (e.Status == Errno.EAGAIN)
+            {
+                // The member still has files of the previous term to send us (TRUNK_TRUNCATE_BINLOG_FILE refused).
+                logger.LogDebug("trunk binlog push to {Peer}: {Message}", key, e.Message);
+            }
             catch (Exception e) when (e is IOException or SocketException or ProtocolException || (e is OperationCanceledException && !stop.IsCancellationRequested))
             {
                 logger.LogDebug("trunk binlog push to {Peer}: {Message}", key, e.Message);
@@ -84,12 +98,22 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
                 }
             }
         }
+
+        // Every member has accepted this term's TRUNK_TRUNCATE_BINLOG_FILE, which it does only once its file sync to us
+        // has caught up: every file of the previous term has reached us and its slot is claimed here.
+        if (everyMemberCaughtUp && manager.InQuarantine && ReferenceEquals(manager, ctx.Trunk.Manager))
+        {
+            manager.LiftQuarantine();
+        }
     }
+
+    private string MarkPath(StorageBrief peer) =>
+        Path.Combine(ctx.Trunk.Binlog.Directory, string.Create(CultureInfo.InvariantCulture, $"{peer.IpAddr}_{peer.Port}") + MarkSuffix);
 
     private async Task PushToAsync(string key, StorageBrief peer, CancellationToken stop)
     {
         var binlog = ctx.Trunk.Binlog;
-        string markPath = Path.Combine(binlog.Directory, key + MarkSuffix);
+        string markPath = MarkPath(peer);
         long? offset = ReadMark(markPath);
         if (offset is { } known && known >= binlog.Length)
         {
@@ -121,6 +145,11 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
             Check(await connection.RequestAsync(FdfsCommand.TrunkSyncBinlog, chunk, stop).ConfigureAwait(false), "TRUNK_SYNC_BINLOG");
             offset += chunk.Length;
             WriteMark(markPath, offset.Value);
+            if (ctx.Config.SyncInterval > 0)
+            {
+                // sync_interval paces the trunk binlog push as it paces the file sync (stock's trunk sync thread too).
+                await Task.Delay(ctx.Config.SyncInterval, stop).ConfigureAwait(false);
+            }
         }
     }
 

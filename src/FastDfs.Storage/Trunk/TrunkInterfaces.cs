@@ -21,9 +21,8 @@ internal interface ITrunkSpaceAllocator
 }
 
 /// <summary>
-/// Where new trunk file ids come from. Stock takes them from the tracker (FETCH_TRUNK_FID 72 when a storage
-/// becomes trunk server, REPORT_TRUNK_FID 73 after each new file); this slice keeps the sequence in
-/// <c>.data_init_flag</c> (<c>current_trunk_file_id</c>, the stock key) through <see cref="LocalTrunkFileIdSequence"/>.
+/// Where new trunk file ids come from: <see cref="TrunkFileIdSequence"/> (the tracker's sequence, FETCH_TRUNK_FID 72
+/// and REPORT_TRUNK_FID 73, ids reserved before use; kept in <c>.data_init_flag</c> as <c>current_trunk_file_id</c>).
 /// </summary>
 internal interface ITrunkFileIdSequence
 {

@@ -25,6 +25,17 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     private readonly Dictionary<TrunkFileKey, long> _trunkFiles = [];
     private readonly List<TrunkBinlogRecord> _records = [];
 
+    /// <summary>
+    /// Takeover quarantine: the free blocks of the trunk files that existed when this term began, kept apart and never
+    /// allocated from until <see cref="LiftQuarantine"/>. The previous trunk server may have handed out parts of them
+    /// in allocations our copy of its binlog lacks (files it acknowledged but had not replicated yet); new files of
+    /// this term get ids above any id it could use, so their space is safe at once.
+    /// </summary>
+    private readonly Dictionary<int, TrunkFreeSpace> _quarantined = [];
+    private readonly HashSet<int> _quarantinedIds = [];
+    private bool _quarantineActive;
+    private int _generation;
+
     public TrunkSpaceManager(
         Func<TrunkSettings> settings,
         TrunkBinlog binlog,
@@ -58,7 +69,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     {
         lock (_gate)
         {
-            var (applied, conflicts) = ReplayBinlog();
+            var (applied, conflicts) = ReplayBinlog(useSnapshot: true);
             foreach (var slot in inFlight)
             {
                 TakeOutOfFreeSpace(slot);
@@ -70,7 +81,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
             foreach (var slot in writtenElsewhereAllocated ?? [])
             {
                 if (_files.ReadHeader(slot) is { IsOccupied: true } header && header.AllocSize == slot.Size &&
-                    FreeSpace(slot.File.StorePathIndex).Overlapping(slot).Any())
+                    FreeSpaceOf(slot.File).Overlapping(slot).Any())
                 {
                     TakeOutOfFreeSpace(slot);
                     _logger.LogWarning("trunk slot {Slot} holds a file but was free in the trunk binlog: not free", slot);
@@ -90,14 +101,43 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     {
         lock (_gate)
         {
-            ReplayBinlog();
+            ReplayBinlog(useSnapshot: false);
         }
     }
 
-    private (int Applied, int Conflicts) ReplayBinlog()
+    /// <summary>
+    /// The free space from <c>storage_trunk.dat</c> plus the binlog after the offset it covers, or the whole binlog
+    /// (no snapshot, one that does not fit the binlog, or <c>trunk_init_reload_from_binlog</c>, which deletes it as stock).
+    /// </summary>
+    private (int Applied, int Conflicts) ReplayBinlog(bool useSnapshot)
     {
         int applied = 0, conflicts = 0;
-        foreach (var record in _binlog.ReadFrom(0))
+        long from = 0;
+        _generation = _binlog.Generation;
+        if (useSnapshot && _settings().InitReloadFromBinlog)
+        {
+            TrunkSnapshot.Delete(_binlog.SnapshotPath);
+        }
+        else if (TrunkSnapshot.TryRead(_binlog.SnapshotPath, out long offset, out var blocks))
+        {
+            if (offset <= _binlog.Length)
+            {
+                foreach (var block in blocks)
+                {
+                    Replay(block);
+                }
+
+                from = offset;
+                _logger.LogInformation("trunk free space: {Blocks} blocks from {Snapshot}, binlog replayed from offset {Offset}", blocks.Count, _binlog.SnapshotPath, offset);
+            }
+            else
+            {
+                _logger.LogWarning("{Snapshot} covers {Offset} bytes of a {Length}-byte trunk binlog: ignored, the whole binlog is replayed",
+                    _binlog.SnapshotPath, offset, _binlog.Length);
+            }
+        }
+
+        foreach (var record in _binlog.ReadFrom(from))
         {
             applied++;
             if (!Replay(record))
@@ -137,10 +177,20 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
                 return false;
             }
 
-            var free = FreeSpace(slot.File.StorePathIndex);
+            var free = FreeSpaceOf(slot.File);
             var overlapping = free.Overlapping(slot).ToList();
             if (overlapping.Count == 0)
             {
+                return true;
+            }
+
+            if (IsQuarantined(slot.File))
+            {
+                // Nothing of a quarantined file has been handed out this term: whatever is free here that the replica
+                // covers was allocated by the previous trunk server without our binlog copy knowing.
+                TakeOutOfFreeSpace(slot);
+                FlushRecords();
+                _logger.LogInformation("trunk slot {Slot} arrived by sync in quarantined free space: claimed for it", slot);
                 return true;
             }
 
@@ -159,7 +209,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     /// <summary>Removes a range from the free space (logging D of each block touched and A of what is left).</summary>
     private void TakeOutOfFreeSpace(TrunkBlock range)
     {
-        var free = FreeSpace(range.File.StorePathIndex);
+        var free = FreeSpaceOf(range.File);
         long now = _clock();
         foreach (var overlap in free.Overlapping(range).ToList())
         {
@@ -247,6 +297,12 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     {
         lock (_gate)
         {
+            if (!_trunkFiles.ContainsKey(slot.File) && _files.Length(slot.File) is > 0 and var length)
+            {
+                // A trunk file with no free block in the snapshot we started from (entirely used): known from its disk.
+                _trunkFiles[slot.File] = length;
+            }
+
             if (_pending.Contains(slot) || !_trunkFiles.TryGetValue(slot.File, out long fileSize) ||
                 slot.Offset < 0 || slot.Size <= 0 || slot.End > fileSize)
             {
@@ -269,7 +325,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
         lock (_gate)
         {
             files = [.. _trunkFiles];
-            free = _free.Values.Sum(f => f.TotalBytes);
+            free = _free.Values.Sum(f => f.TotalBytes) + _quarantined.Values.Sum(f => f.TotalBytes);
             pending = _pending.Sum(p => (long)p.Size);
         }
 
@@ -284,7 +340,9 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     {
         lock (_gate)
         {
-            return _free.TryGetValue(storePathIndex, out var free) ? [.. free.Blocks] : [];
+            IEnumerable<TrunkBlock> main = _free.TryGetValue(storePathIndex, out var free) ? free.Blocks : [];
+            IEnumerable<TrunkBlock> held = _quarantined.TryGetValue(storePathIndex, out var q) ? q.Blocks : [];
+            return [.. main.Concat(held)];
         }
     }
 
@@ -318,7 +376,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     /// <summary>Adds a freed block (merging with free neighbours when configured) and reclaims its pages.</summary>
     private bool AddFree(TrunkBlock slot)
     {
-        var free = FreeSpace(slot.File.StorePathIndex);
+        var free = FreeSpaceOf(slot.File);
         if (free.Overlapping(slot).Any())
         {
             return false;
@@ -377,7 +435,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
             _trunkFiles[block.File] = length > 0 ? length : Math.Max(block.End, _settings().TrunkFileSize);
         }
 
-        var free = FreeSpace(block.File.StorePathIndex);
+        var free = FreeSpaceOf(block.File);
         if (record.Op == TrunkBinlogRecord.Add)
         {
             if (free.Add(block))
@@ -423,7 +481,7 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     private int CheckOccupying()
     {
         int found = 0;
-        foreach (var (pathIndex, free) in _free)
+        foreach (var (pathIndex, free) in _free.Concat(_quarantined))
         {
             foreach (var start in free.Blocks.ToList())
             {
@@ -452,6 +510,148 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
 
         FlushRecords();
         return found;
+    }
+
+    /// <summary>
+    /// Writes <c>storage_trunk.dat</c>: the free space (reserved slots count as free, as in the binlog until their
+    /// confirm) and the binlog length it covers. False when the binlog was replaced since this core loaded it.
+    /// </summary>
+    public bool SaveSnapshot()
+    {
+        lock (_gate)
+        {
+            FlushRecords();
+            if (_generation != _binlog.Generation)
+            {
+                return false;
+            }
+
+            _binlog.Flush();
+            TrunkSnapshot.Write(_binlog.SnapshotPath, _binlog.Length, SnapshotRecords());
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Trunk binlog compaction (trunk_compress_binlog_*): the binlog is replaced by one <c>A</c> line per free block
+    /// (the old one kept as a backup up to trunk_binlog_max_backups) and the snapshot then covers all of it. The
+    /// snapshot is removed first, so a crash in between leaves a binlog that replays alone.
+    /// </summary>
+    public bool Compact(int maxBackups)
+    {
+        lock (_gate)
+        {
+            FlushRecords();
+            if (_generation != _binlog.Generation)
+            {
+                return false;
+            }
+
+            var records = SnapshotRecords();
+            TrunkSnapshot.Delete(_binlog.SnapshotPath);
+            long length = _binlog.ReplaceWith(records, maxBackups);
+            _generation = _binlog.Generation;
+            TrunkSnapshot.Write(_binlog.SnapshotPath, length, records);
+            _logger.LogInformation("trunk binlog compacted to {Blocks} free blocks ({Length} bytes)", records.Count, length);
+            return true;
+        }
+    }
+
+    private List<TrunkBinlogRecord> SnapshotRecords()
+    {
+        long now = _clock();
+        return
+        [
+            .. _free.Values.Concat(_quarantined.Values).SelectMany(f => f.Blocks).Concat(_pending)
+                .OrderBy(b => (b.File.StorePathIndex, b.File.TrunkId, b.Offset))
+                .Select(b => new TrunkBinlogRecord(now, TrunkBinlogRecord.Add, b)),
+        ];
+    }
+
+    /// <summary>Starts the takeover quarantine: every trunk file known now is set apart until it is lifted.</summary>
+    public void BeginQuarantine()
+    {
+        lock (_gate)
+        {
+            _quarantineActive = true;
+            foreach (var file in _trunkFiles.Keys)
+            {
+                _quarantinedIds.Add(file.TrunkId);
+            }
+
+            foreach (var (pathIndex, free) in _free)
+            {
+                var held = Quarantined(pathIndex);
+                foreach (var block in free.Blocks.ToList())
+                {
+                    free.Remove(block);
+                    held.Add(block);
+                }
+            }
+
+            _logger.LogInformation("trunk takeover: {Files} trunk files quarantined ({Bytes} bytes free in them); new slots go to new trunk files",
+                _quarantinedIds.Count, _quarantined.Values.Sum(f => f.TotalBytes));
+        }
+    }
+
+    /// <summary>True while the takeover quarantine holds.</summary>
+    public bool InQuarantine
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _quarantineActive;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends the quarantine (every member's files of the previous term have reached us, or the members that could hold
+    /// such files left the group): the set-apart free space becomes allocatable again, after the start-up check.
+    /// </summary>
+    public bool LiftQuarantine()
+    {
+        lock (_gate)
+        {
+            if (!_quarantineActive)
+            {
+                return false;
+            }
+
+            _quarantineActive = false;
+            _quarantinedIds.Clear();
+            foreach (var (pathIndex, held) in _quarantined)
+            {
+                var free = FreeSpace(pathIndex);
+                foreach (var block in held.Blocks.ToList())
+                {
+                    held.Remove(block);
+                    free.Add(block);
+                }
+            }
+
+            _quarantined.Clear();
+            int occupied = CheckOccupying();
+            _logger.LogInformation("trunk takeover quarantine lifted ({Occupied} occupied blocks found)", occupied);
+            return true;
+        }
+    }
+
+    private bool IsQuarantined(TrunkFileKey file) => _quarantineActive && _quarantinedIds.Contains(file.TrunkId);
+
+    private TrunkFreeSpace FreeSpaceOf(TrunkFileKey file) =>
+        IsQuarantined(file) ? Quarantined(file.StorePathIndex) : FreeSpace(file.StorePathIndex);
+
+    private TrunkFreeSpace Quarantined(int storePathIndex)
+    {
+        if (!_quarantined.TryGetValue(storePathIndex, out var held))
+        {
+            held = new TrunkFreeSpace();
+            _quarantined[storePathIndex] = held;
+        }
+
+        return held;
     }
 
     private TrunkFreeSpace FreeSpace(int storePathIndex)

@@ -27,8 +27,46 @@ internal enum TrunkReplicaAction
 internal sealed partial class TrunkStore
 {
     private int _fidFetchedEpoch = -1;
-    private long _reportedFid = -1;
     private long _reportedFreeMb = -1;
+    private readonly Dictionary<string, Sync.BinlogPosition> _truncateBarriers = [];
+
+    /// <summary>
+    /// TRUNK_TRUNCATE_BINLOG_FILE (33) opens a trunk server's term on this member. We accept it only once our file sync
+    /// to that trunk server has confirmed every record our binlog held when it first asked: then every file we
+    /// acknowledged with a slot of the previous trunk server has reached the new one, which has claimed its range.
+    /// The new trunk server keeps the free space of the previous term in quarantine until every member accepted.
+    /// <paramref name="trunkServerId"/> null (its address is shared by several members): all our sync peers count.
+    /// </summary>
+    public bool ReadyForNewTrunkTerm(string? trunkServerId)
+    {
+        string key = trunkServerId ?? string.Empty;
+        Sync.BinlogPosition barrier;
+        lock (_truncateBarriers)
+        {
+            if (!_truncateBarriers.TryGetValue(key, out barrier))
+            {
+                barrier = _ctx.Binlog.End;
+                _truncateBarriers[key] = barrier;
+            }
+        }
+
+        var workers = _ctx.Replication.Workers.Where(w => trunkServerId is null || w.PeerId == trunkServerId).ToList();
+        // No sync peer: we owe nothing when our binlog is empty or the group list shows nobody else.
+        bool ready = workers.Count == 0
+            ? barrier == default || GroupLocator.IsOnlyMember()
+            : workers.All(w => w.Acknowledged >= barrier);
+        if (!ready)
+        {
+            return false;
+        }
+
+        lock (_truncateBarriers)
+        {
+            _truncateBarriers.Remove(key);
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// Prepares this copy for a replicated slot. With <see cref="TrunkReplicaAction.Write"/> the returned handle is
@@ -126,15 +164,16 @@ internal sealed partial class TrunkStore
     }
 
     /// <summary>
-    /// After each heartbeat the leader answered: renews the trunk server lease; a storage named trunk server fetches
-    /// the group's trunk file id once per term (FETCH_TRUNK_FID 72), then reports new ids (73) and its free trunk MB (74).
+    /// On the leader's connection (after a heartbeat, and whenever allocations ran out of ids): a storage named trunk
+    /// server fetches the group's trunk file id once per term (FETCH_TRUNK_FID 72) and reserves ids ahead with
+    /// REPORT_TRUNK_FID (73) before it may allocate (<see cref="TrunkFileIdSequence"/>). False when not named, or the
+    /// tracker refused.
     /// </summary>
-    public async Task AfterLeaderBeatAsync(TrackerConnection connection, CancellationToken stop)
+    public async Task<bool> ReserveIdsAsync(TrackerConnection connection, CancellationToken stop)
     {
-        GroupLocator.LeaderContact();
-        if (!Settings.UseTrunkFile || !GroupLocator.NamedSelf || Ids is not LocalTrunkFileIdSequence ids)
+        if (!Settings.UseTrunkFile || !GroupLocator.NamedSelf)
         {
-            return;
+            return false;
         }
 
         int epoch = GroupLocator.Epoch;
@@ -144,26 +183,43 @@ internal sealed partial class TrunkStore
             if (status != Errno.Ok || body.Length != 4)
             {
                 _logger.LogWarning("FETCH_TRUNK_FID answered {Status}", Errno.Describe(status));
-                return;
+                return false;
             }
 
             int trackerId = BinaryPrimitives.ReadInt32BigEndian(body);
-            ids.RaiseTo(trackerId);
-            _reportedFid = trackerId;
+            Ids.StartTerm(trackerId);
             _reportedFreeMb = -1;
             _fidFetchedEpoch = epoch;
         }
 
-        long current = ids.Current;
-        if (current > _reportedFid)
+        if (Ids.ReservationWanted() is { } upTo)
         {
             var body = new byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(body, (int)current);
+            BinaryPrimitives.WriteInt32BigEndian(body, (int)upTo);
             var (status, _) = await connection.RequestAsync(FdfsCommand.StorageReportTrunkFid, body, stop).ConfigureAwait(false);
-            if (status == Errno.Ok)
+            if (status != Errno.Ok)
             {
-                _reportedFid = current;
+                _logger.LogWarning("REPORT_TRUNK_FID {Id} answered {Status}", upTo, Errno.Describe(status));
+                return false;
             }
+
+            Ids.Reserved(upTo);
+        }
+
+        GroupLocator.IdsReady(epoch);
+        return true;
+    }
+
+    /// <summary>
+    /// After each heartbeat the leader answered: renews the trunk server lease, reserves trunk file ids
+    /// (<see cref="ReserveIdsAsync"/>) and, as trunk server, reports the free trunk MB (REPORT_TRUNK_FREE 74).
+    /// </summary>
+    public async Task AfterLeaderBeatAsync(TrackerConnection connection, CancellationToken stop)
+    {
+        GroupLocator.LeaderContact();
+        if (!await ReserveIdsAsync(connection, stop).ConfigureAwait(false))
+        {
+            return;
         }
 
         if (Locator.Resolve() == TrunkServerRole.Self)

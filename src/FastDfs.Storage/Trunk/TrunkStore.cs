@@ -82,12 +82,12 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
     private int _managerEpoch;
     private (long Length, TrunkStats Stats)? _replicaStats;
 
-    public TrunkStore(StorageContext ctx, TrunkFileStore files, ITrunkFileIdSequence ids)
+    public TrunkStore(StorageContext ctx, TrunkFileStore files)
     {
         _ctx = ctx;
         Files = files;
-        Ids = ids;
         GroupLocator = new GroupTrunkServerLocator(ctx);
+        Ids = new TrunkFileIdSequence(ctx.InitFlag, () => GroupLocator.NamedSelf);
         Locator = GroupLocator;
         RemoteAllocator = new RemoteTrunkAllocator(ctx);
         Binlog = new TrunkBinlog(ctx.DataDirectory, ctx.LoggerFactory.CreateLogger<TrunkBinlog>());
@@ -101,7 +101,8 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
     public TrunkBinlog Binlog { get; }
 
     public TrunkFileStore Files { get; }
-    public ITrunkFileIdSequence Ids { get; }
+    /// <summary>Trunk file ids: reserved with the tracker while it names us trunk server.</summary>
+    public TrunkFileIdSequence Ids { get; }
 
     /// <summary>Who the trunk server is; replaced by the tracker-cluster slice (election, flag 2).</summary>
     public ITrunkServerLocator Locator { get; set; }
@@ -131,6 +132,13 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
                         () => Settings, Binlog, Ids, Files, NewFileDirectory, () => StorageContext.Now,
                         _ctx.LoggerFactory.CreateLogger<TrunkSpaceManager>());
                     manager.Load(InFlightSlots(), RecentForeignSlots());
+                    if (epoch > 0 && !GroupLocator.IsOnlyMember())
+                    {
+                        // A term named by the tracker with other members around: whoever allocated before may have
+                        // handed out space our binlog copy does not show (docs/trunk.md, takeover quarantine).
+                        manager.BeginQuarantine();
+                    }
+
                     _manager = manager;
                     _managerEpoch = epoch;
                     if (epoch > 0)
@@ -168,11 +176,15 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
         TrunkBlock slot;
         try
         {
-            slot = await allocator.AllocateAsync(storePathIndex, (int)fileSize + TrunkSlotHeader.Size, cancellationToken).ConfigureAwait(false);
+            int slotBytes = (int)fileSize + TrunkSlotHeader.Size;
+            slot = allocator is TrunkSpaceManager core
+                ? await AllocateLocallyAsync(core, storePathIndex, slotBytes, cancellationToken).ConfigureAwait(false)
+                : await allocator.AllocateAsync(storePathIndex, slotBytes, cancellationToken).ConfigureAwait(false);
         }
-        catch (ProtocolException e) when (!ReferenceEquals(allocator, _manager) && e.Status is Errno.EIO or Errno.EAGAIN or Errno.EINVAL)
+        catch (ProtocolException e) when (e.Status == Errno.EAGAIN || (!ReferenceEquals(allocator, _manager) && e.Status is Errno.EIO or Errno.EINVAL))
         {
-            // The trunk server is unreachable or no longer one (a takeover under way): store a normal file.
+            // The trunk server is unreachable or no longer one (a takeover under way), or no trunk file id is reserved
+            // with the tracker yet: store a normal file.
             _logger.LogDebug("no trunk slot from the trunk server: {Message}", e.Message);
             return null;
         }
@@ -190,6 +202,29 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Allocation by our core (a local upload, or TRUNK_ALLOC_SPACE of a member). When a new trunk file needs an id
+    /// and none is reserved with the tracker, waits a little for the tracker reporter to reserve more, then tries again.
+    /// </summary>
+    public async ValueTask<TrunkBlock> AllocateLocallyAsync(TrunkSpaceManager core, int storePathIndex, int slotBytes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await core.AllocateAsync(storePathIndex, slotBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ProtocolException e) when (e.Status == Errno.EAGAIN)
+        {
+            if (!await Ids.WaitForReservationAsync(IdReservationWait, cancellationToken).ConfigureAwait(false))
+            {
+                throw;
+            }
+
+            return await core.AllocateAsync(storePathIndex, slotBytes, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly TimeSpan IdReservationWait = TimeSpan.FromSeconds(5);
 
     public async ValueTask<string> CompleteUploadAsync(
         TrunkUpload upload, uint sourceRaw, int timestamp, uint crc32, string formattedExt, CancellationToken cancellationToken)
@@ -471,6 +506,7 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
     {
         lock (_managerGate)
         {
+            SaveOnStop();
             _manager?.Dispose();
             _manager = null;
         }

@@ -224,7 +224,7 @@ public sealed class TrunkClusterTests(ITestOutputHelper output)
 
     /// <summary>No two files share a byte of any trunk file. A trunk file is the file
     /// <c>&lt;store path&gt;/data/HH/LL/&lt;id&gt;</c>, so slots are compared within one (path, HH, LL, id).</summary>
-    private static void AssertNoOverlap(IEnumerable<FileId> ids)
+    internal static void AssertNoOverlap(IEnumerable<FileId> ids)
     {
         var slots = ids.Select(id => FileNameCodec.Decode(id.LogicName)).Where(i => i.IsTrunk)
             .Select(i => (i.StorePathIndex, i.SubHigh, i.SubLow, i.Trunk!.Value.TrunkId, i.Trunk.Value.Offset, i.Trunk.Value.AllocSize))
