@@ -128,6 +128,7 @@ internal sealed class StorageConnection : IDuplexPipe, IAsyncDisposable
             return;
         }
 
+        _closed.Cancel();
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -138,7 +139,6 @@ internal sealed class StorageConnection : IDuplexPipe, IAsyncDisposable
         }
 
         _socket.Dispose();
-        _closed.Cancel();
     }
 
     public async ValueTask DisposeAsync()
@@ -159,7 +159,8 @@ internal sealed class StorageConnection : IDuplexPipe, IAsyncDisposable
         Abort();
         _sendPackets?.Dispose();
         await _stream.DisposeAsync().ConfigureAwait(false);
-        _closed.Dispose();
+        // _closed is not disposed: the listener may abort this connection from another thread while it
+        // ends by itself, and a source without a timer holds nothing that needs releasing.
     }
 
     /// <summary>A reusable SendPacketsAsync awaited as a ValueTask (no allocation per send).</summary>
