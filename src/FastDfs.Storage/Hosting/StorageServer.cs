@@ -2,10 +2,9 @@ using System.Net;
 using FastDfs.Protocol.Config;
 using FastDfs.Storage.Session;
 using FastDfs.Storage.Tracking;
-using Microsoft.AspNetCore.Connections;
+using FastDfs.Storage.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,8 +13,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace FastDfs.Storage.Hosting;
 
 /// <summary>
-/// The FastDFS storage server as a library: the client protocol on Kestrel's connection pipeline, the
-/// on-disk layout and binlog, and one report loop per configured tracker. Tests and the <c>fdfs</c> CLI
+/// The FastDFS storage server as a library: the client protocol on the storage's own socket listener
+/// (<see cref="StorageListener"/>: pipes straight on the socket, downloads with <c>sendfile</c>), the
+/// on-disk layout and binlog, and one report loop per configured tracker. Kestrel runs only the optional
+/// HTTP port. Tests and the <c>fdfs</c> CLI
 /// host it in-process; <see cref="StorageHostingExtensions"/> runs it under the Generic Host.
 /// </summary>
 public sealed class StorageServer : IAsyncDisposable
@@ -27,7 +28,7 @@ public sealed class StorageServer : IAsyncDisposable
     private CancellationTokenSource? _stopping;
     private readonly CancellationTokenSource _abandon = new();
     private IHost? _host;
-    private ListenOptions? _listen;
+    private StorageListener? _listener;
     private Http.StorageHttpServer? _http;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -42,7 +43,7 @@ public sealed class StorageServer : IAsyncDisposable
     public StorageConfig Config => _ctx.Config;
 
     /// <summary>The bound endpoint (the real port when the configured port is 0). Valid after <see cref="StartAsync"/>.</summary>
-    public IPEndPoint EndPoint => _listen?.IPEndPoint ?? throw new InvalidOperationException("the storage server is not started");
+    public IPEndPoint EndPoint => _listener?.EndPoint ?? throw new InvalidOperationException("the storage server is not started");
 
     /// <summary>The bound HTTP endpoint, or null when HTTP is off (<c>http.server_port</c>, <see cref="HttpConfig.Enabled"/>).</summary>
     public IPEndPoint? HttpEndPoint => _http?.EndPoint;
@@ -63,31 +64,31 @@ public sealed class StorageServer : IAsyncDisposable
         _http = Http.StorageHttpServer.CreateIfEnabled(_ctx, _loggerFactory);
         _ctx.Metrics = _http?.Metrics;
 
-        // Kestrel through the Generic Host: only that wiring gives its transport the pooled memory
-        // (a bare KestrelServer allocates a fresh buffer for every socket read).
-        _host = new HostBuilder()
-            .ConfigureServices(services =>
-            {
-                services.AddSingleton(_loggerFactory);
-                services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
-                _http?.AddServices(services);
-            })
-            .ConfigureWebHost(web => web
-                .UseSockets(ConfigureTransport)
-                .UseKestrel(options =>
+        _listener = new StorageListener(new IPEndPoint(address, config.Port), config.MaxConnections, HandleConnectionAsync,
+            _loggerFactory.CreateLogger<StorageListener>());
+        if (_http is not null)
+        {
+            // Kestrel through the Generic Host for the HTTP port only: that wiring gives its transport the
+            // pooled memory (a bare KestrelServer allocates a fresh buffer for every socket read).
+            _host = new HostBuilder()
+                .ConfigureServices(services =>
                 {
-                    options.AddServerHeader = false;
-                    options.Limits.MaxConcurrentConnections = config.MaxConnections > 0 ? config.MaxConnections : null;
-                    options.Listen(address, config.Port, listen =>
-                    {
-                        _listen = listen;
-                        listen.Use(_ => connection => HandleConnectionAsync(connection));
-                    });
-                    _http?.Listen(options, address);
+                    services.AddSingleton(_loggerFactory);
+                    services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+                    _http.AddServices(services);
                 })
-                .Configure(app => _http?.Configure(app)))
-            .Build();
-        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
+                .ConfigureWebHost(web => web
+                    .UseKestrel(options =>
+                    {
+                        options.AddServerHeader = false;
+                        _http.Listen(options, address);
+                    })
+                    .Configure(app => _http.Configure(app)))
+                .Build();
+            await _host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        _listener.Start();
         _ctx.Port = EndPoint.Port;
         _http?.OnStarted();
         _logger.LogInformation("storage {Group} listening on {EndPoint}, base path {BasePath}", _ctx.GroupName, EndPoint, config.BasePath);
@@ -105,18 +106,6 @@ public sealed class StorageServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Socket transport settings for the request/response protocol: continuations run on the thread that
-    /// completed the socket operation (no hop through Kestrel's I/O queues per read: the handlers never
-    /// block on the network, only on local file I/O, as the pool thread would), and a connection buffers
-    /// at most 512 KB of unread input (uploads write in batches of 256 KB straight from the pipe).
-    /// </summary>
-    private static void ConfigureTransport(Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions options)
-    {
-        options.UnsafePreferInlineScheduling = true;
-        options.MaxReadBufferSize = 512 * 1024;
-    }
-
-    /// <summary>
     /// Stops like a killed process (tests): connections are dropped, no final binlog fsync, mark or stat
     /// write. Records already handed to the OS survive, as they would a kill -9.
     /// </summary>
@@ -130,6 +119,11 @@ public sealed class StorageServer : IAsyncDisposable
         // Connections first: nothing may be acknowledged once the binlog stops taking records.
         await _abandon.CancelAsync().ConfigureAwait(false);
         await _stopping!.CancelAsync().ConfigureAwait(false);
+        if (_listener is not null)
+        {
+            await _listener.AbortAsync().ConfigureAwait(false);
+        }
+
         if (_host is not null)
         {
             using var now = new CancellationTokenSource();
@@ -157,6 +151,11 @@ public sealed class StorageServer : IAsyncDisposable
         }
 
         _stopping!.Cancel();
+        if (_listener is not null)
+        {
+            await _listener.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         if (_host is not null)
         {
             await _host.StopAsync(cancellationToken).ConfigureAwait(false);
@@ -173,6 +172,10 @@ public sealed class StorageServer : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         _host?.Dispose();
         _http?.Dispose();
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
 
         _stopping?.Dispose();
         _abandon.Dispose();
@@ -185,16 +188,16 @@ public sealed class StorageServer : IAsyncDisposable
         _ctx.SaveStats(forceStats);
     }
 
-    private async Task HandleConnectionAsync(ConnectionContext connection)
+    private async Task HandleConnectionAsync(StorageConnection connection)
     {
         _ctx.ConnectionOpened();
-        var session = new StorageSession(_ctx, connection.Transport, _loggerFactory.CreateLogger<StorageSession>(), connection.ConnectionClosed)
+        var session = new StorageSession(_ctx, connection, _loggerFactory.CreateLogger<StorageSession>())
         {
-            RemoteAddress = (connection.RemoteEndPoint as IPEndPoint)?.Address,
+            RemoteAddress = connection.RemoteEndPoint?.Address,
         };
         // Stopping ends connections that wait for their next request (peers' sync connections stay open
-        // otherwise and would hold the host's shutdown); a request in progress still completes.
-        using var idleEnd = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, _stopping!.Token);
+        // otherwise and would hold the server's shutdown); a request in progress still completes.
+        using var idleEnd = CancellationTokenSource.CreateLinkedTokenSource(connection.Closed, _stopping!.Token);
         try
         {
             await session.RunAsync(idleEnd.Token).ConfigureAwait(false);

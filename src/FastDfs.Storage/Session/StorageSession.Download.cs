@@ -10,6 +10,9 @@ namespace FastDfs.Storage.Session;
 /// <summary>DOWNLOAD_FILE (14), spec 5.3: the range is streamed from disk in chunks with back-pressure.</summary>
 internal sealed partial class StorageSession
 {
+    /// <summary>Ranges from this size on are sent with sendfile; smaller ones are copied with their header.</summary>
+    private const int SendFileMinimum = 64 * 1024;
+
     private async ValueTask<byte> DownloadAsync(PacketHeader request)
     {
         var body = await ReadSmallBodyAsync(request, DownloadFileRequest.FixedSize + 1).ConfigureAwait(false);
@@ -35,7 +38,8 @@ internal sealed partial class StorageSession
         }
 
         Count(C.TotalFileOpenCount);
-        using var handle = File.OpenHandle(target.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        // Asynchronous: SendPacketsElement (sendfile) takes only such handles; reads stay plain pread.
+        using var handle = File.OpenHandle(target.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
         Count(C.SuccessFileOpenCount);
         long size = RandomAccess.GetLength(handle);
         // Stock refuses any offset on a 0-byte file; we serve it as an empty file (STOCK-NOTES).
@@ -55,33 +59,36 @@ internal sealed partial class StorageSession
     }
 
     /// <summary>
-    /// Sends a success header for <paramref name="count"/> bytes, then that range of the file read straight
-    /// into the output pipe's memory chunk by chunk (no intermediate buffer), honouring back-pressure.
-    /// Shared by plain files and trunk slots (whose range starts after the slot header).
+    /// Sends a success header for <paramref name="count"/> bytes, then that range of the file. Shared by
+    /// plain files and trunk slots (whose range starts after the slot header). From
+    /// <see cref="SendFileMinimum"/> bytes on, the range goes from the page cache to the socket with
+    /// <c>sendfile</c> once the header is on the socket; a smaller one is read into the same output
+    /// buffer as its header and leaves in one send.
     /// </summary>
     private async ValueTask SendFileRangeAsync(SafeFileHandle handle, long position, long count, string logicName)
     {
         Count(C.TotalDownloadBytes, count);
-        _output.WriteResponseHeader(count);
-        long left = count;
-        while (left > 0)
+        if (count >= SendFileMinimum)
         {
-            int want = (int)Math.Min(DownloadChunkSize, left);
-            var memory = _output.GetMemory(want);
+            _output.WriteResponseHeader(count);
             Count(C.TotalFileReadCount);
-            int read = RandomAccess.Read(handle, memory.Span[..Math.Min(want, memory.Length)], position);
-            if (read <= 0)
+            await _connection.SendFileAsync(handle, position, count, RefreshTimeout, Token).ConfigureAwait(false);
+            Count(C.SuccessFileReadCount);
+        }
+        else
+        {
+            int length = (int)count;
+            var memory = _output.GetMemory(ProtocolConstants.HeaderSize + length);
+            PacketHeader.Response(count).WriteTo(memory.Span);
+            Count(C.TotalFileReadCount);
+            int read = length == 0 ? 0 : RandomAccess.Read(handle, memory.Span.Slice(ProtocolConstants.HeaderSize, length), position);
+            if (read != length)
             {
-                // The file shrank under us after the header went out: the client cannot be told, drop it.
-                throw new EndOfStreamException($"{logicName} shrank during download");
+                throw new ProtocolException($"{logicName} shrank to {read} of {length} bytes while read", Errno.EIO);
             }
 
             Count(C.SuccessFileReadCount);
-            _output.Advance(read);
-            position += read;
-            left -= read;
-            RefreshTimeout();
-            await _output.FlushAsync(Token).ConfigureAwait(false);
+            _output.Advance(ProtocolConstants.HeaderSize + length);
         }
 
         Count(C.SuccessDownloadCount);

@@ -18,6 +18,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private const int DownloadChunkSize = 256 * 1024;
 
     private readonly StorageContext _ctx;
+    private readonly Transport.StorageConnection _connection;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly ILogger _logger;
@@ -31,14 +32,15 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private byte[]? _scratch;
     private long _remaining;
 
-    public StorageSession(StorageContext ctx, IDuplexPipe transport, ILogger logger, CancellationToken connectionClosed)
+    public StorageSession(StorageContext ctx, Transport.StorageConnection connection, ILogger logger)
     {
         _ctx = ctx;
-        _input = transport.Input;
-        _output = transport.Output;
+        _connection = connection;
+        _input = connection.Input;
+        _output = connection.Output;
         _logger = logger;
-        _connectionClosed = connectionClosed;
-        _requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
+        _connectionClosed = connection.Closed;
+        _requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
         int timeout = ctx.Config.NetworkTimeout > 0 ? ctx.Config.NetworkTimeout : 30;
         _networkTimeout = TimeSpan.FromSeconds(timeout);
         _timeoutRefreshMillis = Math.Min(1000, timeout * 1000L / 8);
@@ -54,6 +56,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
         {
             while (true)
             {
+                await _connection.WaitForInputAsync(connectionClosed).ConfigureAwait(false);
                 var header = await _input.ReadHeaderAsync(connectionClosed).ConfigureAwait(false);
                 if (header is not { } request || request.Cmd == FdfsCommand.Quit)
                 {

@@ -48,8 +48,9 @@ internal sealed class TrunkFileStore(StorePathSet paths)
         return info.Exists ? info.Length : 0;
     }
 
+    /// <summary>Opened for asynchronous use: only so that a download can hand it to sendfile (SendPacketsElement requires it).</summary>
     public SafeFileHandle OpenRead(TrunkFileKey file) =>
-        File.OpenHandle(FullPath(file), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        File.OpenHandle(FullPath(file), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
 
     public SafeFileHandle OpenWrite(TrunkFileKey file) =>
         File.OpenHandle(FullPath(file), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);

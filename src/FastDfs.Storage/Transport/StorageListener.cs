@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Transport;
+
+/// <summary>
+/// The storage port's own accept loop: one <see cref="StorageConnection"/> per client, at most
+/// <c>max_connections</c> at once (further clients are accepted and closed at once, as Kestrel's
+/// connection limit and stock do). The storage owns the socket so that downloads can use
+/// <c>sendfile</c> (see <see cref="StorageConnection.SendFileAsync"/>).
+/// </summary>
+internal sealed class StorageListener : IAsyncDisposable
+{
+    private const int Backlog = 512;
+
+    private readonly Func<StorageConnection, Task> _handler;
+    private readonly int _maxConnections;
+    private readonly ILogger _logger;
+    private readonly Socket _listenSocket;
+    private readonly ConcurrentDictionary<StorageConnection, Task> _connections = new();
+    private readonly CancellationTokenSource _stopAccepting = new();
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _active;
+
+    public StorageListener(IPEndPoint endPoint, int maxConnections, Func<StorageConnection, Task> handler, ILogger logger)
+    {
+        _handler = handler;
+        _maxConnections = maxConnections > 0 ? maxConnections : int.MaxValue;
+        _logger = logger;
+        _listenSocket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            _listenSocket.Bind(endPoint);
+            _listenSocket.Listen(Backlog);
+        }
+        catch
+        {
+            _listenSocket.Dispose();
+            throw;
+        }
+
+        EndPoint = (IPEndPoint)_listenSocket.LocalEndPoint!;
+    }
+
+    public IPEndPoint EndPoint { get; }
+
+    public void Start() => _acceptLoop = Task.Run(AcceptLoopAsync);
+
+    private async Task AcceptLoopAsync()
+    {
+        var stop = _stopAccepting.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _listenSocket.AcceptAsync(stop).ConfigureAwait(false);
+            }
+            catch (Exception e) when (stop.IsCancellationRequested && e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                // Out of descriptors or a connection reset before accept: keep serving the others.
+                _logger.LogWarning("accept failed: {Error}", e.SocketErrorCode);
+                await Task.Delay(TimeSpan.FromMilliseconds(50), stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                continue;
+            }
+
+            if (Interlocked.Increment(ref _active) > _maxConnections)
+            {
+                Interlocked.Decrement(ref _active);
+                _logger.LogWarning("refusing {Remote}: max_connections ({Max}) reached", socket.RemoteEndPoint, _maxConnections);
+                socket.Dispose();
+                continue;
+            }
+
+            StorageConnection connection;
+            try
+            {
+                connection = new StorageConnection(socket);
+            }
+            catch (SocketException)
+            {
+                // Reset between accept and setup.
+                Interlocked.Decrement(ref _active);
+                socket.Dispose();
+                continue;
+            }
+
+            var run = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _connections[connection] = run.Task;
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.RunConnectionAsync(state.Connection, state.Done), (Listener: this, Connection: connection, Done: run), preferLocal: false);
+        }
+    }
+
+    private async Task RunConnectionAsync(StorageConnection connection, TaskCompletionSource done)
+    {
+        try
+        {
+            await _handler(connection).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "storage connection from {Remote} failed", connection.RemoteEndPoint);
+        }
+        finally
+        {
+            try
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _logger.LogDebug("closing connection from {Remote}: {Message}", connection.RemoteEndPoint, e.Message);
+            }
+
+            _connections.TryRemove(connection, out _);
+            Interlocked.Decrement(ref _active);
+            done.SetResult();
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting, then waits for the open connections to end (the server ends idle ones through
+    /// its stopping token); when <paramref name="cancellationToken"/> fires first, aborts those left.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await StopAcceptingAsync().ConfigureAwait(false);
+        var open = _connections.Values.ToArray();
+        try
+        {
+            await Task.WhenAll(open).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            AbortAll();
+            await Task.WhenAll(_connections.Values.ToArray()).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stops accepting and drops every connection at once (a simulated kill).</summary>
+    public async Task AbortAsync()
+    {
+        await StopAcceptingAsync().ConfigureAwait(false);
+        AbortAll();
+        await Task.WhenAll(_connections.Values.ToArray()).ConfigureAwait(false);
+    }
+
+    private void AbortAll()
+    {
+        foreach (var connection in _connections.Keys)
+        {
+            connection.Abort();
+        }
+    }
+
+    private async Task StopAcceptingAsync()
+    {
+        if (!_stopAccepting.IsCancellationRequested)
+        {
+            await _stopAccepting.CancelAsync().ConfigureAwait(false);
+            _listenSocket.Dispose();
+        }
+
+        await _acceptLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await AbortAsync().ConfigureAwait(false);
+        _stopAccepting.Dispose();
+    }
+}
