@@ -75,7 +75,9 @@ internal sealed partial class StorageSession
         var body = await ReadBodyAsync(TrunkSlotRequestSize).ConfigureAwait(false);
         CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
         var slot = RemoteTrunkAllocator.ReadTrunkInfo(body.Span[ProtocolConstants.GroupNameMaxLen..]);
-        var core = TrunkServerCore();
+        // A confirm settles a slot our core handed out this term: it stands even when the lease lapsed meanwhile
+        // (a late heartbeat under load); only a storage that is no longer named trunk server refuses it.
+        var core = confirm ? _ctx.Trunk.CoreHoldingReserved(slot) ?? TrunkServerCore() : TrunkServerCore();
         if (confirm)
         {
             await core.ConfirmAsync(slot, request.Status == Errno.Ok, Token).ConfigureAwait(false);

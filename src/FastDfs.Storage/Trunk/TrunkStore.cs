@@ -152,6 +152,23 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// The core of the current term when it holds <paramref name="slot"/> as reserved and nobody else is named trunk
+    /// server (our role is Self, or Unknown while a lease lapsed); null otherwise. Never creates a core.
+    /// </summary>
+    public TrunkSpaceManager? CoreHoldingReserved(TrunkBlock slot)
+    {
+        if (!Settings.UseTrunkFile || Locator.Resolve() == TrunkServerRole.Remote)
+        {
+            return null;
+        }
+
+        lock (_managerGate)
+        {
+            return _manager is { } manager && _managerEpoch == GroupLocator.Epoch && manager.IsPending(slot) ? manager : null;
+        }
+    }
+
     public bool IsTrunkName(string logicName, out FileNameInfo info)
     {
         info = null!;

@@ -64,6 +64,36 @@ public sealed class TrunkCommandCaptureTests
     }
 
     [Fact]
+    public async Task TrunkServerWhoseLeaseLapsed_StillConfirmsTheSlotItHandedOut_ButAllocatesNothing()
+    {
+        await using var storage = await TrunkSessionTests.StartTrunkStorageAsync();
+        await storage.UploadAsync(Encoding.ASCII.GetBytes("trunk small file A\n"), "txt");
+        await using var peer = await storage.ConnectAsync();
+        var (alloc, _) = Exchange("trunk-alloc-confirm.hex", FdfsCommand.TrunkAllocSpace);
+        await peer.SendRawAsync(alloc.Bytes);
+        var (status, _) = await peer.ReceiveAsync();
+        Assert.Equal(Errno.Ok, status);
+
+        // A heartbeat came late: the role is Unknown until the leader answers again.
+        storage.Server.Context.Trunk.Locator = new FixedLocator(TrunkServerRole.Unknown);
+        var (confirm, confirmReply) = Exchange("trunk-alloc-confirm.hex", FdfsCommand.TrunkAllocConfirm);
+        await peer.SendRawAsync(confirm.Bytes);
+        (status, _) = await peer.ReceiveAsync();
+        Assert.Equal(confirmReply.Header.Status, status);
+        Assert.DoesNotContain(storage.Server.Context.Trunk.Manager.FreeBlocks(0), b => b.Offset < 1280);
+
+        // The same confirm again: the slot is no longer reserved, and without the lease nothing is allocated.
+        await using var again = await storage.ConnectAsync();
+        await again.SendRawAsync(confirm.Bytes);
+        (status, _) = await again.ReceiveAsync();
+        Assert.Equal(Errno.EINVAL, status);
+        await using var third = await storage.ConnectAsync();
+        await third.SendRawAsync(alloc.Bytes);
+        (status, _) = await third.ReceiveAsync();
+        Assert.Equal(Errno.EINVAL, status);
+    }
+
+    [Fact]
     public async Task MemberThatIsNotTheTrunkServer_AnswersAllocWithEinval_AndStillServes()
     {
         await using var storage = await TrunkSessionTests.StartTrunkStorageAsync();
@@ -163,6 +193,11 @@ public sealed class TrunkCommandCaptureTests
     private sealed class RemoteLocator : ITrunkServerLocator
     {
         public TrunkServerRole Resolve() => TrunkServerRole.Remote;
+    }
+
+    private sealed class FixedLocator(TrunkServerRole role) : ITrunkServerLocator
+    {
+        public TrunkServerRole Resolve() => role;
     }
 
     private static async Task<byte[]> DownloadBackAsync(TestStorage storage, byte[] content)
