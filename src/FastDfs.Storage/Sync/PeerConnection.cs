@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
 
 namespace FastDfs.Storage.Sync;
 
@@ -28,19 +29,8 @@ internal sealed class PeerConnection : IAsyncDisposable
     public static async Task<PeerConnection> ConnectAsync(
         string host, int port, IPAddress? bindAddress, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
     {
-        var client = bindAddress is null ? new TcpClient { NoDelay = true } : new TcpClient(new IPEndPoint(bindAddress, 0)) { NoDelay = true };
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(connectTimeout);
-            await client.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
-            return new PeerConnection(client, networkTimeout);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
+        var client = await TcpConnector.ConnectAsync(host, port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
+        return new PeerConnection(client, networkTimeout);
     }
 
     /// <summary>

@@ -34,18 +34,14 @@ internal sealed class TrackerConnection : IAsyncDisposable
         Exception? last = null;
         foreach (string host in hosts)
         {
-            // client_bind (stock): connect from bind_addr so trackers and peers see the address we serve on.
-            var client = bindAddress is null ? new TcpClient { NoDelay = true } : new TcpClient(new IPEndPoint(bindAddress, 0)) { NoDelay = true };
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(connectTimeout);
-                await client.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+                // client_bind (stock): connect from bind_addr so trackers and peers see the address we serve on.
+                var client = await TcpConnector.ConnectAsync(host, port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
                 return new TrackerConnection(client, host, networkTimeout);
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
             {
-                client.Dispose();
                 last = e;
             }
         }

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
 
 namespace FastDfs.Storage.Trunk;
 
@@ -33,19 +34,8 @@ internal sealed class TrunkPeerConnection : IAsyncDisposable
     public static async Task<TrunkPeerConnection> ConnectAsync(
         string host, int port, IPAddress? bindAddress, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
     {
-        var client = bindAddress is null ? new TcpClient { NoDelay = true } : new TcpClient(new IPEndPoint(bindAddress, 0)) { NoDelay = true };
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(connectTimeout);
-            await client.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
-            return new TrunkPeerConnection(host, port, client, networkTimeout);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
+        var client = await TcpConnector.ConnectAsync(host, port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
+        return new TrunkPeerConnection(host, port, client, networkTimeout);
     }
 
     /// <summary>Sends one request and returns the reply status and body.</summary>

@@ -28,17 +28,13 @@ internal sealed class PeerConnection : IAsyncDisposable
 
     public static async Task<PeerConnection> ConnectAsync(TrackerPeer peer, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
     {
-        var client = new TcpClient { NoDelay = true };
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(connectTimeout);
-            await client.ConnectAsync(peer.Ip, peer.Port, timeout.Token).ConfigureAwait(false);
+            var client = await TcpConnector.ConnectAsync(peer.Ip, peer.Port, connectTimeout, ct).ConfigureAwait(false);
             return new PeerConnection(client, peer, networkTimeout);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
         {
-            client.Dispose();
             throw new IOException($"cannot connect to tracker {peer}: {e.Message}", e);
         }
     }
