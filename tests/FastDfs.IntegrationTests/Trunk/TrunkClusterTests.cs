@@ -8,6 +8,8 @@ using FastDfs.Storage.Hosting;
 using FastDfs.Storage.Trunk;
 using Xunit.Abstractions;
 
+using static FastDfs.IntegrationTests.Trunk.TrunkTesting;
+
 namespace FastDfs.IntegrationTests.Trunk;
 
 /// <summary>
@@ -17,23 +19,10 @@ namespace FastDfs.IntegrationTests.Trunk;
 /// </summary>
 public sealed class TrunkClusterTests(ITestOutputHelper output)
 {
-    private const int SlotMaxSize = 64 * 1024;
-
     private static Task<TestCluster> StartAsync(CancellationToken ct, int syncAckReplicas = 1) => TestCluster.StartAsync(2,
-        tracker => tracker with
-        {
-            UseTrunkFile = true,
-            SlotMinSize = 256,
-            SlotMaxSize = SlotMaxSize,
-            TrunkAllocAlignmentSize = 256,
-            TrunkFileSize = 8 << 20,
-            TrunkFreeSpaceMerge = true,
-            CheckActiveInterval = 5,
-        },
+        tracker => TrunkTesting.WithTrunk(tracker, 8 << 20),
         (i, c) => ReplicationCluster.Configure(i, c) with { SyncAckReplicas = syncAckReplicas, SyncAckTimeout = 30 },
         ct);
-
-    private static TrunkServerRole Role(StorageServer storage) => storage.Context.Trunk.Locator.Resolve();
 
     /// <summary>Waits until one storage allocates as trunk server and every other one allocates through it.</summary>
     private static async Task<StorageServer> WaitForTrunkServerAsync(IReadOnlyList<StorageServer> storages, CancellationToken ct)
@@ -47,8 +36,6 @@ public sealed class TrunkClusterTests(ITestOutputHelper output)
         }, TimeSpan.FromSeconds(40), "a trunk server elected and announced", ct);
         return trunkServer!;
     }
-
-    private static bool IsTrunk(FileId id) => FileNameCodec.Decode(id.LogicName).IsTrunk;
 
     [Fact]
     public async Task TwoStorages_UploadThroughBoth_ReplicateByteIdentical_DeleteReclaimsOnBoth_FreedSlotsReused()

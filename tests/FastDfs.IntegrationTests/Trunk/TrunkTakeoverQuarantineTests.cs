@@ -6,6 +6,8 @@ using FastDfs.Storage.Hosting;
 using FastDfs.Storage.Trunk;
 using Xunit.Abstractions;
 
+using static FastDfs.IntegrationTests.Trunk.TrunkTesting;
+
 namespace FastDfs.IntegrationTests.Trunk;
 
 /// <summary>
@@ -16,12 +18,6 @@ namespace FastDfs.IntegrationTests.Trunk;
 /// </summary>
 public sealed class TrunkTakeoverQuarantineTests(ITestOutputHelper output)
 {
-    private const int SlotMaxSize = 64 * 1024;
-
-    private static TrunkServerRole Role(StorageServer storage) => storage.Context.Trunk.Locator.Resolve();
-
-    private static bool IsTrunk(FileId id) => FileNameCodec.Decode(id.LogicName).IsTrunk;
-
     [Fact]
     public async Task TrunkServerDiesWithUnreplicatedFiles_NewTrunkServerQuarantinesOldSpace_EveryAcknowledgedFileSurvivesOnEveryMember()
     {
@@ -29,16 +25,7 @@ public sealed class TrunkTakeoverQuarantineTests(ITestOutputHelper output)
         // Storage 0 starts alone and becomes trunk server; its sync_interval (an hour) stalls both its file sync and
         // its trunk binlog push after their first batch, so later files of it reach nobody before it dies.
         await using var cluster = await TestCluster.StartAsync(1,
-            tracker => tracker with
-            {
-                UseTrunkFile = true,
-                SlotMinSize = 256,
-                SlotMaxSize = SlotMaxSize,
-                TrunkAllocAlignmentSize = 256,
-                TrunkFileSize = 4 << 20,
-                TrunkFreeSpaceMerge = true,
-                CheckActiveInterval = 5,
-            },
+            tracker => TrunkTesting.WithTrunk(tracker, 4 << 20),
             (i, c) => ReplicationCluster.Configure(i, c) with { SyncInterval = 3_600_000 },
             ct);
         var oldTrunk = cluster.Storages[0];
