@@ -43,6 +43,7 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
                 {
                     // Compaction runs here, between pushes: no push reads the binlog while it is replaced.
                     ctx.Trunk.CompactIfDue(DateTime.Now);
+                    ctx.Trunk.CreateAheadIfDue(DateTime.Now);
                     await PushAllAsync(stop).ConfigureAwait(false);
                 }
                 else

@@ -29,6 +29,9 @@ internal sealed class TrunkFileStore(StorePathSet paths)
         RandomAccess.SetLength(handle, size);
     }
 
+    /// <summary>Deletes an entirely free trunk file (delete_unused_trunk_files); readers with an open handle finish their read.</summary>
+    public void Delete(TrunkFileKey file) => File.Delete(FullPath(file));
+
     /// <summary>Creates the trunk file if a slot arrives for a file this disk does not have yet.</summary>
     public void EnsureExists(TrunkFileKey file, long size)
     {

@@ -348,6 +348,40 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
 
     public long BinlogLength => _binlog.Length;
 
+    /// <summary>
+    /// trunk_create_file_advance: creates trunk files, spread over the store paths, until the free trunk space (set-apart
+    /// space of a quarantine not counted) reaches <paramref name="threshold"/>, so uploads at peak hours do not wait for a
+    /// new trunk file. Stops early when no trunk file id is reserved with the tracker yet. Returns how many were created.
+    /// </summary>
+    public int CreateAhead(long threshold, int storePathCount)
+    {
+        var settings = _settings();
+        int created = 0;
+        lock (_gate)
+        {
+            long free = _free.Values.Sum(f => f.TotalBytes);
+            try
+            {
+                while (free < threshold)
+                {
+                    CreateTrunkFile(created % Math.Max(1, storePathCount), settings, CancellationToken.None);
+                    free += settings.TrunkFileSize;
+                    created++;
+                }
+            }
+            catch (ProtocolException e) when (e.Status == Errno.EAGAIN)
+            {
+                _logger.LogInformation("creating trunk files ahead stopped after {Created}: {Reason}", created, e.Message);
+            }
+            finally
+            {
+                FlushRecords();
+            }
+        }
+
+        return created;
+    }
+
     private TrunkBlock CreateTrunkFile(int storePathIndex, TrunkSettings settings, CancellationToken cancellationToken)
     {
         while (true)
@@ -403,10 +437,27 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
 
         free.Add(added);
         Log(now, TrunkBinlogRecord.Add, added);
+        if (IsWholeUnusedFile(added))
+        {
+            // delete_unused_trunk_files (stock): the file holds nothing any more; its id is never used again.
+            free.Remove(added);
+            Log(now, TrunkBinlogRecord.Delete, added);
+            FlushRecords();
+            _trunkFiles.Remove(added.File);
+            _files.Delete(added.File);
+            _logger.LogInformation("deleted unused trunk file {Path}", _files.FullPath(added.File));
+            return true;
+        }
+
         FlushRecords();
         _files.Reclaim(slot, FreeExtent(free, added));
         return true;
     }
+
+    /// <summary>A free block that is a whole trunk file, with delete_unused_trunk_files on and no quarantine holding it.</summary>
+    private bool IsWholeUnusedFile(TrunkBlock block) =>
+        _settings().DeleteUnusedTrunkFiles && block.Offset == 0 && !IsQuarantined(block.File) &&
+        _trunkFiles.TryGetValue(block.File, out long size) && block.Size == size && !_pending.Any(p => p.File == block.File);
 
     /// <summary>The run of adjacent free blocks around <paramref name="block"/> (merged or not).</summary>
     private static TrunkBlock FreeExtent(TrunkFreeSpace free, TrunkBlock block)
@@ -457,6 +508,12 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
 
         if (free.Remove(block))
         {
+            if (block.Offset == 0 && _trunkFiles[block.File] == block.Size && !_files.Exists(block.File))
+            {
+                // A whole trunk file taken out and gone from disk: deleted as unused (delete_unused_trunk_files).
+                _trunkFiles.Remove(block.File);
+            }
+
             return true;
         }
 
