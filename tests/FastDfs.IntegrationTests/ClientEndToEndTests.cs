@@ -63,6 +63,16 @@ public sealed class ClientEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TrunkSpaceQuery_OfAStorageWithoutTrunkFiles_IsENOENT_AndTheConnectionStaysUsable()
+    {
+        var ct = Timeouts.Test();
+        var storage = _client.GetStorage(new Protocol.Messages.StorageEndpoint("127.0.0.1", _cluster.Storages[0].EndPoint.Port));
+        var error = await Assert.ThrowsAsync<FastDfsException>(() => storage.QueryTrunkSpaceAsync(ct));
+        Assert.Equal(Errno.ENOENT, error.ErrorCode);
+        Assert.True(await storage.QueryHttpPortAsync(ct) >= 0);
+    }
+
+    [Fact]
     public async Task RangeDownloadsClampLikeStock()
     {
         var ct = Timeouts.Test();

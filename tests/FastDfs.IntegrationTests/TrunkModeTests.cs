@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using FastDfs.Cli.Commands;
 using FastDfs.Client;
 using FastDfs.IntegrationTests.Infrastructure;
 using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Hosting;
 using FastDfs.Storage.Trunk;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -86,6 +88,7 @@ public sealed class TrunkModeTests(ITestOutputHelper output)
         Assert.Equal(statsBefore.UsedBytes - deletedAlloc, statsAfter.UsedBytes);
         Assert.True(statsAfter.ReclaimedBytes >= deletedAlloc * 8 / 10);
         Assert.True(statsAfter.ReclaimableBytes < deletedAlloc / 5, $"reclaimable {statsAfter.ReclaimableBytes}");
+        await AssertMonitorShowsTrunkSpaceAsync(client, storage, statsAfter, ct);
         foreach (var id in deleted.Take(20))
         {
             var e = await Assert.ThrowsAsync<FastDfsException>(() => client.DownloadBytesAsync(id, ct: ct));
@@ -113,6 +116,25 @@ public sealed class TrunkModeTests(ITestOutputHelper output)
         Assert.Equal(300, reused);
         Assert.Equal(statsBefore.TrunkFileCount, storage.Context.TrunkStats.TrunkFileCount);
         await AssertAllReadBackAsync(client, files, ct);
+    }
+
+    /// <summary>The storage answers TRUNK_SPACE with its trunk figures, and <c>fdfs monitor</c> prints them under it.</summary>
+    private static async Task AssertMonitorShowsTrunkSpaceAsync(FastDfsClient client, StorageServer storage, TrunkStats stats, CancellationToken ct)
+    {
+        var space = await client.GetStorage(new StorageEndpoint("127.0.0.1", storage.EndPoint.Port)).QueryTrunkSpaceAsync(ct);
+        Assert.Equal(
+            new TrunkSpace(stats.TrunkFileCount, stats.TotalBytes, stats.UsedBytes, stats.FreeBytes, stats.ReclaimableBytes, stats.ReclaimedBytes),
+            space);
+        Assert.True(space.UsedBytes > 0 && space.FreeBytes > 0 && space.ReclaimedBytes > 0, space.ToString());
+
+        var monitor = new StringWriter();
+        Assert.Equal(0, await MonitorCommand.RunAsync(client, "list", null, null, monitor, TimeZoneInfo.Utc, ct));
+        Assert.Contains(
+            $"\t\ttrunk_space = {space.TrunkFileCount} files, total {MonitorFormat.HumanBytes(space.TotalBytes)}, used {MonitorFormat.HumanBytes(space.UsedBytes)}, " +
+            $"free {MonitorFormat.HumanBytes(space.FreeBytes)}, reclaimable {MonitorFormat.HumanBytes(space.ReclaimableBytes)}, " +
+            $"reclaimed since start {MonitorFormat.HumanBytes(space.ReclaimedBytes)}\n",
+            monitor.ToString(),
+            StringComparison.Ordinal);
     }
 
     [Fact]

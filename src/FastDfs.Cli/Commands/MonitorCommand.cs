@@ -87,8 +87,9 @@ internal static class MonitorCommand
 
             var storages = await client.Tracker.ListStoragesOnAsync(tracker, g.GroupName, ct: ct);
             var sync = await TryGetSyncStatusAsync(client, g.GroupName, ct);
+            var trunkSpace = g.CurrentTrunkFileId >= 0 ? await TryGetTrunkSpaceAsync(client, storages, ct) : null;
             string header = only == null ? string.Create(CultureInfo.InvariantCulture, $"\nGroup {number}:\n") : string.Empty;
-            await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone, sync));
+            await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone, sync, trunkSpace));
         }
 
         // Beyond stock: with several trackers, which one leads and why the others do not. Appended after the
@@ -113,6 +114,28 @@ internal static class MonitorCommand
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Trunk space of each storage that is up: FastDFS.NET storages only (a stock storage refuses the command, one
+    /// without trunk files answers ENOENT); a storage that does not answer is left out.
+    /// </summary>
+    private static async Task<Dictionary<string, TrunkSpace>> TryGetTrunkSpaceAsync(FastDfsClient client, IReadOnlyList<StorageStat> storages, CancellationToken ct)
+    {
+        var spaces = new Dictionary<string, TrunkSpace>(StringComparer.Ordinal);
+        foreach (var storage in storages.Where(st => st.Status is StorageStatus.Active or StorageStatus.Online))
+        {
+            try
+            {
+                var endpoint = new StorageEndpoint(storage.IpAddr, (int)storage.StoragePort);
+                spaces[storage.Id] = await client.GetStorage(endpoint).QueryTrunkSpaceAsync(ct);
+            }
+            catch (FastDfsException)
+            {
+            }
+        }
+
+        return spaces;
     }
 
     private static async Task<int> DeleteAsync(FastDfsClient client, string group, string? storageId, TextWriter output, CancellationToken ct)

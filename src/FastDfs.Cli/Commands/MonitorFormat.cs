@@ -49,10 +49,11 @@ internal static class MonitorFormat
     /// A size in MB as stock's human text: below 10 units one decimal ("1.0 GB"), from 10 units a rounded integer
     /// ("252 GB"), below 1 KB the byte count and two spaces ("0  B").
     /// </summary>
-    public static string HumanMb(long mb)
-    {
-        long bytes = unchecked(mb * OneMb);
-        return bytes switch
+    public static string HumanMb(long mb) => HumanBytes(unchecked(mb * OneMb));
+
+    /// <summary>A size in bytes as <see cref="HumanMb"/> prints it.</summary>
+    public static string HumanBytes(long bytes) =>
+        bytes switch
         {
             < OneKb => string.Create(CultureInfo.InvariantCulture, $"{bytes}  B"),
             < OneMb => Scaled(bytes, OneKb, 'K'),
@@ -62,7 +63,6 @@ internal static class MonitorFormat
             < OneEb => Scaled(bytes, OnePb, 'P'),
             _ => Scaled(bytes, OneEb, 'E'),
         };
-    }
 
     private static string Scaled(long bytes, long unit, char unitLetter)
     {
@@ -128,7 +128,9 @@ internal static class MonitorFormat
     /// One group and its storages as <c>fdfs_monitor list</c> prints them (without the "Group N:" header,
     /// which only the all-groups listing adds).
     /// </summary>
-    public static string Group(GroupStat g, IReadOnlyList<StorageStat> storages, TimeZoneInfo zone, StorageSyncStatus? sync = null)
+    public static string Group(
+        GroupStat g, IReadOnlyList<StorageStat> storages, TimeZoneInfo zone, StorageSyncStatus? sync = null,
+        IReadOnlyDictionary<string, TrunkSpace>? trunkSpace = null)
     {
         var s = new StringBuilder(4096 + (storages.Count * 2048));
         s.Append(CultureInfo.InvariantCulture, $"group name = {g.GroupName}\n");
@@ -158,6 +160,10 @@ internal static class MonitorFormat
         {
             AppendStorage(s, i + 1, storages[i], SyncDelay(storages, i), zone);
             AppendSyncStatus(s, storages[i].Id, sync, zone);
+            if (trunkSpace != null && trunkSpace.TryGetValue(storages[i].Id, out var space))
+            {
+                AppendTrunkSpace(s, space);
+            }
         }
 
         return s.ToString();
@@ -184,6 +190,14 @@ internal static class MonitorFormat
             string synced = lag.LastSyncedTimestamp > 0 ? Time(lag.LastSyncedTimestamp, zone) : "never";
             s.Append(CultureInfo.InvariantCulture, $"\t\tsynced_from {lag.SrcId} = {synced} ({lag.DelaySeconds}s delay)\n");
         }
+    }
+
+    /// <summary>FastDFS.NET addition (from storages that answer <see cref="TrunkSpaceQuery"/>): the storage's trunk space.</summary>
+    private static void AppendTrunkSpace(StringBuilder s, in TrunkSpace space)
+    {
+        s.Append(CultureInfo.InvariantCulture, $"\t\ttrunk_space = {space.TrunkFileCount} files, total {HumanBytes(space.TotalBytes)}, ");
+        s.Append(CultureInfo.InvariantCulture, $"used {HumanBytes(space.UsedBytes)}, free {HumanBytes(space.FreeBytes)}, ");
+        s.Append(CultureInfo.InvariantCulture, $"reclaimable {HumanBytes(space.ReclaimableBytes)}, reclaimed since start {HumanBytes(space.ReclaimedBytes)}\n");
     }
 
     /// <summary>

@@ -79,6 +79,7 @@ public sealed class ServerMeter : IDisposable
             var command = (FdfsCommand)i;
             names[i] = Enum.IsDefined(command) ? ToSnake(command.ToString())
                 : i == (int)HttpPortQuery.Command ? "http_port"
+                : i == (int)TrunkSpaceQuery.Command ? "trunk_space"
                 : "cmd_" + i.ToString(CultureInfo.InvariantCulture);
         }
 

@@ -128,6 +128,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private ValueTask<byte> DispatchAsync(PacketHeader request) => request.Cmd switch
     {
         Protocol.Messages.HttpPortQuery.Command => new ValueTask<byte>(ReplyHttpPort(request)),
+        Protocol.Messages.TrunkSpaceQuery.Command => new ValueTask<byte>(ReplyTrunkSpace(request)),
         FdfsCommand.UploadFile => UploadAsync(request, appender: false),
         FdfsCommand.UploadAppenderFile => UploadAsync(request, appender: true),
         FdfsCommand.UploadSlaveFile => UploadSlaveAsync(request),
