@@ -20,7 +20,7 @@ public sealed class TrunkModeTests(ITestOutputHelper output)
 {
     private const int SlotMaxSize = 64 * 1024;
 
-    private static Task<TestCluster> StartTrunkClusterAsync(CancellationToken ct) => TestCluster.StartAsync(
+    private static Task<TestCluster> StartTrunkClusterAsync(CancellationToken ct, bool http = false) => TestCluster.StartAsync(
         configureTracker: c => c with
         {
             UseTrunkFile = true,
@@ -30,7 +30,8 @@ public sealed class TrunkModeTests(ITestOutputHelper output)
             TrunkFileSize = 8 << 20,
             TrunkFreeSpaceMerge = true,
         },
-        ct: ct);
+        ct: ct,
+        http: http);
 
     private static async Task WaitForTrunkServerAsync(StorageServer storage, CancellationToken ct) =>
         await Eventually.TrueAsync(
@@ -135,6 +136,49 @@ public sealed class TrunkModeTests(ITestOutputHelper output)
             $"reclaimed since start {MonitorFormat.HumanBytes(space.ReclaimedBytes)}\n",
             monitor.ToString(),
             StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TrunkFiles_DownloadOverHttp_WholeAndRanges_ThroughTheTracker_AndDeletedOnesAre404()
+    {
+        var ct = Timeouts.Test(120);
+        await using var cluster = await StartTrunkClusterAsync(ct, http: true);
+        await WaitForTrunkServerAsync(cluster.Storages[0], ct);
+        await using var client = cluster.CreateClient();
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = true });
+
+        var files = new Dictionary<FileId, byte[]>();
+        foreach (int size in new[] { 1, 4096, 30_000, SlotMaxSize - 24 })
+        {
+            var content = new byte[size];
+            Random.Shared.NextBytes(content);
+            var id = await client.UploadAsync(content, "jpg", ct: ct);
+            Assert.True(FileNameCodec.Decode(id.LogicName).IsTrunk);
+            files[id] = content;
+        }
+
+        foreach (var (id, content) in files)
+        {
+            using var response = await http.GetAsync(new Uri(cluster.StorageHttp(), "/" + id), ct);
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("image/jpeg", response.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(content, await response.Content.ReadAsByteArrayAsync(ct));
+            Assert.NotNull(response.Headers.ETag);
+
+            // Through the tracker (302 to the storage), and a range inside the slot.
+            Assert.Equal(content, await http.GetByteArrayAsync(new Uri(cluster.TrackerHttp, "/" + id), ct));
+            using var ranged = new HttpRequestMessage(HttpMethod.Get, new Uri(cluster.StorageHttp(), "/" + id));
+            ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(content.Length / 2, null);
+            using var partial = await http.SendAsync(ranged, ct);
+            Assert.Equal(System.Net.HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.Equal(content[(content.Length / 2)..], await partial.Content.ReadAsByteArrayAsync(ct));
+        }
+
+        // A deleted trunk file is gone over HTTP too, even though its slot's bytes are still in the trunk file.
+        var deleted = files.Keys.First();
+        await client.DeleteAsync(deleted, ct);
+        using var gone = await http.GetAsync(new Uri(cluster.StorageHttp(), "/" + deleted), ct);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
     }
 
     [Fact]

@@ -30,6 +30,7 @@ internal sealed class StorageHttpServer : IDisposable
         var config = ctx.Config.Http;
         Metrics = new StorageMetrics(ctx);
         Lookup = new StoredFileLookup(ctx.Paths);
+        Lookup.AddReader(new Trunk.TrunkHttpReader(ctx));
         var mime = config.MimeTypesFilename is { } file
             ? MimeTypeMap.Load(file, config.DefaultContentType)
             : MimeTypeMap.CreateDefault(config.DefaultContentType);
