@@ -18,6 +18,7 @@ internal sealed partial class ReplicationManager
     private readonly ILogger _logger;
     private readonly Dictionary<string, SyncPeerWorker> _workers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _sourceTimestamps = new(StringComparer.Ordinal);
+    private static readonly TimeSpan ReconcileInterval = TimeSpan.FromMilliseconds(250);
     private readonly object _signalGate = new();
     private TaskCompletionSource _changed = NewSignal();
     private long _timestampsVersion;
@@ -161,6 +162,9 @@ internal sealed partial class ReplicationManager
     /// <summary>Keeps the workers in step with the group list until <paramref name="stop"/>.</summary>
     public async Task RunAsync(CancellationToken stop, CancellationToken abandon)
     {
+        // Polls the group list on a timer: binlog records do not change it, so they must not wake this loop
+        // (that cost a thread-pool hop and a reconcile per upload).
+        using var tick = new PeriodicTimer(ReconcileInterval);
         try
         {
             while (!stop.IsCancellationRequested)
@@ -175,7 +179,7 @@ internal sealed partial class ReplicationManager
                     _logger.LogError(e, "updating the sync workers from the group list failed; retrying");
                 }
 
-                await WaitForChangeAsync(TimeSpan.FromMilliseconds(250), stop).ConfigureAwait(false);
+                await tick.WaitForNextTickAsync(stop).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -257,7 +261,7 @@ internal sealed partial class ReplicationManager
         }
     }
 
-    /// <summary>Wakes every waiter: a binlog record, an acknowledgement or a group change.</summary>
+    /// <summary>Wakes the sync workers and acknowledgement waiters: a binlog record or an acknowledgement.</summary>
     public void Pulse()
     {
         TaskCompletionSource signal;
