@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
 using Microsoft.Win32.SafeHandles;
 
-namespace FastDfs.Storage.Transport;
+namespace FastDfs.Protocol.Transport;
 
 /// <summary>
 /// One accepted client socket as a duplex pipe for the session. Both pipes work straight on the socket
@@ -13,7 +13,7 @@ namespace FastDfs.Storage.Transport;
 /// is what lets <see cref="SendFileAsync"/> hand a file range to the kernel (<c>sendfile</c>) after the
 /// reply header without anything overtaking it.
 /// </summary>
-internal sealed class StorageConnection : IDuplexPipe, IAsyncDisposable
+public sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
 {
     /// <summary>Receive buffer per read (pooled, returned as soon as its bytes are consumed).</summary>
     private const int ReceiveBufferSize = 64 * 1024;
@@ -27,7 +27,7 @@ internal sealed class StorageConnection : IDuplexPipe, IAsyncDisposable
     private SendPacketsOperation? _sendPackets;
     private int _aborted;
 
-    public StorageConnection(Socket socket)
+    public SocketConnection(Socket socket)
     {
         _socket = socket;
         _socket.NoDelay = true;
@@ -83,7 +83,7 @@ internal sealed class StorageConnection : IDuplexPipe, IAsyncDisposable
         var stream = new FileStream(file, FileAccess.Read, bufferSize: 0, isAsync: true);
         GC.SuppressFinalize(stream);
         var operation = _sendPackets ??= new SendPacketsOperation();
-        using var abortOnCancel = cancellationToken.UnsafeRegister(static state => ((StorageConnection)state!).Abort(), this);
+        using var abortOnCancel = cancellationToken.UnsafeRegister(static state => ((SocketConnection)state!).Abort(), this);
         while (count > 0)
         {
             int piece = (int)Math.Min(count, SendFilePieceSize);

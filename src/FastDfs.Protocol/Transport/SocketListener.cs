@@ -3,28 +3,29 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
-namespace FastDfs.Storage.Transport;
+namespace FastDfs.Protocol.Transport;
 
 /// <summary>
-/// The storage port's own accept loop: one <see cref="StorageConnection"/> per client, at most
-/// <c>max_connections</c> at once (further clients are accepted and closed at once, as Kestrel's
-/// connection limit and stock do). The storage owns the socket so that downloads can use
-/// <c>sendfile</c> (see <see cref="StorageConnection.SendFileAsync"/>).
+/// The FastDFS ports' own accept loop (storage and tracker): one <see cref="SocketConnection"/> per client, at
+/// most <c>max_connections</c> at once (further clients are accepted and closed at once, as stock does). The
+/// server owns the socket, so that a storage download can use <c>sendfile</c>
+/// (<see cref="SocketConnection.SendFileAsync"/>) and a request is served without the thread hops of a
+/// general-purpose transport (docs/benchmarks.md).
 /// </summary>
-internal sealed class StorageListener : IAsyncDisposable
+public sealed class SocketListener : IAsyncDisposable
 {
     private const int Backlog = 512;
 
-    private readonly Func<StorageConnection, Task> _handler;
+    private readonly Func<SocketConnection, Task> _handler;
     private readonly int _maxConnections;
     private readonly ILogger _logger;
     private readonly Socket _listenSocket;
-    private readonly ConcurrentDictionary<StorageConnection, Task> _connections = new();
+    private readonly ConcurrentDictionary<SocketConnection, Task> _connections = new();
     private readonly CancellationTokenSource _stopAccepting = new();
     private Task _acceptLoop = Task.CompletedTask;
     private int _active;
 
-    public StorageListener(IPEndPoint endPoint, int maxConnections, Func<StorageConnection, Task> handler, ILogger logger)
+    public SocketListener(IPEndPoint endPoint, int maxConnections, Func<SocketConnection, Task> handler, ILogger logger)
     {
         _handler = handler;
         _maxConnections = maxConnections > 0 ? maxConnections : int.MaxValue;
@@ -78,10 +79,10 @@ internal sealed class StorageListener : IAsyncDisposable
                 continue;
             }
 
-            StorageConnection connection;
+            SocketConnection connection;
             try
             {
-                connection = new StorageConnection(socket);
+                connection = new SocketConnection(socket);
             }
             catch (SocketException)
             {
@@ -97,7 +98,7 @@ internal sealed class StorageListener : IAsyncDisposable
         }
     }
 
-    private async Task RunConnectionAsync(StorageConnection connection, TaskCompletionSource done)
+    private async Task RunConnectionAsync(SocketConnection connection, TaskCompletionSource done)
     {
         try
         {
@@ -105,7 +106,7 @@ internal sealed class StorageListener : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _logger.LogError(e, "storage connection from {Remote} failed", connection.RemoteEndPoint);
+            _logger.LogError(e, "connection from {Remote} failed", connection.RemoteEndPoint);
         }
         finally
         {

@@ -1,8 +1,8 @@
 using System.Net;
 using FastDfs.Protocol.Config;
+using FastDfs.Protocol.Transport;
 using FastDfs.Storage.Session;
 using FastDfs.Storage.Tracking;
-using FastDfs.Storage.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -14,7 +14,7 @@ namespace FastDfs.Storage.Hosting;
 
 /// <summary>
 /// The FastDFS storage server as a library: the client protocol on the storage's own socket listener
-/// (<see cref="StorageListener"/>: pipes straight on the socket, downloads with <c>sendfile</c>), the
+/// (<see cref="SocketListener"/>: pipes straight on the socket, downloads with <c>sendfile</c>), the
 /// on-disk layout and binlog, and one report loop per configured tracker. Kestrel runs only the optional
 /// HTTP port. Tests and the <c>fdfs</c> CLI
 /// host it in-process; <see cref="StorageHostingExtensions"/> runs it under the Generic Host.
@@ -28,7 +28,7 @@ public sealed class StorageServer : IAsyncDisposable
     private CancellationTokenSource? _stopping;
     private readonly CancellationTokenSource _abandon = new();
     private IHost? _host;
-    private StorageListener? _listener;
+    private SocketListener? _listener;
     private Http.StorageHttpServer? _http;
     private int _state; // 0 new, 1 started, 2 stopped
 
@@ -64,8 +64,8 @@ public sealed class StorageServer : IAsyncDisposable
         _http = Http.StorageHttpServer.CreateIfEnabled(_ctx, _loggerFactory);
         _ctx.Metrics = _http?.Metrics;
 
-        _listener = new StorageListener(new IPEndPoint(address, config.Port), config.MaxConnections, HandleConnectionAsync,
-            _loggerFactory.CreateLogger<StorageListener>());
+        _listener = new SocketListener(new IPEndPoint(address, config.Port), config.MaxConnections, HandleConnectionAsync,
+            _loggerFactory.CreateLogger<SocketListener>());
         if (_http is not null)
         {
             // Kestrel through the Generic Host for the HTTP port only: that wiring gives its transport the
@@ -188,7 +188,7 @@ public sealed class StorageServer : IAsyncDisposable
         _ctx.SaveStats(forceStats);
     }
 
-    private async Task HandleConnectionAsync(StorageConnection connection)
+    private async Task HandleConnectionAsync(SocketConnection connection)
     {
         _ctx.ConnectionOpened();
         var session = new StorageSession(_ctx, connection, _loggerFactory.CreateLogger<StorageSession>())

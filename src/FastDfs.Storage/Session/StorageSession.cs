@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Framing;
+using FastDfs.Protocol.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Storage.Session;
@@ -18,7 +19,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private const int DownloadChunkSize = 256 * 1024;
 
     private readonly StorageContext _ctx;
-    private readonly Transport.StorageConnection _connection;
+    private readonly SocketConnection _connection;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly ILogger _logger;
@@ -32,7 +33,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private byte[]? _scratch;
     private long _remaining;
 
-    public StorageSession(StorageContext ctx, Transport.StorageConnection connection, ILogger logger)
+    public StorageSession(StorageContext ctx, SocketConnection connection, ILogger logger)
     {
         _ctx = ctx;
         _connection = connection;

@@ -1,10 +1,10 @@
 using System.Net;
 using FastDfs.Protocol.Config;
+using FastDfs.Protocol.Transport;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;
 using FastDfs.Tracker.Peers;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,7 +13,8 @@ using Microsoft.Extensions.Logging;
 namespace FastDfs.Tracker;
 
 /// <summary>
-/// A FastDFS tracker served by Kestrel (raw TCP via a ConnectionHandler). Usable in-process by tests
+/// A FastDFS tracker: its port on the shared socket transport (<see cref="SocketListener"/>), the optional HTTP port
+/// on Kestrel. Usable in-process by tests
 /// and by the <c>fdfs</c> CLI; <see cref="TrackerHostingExtensions"/> runs it inside a Generic Host.
 /// Besides the connections it runs three loops: the active check, the tracker relationship (leader
 /// election and pings, <see cref="LeaderRelationship"/>) and the writer of base_path/data.
@@ -31,7 +32,9 @@ public sealed class TrackerServer : IAsyncDisposable
     private readonly TrackerRuntime _runtime;
     private readonly ILogger _logger;
     private WebApplication? _app;
-    private ListenOptions? _listen;
+    private SocketListener? _listener;
+    private CancellationTokenSource? _stopping;
+    private bool _started;
     private Http.TrackerHttpServer? _http;
     private CancellationTokenSource? _loopsStop;
     private Task[] _loops = [];
@@ -49,7 +52,7 @@ public sealed class TrackerServer : IAsyncDisposable
 
     /// <summary>The endpoint actually bound (so port 0 resolves to the real port). Valid after <see cref="StartAsync"/>.</summary>
     public IPEndPoint EndPoint =>
-        _listen?.IPEndPoint ?? throw new InvalidOperationException("the tracker has not been started");
+        _listener?.EndPoint ?? throw new InvalidOperationException("the tracker has not been started");
 
     /// <summary>The bound HTTP endpoint (dashboard, redirects, /metrics), or null when HTTP is off.</summary>
     public IPEndPoint? HttpEndPoint => _http?.EndPoint;
@@ -66,34 +69,36 @@ public sealed class TrackerServer : IAsyncDisposable
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        if (_app is not null)
+        if (_started)
         {
             throw new InvalidOperationException("the tracker is already started");
         }
 
+        _started = true;
         var address = string.IsNullOrWhiteSpace(Config.BindAddr) ? IPAddress.Any : IPAddress.Parse(Config.BindAddr.Split(',')[0].Trim());
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddSingleton(_runtime.LoggerFactory);
-        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-        builder.Services.AddSingleton(_runtime);
-        builder.Services.AddSingleton<TrackerConnectionHandler>();
+        var connections = new TrackerConnectionHandler(_runtime);
+        _stopping = new CancellationTokenSource();
+        var stopping = _stopping.Token;
+        _listener = new SocketListener(new IPEndPoint(address, Config.Port), Config.MaxConnections,
+            connection => connections.OnConnectedAsync(connection, stopping), _runtime.LoggerFactory.CreateLogger<SocketListener>());
         _http = Http.TrackerHttpServer.CreateIfEnabled(_runtime);
         _runtime.Metrics = _http?.Metrics;
-        _http?.AddServices(builder.Services);
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        if (_http is not null)
         {
-            kestrel.Limits.MaxConcurrentConnections = Config.MaxConnections;
-            kestrel.Listen(address, Config.Port, listen =>
-            {
-                listen.UseConnectionHandler<TrackerConnectionHandler>();
-                _listen = listen;
-            });
-            _http?.Listen(kestrel, address);
-        });
-        var app = builder.Build();
-        _http?.Configure(app);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        _app = app;
+            // Kestrel for the HTTP port only (dashboard, redirects, /metrics).
+            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+            builder.Services.AddSingleton(_runtime.LoggerFactory);
+            builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+            builder.Services.AddSingleton(_runtime);
+            _http.AddServices(builder.Services);
+            builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => _http.Listen(kestrel, address));
+            var app = builder.Build();
+            _http.Configure(app);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            _app = app;
+        }
+
+        _listener.Start();
         _http?.OnStarted(EndPoint);
         _runtime.Peers.ListenPort = EndPoint.Port;
         _runtime.DataStore.WriteStatus(_runtime.StartTime, ClusterState.Now);
@@ -134,13 +139,13 @@ public sealed class TrackerServer : IAsyncDisposable
 
     private async Task<bool> ShutDownAsync(CancellationToken cancellationToken)
     {
-        var app = _app;
-        if (app is null)
+        var listener = _listener;
+        if (listener is null)
         {
             return false;
         }
 
-        _app = null;
+        _listener = null;
         if (_loopsStop is not null)
         {
             await _loopsStop.CancelAsync().ConfigureAwait(false);
@@ -149,12 +154,28 @@ public sealed class TrackerServer : IAsyncDisposable
             _loopsStop = null;
         }
 
-        // Long-lived connections (storages, follower trackers) never end by themselves: give requests in
-        // flight a moment, then Kestrel aborts what is left.
+        // Connections waiting for their next request (storages, follower trackers) end now; requests in flight
+        // get a moment, then what is left is aborted.
         using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         grace.CancelAfter(ShutdownGrace);
-        await app.StopAsync(grace.Token).ConfigureAwait(false);
-        await app.DisposeAsync().ConfigureAwait(false);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            await listener.AbortAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            await _stopping!.CancelAsync().ConfigureAwait(false);
+            await listener.StopAsync(grace.Token).ConfigureAwait(false);
+        }
+
+        await listener.DisposeAsync().ConfigureAwait(false);
+        if (_app is { } app)
+        {
+            _app = null;
+            await app.StopAsync(grace.Token).ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_http is not null)
         {
             await _http.DisposeAsync().ConfigureAwait(false);

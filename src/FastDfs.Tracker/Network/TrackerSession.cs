@@ -5,8 +5,8 @@ using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Framing;
+using FastDfs.Protocol.Transport;
 using FastDfs.Tracker.Cluster;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Network;
@@ -19,22 +19,22 @@ namespace FastDfs.Tracker.Network;
 internal sealed partial class TrackerSession
 {
     private readonly TrackerRuntime _runtime;
-    private readonly ConnectionContext _connection;
+    private readonly SocketConnection _connection;
     private readonly ILogger _logger;
     private readonly PipeWriter _output;
     private readonly ClusterState _cluster;
     private readonly TrackerConfig _options;
     private readonly string _peer;
 
-    public TrackerSession(TrackerRuntime runtime, ConnectionContext connection, ILogger logger)
+    public TrackerSession(TrackerRuntime runtime, SocketConnection connection, ILogger logger)
     {
         _runtime = runtime;
         _connection = connection;
         _logger = logger;
-        _output = connection.Transport.Output;
+        _output = connection.Output;
         _cluster = runtime.Cluster;
         _options = runtime.Config;
-        RemoteIp = IpText((connection.RemoteEndPoint as IPEndPoint)?.Address);
+        RemoteIp = IpText(connection.RemoteEndPoint?.Address);
         _peer = connection.RemoteEndPoint?.ToString() ?? "?";
     }
 
@@ -56,13 +56,17 @@ internal sealed partial class TrackerSession
         return address.AddressFamily == AddressFamily.InterNetworkV6 ? address.ToString().Split('%')[0] : address.ToString();
     }
 
-    public async Task RunAsync(CancellationToken ct)
+    /// <summary>Serves requests until the peer leaves or <paramref name="ct"/> (the connection aborted) fires;
+    /// <paramref name="idleEnd"/> ends the connection while it waits for its next request (the tracker stops).</summary>
+    public async Task RunAsync(CancellationToken ct, CancellationToken idleEnd)
     {
-        var input = _connection.Transport.Input;
+        var input = _connection.Input;
         try
         {
             while (!ct.IsCancellationRequested)
             {
+                // No receive buffer is held while a storage's or peer's connection idles between requests.
+                await _connection.WaitForInputAsync(idleEnd).ConfigureAwait(false);
                 var header = await input.ReadHeaderAsync(ct).ConfigureAwait(false);
                 if (header is not { } h)
                 {
@@ -87,7 +91,7 @@ internal sealed partial class TrackerSession
             }
         }
         catch (Exception ex) when (ex is OperationCanceledException or EndOfStreamException or IOException
-                                       or ConnectionResetException or ConnectionAbortedException)
+                                       or SocketException or ObjectDisposedException)
         {
             _logger.LogDebug("{Peer}: connection ended: {Reason}", _peer, ex.Message);
         }
