@@ -153,6 +153,7 @@ public static class ServerCommands
     private static async Task<int> RunDaemonAsync(
         Func<(string LogLevel, Action<IServiceCollection> Register)> configure, ParseResult result, CancellationToken ct)
     {
+        InlineSocketCompletions.EnableUnlessSet();
         try
         {
             var (logLevel, register) = configure();
