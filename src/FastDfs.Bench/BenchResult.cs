@@ -11,7 +11,11 @@ public sealed record LatencySummary(long Count, double Mean, long P50, long P90,
 }
 
 /// <summary>CPU and memory of the server processes over the measured phase.</summary>
-public sealed record ServerUsage(IReadOnlyList<int> Pids, long CpuMicros, double CpuMicrosPerOp, long PeakRssBytes, long EndRssBytes);
+public sealed record ServerUsage(IReadOnlyList<int> Pids, long CpuMicros, double CpuMicrosPerOp, long PeakRssBytes, long EndRssBytes)
+{
+    /// <summary>CPU µs per operation of each process, in the order of <see cref="Pids"/> (e.g. tracker, storage).</summary>
+    public IReadOnlyList<double> CpuMicrosPerOpByPid { get; init; } = [];
+}
 
 /// <summary>The outcome of one run (<see cref="WriteJson"/> is the machine-readable summary).</summary>
 public sealed record BenchResult
@@ -98,6 +102,13 @@ public sealed record BenchResult
             json.WriteEndArray();
             json.WriteNumber("cpuMicros", server.CpuMicros);
             json.WriteNumber("cpuMicrosPerOp", Math.Round(server.CpuMicrosPerOp, 1));
+            json.WriteStartArray("cpuMicrosPerOpByPid");
+            foreach (double perPid in server.CpuMicrosPerOpByPid)
+            {
+                json.WriteNumberValue(Math.Round(perPid, 1));
+            }
+
+            json.WriteEndArray();
             json.WriteNumber("peakRssBytes", server.PeakRssBytes);
             json.WriteNumber("endRssBytes", server.EndRssBytes);
             json.WriteEndObject();
@@ -127,7 +138,8 @@ public sealed record BenchResult
         s.WriteLine($"client CPU   {ClientCpuMicrosPerOp:0.0} µs/op");
         if (Server is { } server)
         {
-            s.WriteLine($"server CPU   {server.CpuMicrosPerOp:0.0} µs/op (pids {string.Join(',', server.Pids)}), peak RSS {server.PeakRssBytes / (1 << 20)} MB");
+            string split = server.Pids.Count > 1 ? " = " + string.Join(" + ", server.CpuMicrosPerOpByPid.Select(c => c.ToString("0.0", CultureInfo.InvariantCulture))) : string.Empty;
+            s.WriteLine($"server CPU   {server.CpuMicrosPerOp:0.0}{split} µs/op (pids {string.Join(',', server.Pids)}), peak RSS {server.PeakRssBytes / (1 << 20)} MB");
         }
 
         foreach (var (kind, count) in ErrorsByKind.OrderByDescending(e => e.Value))

@@ -104,7 +104,10 @@ public sealed class BenchRunner(FastDfsClient client, BenchOptions options)
         {
             long cpu = cpuAfter.Zip(cpuBefore, (a, b) => a - b).Sum();
             long endRss = pids.Sum(p => ServerProcessProbe.RssBytes(p) ?? 0);
-            server = new ServerUsage(pids, cpu, ops > 0 ? cpu / (double)ops : 0, Math.Max(peakRss, endRss), endRss);
+            server = new ServerUsage(pids, cpu, ops > 0 ? cpu / (double)ops : 0, Math.Max(peakRss, endRss), endRss)
+            {
+                CpuMicrosPerOpByPid = [.. cpuAfter.Zip(cpuBefore, (a, b) => ops > 0 ? (a - b) / (double)ops : 0)],
+            };
         }
 
         return new BenchResult

@@ -39,7 +39,12 @@ public sealed class BenchSmokeTests : IAsyncLifetime
         var latency = summary.GetProperty("latencyMicros");
         Assert.True(latency.GetProperty("p50").GetInt64() <= latency.GetProperty("p99").GetInt64());
         Assert.True(latency.GetProperty("p99").GetInt64() <= latency.GetProperty("max").GetInt64());
-        Assert.True(summary.GetProperty("server").GetProperty("cpuMicros").GetInt64() > 0);
+        var server = summary.GetProperty("server");
+        Assert.True(server.GetProperty("cpuMicros").GetInt64() > 0);
+        // One figure per --server-pid, summing to the total.
+        var byPid = server.GetProperty("cpuMicrosPerOpByPid").EnumerateArray().Select(e => e.GetDouble()).ToList();
+        Assert.Single(byPid);
+        Assert.Equal(server.GetProperty("cpuMicrosPerOp").GetDouble(), byPid[0], 0.11);
     }
 
     [Fact]
