@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Storage.Trunk;
@@ -18,39 +17,11 @@ namespace FastDfs.Storage.Trunk;
 /// </summary>
 internal sealed partial class TrunkStore
 {
-    private DateTime? _nextCompaction;
-    private int _scheduledInterval;
-    private string _scheduledTimeBase = string.Empty;
+    private readonly TimeBaseSchedule _compactionSchedule = new();
 
     /// <summary>Compacts the trunk binlog when the schedule says so; called by the trunk binlog pusher between pushes.</summary>
-    public bool CompactIfDue(DateTime now)
-    {
-        var settings = Settings;
-        if (settings.CompressBinlogInterval <= 0)
-        {
-            _nextCompaction = null;
-            return false;
-        }
-
-        if (_nextCompaction is null || _scheduledInterval != settings.CompressBinlogInterval || _scheduledTimeBase != settings.CompressBinlogTimeBase)
-        {
-            _scheduledInterval = settings.CompressBinlogInterval;
-            _scheduledTimeBase = settings.CompressBinlogTimeBase;
-            _nextCompaction = FirstRun(now, settings.CompressBinlogTimeBase, settings.CompressBinlogInterval);
-        }
-
-        if (now < _nextCompaction)
-        {
-            return false;
-        }
-
-        while (_nextCompaction <= now)
-        {
-            _nextCompaction = _nextCompaction.Value.AddSeconds(settings.CompressBinlogInterval);
-        }
-
-        return CompactNow();
-    }
+    public bool CompactIfDue(DateTime now) =>
+        _compactionSchedule.IsDue(now, Settings.CompressBinlogTimeBase, Settings.CompressBinlogInterval) && CompactNow();
 
     /// <summary>Compacts the trunk binlog of our core now (trunk server only); the members start over from the new one.</summary>
     public bool CompactNow()
@@ -64,28 +35,6 @@ internal sealed partial class TrunkStore
         _ctx.InitFlag.Save();
         TrunkBinlogPusher.ForgetMarks(Binlog.Directory);
         return true;
-    }
-
-    /// <summary>The first time at or after <paramref name="now"/> on the grid time base + k × interval (stock's schedule).</summary>
-    internal static DateTime FirstRun(DateTime now, string timeBase, int intervalSeconds)
-    {
-        var time = TimeOnly.TryParseExact(timeBase, ["H:mm", "HH:mm", "H:m"], CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)
-            ? parsed
-            : new TimeOnly(3, 0);
-        var run = now.Date + time.ToTimeSpan();
-        if (run > now)
-        {
-            // Step back along the grid so the first run is the next grid point, not tomorrow's time base.
-            long back = (long)((run - now).TotalSeconds / intervalSeconds);
-            run = run.AddSeconds(-back * (double)intervalSeconds);
-        }
-
-        while (run < now)
-        {
-            run = run.AddSeconds(intervalSeconds);
-        }
-
-        return run;
     }
 
     /// <summary>Clean stop of a trunk server: compact (min interval passed) or write the snapshot. Caller holds the manager gate.</summary>

@@ -9,38 +9,14 @@ namespace FastDfs.Storage.Trunk;
 /// </summary>
 internal sealed partial class TrunkStore
 {
-    private DateTime? _nextCreateAhead;
-    private int _createAheadInterval;
-    private string _createAheadTimeBase = string.Empty;
+    private readonly TimeBaseSchedule _createAheadSchedule = new();
 
     /// <summary>Creates trunk files ahead when the schedule says so; called by the trunk binlog pusher between pushes.</summary>
     public int CreateAheadIfDue(DateTime now)
     {
         var settings = Settings;
-        if (!settings.CreateFileAdvance || settings.CreateFileInterval <= 0 || settings.CreateFileSpaceThreshold <= 0)
-        {
-            _nextCreateAhead = null;
-            return 0;
-        }
-
-        if (_nextCreateAhead is null || _createAheadInterval != settings.CreateFileInterval || _createAheadTimeBase != settings.CreateFileTimeBase)
-        {
-            _createAheadInterval = settings.CreateFileInterval;
-            _createAheadTimeBase = settings.CreateFileTimeBase;
-            _nextCreateAhead = FirstRun(now, settings.CreateFileTimeBase, settings.CreateFileInterval);
-        }
-
-        if (now < _nextCreateAhead)
-        {
-            return 0;
-        }
-
-        while (_nextCreateAhead <= now)
-        {
-            _nextCreateAhead = _nextCreateAhead.Value.AddSeconds(settings.CreateFileInterval);
-        }
-
-        return CreateAheadNow();
+        bool enabled = settings.CreateFileAdvance && settings.CreateFileSpaceThreshold > 0;
+        return _createAheadSchedule.IsDue(now, settings.CreateFileTimeBase, enabled ? settings.CreateFileInterval : 0) ? CreateAheadNow() : 0;
     }
 
     /// <summary>Creates trunk files until the free trunk space reaches trunk_create_file_space_threshold (trunk server only).</summary>

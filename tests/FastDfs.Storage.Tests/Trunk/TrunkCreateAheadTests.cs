@@ -31,12 +31,19 @@ public sealed class TrunkCreateAheadTests
         Assert.Equal(5, reopened.Manager.GetStats().TrunkFileCount);
     }
 
-    [Theory]
-    [InlineData("02:00", 86400, "2026-11-25T01:00:00", "2026-11-25T02:00:00")]
-    [InlineData("02:00", 3600, "2026-11-25T06:30:00", "2026-11-25T07:00:00")]
-    public void Schedule_IsTheTimeBaseGrid(string timeBase, int interval, string now, string expected) =>
-        Assert.Equal(DateTime.Parse(expected, System.Globalization.CultureInfo.InvariantCulture),
-            TrunkStore.FirstRun(DateTime.Parse(now, System.Globalization.CultureInfo.InvariantCulture), timeBase, interval));
+    [Fact]
+    public void Schedule_IsDueOncePerGridPoint_AndOffWithoutAnInterval()
+    {
+        var schedule = new TimeBaseSchedule();
+        var t = new DateTime(2026, 11, 25, 6, 30, 0, DateTimeKind.Local);
+        Assert.False(schedule.IsDue(t, "02:00", 3600)); // next grid point 07:00
+        Assert.False(schedule.IsDue(t.AddMinutes(29), "02:00", 3600));
+        Assert.True(schedule.IsDue(t.AddMinutes(30), "02:00", 3600));
+        Assert.False(schedule.IsDue(t.AddMinutes(31), "02:00", 3600));
+        Assert.True(schedule.IsDue(t.AddMinutes(95), "02:00", 3600)); // 08:05: the 08:00 run, once
+        Assert.False(schedule.IsDue(t.AddMinutes(96), "02:00", 3600));
+        Assert.False(schedule.IsDue(t.AddDays(1), "02:00", 0));
+    }
 }
 
 /// <summary>delete_unused_trunk_files: a trunk file whose every slot was freed is deleted, and its id never comes back.</summary>

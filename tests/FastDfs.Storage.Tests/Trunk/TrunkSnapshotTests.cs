@@ -129,7 +129,7 @@ public sealed class TrunkSnapshotTests
     public void CompactionSchedule_IsTheTimeBaseGrid(string now, string timeBase, int interval, string expected)
     {
         Assert.Equal(DateTime.Parse(expected, System.Globalization.CultureInfo.InvariantCulture),
-            TrunkStore.FirstRun(DateTime.Parse(now, System.Globalization.CultureInfo.InvariantCulture), timeBase, interval));
+            TimeBaseSchedule.FirstRun(DateTime.Parse(now, System.Globalization.CultureInfo.InvariantCulture), timeBase, interval));
     }
 
     [Fact]
