@@ -83,19 +83,29 @@ public sealed class TrackerServer : IAsyncDisposable
             connection => connections.OnConnectedAsync(connection, stopping), _runtime.LoggerFactory.CreateLogger<SocketListener>());
         _http = Http.TrackerHttpServer.CreateIfEnabled(_runtime);
         _runtime.Metrics = _http?.Metrics;
-        if (_http is not null)
+        try
         {
-            // Kestrel for the HTTP port only (dashboard, redirects, /metrics).
-            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-            builder.Services.AddSingleton(_runtime.LoggerFactory);
-            builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
-            builder.Services.AddSingleton(_runtime);
-            _http.AddServices(builder.Services);
-            builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => _http.Listen(kestrel, address));
-            var app = builder.Build();
-            _http.Configure(app);
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            _app = app;
+            if (_http is not null)
+            {
+                // Kestrel for the HTTP port only (dashboard, redirects, /metrics).
+                var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+                builder.Services.AddSingleton(_runtime.LoggerFactory);
+                builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+                builder.Services.AddSingleton(_runtime);
+                _http.AddServices(builder.Services);
+                builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => _http.Listen(kestrel, address));
+                var app = builder.Build();
+                _http.Configure(app);
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+                _app = app;
+            }
+        }
+        catch
+        {
+            // The tracker port is bound already: release it, so a retry (or another server) can have it.
+            await _listener.DisposeAsync().ConfigureAwait(false);
+            _listener = null;
+            throw;
         }
 
         _listener.Start();
@@ -169,6 +179,8 @@ public sealed class TrackerServer : IAsyncDisposable
         }
 
         await listener.DisposeAsync().ConfigureAwait(false);
+        _stopping?.Dispose();
+        _stopping = null;
         if (_app is { } app)
         {
             _app = null;
