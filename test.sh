@@ -23,8 +23,10 @@ HANG_TIMEOUT=${TEST_HANG_TIMEOUT:-5m}
 NODE_DIR=$ROOT/tests/compat/node
 
 export FASTDFS_REPO_ROOT=$ROOT
-# The servers under test run as the fdfs daemons do: socket continuations inline (src/FastDfs.Cli/Commands/InlineSocketCompletions.cs).
-export DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=${DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS:-1}
+# The in-process servers of the tests run with .NET's default socket completions: a test process hosts many
+# servers at once, and with inline completions one of them blocking (an fsync) stalls all the others (see
+# docs/configuration.md). The fdfs daemons started by the tests (ProcessKillTests, AllInOneServerTests, CLI tests) run
+# inline, as deployed.
 export FASTDFS_COMPAT_NODE_DIR=$NODE_DIR
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # No build servers or reused MSBuild nodes: nothing outlives this script, nothing holds its
