@@ -255,7 +255,8 @@ internal sealed class TrunkBinlog : IDisposable
     /// <summary>Reads the records from <paramref name="offset"/> on; a torn last line (no newline) is ignored.</summary>
     public List<TrunkBinlogRecord> ReadFrom(long offset)
     {
-        Flush();
+        // No fsync first: the writer's stream is unbuffered, so every record is already in the page cache that this
+        // read sees (an fsync here cost a disk flush per reload of a member's figures).
         var records = new List<TrunkBinlogRecord>();
         if (!File.Exists(FilePath))
         {
