@@ -24,11 +24,15 @@ public sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
     private readonly Socket _socket;
     private readonly NetworkStream _stream;
     private readonly CancellationTokenSource _closed = new();
+    private readonly CancellationTokenSource _idleEnd;
     private SendPacketsOperation? _sendPackets;
     private int _aborted;
 
-    public SocketConnection(Socket socket)
+    /// <param name="socket">the accepted socket</param>
+    /// <param name="serverStopping">cancelled when the server stops: ends <see cref="IdleEnd"/></param>
+    public SocketConnection(Socket socket, CancellationToken serverStopping = default)
     {
+        _idleEnd = CancellationTokenSource.CreateLinkedTokenSource(_closed.Token, serverStopping);
         _socket = socket;
         _socket.NoDelay = true;
         _stream = new NetworkStream(socket, ownsSocket: false);
@@ -45,6 +49,13 @@ public sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
 
     /// <summary>Cancelled when the connection is aborted (server kill or forced stop).</summary>
     public CancellationToken Closed => _closed.Token;
+
+    /// <summary>
+    /// Cancelled when the connection is aborted or the server stops: a session passes it to
+    /// <see cref="WaitForInputAsync"/>, so stopping ends connections that wait for their next request (peers'
+    /// long-lived connections would hold the shutdown otherwise) while a request in progress completes.
+    /// </summary>
+    public CancellationToken IdleEnd => _idleEnd.Token;
 
     /// <summary>
     /// Waits until request bytes are buffered or can be received, without holding a receive buffer while
@@ -159,6 +170,7 @@ public sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
         Abort();
         _sendPackets?.Dispose();
         await _stream.DisposeAsync().ConfigureAwait(false);
+        _idleEnd.Dispose();
         // _closed is not disposed: the listener may abort this connection from another thread while it
         // ends by itself, and a source without a timer holds nothing that needs releasing.
     }

@@ -82,7 +82,7 @@ public sealed class SocketListener : IAsyncDisposable
             SocketConnection connection;
             try
             {
-                connection = new SocketConnection(socket);
+                connection = new SocketConnection(socket, stop);
             }
             catch (SocketException)
             {
@@ -126,8 +126,9 @@ public sealed class SocketListener : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops accepting, then waits for the open connections to end (the server ends idle ones through
-    /// its stopping token); when <paramref name="cancellationToken"/> fires first, aborts those left.
+    /// Stops accepting, which ends the connections waiting for their next request (<see cref="SocketConnection.IdleEnd"/>),
+    /// then waits for the others to finish their request; when <paramref name="cancellationToken"/> fires first, aborts
+    /// those left.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {

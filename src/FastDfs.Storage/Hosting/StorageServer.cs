@@ -195,12 +195,9 @@ public sealed class StorageServer : IAsyncDisposable
         {
             RemoteAddress = connection.RemoteEndPoint?.Address,
         };
-        // Stopping ends connections that wait for their next request (peers' sync connections stay open
-        // otherwise and would hold the server's shutdown); a request in progress still completes.
-        using var idleEnd = CancellationTokenSource.CreateLinkedTokenSource(connection.Closed, _stopping!.Token);
         try
         {
-            await session.RunAsync(idleEnd.Token).ConfigureAwait(false);
+            await session.RunAsync().ConfigureAwait(false);
         }
         finally
         {

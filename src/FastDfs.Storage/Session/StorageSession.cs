@@ -51,14 +51,17 @@ internal sealed partial class StorageSession : IAsyncDisposable
 
     private CancellationToken Token => _requestTimeout.Token;
 
-    public async Task RunAsync(CancellationToken connectionClosed)
+    /// <summary>Serves requests until the peer leaves, the connection is aborted, or the server stops while the
+    /// connection waits for its next request (<see cref="SocketConnection.IdleEnd"/>); a request in progress completes.</summary>
+    public async Task RunAsync()
     {
+        var idleEnd = _connection.IdleEnd;
         try
         {
             while (true)
             {
-                await _connection.WaitForInputAsync(connectionClosed).ConfigureAwait(false);
-                var header = await _input.ReadHeaderAsync(connectionClosed).ConfigureAwait(false);
+                await _connection.WaitForInputAsync(idleEnd).ConfigureAwait(false);
+                var header = await _input.ReadHeaderAsync(idleEnd).ConfigureAwait(false);
                 if (header is not { } request || request.Cmd == FdfsCommand.Quit)
                 {
                     return;

@@ -33,7 +33,6 @@ public sealed class TrackerServer : IAsyncDisposable
     private readonly ILogger _logger;
     private WebApplication? _app;
     private SocketListener? _listener;
-    private CancellationTokenSource? _stopping;
     private bool _started;
     private Http.TrackerHttpServer? _http;
     private CancellationTokenSource? _loopsStop;
@@ -77,10 +76,8 @@ public sealed class TrackerServer : IAsyncDisposable
         _started = true;
         var address = string.IsNullOrWhiteSpace(Config.BindAddr) ? IPAddress.Any : IPAddress.Parse(Config.BindAddr.Split(',')[0].Trim());
         var connections = new TrackerConnectionHandler(_runtime);
-        _stopping = new CancellationTokenSource();
-        var stopping = _stopping.Token;
         _listener = new SocketListener(new IPEndPoint(address, Config.Port), Config.MaxConnections,
-            connection => connections.OnConnectedAsync(connection, stopping), _runtime.LoggerFactory.CreateLogger<SocketListener>());
+            connections.OnConnectedAsync, _runtime.LoggerFactory.CreateLogger<SocketListener>());
         _http = Http.TrackerHttpServer.CreateIfEnabled(_runtime);
         _runtime.Metrics = _http?.Metrics;
         try
@@ -174,13 +171,10 @@ public sealed class TrackerServer : IAsyncDisposable
         }
         else
         {
-            await _stopping!.CancelAsync().ConfigureAwait(false);
             await listener.StopAsync(grace.Token).ConfigureAwait(false);
         }
 
         await listener.DisposeAsync().ConfigureAwait(false);
-        _stopping?.Dispose();
-        _stopping = null;
         if (_app is { } app)
         {
             _app = null;

@@ -8,15 +8,14 @@ internal sealed class TrackerConnectionHandler(TrackerRuntime runtime)
 {
     private readonly ILogger _logger = runtime.LoggerFactory.CreateLogger<TrackerSession>();
 
-    /// <summary>Serves <paramref name="connection"/> until the peer leaves, it is aborted, or <paramref name="stopping"/> ends an idle wait.</summary>
-    public async Task OnConnectedAsync(SocketConnection connection, CancellationToken stopping)
+    /// <summary>Serves <paramref name="connection"/> until the peer leaves, it is aborted, or the tracker stops while it idles.</summary>
+    public async Task OnConnectedAsync(SocketConnection connection)
     {
         runtime.ConnectionOpened();
-        using var idleEnd = CancellationTokenSource.CreateLinkedTokenSource(connection.Closed, stopping);
         try
         {
             var session = new TrackerSession(runtime, connection, _logger);
-            await session.RunAsync(connection.Closed, idleEnd.Token).ConfigureAwait(false);
+            await session.RunAsync().ConfigureAwait(false);
         }
         finally
         {

@@ -56,17 +56,18 @@ internal sealed partial class TrackerSession
         return address.AddressFamily == AddressFamily.InterNetworkV6 ? address.ToString().Split('%')[0] : address.ToString();
     }
 
-    /// <summary>Serves requests until the peer leaves or <paramref name="ct"/> (the connection aborted) fires;
-    /// <paramref name="idleEnd"/> ends the connection while it waits for its next request (the tracker stops).</summary>
-    public async Task RunAsync(CancellationToken ct, CancellationToken idleEnd)
+    /// <summary>Serves requests until the peer leaves or the connection is aborted; the tracker stopping ends the
+    /// connection while it waits for its next request (<see cref="SocketConnection.IdleEnd"/>).</summary>
+    public async Task RunAsync()
     {
+        var ct = _connection.Closed;
         var input = _connection.Input;
         try
         {
             while (!ct.IsCancellationRequested)
             {
                 // No receive buffer is held while a storage's or peer's connection idles between requests.
-                await _connection.WaitForInputAsync(idleEnd).ConfigureAwait(false);
+                await _connection.WaitForInputAsync(_connection.IdleEnd).ConfigureAwait(false);
                 var header = await input.ReadHeaderAsync(ct).ConfigureAwait(false);
                 if (header is not { } h)
                 {
