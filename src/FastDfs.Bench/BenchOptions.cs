@@ -45,6 +45,13 @@ public sealed record BenchOptions
     /// <summary>Server processes whose CPU time and memory are sampled around the measured phase.</summary>
     public IReadOnlyList<int> ServerPids { get; init; } = [];
 
+    /// <summary>
+    /// Each worker is a thread of its own that blocks in its socket calls (the client's
+    /// <c>BlockingSockets</c>), instead of asynchronous I/O on the thread pool: the generator then spends far
+    /// less CPU per small operation, which on a machine it shares with the servers is CPU they get.
+    /// </summary>
+    public bool BlockingSockets { get; init; } = true;
+
     /// <summary>Key of the first file this run uploads: different runs can use different content.</summary>
     public long FirstKey { get; init; }
 

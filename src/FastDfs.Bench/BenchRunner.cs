@@ -76,7 +76,7 @@ public sealed class BenchRunner(FastDfsClient client, BenchOptions options)
         long start = Stopwatch.GetTimestamp();
         _deadline = _options.Duration is { } d ? start + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
         Progress.StartTimestamp = start;
-        await Task.WhenAll(workers.Select(w => Task.Run(() => w.RunAsync(ct), CancellationToken.None))).ConfigureAwait(false);
+        await Task.WhenAll(workers.Select(w => StartWorker(() => w.RunAsync(ct)))).ConfigureAwait(false);
         double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         Progress.Phase = "done";
 
@@ -158,9 +158,17 @@ public sealed class BenchRunner(FastDfsClient client, BenchOptions options)
             }
         }
 
-        await Task.WhenAll(Enumerable.Range(0, Math.Min(_options.Concurrency, count)).Select(_ => Task.Run(UploadSomeAsync, ct))).ConfigureAwait(false);
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(_options.Concurrency, count)).Select(_ => StartWorker(UploadSomeAsync))).ConfigureAwait(false);
         _workingSet = set;
     }
+
+    /// <summary>
+    /// With blocking sockets a worker gets a thread of its own (its awaits complete synchronously, so it
+    /// never leaves that thread); otherwise it runs on the thread pool.
+    /// </summary>
+    private Task StartWorker(Func<Task> work) => _options.BlockingSockets
+        ? Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap()
+        : Task.Run(work, CancellationToken.None);
 
     private static async Task<long> SamplePeakRssAsync(IReadOnlyList<int> pids, CancellationToken ct)
     {

@@ -32,6 +32,14 @@ public sealed record FastDfsClientOptions
     /// </summary>
     public int? TrackerRetryCount { get; init; }
 
+    /// <summary>
+    /// Socket calls block the calling thread instead of awaiting readiness: an operation runs on its caller's
+    /// thread from start to end. Cheaper per request for callers that give each concurrent operation a
+    /// thread of its own (a load generator, synchronous code); wasteful for many concurrent operations on few
+    /// threads. The network timeout becomes the socket timeout, and cancellation is seen between socket calls.
+    /// </summary>
+    public bool BlockingSockets { get; init; }
+
     /// <summary>Chunk size used when streaming bodies.</summary>
     public int StreamBufferSize { get; init; } = 64 * 1024;
 

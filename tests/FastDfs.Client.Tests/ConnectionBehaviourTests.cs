@@ -176,6 +176,56 @@ public class ConnectionBehaviourTests
     }
 
     [Fact]
+    public async Task Blocking_sockets_run_a_call_to_its_end_on_the_calling_thread()
+    {
+        var ct = Replies.Timeout();
+        byte[] content = new byte[300_000];
+        Random.Shared.NextBytes(content);
+        await using var storage = FakeServer.Start(r => r.Command == FdfsCommand.DownloadFile ? FakeReply.Ok(content) : FakeReply.Ok());
+        var options = Replies.Options(storage.Endpoint) with { BlockingSockets = true };
+        using var client = new StorageClient(storage.Endpoint, options);
+
+        // Nothing is awaited asynchronously: the returned tasks are complete when the calls return.
+        var delete = client.DeleteAsync(SampleFile, ct);
+        Assert.True(delete.IsCompleted);
+        await delete;
+        var destination = new MemoryStream();
+        var download = client.DownloadAsync(SampleFile, destination, ct: ct);
+        Assert.True(download.IsCompleted);
+        await download;
+
+        Assert.Equal(content, destination.ToArray());
+        Assert.Equal(1, storage.Connections);
+    }
+
+    [Fact]
+    public async Task Blocking_sockets_turn_the_network_timeout_into_a_timeout_connection_exception()
+    {
+        await using var storage = FakeServer.Start(r => r.ConnectionIndex == 0 ? FakeReply.NoReply : FakeReply.Ok());
+        var options = Replies.Options(storage.Endpoint) with { BlockingSockets = true, NetworkTimeout = TimeSpan.FromMilliseconds(300) };
+        using var client = new StorageClient(storage.Endpoint, options);
+
+        var ex = await Assert.ThrowsAsync<FastDfsConnectionException>(() => client.DeleteAsync(SampleFile, Replies.Timeout()));
+        await client.DeleteAsync(SampleFile, Replies.Timeout());
+
+        Assert.True(ex.IsTimeout, ex.Message);
+        Assert.Equal(Errno.ETIMEDOUT, ex.ErrorCode);
+        Assert.Equal(2, storage.Connections);
+    }
+
+    [Fact]
+    public async Task Blocking_sockets_report_a_refused_connection_with_its_errno()
+    {
+        var dead = FakeServer.ClosedEndpoint();
+        using var client = new StorageClient(dead, Replies.Options(dead) with { BlockingSockets = true });
+
+        var ex = await Assert.ThrowsAsync<FastDfsConnectionException>(() => client.DeleteAsync(SampleFile, Replies.Timeout()));
+
+        Assert.Equal(111, ex.ErrorCode);
+        Assert.Contains(dead.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message);
+    }
+
+    [Fact]
     public async Task Pooling_off_opens_a_connection_per_call()
     {
         var ct = Replies.Timeout();

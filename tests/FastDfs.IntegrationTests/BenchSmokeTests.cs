@@ -55,7 +55,11 @@ public sealed class BenchSmokeTests : IAsyncLifetime
         Assert.Equal(0, download.GetProperty("errors").GetInt64());
         Assert.Equal(100 * 4096, download.GetProperty("verifiedBytes").GetInt64());
 
-        var mixed = await BenchAsync("mixed", "--count", "100", "--concurrency", "4", "--size", "2KB", "--files", "10", "--read-percent", "50");
+        Assert.Equal("blocking", download.GetProperty("io").GetString());
+
+        // The thread-pool mode of the generator verifies the same way.
+        var mixed = await BenchAsync("mixed", "--count", "100", "--concurrency", "4", "--size", "2KB", "--files", "10", "--read-percent", "50", "--io", "async");
+        Assert.Equal("async", mixed.GetProperty("io").GetString());
         long downloads = mixed.GetProperty("downloads").GetInt64();
         Assert.Equal(100, downloads + mixed.GetProperty("uploads").GetInt64());
         Assert.InRange(downloads, 20, 80);

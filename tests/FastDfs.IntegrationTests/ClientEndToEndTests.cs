@@ -62,6 +62,25 @@ public sealed class ClientEndToEndTests : IAsyncLifetime
         Assert.Equal(Crc32.HashToUInt32(content), info.Crc32);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5000)]
+    [InlineData(300_000)]
+    public async Task A_client_with_blocking_sockets_uploads_and_downloads_byte_identical_files(int size)
+    {
+        var ct = Timeouts.Test();
+        byte[] content = RandomBytes(size, size + 1);
+        await using var client = new FastDfsClient(FastDfsClientOptions.ForTrackers(_cluster.TrackerAddress) with { BlockingSockets = true });
+
+        var id = await client.UploadAsync(content, "bin", ct: ct);
+
+        Assert.Equal(Crc32.HashToUInt32(content), FileNameCodec.Decode(id.LogicName).Crc32);
+        Assert.Equal(content, await client.DownloadBytesAsync(id, ct: ct));
+        Assert.Equal(content, await _client.DownloadBytesAsync(id, ct: ct));
+        await client.DeleteAsync(id, ct);
+        await Assert.ThrowsAsync<FastDfsException>(() => _client.DownloadBytesAsync(id, ct: ct));
+    }
+
     [Fact]
     public async Task TrunkSpaceQuery_OfAStorageWithoutTrunkFiles_IsENOENT_AndTheConnectionStaysUsable()
     {

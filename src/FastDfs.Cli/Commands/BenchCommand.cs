@@ -38,6 +38,12 @@ internal static class BenchCommand
         var json = new Option<string?>("--json") { Description = "Write the JSON summary to this file ('-' = stdout, replacing the text summary)" };
         var serverPids = new Option<string?>("--server-pid") { Description = "Server process ids (PID[,PID]) whose CPU time per op and RSS are reported" };
         var noProgress = new Option<bool>("--no-progress") { Description = "No live progress display" };
+        var io = new Option<string>("--io")
+        {
+            Description = "blocking: a thread per client, blocking socket calls (least CPU per operation); async: asynchronous sockets on the thread pool",
+            DefaultValueFactory = _ => "blocking",
+        };
+        io.AcceptOnlyFromAmong("blocking", "async");
         command.Add(workload);
         command.Add(concurrency);
         command.Add(size);
@@ -53,6 +59,7 @@ internal static class BenchCommand
         command.Add(json);
         command.Add(serverPids);
         command.Add(noProgress);
+        command.Add(io);
 
         command.SetAction(async (parse, ct) =>
         {
@@ -78,6 +85,7 @@ internal static class BenchCommand
                     Group = parse.GetValue(group),
                     FirstKey = parse.GetValue(firstKey),
                     ServerPids = ParsePids(parse.GetValue(serverPids)),
+                    BlockingSockets = parse.GetValue(io) == "blocking",
                 };
                 options.Validate();
 
@@ -86,6 +94,7 @@ internal static class BenchCommand
                 {
                     UseConnectionPool = true,
                     MaxConnectionsPerEndpoint = Math.Max(clientOptions.MaxConnectionsPerEndpoint, options.Concurrency),
+                    BlockingSockets = options.BlockingSockets,
                 };
                 await using var client = new FastDfsClient(clientOptions);
                 string? savePath = parse.GetValue(saveIds);

@@ -18,6 +18,7 @@ public sealed class FastDfsConnection : IDisposable
     private readonly NetworkStream _stream;
     private readonly TimeSpan _networkTimeout;
     private readonly int _bufferSize;
+    private readonly bool _blocking;
     private CancellationTokenSource? _operationTimeout;
     private CancellationTokenSource? _timeoutSource;
     private int _disposed;
@@ -26,8 +27,9 @@ public sealed class FastDfsConnection : IDisposable
     {
         Endpoint = endpoint;
         _socket = socket;
-        _stream = new NetworkStream(socket, ownsSocket: true);
+        _stream = options.BlockingSockets ? new BlockingNetworkStream(socket, options.NetworkTimeout) : new NetworkStream(socket, ownsSocket: true);
         _networkTimeout = options.NetworkTimeout;
+        _blocking = options.BlockingSockets;
         _bufferSize = Math.Max(4096, options.StreamBufferSize);
         Reader = PipeReader.Create(_stream, new StreamPipeReaderOptions(bufferSize: _bufferSize, leaveOpen: true));
         Writer = PipeWriter.Create(_stream, new StreamPipeWriterOptions(minimumBufferSize: _bufferSize, leaveOpen: true));
@@ -68,7 +70,15 @@ public sealed class FastDfsConnection : IDisposable
             EndPoint target = IPAddress.TryParse(endpoint.Host, out var ip)
                 ? new IPEndPoint(ip, endpoint.Port)
                 : new DnsEndPoint(endpoint.Host, endpoint.Port);
-            await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+            if (options.BlockingSockets)
+            {
+                ConnectBlocking(socket, target, options.ConnectTimeout);
+            }
+            else
+            {
+                await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
+            }
+
             return new FastDfsConnection(endpoint, socket, options);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -91,30 +101,55 @@ public sealed class FastDfsConnection : IDisposable
     }
 
     /// <summary>
+    /// A blocking connect: an asynchronous one would switch the socket to non-blocking mode for good, and its
+    /// blocking calls would then be emulated through the readiness engine. Linux bounds a blocking connect by
+    /// the send timeout, so that carries the connect timeout until the stream sets the network timeout.
+    /// </summary>
+    private static void ConnectBlocking(Socket socket, EndPoint target, TimeSpan connectTimeout)
+    {
+        socket.SendTimeout = connectTimeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, connectTimeout.TotalMilliseconds);
+        try
+        {
+            socket.Connect(target);
+        }
+        catch (SocketException ex) when (ex.SocketErrorCode is SocketError.InProgress or SocketError.WouldBlock or SocketError.TimedOut)
+        {
+            throw new OperationCanceledException("connect timed out", ex);
+        }
+    }
+
+    /// <summary>
     /// Runs one request/response exchange with the network timeout (restarted by <see cref="Progress"/>),
     /// translating failures and marking the connection broken when its state is unknown.
     /// </summary>
     public async ValueTask<T> RunAsync<T>(Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        // One timeout source per connection, reset between exchanges (a new one only after it fired);
-        // the caller's token cancels it through a registration instead of a linked source per exchange.
-        if (_timeoutSource is null || !_timeoutSource.TryReset())
+        CancellationTokenSource? timeout = null;
+        CancellationTokenRegistration callerCancels = default;
+        if (!_blocking)
         {
-            _timeoutSource?.Dispose();
-            _timeoutSource = new CancellationTokenSource();
+            // One timeout source per connection, reset between exchanges (a new one only after it fired);
+            // the caller's token cancels it through a registration instead of a linked source per exchange.
+            // Blocking sockets carry the network timeout themselves.
+            if (_timeoutSource is null || !_timeoutSource.TryReset())
+            {
+                _timeoutSource?.Dispose();
+                _timeoutSource = new CancellationTokenSource();
+            }
+
+            timeout = _timeoutSource;
+            timeout.CancelAfter(_networkTimeout);
+            callerCancels = ct.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), timeout);
         }
 
-        var timeout = _timeoutSource;
-        timeout.CancelAfter(_networkTimeout);
-        using var callerCancels = ct.UnsafeRegister(static source => ((CancellationTokenSource)source!).Cancel(), timeout);
         _operationTimeout = timeout;
         RequestFlushed = false;
         ReplyStarted = false;
         ContentRead = 0;
         try
         {
-            return await exchange(this, timeout.Token).ConfigureAwait(false);
+            return await exchange(this, timeout?.Token ?? ct).ConfigureAwait(false);
         }
         catch (FastDfsException)
         {
@@ -150,6 +185,7 @@ public sealed class FastDfsConnection : IDisposable
         }
         finally
         {
+            callerCancels.Dispose();
             _operationTimeout = null;
             LastUsed = Environment.TickCount64;
         }
@@ -179,7 +215,9 @@ public sealed class FastDfsConnection : IDisposable
         long remaining = length;
         while (remaining > 0)
         {
-            var memory = Writer.GetMemory(_bufferSize);
+            // Sized to what is left, so a small body joins the request header in the current buffer
+            // and leaves in one send (a 64 KB hint would start a new buffer: two sends, two wake-ups).
+            var memory = Writer.GetMemory((int)Math.Min(remaining, _bufferSize));
             int want = (int)Math.Min(memory.Length, remaining);
             int read = await content.ReadAsync(memory[..want], ct).ConfigureAwait(false);
             if (read == 0)

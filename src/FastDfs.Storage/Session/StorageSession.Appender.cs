@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Storage.Binlog;
+using FastDfs.Storage.Store;
 using Microsoft.Win32.SafeHandles;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
@@ -155,11 +156,7 @@ internal sealed partial class StorageSession
             string newName = FileNameCodec.BuildLogicName(
                 target.Stored.StorePathIndex, high, low, _ctx.SourceRaw, (int)now, sizeField, crc, formattedExt);
             string newPath = Path.Combine(Path.GetDirectoryName(target.FullPath)!, newName[10..]);
-            try
-            {
-                File.Move(target.FullPath, newPath, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(newPath))
+            if (!NoReplaceRename.TryMove(target.FullPath, newPath))
             {
                 continue;
             }

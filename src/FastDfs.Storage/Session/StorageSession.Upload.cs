@@ -4,6 +4,7 @@ using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Binlog;
+using FastDfs.Storage.Store;
 using Microsoft.Win32.SafeHandles;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
@@ -162,11 +163,7 @@ internal sealed partial class StorageSession
         }
         else
         {
-            try
-            {
-                File.Move(received.TempPath, slave.FullPath, overwrite: false);
-            }
-            catch (IOException) when (File.Exists(slave.FullPath))
+            if (!NoReplaceRename.TryMove(received.TempPath, slave.FullPath))
             {
                 File.Delete(received.TempPath);
                 return Errno.EEXIST;
@@ -208,7 +205,9 @@ internal sealed partial class StorageSession
     /// </summary>
     private async ValueTask<ReceivedFile> ReceiveToTempAsync(string directory, long size)
     {
-        string tempPath = $"{directory}{Path.DirectorySeparatorChar}.{Guid.NewGuid():N}.tmp";
+        // Unique within the process by the sequence and across restarts by the random part (a leftover of a
+        // crash is not reused); Guid.NewGuid would read the kernel's random source on every upload.
+        string tempPath = $"{directory}{Path.DirectorySeparatorChar}.{_ctx.NextTempSequence():x}-{(ulong)Random.Shared.NextInt64():x16}.tmp";
         bool done = false;
         Count(C.TotalFileOpenCount);
         var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
@@ -320,15 +319,12 @@ internal sealed partial class StorageSession
             string logicName = FileNameCodec.BuildLogicName(
                 pathIndex, high, low, _ctx.SourceRaw, (int)received.Timestamp, sizeField, received.Crc32, formattedExt);
             string finalPath = Path.Combine(_ctx.Paths.SubdirPath(pathIndex, high, low), logicName[10..]);
-            try
+            if (NoReplaceRename.TryMove(received.TempPath, finalPath))
             {
-                File.Move(received.TempPath, finalPath, overwrite: false);
                 return logicName;
             }
-            catch (IOException) when (File.Exists(finalPath))
-            {
-                // Name collision: try again with new random bits.
-            }
+
+            // Name collision: try again with new random bits.
         }
 
         File.Delete(received.TempPath);

@@ -39,7 +39,8 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
         {
             while (!stop.IsCancellationRequested)
             {
-                if (ctx.Parameters.Trunk.UseTrunkFile && ctx.Trunk.Locator.Resolve() == TrunkServerRole.Self)
+                bool trunkServer = ctx.Parameters.Trunk.UseTrunkFile && ctx.Trunk.Locator.Resolve() == TrunkServerRole.Self;
+                if (trunkServer)
                 {
                     // Compaction runs here, between pushes: no push reads the binlog while it is replaced.
                     ctx.Trunk.CompactIfDue(DateTime.Now);
@@ -51,7 +52,10 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
                     await CloseAllAsync().ConfigureAwait(false);
                 }
 
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Clamp(ctx.Config.SyncWaitMsec, 20, 1000)), stop).ConfigureAwait(false);
+                // Only the trunk server pushes; the others look again once a second (no wake-up every
+                // sync_wait_msec on a storage that has nothing to push).
+                int waitMs = trunkServer ? Math.Clamp(ctx.Config.SyncWaitMsec, 20, 1000) : 1000;
+                await Task.Delay(TimeSpan.FromMilliseconds(waitMs), stop).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
