@@ -21,6 +21,9 @@ internal sealed partial class ReplicationManager
     private static readonly TimeSpan ReconcileInterval = TimeSpan.FromMilliseconds(250);
     private readonly object _signalGate = new();
     private TaskCompletionSource _changed = NewSignal();
+
+    /// <summary>Callers inside <see cref="WaitForChangeAsync"/> (guarded by <see cref="_signalGate"/>).</summary>
+    private int _waiting;
     private long _timestampsVersion;
 
     public ReplicationManager(StorageContext ctx, ILoggerFactory loggerFactory)
@@ -261,12 +264,20 @@ internal sealed partial class ReplicationManager
         }
     }
 
-    /// <summary>Wakes the sync workers and acknowledgement waiters: a binlog record or an acknowledgement.</summary>
+    /// <summary>
+    /// Wakes the sync workers and acknowledgement waiters: a binlog record or an acknowledgement. With nobody
+    /// waiting (a group of one, or every worker busy pushing) the current signal stays: no new one per record.
+    /// </summary>
     public void Pulse()
     {
         TaskCompletionSource signal;
         lock (_signalGate)
         {
+            if (_waiting == 0)
+            {
+                return;
+            }
+
             signal = _changed;
             _changed = NewSignal();
         }
@@ -281,6 +292,7 @@ internal sealed partial class ReplicationManager
         Task signal;
         lock (_signalGate)
         {
+            _waiting++;
             signal = _changed.Task;
         }
 
@@ -291,6 +303,13 @@ internal sealed partial class ReplicationManager
         catch (TimeoutException)
         {
             // Periodic re-check.
+        }
+        finally
+        {
+            lock (_signalGate)
+            {
+                _waiting--;
+            }
         }
     }
 
