@@ -37,6 +37,7 @@
 #   CLIENTS         concurrencies (default "1 8 32")
 #   WAIT_TIMEOUT    seconds to wait for a server to start, become ready or stop (default 60)
 #   CELL_TIMEOUT    seconds after which one bench command is stopped (default 900)
+#   BENCH_IO        the load generator's I/O mode, `fdfs bench --io` (default blocking: a thread per client)
 #   SERVER_ENV      extra NAME=VALUE settings for our tracker and storage only (e.g. runtime knobs to compare)
 
 set -euo pipefail
@@ -211,6 +212,8 @@ IP=${BENCH_IP:-10.98.0.1}
 IMAGE_SIZE=${IMAGE_SIZE:-20G}
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-60}
 CELL_TIMEOUT=${CELL_TIMEOUT:-900}
+BENCH_IO=${BENCH_IO:-blocking}
+[[ $BENCH_IO == blocking || $BENCH_IO == async ]] || die "BENCH_IO must be blocking or async"
 STOCK_BIN_DIR=${STOCK_BIN_DIR:-/usr/bin}
 
 # The method of docs/benchmarks.md: how long each size runs (upload / download arguments).
@@ -353,6 +356,7 @@ command -v "${FDFS_CMD[0]}" >/dev/null || die "fdfs command not found: ${FDFS_CM
     echo "date: $(date -Is)"
     echo "sizes: ${SIZES[*]}"
     echo "clients: ${CLIENT_COUNTS[*]}"
+    echo "generator io: $BENCH_IO"
     echo "fdfs: ${FDFS_CMD[*]}"
     echo "repo: $(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo '?')$([[ -n $(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] && echo ' (modified files)')"
     [[ $KIND == stock ]] && echo "stock: $STOCK_BIN_DIR/fdfs_trackerd, $STOCK_BIN_DIR/fdfs_storaged"
@@ -481,7 +485,7 @@ log "$KIND tracker $TRACKER_PID and storage $STORAGE_PID listen on $IP:$TPORT / 
 bench_within() { # SECONDS ARGS...: fdfs bench ARGS... in the namespace, stopped after SECONDS
     local limit=$1
     shift
-    timeout --foreground -k 10 "$limit" ip netns exec "$NS" "${FDFS_CMD[@]}" bench "$@" --tracker "$IP:$TPORT" --no-progress
+    timeout --foreground -k 10 "$limit" ip netns exec "$NS" "${FDFS_CMD[@]}" bench "$@" --io "$BENCH_IO" --tracker "$IP:$TPORT" --no-progress
 }
 bench() { bench_within "$CELL_TIMEOUT" "$@"; }
 
