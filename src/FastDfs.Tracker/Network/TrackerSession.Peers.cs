@@ -158,7 +158,7 @@ internal sealed partial class TrackerSession
         var reader = new SpanReader(body);
         int index = reader.ReadByte();
         long offset = reader.ReadInt64();
-        var (size, chunk) = _runtime.DataStore.ReadSysFile(index, offset);
+        var (size, chunk) = _runtime.DataStore.ReadSysFile(index, offset, _cluster);
         Reply(8 + chunk.Length, (span, _) =>
         {
             var w = new SpanWriter(span);

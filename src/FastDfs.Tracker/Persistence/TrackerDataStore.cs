@@ -25,6 +25,9 @@ internal sealed class TrackerDataStore
     private readonly Lock _sysFilesLock = new();
     private object? _sysFilesOwner;
 
+    /// <summary>The state files as GET_SYS_FILES_START saw them, served to the copying peer (changelog excluded).</summary>
+    private byte[][]? _sysFilesSnapshot;
+
     public TrackerDataStore(string basePath, ILogger logger)
     {
         DataDirectory = Path.Combine(basePath, "data");
@@ -90,9 +93,14 @@ internal sealed class TrackerDataStore
         Load(cluster);
     }
 
-    /// <summary>GET_SYS_FILES_START: saves the current state and locks the files for one peer connection.</summary>
+    /// <summary>
+    /// GET_SYS_FILES_START: snapshots the current state files in memory and locks them for one peer connection.
+    /// The copy is served from that snapshot, not written out first: writing means three fsyncs on the thread
+    /// that serves the request (the state writer persists the same state within a second anyway).
+    /// </summary>
     public bool TryLockSysFiles(object owner, ClusterState cluster)
     {
+        var snapshot = ExportSnapshot(cluster);
         lock (_sysFilesLock)
         {
             if (_sysFilesOwner is not null && !ReferenceEquals(_sysFilesOwner, owner))
@@ -100,10 +108,16 @@ internal sealed class TrackerDataStore
                 return false;
             }
 
-            Save(cluster);
             _sysFilesOwner = owner;
+            _sysFilesSnapshot = snapshot;
             return true;
         }
+    }
+
+    private static byte[][] ExportSnapshot(ClusterState cluster)
+    {
+        var (groups, servers, sync) = cluster.ExportFiles();
+        return [Encoding.ASCII.GetBytes(groups), Encoding.ASCII.GetBytes(servers), Encoding.ASCII.GetBytes(sync)];
     }
 
     public void UnlockSysFiles(object owner)
@@ -113,16 +127,31 @@ internal sealed class TrackerDataStore
             if (ReferenceEquals(_sysFilesOwner, owner))
             {
                 _sysFilesOwner = null;
+                _sysFilesSnapshot = null;
             }
         }
     }
 
-    /// <summary>GET_ONE_SYS_FILE: the file's size and the chunk starting at <paramref name="offset"/>.</summary>
-    public (long Size, byte[] Chunk) ReadSysFile(int index, long offset)
+    /// <summary>
+    /// GET_ONE_SYS_FILE: the file's size and the chunk starting at <paramref name="offset"/>. The state files come
+    /// from the snapshot of GET_SYS_FILES_START (or the current state without one), the changelog from disk.
+    /// </summary>
+    public (long Size, byte[] Chunk) ReadSysFile(int index, long offset, ClusterState cluster)
     {
         if (index < 0 || index >= TrackerStateFormat.SysFiles.Length)
         {
             throw new ProtocolException($"sys file index {index}");
+        }
+
+        if (index < 3)
+        {
+            byte[][]? files;
+            lock (_sysFilesLock)
+            {
+                files = _sysFilesSnapshot;
+            }
+
+            return ChunkOf((files ?? ExportSnapshot(cluster))[index], offset);
         }
 
         string path = PathOf(TrackerStateFormat.SysFiles[index]);
@@ -142,6 +171,16 @@ internal sealed class TrackerDataStore
         stream.Position = offset;
         stream.ReadExactly(chunk);
         return (size, chunk);
+    }
+
+    private static (long Size, byte[] Chunk) ChunkOf(byte[] file, long offset)
+    {
+        if (offset < 0 || offset > file.Length)
+        {
+            throw new ProtocolException($"sys file offset {offset} beyond size {file.Length}");
+        }
+
+        return (file.Length, file.AsSpan((int)offset, (int)Math.Min(SysFileChunk, file.Length - offset)).ToArray());
     }
 
     /// <summary>Appends one changelog line <c>ts group id status arg\n</c> (spec 14.3).</summary>
