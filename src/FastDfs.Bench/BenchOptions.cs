@@ -52,6 +52,9 @@ public sealed record BenchOptions
     /// </summary>
     public bool BlockingSockets { get; init; } = true;
 
+    /// <summary>The I/O mode as <c>fdfs bench --io</c> names it (reported in the summaries).</summary>
+    public string IoMode => BlockingSockets ? "blocking" : "async";
+
     /// <summary>Key of the first file this run uploads: different runs can use different content.</summary>
     public long FirstKey { get; init; }
 

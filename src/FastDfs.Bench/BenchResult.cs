@@ -63,7 +63,7 @@ public sealed record BenchResult
         json.WriteStartObject();
         json.WriteString("workload", Options.Workload.ToString().ToLowerInvariant());
         json.WriteNumber("concurrency", Options.Concurrency);
-        json.WriteString("io", Options.BlockingSockets ? "blocking" : "async");
+        json.WriteString("io", Options.IoMode);
         json.WriteNumber("minSize", Options.MinSize);
         json.WriteNumber("maxSize", Options.MaxSize);
         if (Options.Workload == BenchWorkload.Mixed)
@@ -125,7 +125,7 @@ public sealed record BenchResult
         string size = Options.MinSize == Options.MaxSize
             ? ByteSize.Format(Options.MinSize)
             : $"{ByteSize.Format(Options.MinSize)}-{ByteSize.Format(Options.MaxSize)}";
-        s.WriteLine($"workload {Options.Workload.ToString().ToLowerInvariant()}, size {size}, concurrency {Options.Concurrency}, io {(Options.BlockingSockets ? "blocking" : "async")}");
+        s.WriteLine($"workload {Options.Workload.ToString().ToLowerInvariant()}, size {size}, concurrency {Options.Concurrency}, io {Options.IoMode}");
         s.WriteLine($"completed {Ops} ops ({Uploads} uploads, {Downloads} downloads) in {Seconds:0.000} s, {Errors} errors");
         s.WriteLine($"ops/s        {OpsPerSecond:0.0}");
         s.WriteLine($"transfer     {MegabytesPerSecond:0.00} MB/s ({Bytes} bytes, {VerifiedBytes} downloaded bytes verified)");

@@ -14,10 +14,14 @@ internal sealed class BlockingNetworkStream : NetworkStream
     public BlockingNetworkStream(Socket socket, TimeSpan networkTimeout)
         : base(socket, ownsSocket: true)
     {
-        int timeoutMs = networkTimeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, networkTimeout.TotalMilliseconds);
+        int timeoutMs = SocketTimeoutMs(networkTimeout);
         socket.ReceiveTimeout = timeoutMs;
         socket.SendTimeout = timeoutMs;
     }
+
+    /// <summary>A timeout as the socket's send/receive timeout: milliseconds, 0 = none.</summary>
+    internal static int SocketTimeoutMs(TimeSpan timeout) =>
+        timeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, timeout.TotalMilliseconds);
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {

@@ -63,8 +63,6 @@ public sealed class FastDfsConnection : IDisposable
     public static async ValueTask<FastDfsConnection> ConnectAsync(FastDfsEndpoint endpoint, FastDfsClientOptions options, CancellationToken ct)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.ConnectTimeout);
         try
         {
             EndPoint target = IPAddress.TryParse(endpoint.Host, out var ip)
@@ -76,6 +74,8 @@ public sealed class FastDfsConnection : IDisposable
             }
             else
             {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(options.ConnectTimeout);
                 await socket.ConnectAsync(target, timeout.Token).ConfigureAwait(false);
             }
 
@@ -107,7 +107,7 @@ public sealed class FastDfsConnection : IDisposable
     /// </summary>
     private static void ConnectBlocking(Socket socket, EndPoint target, TimeSpan connectTimeout)
     {
-        socket.SendTimeout = connectTimeout <= TimeSpan.Zero ? 0 : (int)Math.Min(int.MaxValue, connectTimeout.TotalMilliseconds);
+        socket.SendTimeout = BlockingNetworkStream.SocketTimeoutMs(connectTimeout);
         try
         {
             socket.Connect(target);

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net;
 using FastDfs.Protocol;
 using FastDfs.Storage.Binlog;
+using FastDfs.Storage.Store;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.Storage.Session;
@@ -282,7 +283,11 @@ internal sealed partial class StorageSession
 
         if (rename)
         {
-            File.Move(second.FullPath, first.FullPath, overwrite: false);
+            if (!NoReplaceRename.TryMove(second.FullPath, first.FullPath))
+            {
+                return Errno.EEXIST;
+            }
+
             AppliedFromPeer(timestamp, 'r', first.LogicName, second.LogicName);
         }
         else

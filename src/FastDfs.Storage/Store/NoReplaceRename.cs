@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FastDfs.Protocol;
 
 namespace FastDfs.Storage.Store;
 
@@ -13,9 +14,9 @@ internal static partial class NoReplaceRename
 {
     private const int AtFdCwd = -100;
     private const uint RenameNoReplace = 1;
-    private const int EEXIST = 17;
+
+    /// <summary>Not in <see cref="Errno"/>: no FastDFS reply carries it.</summary>
     private const int ENOSYS = 38;
-    private const int EINVAL = 22;
 
     /// <summary>0 = native call usable, 1 = not available here (use File.Move).</summary>
     private static int s_unsupported = OperatingSystem.IsLinux() ? 0 : 1;
@@ -33,9 +34,9 @@ internal static partial class NoReplaceRename
             int errno = Marshal.GetLastPInvokeError();
             switch (errno)
             {
-                case EEXIST:
+                case Errno.EEXIST:
                     return false;
-                case ENOSYS or EINVAL:
+                case ENOSYS or Errno.EINVAL:
                     // Old kernel or a file system without RENAME_NOREPLACE: File.Move from now on.
                     Volatile.Write(ref s_unsupported, 1);
                     break;
@@ -60,8 +61,8 @@ internal static partial class NoReplaceRename
         string message = $"rename '{source}' to '{target}' failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
         return errno switch
         {
-            2 => new FileNotFoundException(message, source),
-            13 or 1 => new UnauthorizedAccessException(message),
+            Errno.ENOENT => new FileNotFoundException(message, source),
+            Errno.EACCES or Errno.EPERM => new UnauthorizedAccessException(message),
             _ => new IOException(message, errno),
         };
     }

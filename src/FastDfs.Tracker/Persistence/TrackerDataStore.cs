@@ -162,26 +162,19 @@ internal sealed class TrackerDataStore
 
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         long size = stream.Length;
-        if (offset < 0 || offset > size)
-        {
-            throw new ProtocolException($"sys file offset {offset} beyond size {size}");
-        }
-
-        var chunk = new byte[(int)Math.Min(SysFileChunk, size - offset)];
+        var chunk = new byte[ChunkLength(size, offset)];
         stream.Position = offset;
         stream.ReadExactly(chunk);
         return (size, chunk);
     }
 
-    private static (long Size, byte[] Chunk) ChunkOf(byte[] file, long offset)
-    {
-        if (offset < 0 || offset > file.Length)
-        {
-            throw new ProtocolException($"sys file offset {offset} beyond size {file.Length}");
-        }
+    private static (long Size, byte[] Chunk) ChunkOf(byte[] file, long offset) =>
+        (file.Length, file.AsSpan((int)offset, ChunkLength(file.Length, offset)).ToArray());
 
-        return (file.Length, file.AsSpan((int)offset, (int)Math.Min(SysFileChunk, file.Length - offset)).ToArray());
-    }
+    /// <summary>The length of the chunk at <paramref name="offset"/> of a sys file of <paramref name="size"/> bytes.</summary>
+    private static int ChunkLength(long size, long offset) => offset >= 0 && offset <= size
+        ? (int)Math.Min(SysFileChunk, size - offset)
+        : throw new ProtocolException($"sys file offset {offset} beyond size {size}");
 
     /// <summary>Appends one changelog line <c>ts group id status arg\n</c> (spec 14.3).</summary>
     public void AppendChangelog(string group, string id, StorageStatus status, string arg)
