@@ -1,6 +1,9 @@
 namespace FastDfs.TestSupport;
 
-/// <summary>Locates the captures from stock FastDFS (shared/testdata beside the repository).</summary>
+/// <summary>
+/// Locates the captures from stock FastDFS: <c>tests/FastDfs.TestSupport/testdata</c>, copied beside every test
+/// assembly (or the folder <c>FASTDFS_TESTDATA</c> names).
+/// </summary>
 public static class TestData
 {
     public static string Directory { get; } = Locate();
@@ -13,16 +16,13 @@ public static class TestData
             return fromEnv;
         }
 
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        string candidate = Path.Combine(AppContext.BaseDirectory, "testdata");
+        if (File.Exists(Path.Combine(candidate, "file-ids.tsv")))
         {
-            string candidate = Path.Combine(dir.FullName, "shared", "testdata");
-            if (File.Exists(Path.Combine(candidate, "file-ids.tsv")))
-            {
-                return candidate;
-            }
+            return candidate;
         }
 
-        throw new InvalidOperationException("shared/testdata not found: set FASTDFS_TESTDATA");
+        throw new InvalidOperationException($"{candidate} has no captures: build the test project (testdata is copied there)");
     }
 
     public static string PathOf(string name) => Path.Combine(Directory, name);
