@@ -19,6 +19,9 @@ public static class Errno
     public const byte ENOSPC = 28;
     public const byte ENAMETOOLONG = 36;
     public const byte ENONET = 64;
+
+    /// <summary>FastDFS.NET: a replica's bytes do not match the size and CRC32 its name encodes (checked replication).</summary>
+    public const byte EBADMSG = 74;
     public const byte EOPNOTSUPP = 95;
     public const byte ETIMEDOUT = 110;
     public const byte EALREADY = 114;
@@ -42,6 +45,7 @@ public static class Errno
         ENOSPC => "No space left on device",
         ENAMETOOLONG => "File name too long",
         ENONET => "Machine is not on the network",
+        EBADMSG => "Bad message",
         EOPNOTSUPP => "Operation not supported",
         ETIMEDOUT => "Connection timed out",
         EALREADY => "Operation already in progress",

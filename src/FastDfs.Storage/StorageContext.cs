@@ -60,6 +60,12 @@ internal sealed class StorageContext : IDisposable
     public DataInitFlag InitFlag { get; private set; }
     public GroupView Group { get; } = new();
 
+    /// <summary>Damaged and missing copies found and repaired (checked replication, scrub, anti-entropy).</summary>
+    public FastDfs.Storage.Integrity.IntegrityStats Integrity { get; } = new();
+
+    /// <summary>Serializes the in-place changes of one file (appends, modifies, truncates, renames, metadata) and the sync worker's snapshots of it.</summary>
+    public FileLocks FileLocks { get; } = new();
+
     /// <summary>Trunk storage (spec 13): slots for small uploads, trunk-stored reads and deletes.</summary>
     public TrunkStore Trunk { get; private set; }
 
@@ -142,7 +148,7 @@ internal sealed class StorageContext : IDisposable
 
         ReconcileStorePathMarks(logger);
         InitFlag.Save();
-        StorageStatFile.Load(DataDirectory, Counters, Distributor);
+        StorageStatFile.Load(DataDirectory, Counters, Distributor, logger);
         Binlog = new BinlogWriter(DataDirectory, LoggerFactory.CreateLogger<BinlogWriter>());
         Trunk = new TrunkStore(this, new TrunkFileStore(Paths));
         Replication = new Sync.ReplicationManager(this, LoggerFactory);

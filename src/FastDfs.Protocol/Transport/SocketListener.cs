@@ -25,15 +25,14 @@ public sealed class SocketListener : IAsyncDisposable
     private Task _acceptLoop = Task.CompletedTask;
     private int _active;
 
-    public SocketListener(IPEndPoint endPoint, int maxConnections, Func<SocketConnection, Task> handler, ILogger logger)
+    private SocketListener(Socket boundSocket, int maxConnections, Func<SocketConnection, Task> handler, ILogger logger)
     {
         _handler = handler;
         _maxConnections = maxConnections > 0 ? maxConnections : int.MaxValue;
         _logger = logger;
-        _listenSocket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _listenSocket = boundSocket;
         try
         {
-            _listenSocket.Bind(endPoint);
             _listenSocket.Listen(Backlog);
         }
         catch
@@ -43,6 +42,17 @@ public sealed class SocketListener : IAsyncDisposable
         }
 
         EndPoint = (IPEndPoint)_listenSocket.LocalEndPoint!;
+    }
+
+    /// <summary>
+    /// Binds <paramref name="endPoint"/> (waiting while the port is still in use, see <see cref="PortBinding"/>) and
+    /// listens; <see cref="Start"/> then accepts.
+    /// </summary>
+    public static async Task<SocketListener> BindAsync(IPEndPoint endPoint, string what, int maxConnections, Func<SocketConnection, Task> handler,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var socket = await PortBinding.BindAsync(endPoint, what, logger, cancellationToken).ConfigureAwait(false);
+        return new SocketListener(socket, maxConnections, handler, logger);
     }
 
     public IPEndPoint EndPoint { get; }

@@ -31,6 +31,7 @@ public sealed class StorageServer : IAsyncDisposable
     private SocketListener? _listener;
     private Http.StorageHttpServer? _http;
     private int _state; // 0 new, 1 started, 2 stopped
+    private DateTime _startedUtc;
 
     public StorageServer(StorageConfig config, ILoggerFactory? loggerFactory = null)
     {
@@ -60,14 +61,21 @@ public sealed class StorageServer : IAsyncDisposable
         var config = _ctx.Config;
         var address = string.IsNullOrEmpty(config.BindAddr) ? IPAddress.Any : IPAddress.Parse(config.BindAddr);
         _stopping = new CancellationTokenSource();
+        // A file older than this start cannot be an upload in progress (the leftover sweep's rule); the file
+        // system's clock granularity is covered by the second subtracted.
+        _startedUtc = DateTime.UtcNow.AddSeconds(-1);
         _ctx.Initialize();
         _http = Http.StorageHttpServer.CreateIfEnabled(_ctx, _loggerFactory);
         _ctx.Metrics = _http?.Metrics;
 
-        _listener = new SocketListener(new IPEndPoint(address, config.Port), config.MaxConnections, HandleConnectionAsync,
-            _loggerFactory.CreateLogger<SocketListener>());
+        var listenerLogger = _loggerFactory.CreateLogger<SocketListener>();
+        _listener = await SocketListener.BindAsync(new IPEndPoint(address, config.Port), "storage", config.MaxConnections, HandleConnectionAsync,
+            listenerLogger, cancellationToken).ConfigureAwait(false);
         if (_http is not null)
         {
+            // A port still held by a previous run is waited for, as the storage port is.
+            await PortBinding.WaitUntilFreeAsync(new IPEndPoint(address, config.HttpServerPort), "storage HTTP", listenerLogger, cancellationToken)
+                .ConfigureAwait(false);
             // Kestrel through the Generic Host for the HTTP port only: that wiring gives its transport the
             // pooled memory (a bare KestrelServer allocates a fresh buffer for every socket read).
             _host = new HostBuilder()
@@ -101,6 +109,7 @@ public sealed class StorageServer : IAsyncDisposable
         }
 
         _background.Add(Task.Run(() => PeriodicFlushAsync(_stopping.Token)));
+        _background.Add(Task.Run(() => SweepLeftoversAsync(_stopping.Token)));
         _background.Add(Task.Run(() => _ctx.Replication.RunAsync(_stopping.Token, _abandon.Token)));
         _background.Add(Task.Run(() => new Trunk.TrunkBinlogPusher(_ctx, _loggerFactory.CreateLogger<Trunk.TrunkBinlogPusher>()).RunAsync(_stopping.Token)));
     }
@@ -162,7 +171,15 @@ public sealed class StorageServer : IAsyncDisposable
         }
 
         await Task.WhenAll(_background).ConfigureAwait(false);
-        FlushState(forceStats: true);
+        try
+        {
+            FlushState(forceStats: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogError(e, "writing the storage state on stop failed");
+        }
+
         _ctx.Dispose();
         _logger.LogInformation("storage {Group} stopped", _ctx.GroupName);
     }
@@ -206,12 +223,16 @@ public sealed class StorageServer : IAsyncDisposable
         }
     }
 
-    /// <summary>The binlog every sync_binlog_buff_interval and storage_stat.dat every sync_stat_file_interval.</summary>
+    /// <summary>
+    /// The binlog every sync_binlog_buff_interval and storage_stat.dat every sync_stat_file_interval. A failure (a full
+    /// or failing disk) is logged and tried again at the next interval: this loop never ends before the server stops.
+    /// </summary>
     private async Task PeriodicFlushAsync(CancellationToken stop)
     {
         int binlogInterval = _ctx.Config.SyncBinlogBuffInterval > 0 ? _ctx.Config.SyncBinlogBuffInterval : 60;
         int statInterval = _ctx.Config.SyncStatFileInterval > 0 ? _ctx.Config.SyncStatFileInterval : 60;
         long lastBinlog = StorageContext.Now, lastStat = StorageContext.Now;
+        bool statFailing = false;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try
         {
@@ -220,14 +241,31 @@ public sealed class StorageServer : IAsyncDisposable
                 long now = StorageContext.Now;
                 if (now - lastBinlog >= binlogInterval)
                 {
+                    // Logs its own failures and keeps the records for the next attempt.
                     _ctx.Binlog.Flush();
                     lastBinlog = now;
                 }
 
                 if (now - lastStat >= statInterval)
                 {
-                    _ctx.SaveStats(force: false);
                     lastStat = now;
+                    try
+                    {
+                        _ctx.SaveStats(force: false);
+                        if (statFailing)
+                        {
+                            _logger.LogInformation("{File} written again", Store.StorageStatFile.FileName);
+                            statFailing = false;
+                        }
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        if (!statFailing)
+                        {
+                            _logger.LogError(e, "writing {File} failed; retrying every {Seconds}s", Store.StorageStatFile.FileName, statInterval);
+                            statFailing = true;
+                        }
+                    }
                 }
             }
         }
@@ -235,11 +273,26 @@ public sealed class StorageServer : IAsyncDisposable
         {
             // Stopping: StopAsync flushes both.
         }
-        catch (IOException e)
+    }
+
+    private async Task SweepLeftoversAsync(CancellationToken stop)
+    {
+        try
         {
-            _logger.LogError(e, "writing storage state failed");
+            LeftoverSweepCompleted = await Store.LeftoverSweeper.SweepAsync(_ctx.Paths, _startedUtc, _logger, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the next start sweeps again.
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "sweeping leftover temporary files failed");
         }
     }
+
+    /// <summary>How many leftover temporary files the sweep after start removed; null until it is done (tests).</summary>
+    internal int? LeftoverSweepCompleted { get; private set; }
 
     /// <summary>The server lives inside another process (tests, the CLI): it does not own Ctrl+C or SIGTERM.</summary>
     private sealed class EmbeddedLifetime : IHostLifetime

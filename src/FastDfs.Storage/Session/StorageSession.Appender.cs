@@ -3,6 +3,7 @@ using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Storage.Binlog;
 using FastDfs.Storage.Store;
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
@@ -30,9 +31,11 @@ internal sealed partial class StorageSession
         Count(C.TotalAppendBytes, size);
         if (size > 0)
         {
+            // One change of a file at a time: two appends must not both write at the length they read.
+            using var held = await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false);
             using var handle = OpenForWrite(target.FullPath);
             long oldSize = RandomAccess.GetLength(handle);
-            await StreamBodyToFileAsync(handle, oldSize, size, crc: null).ConfigureAwait(false);
+            await WriteOrRollBackAsync(handle, target.LogicName, oldSize, oldSize, size).ConfigureAwait(false);
             long mtime = MtimeOf(handle);
             LogSource(mtime, BinlogOp.Append, target.LogicName, $"{oldSize} {size}");
             _ctx.Counters[C.LastSourceUpdate] = mtime;
@@ -68,6 +71,7 @@ internal sealed partial class StorageSession
         var target = ResolveAppender(await ReadNameAsync(nameLength).ConfigureAwait(false));
         Count(C.TotalModifyCount);
         Count(C.TotalModifyBytes, size);
+        using (await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false))
         using (var handle = OpenForWrite(target.FullPath))
         {
             long current = RandomAccess.GetLength(handle);
@@ -78,7 +82,7 @@ internal sealed partial class StorageSession
 
             if (size > 0)
             {
-                await StreamBodyToFileAsync(handle, offset, size, crc: null).ConfigureAwait(false);
+                await WriteOrRollBackAsync(handle, target.LogicName, current, offset, size).ConfigureAwait(false);
                 long mtime = MtimeOf(handle);
                 LogSource(mtime, BinlogOp.Modify, target.LogicName, $"{offset} {size}");
                 _ctx.Counters[C.LastSourceUpdate] = mtime;
@@ -113,15 +117,23 @@ internal sealed partial class StorageSession
 
         var target = ResolveAppender(await ReadNameAsync(nameLength).ConfigureAwait(false));
         Count(C.TotalTruncateCount);
-        using (var stream = new FileStream(target.FullPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1))
+        using (await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false))
+        using (var handle = OpenForWrite(target.FullPath))
         {
-            long oldSize = stream.Length;
+            long oldSize = RandomAccess.GetLength(handle);
             if (oldSize != newSize)
             {
                 // Growing is allowed and fills with zeros (verified on stock).
-                stream.SetLength(newSize);
-                stream.Flush();
-                long mtime = MtimeOf(stream.SafeFileHandle);
+                try
+                {
+                    RandomAccess.SetLength(handle, newSize);
+                }
+                catch (IOException e)
+                {
+                    throw StoreIoException.From(e, $"truncating {target.LogicName}");
+                }
+
+                long mtime = MtimeOf(handle);
                 LogSource(mtime, BinlogOp.Truncate, target.LogicName, $"{oldSize} {newSize}");
                 _ctx.Counters[C.LastSourceUpdate] = mtime;
             }
@@ -144,30 +156,43 @@ internal sealed partial class StorageSession
         }
 
         var target = ResolveAppender(await ReadNameAsync(request.BodyLength).ConfigureAwait(false));
-        uint crc = await ComputeCrc32Async(target.FullPath).ConfigureAwait(false);
-        long size = new FileInfo(target.FullPath).Length;
-        long now = StorageContext.Now;
-        int high = Convert.ToInt32(target.Stored.SubHigh, 16);
-        int low = Convert.ToInt32(target.Stored.SubLow, 16);
-        string formattedExt = target.LogicName[^7..];
-        for (int attempt = 0; attempt < NameRetries; attempt++)
+        string? newName = null;
+        using (await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false))
         {
-            long sizeField = FileNameCodec.MakeSizeField(size, appender: false, trunk: false, Random.Shared.Next());
-            string newName = FileNameCodec.BuildLogicName(
-                target.Stored.StorePathIndex, high, low, _ctx.SourceRaw, (int)now, sizeField, crc, formattedExt);
-            string newPath = Path.Combine(Path.GetDirectoryName(target.FullPath)!, newName[10..]);
-            if (!NoReplaceRename.TryMove(target.FullPath, newPath))
+            // Under the lock: no append can change the content between its CRC32 and the rename.
+            uint crc = await ComputeCrc32Async(target.FullPath).ConfigureAwait(false);
+            long size = new FileInfo(target.FullPath).Length;
+            long now = StorageContext.Now;
+            int high = Convert.ToInt32(target.Stored.SubHigh, 16);
+            int low = Convert.ToInt32(target.Stored.SubLow, 16);
+            string formattedExt = target.LogicName[^7..];
+            for (int attempt = 0; attempt < NameRetries && newName is null; attempt++)
             {
-                continue;
+                long sizeField = FileNameCodec.MakeSizeField(size, appender: false, trunk: false, Random.Shared.Next());
+                string candidate = FileNameCodec.BuildLogicName(
+                    target.Stored.StorePathIndex, high, low, _ctx.SourceRaw, (int)now, sizeField, crc, formattedExt);
+                string newPath = Path.Combine(Path.GetDirectoryName(target.FullPath)!, candidate[10..]);
+                if (NoReplaceRename.TryMove(target.FullPath, newPath))
+                {
+                    newName = candidate;
+                    LogSource(now, BinlogOp.Rename, newName, target.LogicName);
+                    _ctx.Counters[C.LastSourceUpdate] = now;
+                }
             }
-
-            LogSource(now, BinlogOp.Rename, newName, target.LogicName);
-            _ctx.Counters[C.LastSourceUpdate] = now;
-            WriteStoredFileResponse(newName);
-            return Errno.Ok;
         }
 
-        return Errno.EBUSY;
+        if (newName is null)
+        {
+            return Errno.EBUSY;
+        }
+
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
+        WriteStoredFileResponse(newName);
+        return Errno.Ok;
     }
 
     private static void CheckAppenderLengths(long nameLength, long size, long restOfBody)
@@ -187,9 +212,56 @@ internal sealed partial class StorageSession
     private SafeFileHandle OpenForWrite(string fullPath)
     {
         Count(C.TotalFileOpenCount);
-        var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw StoreIoException.From(e, $"opening {fullPath}");
+        }
+
         Count(C.SuccessFileOpenCount);
         return handle;
+    }
+
+    /// <summary>
+    /// Streams <paramref name="size"/> body bytes into an appender file at <paramref name="offset"/>. When that fails
+    /// half-way (the client left, the disk is full) the file goes back to <paramref name="oldSize"/>, as stock does, so
+    /// a retry does not land after garbage. A modify may already have overwritten bytes below the old size: those are
+    /// logged as a modify of what was written, so that every member of the group ends with the same bytes.
+    /// </summary>
+    /// <param name="logicName">The file, when it originates here; null for a replica (the source resends the record).</param>
+    private async ValueTask WriteOrRollBackAsync(SafeFileHandle handle, string? logicName, long oldSize, long offset, long size)
+    {
+        _streamTouched = 0;
+        try
+        {
+            await StreamBodyToFileAsync(handle, offset, size, crc: null).ConfigureAwait(false);
+        }
+        catch
+        {
+            long changedInPlace = Math.Max(0, Math.Min(offset + _streamTouched, oldSize) - offset);
+            try
+            {
+                if (RandomAccess.GetLength(handle) > oldSize)
+                {
+                    RandomAccess.SetLength(handle, oldSize);
+                }
+
+                if (changedInPlace > 0 && logicName is not null)
+                {
+                    _ctx.Binlog.Write(MtimeOf(handle), BinlogOp.Modify, logicName, $"{offset} {changedInPlace}");
+                }
+            }
+            catch (IOException e)
+            {
+                _logger.LogError("rolling {Name} back to {Size} bytes after a failed write failed: {Message}", logicName, oldSize, e.Message);
+            }
+
+            throw;
+        }
     }
 
     private static long MtimeOf(SafeFileHandle handle) =>

@@ -1,4 +1,5 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
 using FastDfs.Storage.Binlog;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
@@ -29,30 +30,41 @@ internal sealed partial class StorageSession
         }
 
         long now = StorageContext.Now;
-        if (isLink && new FileInfo(target.FullPath).ResolveLinkTarget(returnFinalTarget: false) is { } linked)
+        // An appender file or metadata being changed right now is deleted after that change, not in its middle.
+        bool appender = FileNameCodec.TryDecode(target.LogicName, out var nameInfo) && nameInfo.IsAppender;
+        using (appender ? await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false) : default)
+        using (await _ctx.FileLocks.AcquireAsync(target.LogicName + MetadataSuffix, Token).ConfigureAwait(false))
         {
-            string? linkedName = LogicNameOf(linked.FullName);
-            if (linked.Exists)
+            if (isLink && new FileInfo(target.FullPath).ResolveLinkTarget(returnFinalTarget: false) is { } linked)
             {
-                File.Delete(linked.FullName);
-                if (linkedName is not null)
+                string? linkedName = LogicNameOf(linked.FullName);
+                if (linked.Exists)
                 {
-                    _ctx.Binlog.Write(now, BinlogOp.Delete, linkedName);
+                    File.Delete(linked.FullName);
+                    if (linkedName is not null)
+                    {
+                        LogSource(now, BinlogOp.Delete, linkedName);
+                    }
                 }
             }
-        }
 
-        File.Delete(target.FullPath);
-        _ctx.Binlog.Write(now, BinlogOp.Delete, target.LogicName);
-        string metaPath = target.FullPath + MetadataSuffix;
-        if (File.Exists(metaPath))
-        {
-            File.Delete(metaPath);
-            _ctx.Binlog.Write(now, BinlogOp.Delete, target.LogicName + MetadataSuffix);
+            File.Delete(target.FullPath);
+            LogSource(now, BinlogOp.Delete, target.LogicName);
+            string metaPath = target.FullPath + MetadataSuffix;
+            if (File.Exists(metaPath))
+            {
+                File.Delete(metaPath);
+                LogSource(now, BinlogOp.Delete, target.LogicName + MetadataSuffix);
+            }
         }
 
         Count(C.SuccessDeleteCount);
         _ctx.Counters[C.LastSourceUpdate] = now;
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         return ReplyEmpty();
     }
 

@@ -46,26 +46,39 @@ internal sealed partial class StorageSession
 
         string metaPath = target.FullPath + MetadataSuffix;
         string metaName = target.LogicName + MetadataSuffix;
-        bool exists = File.Exists(metaPath);
         long now = StorageContext.Now;
-        if (requested.Count == 0)
+        // A merge reads, merges and writes the -m file: two at once would lose one's items.
+        using (await _ctx.FileLocks.AcquireAsync(metaName, Token).ConfigureAwait(false))
         {
-            // 'O' with nothing deletes the metadata; 'M' with nothing changes nothing.
-            if (op == (byte)MetadataOp.Overwrite && exists)
+            bool exists = File.Exists(metaPath);
+            if (requested.Count == 0)
             {
-                File.Delete(metaPath);
-                LogSource(now, BinlogOp.Delete, metaName);
+                // 'O' with nothing deletes the metadata; 'M' with nothing changes nothing.
+                if (op == (byte)MetadataOp.Overwrite && exists)
+                {
+                    File.Delete(metaPath);
+                    LogSource(now, BinlogOp.Delete, metaName);
+                }
             }
-        }
-        else
-        {
-            List<MetadataItem> items = op == (byte)MetadataOp.Merge && exists
-                ? MetadataCodec.Merge(MetadataCodec.Parse(await File.ReadAllBytesAsync(metaPath, Token).ConfigureAwait(false)), requested)
-                : MetadataCodec.Sort(requested);
-            string temp = metaPath + ".tmp";
-            await File.WriteAllBytesAsync(temp, MetadataCodec.Pack(items), Token).ConfigureAwait(false);
-            File.Move(temp, metaPath, overwrite: true);
-            LogSource(now, exists ? BinlogOp.Update : BinlogOp.Create, metaName);
+            else
+            {
+                List<MetadataItem> items = op == (byte)MetadataOp.Merge && exists
+                    ? MetadataCodec.Merge(MetadataCodec.Parse(await File.ReadAllBytesAsync(metaPath, Token).ConfigureAwait(false)), requested)
+                    : MetadataCodec.Sort(requested);
+                string temp = metaPath + ".tmp";
+                try
+                {
+                    await File.WriteAllBytesAsync(temp, MetadataCodec.Pack(items), Token).ConfigureAwait(false);
+                    File.Move(temp, metaPath, overwrite: true);
+                }
+                catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+                {
+                    TryDelete(temp);
+                    throw Store.StoreIoException.From(e, $"writing the metadata of {target.LogicName}");
+                }
+
+                LogSource(now, exists ? BinlogOp.Update : BinlogOp.Create, metaName);
+            }
         }
 
         Count(C.SuccessSetMetaCount);

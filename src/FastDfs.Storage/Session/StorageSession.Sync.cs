@@ -3,6 +3,8 @@ using System.Net;
 using FastDfs.Protocol;
 using FastDfs.Storage.Binlog;
 using FastDfs.Storage.Store;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.Storage.Session;
@@ -20,7 +22,8 @@ internal sealed partial class StorageSession
     private const int SyncDeleteFixedSize = 4 + ProtocolConstants.GroupNameMaxLen;
 
     private string? _syncSourceId;
-    private Sync.BinlogPosition _pendingAck;
+    private Sync.BinlogPosition _pendingAckStart;
+    private Sync.BinlogPosition _pendingAckEnd;
 
     /// <summary>The connecting peer's address: attributes SYNC_* frames that come without REPORT_SERVER_ID.</summary>
     public IPAddress? RemoteAddress { get; init; }
@@ -93,6 +96,8 @@ internal sealed partial class StorageSession
             return await SyncTrunkSlotAsync(target.LogicName, fileSize, timestamp, op).ConfigureAwait(false);
         }
 
+        bool mutable = Sync.SyncPeerWorker.IsMutable(target.LogicName);
+        using var held = mutable ? await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false) : default;
         var existing = new FileInfo(target.FullPath);
         if (Directory.Exists(target.FullPath) ||
             (!update && existing.Exists && existing.LinkTarget is null && existing.Length == fileSize))
@@ -102,15 +107,38 @@ internal sealed partial class StorageSession
             return Errno.EEXIST;
         }
 
+        // Checked replication: a file whose name promises its size and CRC32 becomes visible only if it keeps that promise.
+        bool check = Integrity.NameChecksum.TryGetExpected(target.LogicName, out long expectedSize, out uint expectedCrc);
+        if (check && fileSize != expectedSize)
+        {
+            return RefuseDamagedReplica(target.LogicName, $"{fileSize} bytes sent, the name says {expectedSize}");
+        }
+
         string dataDirectory = _ctx.Paths[target.Stored.StorePathIndex].DataDirectory;
         string tempPath = Path.Combine(dataDirectory, ".cp" + _ctx.NextTempSequence() + ".tmp");
         bool placed = false;
         try
         {
-            using (var handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.Write, FileShare.None))
+            SafeFileHandle handle;
+            try
             {
-                await StreamBodyToFileAsync(handle, 0, fileSize, crc: null).ConfigureAwait(false);
+                handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.Write, FileShare.None);
+            }
+            catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+            {
+                throw StoreIoException.From(e, "creating a replica file");
+            }
+
+            var crc = check ? ReplicaCrc() : null;
+            using (handle)
+            {
+                await StreamBodyToFileAsync(handle, 0, fileSize, crc).ConfigureAwait(false);
                 File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
+            }
+
+            if (crc is not null && crc.GetCurrentHashAsUInt32() is var actual && actual != expectedCrc)
+            {
+                return RefuseDamagedReplica(target.LogicName, $"CRC32 {actual:x8}, the name says {expectedCrc:x8}");
             }
 
             if (existing.LinkTarget is not null)
@@ -121,17 +149,40 @@ internal sealed partial class StorageSession
             File.Move(tempPath, target.FullPath, overwrite: true);
             placed = true;
         }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw StoreIoException.From(e, $"writing the replica {target.LogicName}");
+        }
         finally
         {
             if (!placed)
             {
-                File.Delete(tempPath);
+                TryDelete(tempPath);
             }
         }
 
         Count(C.SuccessSyncInBytes, fileSize);
         AppliedFromPeer(timestamp, op, target.LogicName, null);
         return ReplyEmpty();
+    }
+
+    /// <summary>Reused for the checked replicas of the connection (reset per file).</summary>
+    private System.IO.Hashing.Crc32 ReplicaCrc()
+    {
+        var crc = _uploadCrc ??= new System.IO.Hashing.Crc32();
+        crc.Reset();
+        return crc;
+    }
+
+    /// <summary>
+    /// A replica whose bytes are not what its name promises is not stored: the source is told (EBADMSG, a FastDFS.NET
+    /// status; the rest of the body is consumed, the connection stays usable) and sends it again.
+    /// </summary>
+    private byte RefuseDamagedReplica(string logicName, string why)
+    {
+        _ctx.Integrity.ReplicaRefused();
+        _logger.LogWarning("refused the replica {Name} from {Source}: {Why}", logicName, _syncSourceId ?? RemoteAddress?.ToString() ?? "?", why);
+        return Errno.EBADMSG;
     }
 
     /// <summary>SYNC_DELETE_FILE (17), spec 7.3: ENOENT when already gone (nothing logged).</summary>
@@ -189,6 +240,7 @@ internal sealed partial class StorageSession
 
         var target = Resolve(await ReadNameAsync(nameLength).ConfigureAwait(false));
         Count(C.TotalSyncInBytes, length);
+        using var held = await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false);
         var info = new FileInfo(target.FullPath);
         if (!info.Exists || info.LinkTarget is not null)
         {
@@ -205,7 +257,8 @@ internal sealed partial class StorageSession
 
         using (var handle = OpenForWrite(target.FullPath))
         {
-            await StreamBodyToFileAsync(handle, offset, length, crc: null).ConfigureAwait(false);
+            // A body cut off half-way leaves the file at its old length: the resent record then applies again.
+            await WriteOrRollBackAsync(handle, null, current, offset, length).ConfigureAwait(false);
             File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
         }
 
@@ -231,6 +284,7 @@ internal sealed partial class StorageSession
         }
 
         var target = Resolve(FixedString.ReadCString(span[SyncRangeFixedSize..]));
+        using var held = await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false);
         var info = new FileInfo(target.FullPath);
         if (!info.Exists && !Directory.Exists(target.FullPath) && info.LinkTarget is null)
         {
@@ -242,11 +296,18 @@ internal sealed partial class StorageSession
             return Errno.EEXIST;
         }
 
-        using (var stream = new FileStream(target.FullPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 1))
+        using (var handle = OpenForWrite(target.FullPath))
         {
-            stream.SetLength(newSize);
-            stream.Flush();
-            File.SetLastWriteTimeUtc(stream.SafeFileHandle, DateTime.UnixEpoch.AddSeconds(timestamp));
+            try
+            {
+                RandomAccess.SetLength(handle, newSize);
+            }
+            catch (IOException e)
+            {
+                throw StoreIoException.From(e, $"truncating the replica {target.LogicName}");
+            }
+
+            File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
         }
 
         AppliedFromPeer(timestamp, 't', target.LogicName, $"{oldSize} {newSize}");
@@ -271,6 +332,7 @@ internal sealed partial class StorageSession
 
         var first = Resolve(FixedString.ReadCString(span.Slice(SyncFileFixedSize, (int)firstLength)));
         var second = Resolve(FixedString.ReadCString(span.Slice(SyncFileFixedSize + (int)firstLength, (int)secondLength)));
+        using var held = rename ? await _ctx.FileLocks.AcquireAsync(second.LogicName, Token).ConfigureAwait(false) : default;
         if (EntryExists(first.FullPath, out _, out _))
         {
             return Errno.EEXIST;
@@ -283,6 +345,15 @@ internal sealed partial class StorageSession
 
         if (rename)
         {
+            // The new name promises the content (a regenerated appender): a copy that missed changes is not renamed into
+            // a lie. It goes (the name is leaving anyway) and ENOENT makes the source send the file under the new name.
+            if (!await RenamedCopyIsCurrentAsync(first.LogicName, second.FullPath).ConfigureAwait(false))
+            {
+                File.Delete(second.FullPath);
+                _logger.LogInformation("the copy of {Old} does not match its new name {New}: removed, the source sends the file", second.LogicName, first.LogicName);
+                return Errno.ENOENT;
+            }
+
             if (!NoReplaceRename.TryMove(second.FullPath, first.FullPath))
             {
                 return Errno.EEXIST;
@@ -299,24 +370,47 @@ internal sealed partial class StorageSession
         return ReplyEmpty();
     }
 
+    private async ValueTask<bool> RenamedCopyIsCurrentAsync(string newName, string oldPath)
+    {
+        if (!Integrity.NameChecksum.TryGetExpected(newName, out long size, out _))
+        {
+            return true; // nothing promised
+        }
+
+        return new FileInfo(oldPath).Length == size &&
+            await Integrity.ContentChecksum.FileMatchesNameAsync(newName, oldPath, Token).ConfigureAwait(false) == true;
+    }
+
     /// <summary>Logs a record that originates here and remembers it for the sync_ack_replicas wait.</summary>
-    private void LogSource(long timestamp, char op, string logicName, string? extra = null) =>
-        _pendingAck = _ctx.Binlog.Write(timestamp, op, logicName, extra);
+    private void LogSource(long timestamp, char op, string logicName, string? extra = null)
+    {
+        var (start, end) = _ctx.Binlog.WriteRecord(timestamp, op, logicName, extra);
+        if (_pendingAckEnd == default)
+        {
+            _pendingAckStart = start;
+        }
+
+        _pendingAckEnd = end;
+    }
 
     /// <summary>
-    /// With sync_ack_replicas = N &gt; 1: holds the reply until N - 1 peers confirmed this request's records,
-    /// or answers ETIMEDOUT after sync_ack_timeout (the change stays stored here and still replicates).
+    /// With sync_ack_replicas = N &gt; 1: holds the reply until N - 1 peers hold every change this request logged,
+    /// or answers ETIMEDOUT after sync_ack_timeout (the change stays stored here and still replicates). The wait is
+    /// not cut by this connection's network_timeout: sync_ack_timeout is shorter by default, so the client gets its
+    /// ETIMEDOUT before its own network timeout drops the connection.
     /// </summary>
     private async ValueTask<byte> AwaitReplicasAsync()
     {
-        var position = _pendingAck;
-        _pendingAck = default;
-        if (position == default || _ctx.Config.SyncAckReplicas <= 1)
+        var (start, end) = (_pendingAckStart, _pendingAckEnd);
+        _pendingAckStart = _pendingAckEnd = default;
+        if (end == default || _ctx.Config.SyncAckReplicas <= 1)
         {
             return Errno.Ok;
         }
 
-        return await _ctx.Replication.AwaitReplicasAsync(position, Token).ConfigureAwait(false) ? Errno.Ok : Errno.ETIMEDOUT;
+        bool confirmed = await _ctx.Replication.AwaitReplicasAsync(start, end, _connectionClosed).ConfigureAwait(false);
+        RestartTimeout();
+        return confirmed ? Errno.Ok : Errno.ETIMEDOUT;
     }
 
     /// <summary>Logs the replica record (lower case, source timestamp) and raises the source's sync timestamp.</summary>

@@ -5,6 +5,7 @@ using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Binlog;
 using FastDfs.Storage.Store;
+using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
@@ -19,6 +20,9 @@ internal sealed partial class StorageSession
 
     /// <summary>Reused by <see cref="WriteToFile"/> for gathering writes (one list per connection).</summary>
     private List<ReadOnlyMemory<byte>>? _writeSegments;
+
+    /// <summary>Bytes the current <see cref="StreamBodyToFileAsync"/> call may have written to the file so far (a failed write counts whole).</summary>
+    private long _streamTouched;
 
     /// <summary>Reused for every upload of the connection (reset per file).</summary>
     private Crc32? _uploadCrc;
@@ -163,9 +167,9 @@ internal sealed partial class StorageSession
         }
         else
         {
-            if (!NoReplaceRename.TryMove(received.TempPath, slave.FullPath))
+            if (!MoveIntoPlace(received.TempPath, slave.FullPath))
             {
-                File.Delete(received.TempPath);
+                TryDelete(received.TempPath);
                 return Errno.EEXIST;
             }
 
@@ -210,7 +214,16 @@ internal sealed partial class StorageSession
         string tempPath = $"{directory}{Path.DirectorySeparatorChar}.{_ctx.NextTempSequence():x}-{(ulong)Random.Shared.NextInt64():x16}.tmp";
         bool done = false;
         Count(C.TotalFileOpenCount);
-        var handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            throw StoreIoException.From(e, "creating the upload file");
+        }
+
         try
         {
             Count(C.SuccessFileOpenCount);
@@ -218,7 +231,15 @@ internal sealed partial class StorageSession
             crc.Reset();
             await StreamBodyToFileAsync(handle, 0, size, crc).ConfigureAwait(false);
             long timestamp = StorageContext.Now;
-            File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
+            try
+            {
+                File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
+            }
+            catch (IOException e)
+            {
+                throw StoreIoException.From(e, "stamping the upload file");
+            }
+
             done = true;
             return new ReceivedFile(tempPath, crc.GetCurrentHashAsUInt32(), timestamp);
         }
@@ -227,8 +248,35 @@ internal sealed partial class StorageSession
             handle.Dispose();
             if (!done)
             {
-                File.Delete(tempPath);
+                TryDelete(tempPath);
             }
+        }
+    }
+
+    /// <summary>Gives a received file its final name unless that is taken; a disk error removes the temporary file.</summary>
+    private bool MoveIntoPlace(string tempPath, string finalPath)
+    {
+        try
+        {
+            return NoReplaceRename.TryMove(tempPath, finalPath);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            TryDelete(tempPath);
+            throw StoreIoException.From(e, "naming the upload file");
+        }
+    }
+
+    /// <summary>Removes a temporary file; a failure (the disk that just failed a write) is logged, not thrown over the first error.</summary>
+    private void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("removing {Path} failed: {Message}", path, e.Message);
         }
     }
 
@@ -242,6 +290,7 @@ internal sealed partial class StorageSession
     private async ValueTask StreamBodyToFileAsync(SafeFileHandle handle, long fileOffset, long size, Crc32? crc)
     {
         long written = 0;
+        _streamTouched = 0;
         while (written < size)
         {
             RefreshTimeout();
@@ -260,7 +309,20 @@ internal sealed partial class StorageSession
             }
 
             var slice = input.Slice(0, batch);
-            WriteToFile(handle, slice, fileOffset + written, crc);
+            _streamTouched = written + batch;
+            try
+            {
+                WriteToFile(handle, slice, fileOffset + written, crc);
+            }
+            catch (IOException e)
+            {
+                // The bytes are consumed from the connection all the same: the rest of the body is skipped and the
+                // client gets the errno on a connection that stays usable.
+                _remaining -= batch;
+                _input.AdvanceTo(slice.End);
+                throw StoreIoException.From(e, "writing file data");
+            }
+
             written += batch;
             _remaining -= batch;
             _input.AdvanceTo(slice.End);
@@ -319,7 +381,7 @@ internal sealed partial class StorageSession
             string logicName = FileNameCodec.BuildLogicName(
                 pathIndex, high, low, _ctx.SourceRaw, (int)received.Timestamp, sizeField, received.Crc32, formattedExt);
             string finalPath = Path.Combine(_ctx.Paths.SubdirPath(pathIndex, high, low), logicName[10..]);
-            if (NoReplaceRename.TryMove(received.TempPath, finalPath))
+            if (MoveIntoPlace(received.TempPath, finalPath))
             {
                 return logicName;
             }
@@ -327,7 +389,7 @@ internal sealed partial class StorageSession
             // Name collision: try again with new random bits.
         }
 
-        File.Delete(received.TempPath);
+        TryDelete(received.TempPath);
         return null;
     }
 }

@@ -67,15 +67,8 @@ internal sealed partial class StorageSession : IAsyncDisposable
                     return;
                 }
 
-                RefreshTimeout();
-                if (_requestTimeout.IsCancellationRequested)
-                {
-                    // The timer, left armed between requests, fired while the connection was idle.
-                    _requestTimeout.Dispose();
-                    _requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
-                    _timeoutArmed = false;
-                    RefreshTimeout();
-                }
+                // The timer, left armed between requests, may have fired while the connection was idle.
+                RestartTimeout();
 
                 _remaining = request.BodyLength;
                 byte status = await ProcessAsync(request).ConfigureAwait(false);
@@ -111,6 +104,12 @@ internal sealed partial class StorageSession : IAsyncDisposable
         {
             _logger.LogDebug("command {Command}: {Message}", request.Command, e.Message);
             status = e.Status == Errno.Ok ? Errno.EINVAL : e.Status;
+        }
+        catch (Store.StoreIoException e)
+        {
+            // The disk, not the client: answer the errno (ENOSPC, EIO...) and keep the connection.
+            _logger.LogWarning("command {Command} failed: {Message}", request.Command, e.Message);
+            status = e.Status == Errno.Ok ? Errno.EIO : e.Status;
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
         {
@@ -170,6 +169,19 @@ internal sealed partial class StorageSession : IAsyncDisposable
             _timeoutArmedAt = now;
             _timeoutArmed = true;
         }
+    }
+
+    /// <summary>A full network_timeout from now, also after the timer fired (while idle, or during a sync_ack_replicas wait).</summary>
+    private void RestartTimeout()
+    {
+        if (_requestTimeout.IsCancellationRequested)
+        {
+            _requestTimeout.Dispose();
+            _requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
+            _timeoutArmed = false;
+        }
+
+        RefreshTimeout();
     }
 
     private Memory<byte> Scratch(int length)

@@ -34,7 +34,8 @@ internal sealed class DataInitFlag
     public static DataInitFlag LoadOrCreate(string dataDirectory, int storePathCount, long now)
     {
         var flag = new DataInitFlag(Path.Combine(dataDirectory, FileName), storePathCount);
-        var values = StateFile.TryRead(flag._path);
+        var values = StateFile.TryRead(flag._path,
+            "restore it from a backup; delete it only to make this storage join its group again as a new, empty member");
         if (values is null)
         {
             flag.WasCreated = true;

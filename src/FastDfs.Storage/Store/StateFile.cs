@@ -5,12 +5,17 @@ namespace FastDfs.Storage.Store;
 
 /// <summary>
 /// The storage's own <c>key=value</c> state files (<c>.data_init_flag</c>, <c>storage_stat.dat</c>,
-/// <c>binlog_index.dat</c>): written whole and renamed into place so a crash never leaves half a file.
-/// These are state files, not configuration, so they do not go through the stock .conf parser.
+/// <c>binlog_index.dat</c>, sync marks): written whole, fsynced and renamed into place (<see cref="DurableFiles"/>),
+/// so a crash leaves the old or the new file. These are state files, not configuration, so they do not go through
+/// the stock .conf parser.
 /// </summary>
 internal static class StateFile
 {
-    public static Dictionary<string, string>? TryRead(string path)
+    /// <summary>The values of <paramref name="path"/>; null when the file does not exist.</summary>
+    /// <param name="path">The state file.</param>
+    /// <param name="remedy">What an operator should do when the file is damaged (ends the error message).</param>
+    /// <exception cref="InvalidDataException">The file exists but holds no <c>key=value</c> line (empty or torn).</exception>
+    public static Dictionary<string, string>? TryRead(string path, string remedy)
     {
         if (!File.Exists(path))
         {
@@ -35,6 +40,11 @@ internal static class StateFile
             values[line[..eq].Trim()] = line[(eq + 1)..].Trim();
         }
 
+        if (values.Count == 0)
+        {
+            throw new InvalidDataException($"{path} is empty or damaged (no key=value line): {remedy}");
+        }
+
         return values;
     }
 
@@ -46,14 +56,18 @@ internal static class StateFile
             text.Append(key).Append('=').Append(value).Append('\n');
         }
 
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, text.ToString(), Encoding.ASCII);
-        File.Move(temp, path, overwrite: true);
+        DurableFiles.WriteAtomic(path, Encoding.ASCII.GetBytes(text.ToString()));
     }
 
+    /// <summary>The value of <paramref name="key"/>, or <paramref name="fallback"/> when it is absent or not a number.</summary>
     public static long GetLong(this Dictionary<string, string> values, string key, long fallback = 0) =>
         values.TryGetValue(key, out var text) &&
         long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : fallback;
+
+    /// <summary>The value of <paramref name="key"/>; null when it is absent or not a number.</summary>
+    public static long? GetLongOrNull(this Dictionary<string, string> values, string key) =>
+        values.TryGetValue(key, out var text) &&
+        long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : null;
 
     public static string GetString(this Dictionary<string, string> values, string key) =>
         values.TryGetValue(key, out var text) ? text : string.Empty;

@@ -1,4 +1,5 @@
 using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Logging;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.Storage.Store;
@@ -32,9 +33,20 @@ internal static class StorageStatFile
         ("total_file_write_count", C.TotalFileWriteCount), ("success_file_write_count", C.SuccessFileWriteCount),
     ];
 
-    public static void Load(string dataDirectory, StorageStatCounters counters, SubdirDistributor distributor)
+    /// <summary>Loads the counters; a damaged file is reported and the counters start from zero (they are statistics only).</summary>
+    public static void Load(string dataDirectory, StorageStatCounters counters, SubdirDistributor distributor, ILogger logger)
     {
-        var values = StateFile.TryRead(Path.Combine(dataDirectory, FileName));
+        Dictionary<string, string>? values;
+        try
+        {
+            values = StateFile.TryRead(Path.Combine(dataDirectory, FileName), "the upload and download counters start from zero");
+        }
+        catch (InvalidDataException e)
+        {
+            logger.LogWarning("{Message}", e.Message);
+            return;
+        }
+
         if (values is null)
         {
             return;

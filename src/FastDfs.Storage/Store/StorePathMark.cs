@@ -27,7 +27,8 @@ internal static class StorePathMark
 
     public static string? Read(string storeDataDirectory)
     {
-        var values = StateFile.TryRead(Path.Combine(storeDataDirectory, VarsFileName));
+        var values = StateFile.TryRead(Path.Combine(storeDataDirectory, VarsFileName),
+            $"delete it to have it written again from the mark that {DataInitFlag.FileName} records");
         return values is not null && values.TryGetValue(Key, out var mark) && mark.Length > 0 ? mark : null;
     }
 

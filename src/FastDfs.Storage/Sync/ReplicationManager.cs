@@ -134,18 +134,22 @@ internal sealed partial class ReplicationManager
         return found;
     }
 
+    /// <summary>sync_ack_timeout, or half of network_timeout when unset: the client's own network timeout (normally the same as ours) must not fire first.</summary>
+    public int SyncAckTimeoutSeconds => _ctx.Config.SyncAckTimeout > 0 ? _ctx.Config.SyncAckTimeout : Math.Max(1, _ctx.Config.NetworkTimeout / 2);
+
     /// <summary>
-    /// sync_ack_replicas: waits until <c>sync_ack_replicas - 1</c> peers have confirmed every record up to
-    /// <paramref name="position"/>; false after <c>sync_ack_timeout</c> seconds.
+    /// sync_ack_replicas: waits until <c>sync_ack_replicas - 1</c> peers hold every change logged between
+    /// <paramref name="start"/> and <paramref name="end"/> (applied, or found already there; a record a worker passed
+    /// without the peer taking it does not count); false after <see cref="SyncAckTimeoutSeconds"/>.
     /// </summary>
-    public async Task<bool> AwaitReplicasAsync(BinlogPosition position, CancellationToken ct)
+    public async Task<bool> AwaitReplicasAsync(BinlogPosition start, BinlogPosition end, CancellationToken ct)
     {
         int needed = _ctx.Config.SyncAckReplicas - 1;
-        int seconds = _ctx.Config.SyncAckTimeout > 0 ? _ctx.Config.SyncAckTimeout : Math.Max(1, _ctx.Config.NetworkTimeout);
+        int seconds = SyncAckTimeoutSeconds;
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (true)
         {
-            if (Workers.Count(w => w.Acknowledged >= position) >= needed)
+            if (Workers.Count(w => w.Holds(start, end)) >= needed)
             {
                 return true;
             }
@@ -153,8 +157,8 @@ internal sealed partial class ReplicationManager
             var left = deadline - DateTime.UtcNow;
             if (left <= TimeSpan.Zero)
             {
-                _logger.LogWarning("sync_ack_replicas={Replicas}: binlog position {Index}:{Offset} not confirmed by {Needed} peer(s) within {Seconds}s",
-                    _ctx.Config.SyncAckReplicas, position.Index, position.Offset, needed, seconds);
+                _logger.LogWarning("sync_ack_replicas={Replicas}: binlog records {Index}:{Offset} not confirmed by {Needed} peer(s) within {Seconds}s",
+                    _ctx.Config.SyncAckReplicas, end.Index, end.Offset, needed, seconds);
                 return false;
             }
 

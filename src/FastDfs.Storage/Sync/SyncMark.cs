@@ -36,26 +36,34 @@ internal sealed class SyncMark
     public static string FileName(string peerIp, int peerPort) =>
         peerIp + "_" + peerPort.ToString(CultureInfo.InvariantCulture) + ".mark";
 
-    /// <summary>Reads a mark file; null when it is missing or not a valid mark (at least 7 items, index/offset &gt;= 0).</summary>
+    /// <summary>Reads a mark file; null when it is missing.</summary>
+    /// <exception cref="InvalidDataException">The file exists but is not a valid mark (empty, torn, or negative position).</exception>
     public static SyncMark? TryLoad(string path)
     {
-        var values = StateFile.TryRead(path);
-        if (values is null || values.Count < 7)
+        const string remedy = "restore it, or delete it to push this storage's binlog to that peer again from the start " +
+            "(safe: the peer answers EEXIST for what it already has)";
+        var values = StateFile.TryRead(path, remedy);
+        if (values is null)
         {
             return null;
         }
 
         var mark = new SyncMark
         {
-            BinlogIndex = (int)values.GetLong("binlog_index", -1),
-            BinlogOffset = values.GetLong("binlog_offset", -1),
+            BinlogIndex = (int)(values.GetLongOrNull("binlog_index") ?? -1),
+            BinlogOffset = values.GetLongOrNull("binlog_offset") ?? -1,
             NeedSyncOld = values.GetLong("need_sync_old") != 0,
             SyncOldDone = values.GetLong("sync_old_done") != 0,
             UntilTimestamp = values.GetLong("until_timestamp"),
             ScanRowCount = values.GetLong("scan_row_count"),
             SyncRowCount = values.GetLong("sync_row_count"),
         };
-        return mark.BinlogIndex < 0 || mark.BinlogOffset < 0 ? null : mark;
+        if (mark.BinlogIndex < 0 || mark.BinlogOffset < 0)
+        {
+            throw new InvalidDataException($"{path} has no valid binlog_index/binlog_offset: {remedy}");
+        }
+
+        return mark;
     }
 
     /// <summary>

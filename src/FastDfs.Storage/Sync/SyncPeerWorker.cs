@@ -26,8 +26,12 @@ internal sealed partial class SyncPeerWorker
     private bool _markDirty;
     private int _sinceMarkSave;
     private BinlogPosition _acked;
+
+    /// <summary>Ends of recent records passed without the peer taking them (guarded by <see cref="_gate"/>).</summary>
+    private readonly List<BinlogPosition> _unconfirmed = [];
     private bool _failing;
     private bool _abandoned;
+    private bool _markDamageReported;
 
     /// <summary>When we last reported the peer OFFLINE for the current mark's finished copy (0 = not yet).</summary>
     private long _doneReportedAt;
@@ -75,6 +79,53 @@ internal sealed partial class SyncPeerWorker
             {
                 return _acked;
             }
+        }
+    }
+
+    /// <summary>
+    /// Whether the peer holds every change of this storage logged between <paramref name="start"/> and
+    /// <paramref name="end"/>: the worker is past <paramref name="end"/> and passed none of those records without the
+    /// peer taking it (a file gone before it could be sent, a record refused with EINVAL).
+    /// </summary>
+    public bool Holds(BinlogPosition start, BinlogPosition end)
+    {
+        lock (_gate)
+        {
+            if (_acked < end)
+            {
+                return false;
+            }
+
+            for (int i = _unconfirmed.Count - 1; i >= 0; i--)
+            {
+                var passed = _unconfirmed[i];
+                if (passed <= start)
+                {
+                    break;
+                }
+
+                if (passed <= end)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>A record (ending at <paramref name="next"/>) passed without the peer taking the change.</summary>
+    private void MarkUnconfirmed(BinlogPosition next)
+    {
+        lock (_gate)
+        {
+            // Ascending (records are pushed in order); only recent ones matter to a waiting request.
+            if (_unconfirmed.Count >= 4096)
+            {
+                _unconfirmed.RemoveRange(0, 2048);
+            }
+
+            _unconfirmed.Add(next);
         }
     }
 
@@ -230,7 +281,7 @@ internal sealed partial class SyncPeerWorker
     private async Task<SyncMark> EnsureMarkAsync(CancellationToken stop)
     {
         bool peerBeingFilled = Peer.Status is StorageStatus.Init or StorageStatus.WaitSync or StorageStatus.Syncing;
-        var current = _mark ?? SyncMark.TryLoad(MarkPath);
+        var current = _mark ?? LoadMark();
         if (current is not null && !peerBeingFilled)
         {
             if (_mark is null)
@@ -274,11 +325,35 @@ internal sealed partial class SyncPeerWorker
         return mark;
     }
 
+    /// <summary>The mark file, or null when there is none. A damaged one stops this worker (retried) with an error that says what to do.</summary>
+    private SyncMark? LoadMark()
+    {
+        try
+        {
+            var mark = SyncMark.TryLoad(MarkPath);
+            _markDamageReported = false;
+            return mark;
+        }
+        catch (InvalidDataException e)
+        {
+            if (!_markDamageReported)
+            {
+                _logger.LogError("sync to {Peer} stopped: {Message}", PeerId, e.Message);
+                _markDamageReported = true;
+            }
+
+            throw new IOException(e.Message, e);
+        }
+    }
+
     private void SetMark(SyncMark mark, bool dirty)
     {
         if (!ReferenceEquals(_mark, mark))
         {
             _doneReportedAt = 0;
+            // What we know of the peer's copies held for the previous mark (the peer may have been wiped since).
+            _copiedAt.Clear();
+            _staleOnPeer.Clear();
         }
 
         _mark = mark;

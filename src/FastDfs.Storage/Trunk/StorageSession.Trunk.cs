@@ -91,16 +91,24 @@ internal sealed partial class StorageSession
         }
 
         long now = StorageContext.Now;
-        _ctx.Binlog.Write(now, BinlogOp.Delete, logicName);
+        LogSource(now, BinlogOp.Delete, logicName);
         string metaPath = fullPath + MetadataSuffix;
-        if (File.Exists(metaPath))
+        using (await _ctx.FileLocks.AcquireAsync(logicName + MetadataSuffix, Token).ConfigureAwait(false))
         {
-            File.Delete(metaPath);
-            _ctx.Binlog.Write(now, BinlogOp.Delete, logicName + MetadataSuffix);
+            if (File.Exists(metaPath))
+            {
+                File.Delete(metaPath);
+                LogSource(now, BinlogOp.Delete, logicName + MetadataSuffix);
+            }
         }
 
         Count(C.SuccessDeleteCount);
         _ctx.Counters[C.LastSourceUpdate] = now;
+        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        {
+            return ack;
+        }
+
         return ReplyEmpty();
     }
 

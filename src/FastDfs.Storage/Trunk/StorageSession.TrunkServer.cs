@@ -183,14 +183,21 @@ internal sealed partial class StorageSession
         }
 
         bool written = false;
+        var crc = ReplicaCrc();
         try
         {
-            await StreamBodyToFileAsync(handle!, slot.Offset + TrunkSlotHeader.Size, fileSize, crc: null).ConfigureAwait(false);
-            written = true;
+            await StreamBodyToFileAsync(handle!, slot.Offset + TrunkSlotHeader.Size, fileSize, crc).ConfigureAwait(false);
+            // Checked replication: the slot's header (which makes the file visible) is written only for the promised bytes.
+            written = crc.GetCurrentHashAsUInt32() == info.Crc32;
         }
         finally
         {
             trunk.EndReplica(slot, handle!, header, written);
+        }
+
+        if (!written)
+        {
+            return RefuseDamagedReplica(logicName, $"CRC32 {crc.GetCurrentHashAsUInt32():x8}, the name says {info.Crc32:x8}");
         }
 
         Count(Protocol.Messages.StorageStatCounters.Counter.SuccessSyncInBytes, fileSize);

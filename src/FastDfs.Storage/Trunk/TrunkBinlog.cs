@@ -66,6 +66,22 @@ internal sealed class TrunkBinlog : IDisposable
         _logger = logger;
     }
 
+    /// <summary>
+    /// At start, before anything is appended: a crash can leave half a line, which appended to would swallow the next
+    /// record. Only the writing instance may call this (a read-only instance would cut a line being written).
+    /// </summary>
+    public void TrimTornTail()
+    {
+        lock (_gate)
+        {
+            if (_file is null && File.Exists(FilePath))
+            {
+                using var file = File.OpenHandle(FilePath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+                Binlog.TornLine.Trim(file, FilePath, _logger);
+            }
+        }
+    }
+
     public string Directory { get; }
     public string FilePath { get; }
 

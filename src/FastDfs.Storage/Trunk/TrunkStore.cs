@@ -91,6 +91,7 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
         Locator = GroupLocator;
         RemoteAllocator = new RemoteTrunkAllocator(ctx);
         Binlog = new TrunkBinlog(ctx.DataDirectory, ctx.LoggerFactory.CreateLogger<TrunkBinlog>());
+        Binlog.TrimTornTail();
         _logger = ctx.LoggerFactory.CreateLogger<TrunkStore>();
     }
 

@@ -76,15 +76,18 @@ public sealed class TrackerServer : IAsyncDisposable
         _started = true;
         var address = string.IsNullOrWhiteSpace(Config.BindAddr) ? IPAddress.Any : IPAddress.Parse(Config.BindAddr.Split(',')[0].Trim());
         var connections = new TrackerConnectionHandler(_runtime);
-        _listener = new SocketListener(new IPEndPoint(address, Config.Port), Config.MaxConnections,
-            connections.OnConnectedAsync, _runtime.LoggerFactory.CreateLogger<SocketListener>());
+        var listenerLogger = _runtime.LoggerFactory.CreateLogger<SocketListener>();
+        _listener = await SocketListener.BindAsync(new IPEndPoint(address, Config.Port), "tracker", Config.MaxConnections,
+            connections.OnConnectedAsync, listenerLogger, cancellationToken).ConfigureAwait(false);
         _http = Http.TrackerHttpServer.CreateIfEnabled(_runtime);
         _runtime.Metrics = _http?.Metrics;
         try
         {
             if (_http is not null)
             {
-                // Kestrel for the HTTP port only (dashboard, redirects, /metrics).
+                // Kestrel for the HTTP port only (dashboard, redirects, /metrics). A port still held by a previous run is waited for.
+                await PortBinding.WaitUntilFreeAsync(new IPEndPoint(address, Config.HttpServerPort), "tracker HTTP", listenerLogger, cancellationToken)
+                    .ConfigureAwait(false);
                 var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
                 builder.Services.AddSingleton(_runtime.LoggerFactory);
                 builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));

@@ -29,6 +29,9 @@ internal sealed class FakePeer : IAsyncDisposable
 
     public ConcurrentQueue<string> Created { get; } = new();
 
+    /// <summary>The status each command is answered with (default: success). EINVAL also closes the connection, as stock does.</summary>
+    public Func<FdfsCommand, byte> Reply { get; set; } = _ => 0;
+
     public int Connections;
 
     public void DropConnections()
@@ -80,7 +83,12 @@ internal sealed class FakePeer : IAsyncDisposable
                     Created.Enqueue(FixedString.Read(body.AsSpan(8 + 8 + 4 + ProtocolConstants.GroupNameMaxLen, nameLength)));
                 }
 
-                await stream.WriteAsync(PacketHeader.Response(0).ToArray(), _stop.Token);
+                byte status = Reply(header.Cmd);
+                await stream.WriteAsync(PacketHeader.Response(0, status).ToArray(), _stop.Token);
+                if (status == Errno.EINVAL)
+                {
+                    return;
+                }
             }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or EndOfStreamException or ObjectDisposedException)

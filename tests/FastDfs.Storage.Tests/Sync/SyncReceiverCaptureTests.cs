@@ -106,7 +106,13 @@ public sealed class SyncReceiverCaptureTests
         mark.Save(path);
         Assert.Equal(text, File.ReadAllText(path));
         Assert.EndsWith("10.77.0.3_23000.mark", path, StringComparison.Ordinal);
+
+        // A damaged mark is an error that says what to do, never a silent restart from the binlog's beginning.
         File.WriteAllText(path, "binlog_index=0\nbinlog_offset=-1\n");
+        Assert.Contains("delete it to push", Assert.Throws<InvalidDataException>(() => SyncMark.TryLoad(path)).Message);
+        File.WriteAllText(path, "");
+        Assert.Contains("empty or damaged", Assert.Throws<InvalidDataException>(() => SyncMark.TryLoad(path)).Message);
+        File.Delete(path);
         Assert.Null(SyncMark.TryLoad(path));
     }
 
