@@ -19,6 +19,7 @@ public static class CliApp
         root.Add(AppendCommand.Create());
         root.Add(MonitorCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(ScrubCommand.Create());
 
         // Daemons.
         root.Add(ServerCommands.CreateTracker());

@@ -4,8 +4,9 @@ using FastDfs.Protocol.Messages;
 namespace FastDfs.Client;
 
 /// <summary>
-/// FastDFS.NET-only storage queries: the built-in HTTP port (<see cref="HttpPortQuery"/>) and the trunk space
-/// (<see cref="TrunkSpaceQuery"/>). A stock storage refuses them (EINVAL, <see cref="FastDfsException"/>).
+/// FastDFS.NET-only storage queries: the built-in HTTP port (<see cref="HttpPortQuery"/>), the trunk space
+/// (<see cref="TrunkSpaceQuery"/>), the integrity report (<see cref="IntegrityQuery"/>) and starting a scrub
+/// (<see cref="ScrubStart"/>). A stock storage refuses them (EINVAL, <see cref="FastDfsException"/>).
 /// </summary>
 public sealed partial class StorageClient
 {
@@ -16,6 +17,34 @@ public sealed partial class StorageClient
     /// <summary>How the storage's trunk files are used; a storage without trunk files answers ENOENT.</summary>
     public Task<TrunkSpace> QueryTrunkSpaceAsync(CancellationToken ct = default) =>
         QueryAsync(TrunkSpaceQuery.Command, TrunkSpaceQuery.ResponseSize, static body => TrunkSpaceQuery.ParseResponse(body), ct);
+
+    /// <summary>What the storage found and repaired: checked replication, the scrub, anti-entropy, recent findings.</summary>
+    public async Task<IntegrityStatus> QueryIntegrityAsync(CancellationToken ct = default)
+    {
+        byte[] body = await ExchangeAsync(IntegrityQuery.Command, [], 64 * 1024, ct).ConfigureAwait(false);
+        try
+        {
+            return IntegrityStatus.Parse(body);
+        }
+        catch (ProtocolException ex)
+        {
+            throw new FastDfsProtocolException(Endpoint, ex.Message, ex);
+        }
+    }
+
+    /// <summary>
+    /// Starts a scrub pass now, or joins the running one; <paramref name="bytesPerSecond"/>: 0 = the storage's
+    /// <c>scrub_rate</c>, -1 = unlimited. Returns the <see cref="IntegrityStatus.ScrubPasses"/> value that marks the pass done.
+    /// </summary>
+    public async Task<long> StartScrubAsync(long bytesPerSecond = 0, CancellationToken ct = default)
+    {
+        var request = new byte[ScrubStart.RequestSize];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(request, bytesPerSecond);
+        byte[] body = await ExchangeAsync(ScrubStart.Command, request, ScrubStart.ResponseSize, ct).ConfigureAwait(false);
+        return body.Length == ScrubStart.ResponseSize
+            ? System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(body)
+            : throw new FastDfsProtocolException(Endpoint, $"SCRUB_START answer of {body.Length} bytes");
+    }
 
     /// <summary>An empty request and a fixed-size answer decoded by <paramref name="parse"/>.</summary>
     private async Task<T> QueryAsync<T>(FdfsCommand command, int responseSize, Func<byte[], T> parse, CancellationToken ct)

@@ -34,6 +34,7 @@ internal sealed class StorageContext : IDisposable
         InitFlag = null!;
         Trunk = null!;
         Replication = null!;
+        Scrubber = null!;
         ClientBindAddress = config.ClientBind && !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out var bind) &&
             !bind.Equals(IPAddress.Any)
             ? bind
@@ -45,6 +46,9 @@ internal sealed class StorageContext : IDisposable
 
     /// <summary>The sync workers and per-source timestamps (spec 12.4); created by <see cref="Initialize"/>.</summary>
     public Sync.ReplicationManager Replication { get; private set; }
+
+    /// <summary>The background and on-demand scrub; created by <see cref="Initialize"/>.</summary>
+    public Integrity.Scrubber Scrubber { get; private set; }
 
     /// <summary>Sequence for the <c>.cp&lt;seq&gt;.tmp</c> files of received replicas.</summary>
     public long NextTempSequence() => Interlocked.Increment(ref _tempSequence);
@@ -152,6 +156,7 @@ internal sealed class StorageContext : IDisposable
         Binlog = new BinlogWriter(DataDirectory, LoggerFactory.CreateLogger<BinlogWriter>());
         Trunk = new TrunkStore(this, new TrunkFileStore(Paths));
         Replication = new Sync.ReplicationManager(this, LoggerFactory);
+        Scrubber = new Integrity.Scrubber(this, LoggerFactory.CreateLogger<Integrity.Scrubber>());
         RemoveStaleReplicaTempFiles(logger);
     }
 
@@ -203,6 +208,21 @@ internal sealed class StorageContext : IDisposable
                     $"store path {Paths[i].Root}: mark in {StorePathMark.VarsFileName} differs from {DataInitFlag.FileName}: wrong disk mounted?");
             }
         }
+    }
+
+    /// <summary>The INTEGRITY_STATUS answer: totals, the scrub, anti-entropy, recent findings.</summary>
+    public Protocol.Messages.IntegrityStatus DescribeIntegrity()
+    {
+        var status = new Protocol.Messages.IntegrityStatus
+        {
+            ReplicasRefused = Integrity.ReplicasRefused,
+            PushesRefused = Integrity.PushesRefused,
+            CorruptFound = Integrity.LocalCorrupt,
+            Repaired = Integrity.Repaired,
+            Unrepairable = Integrity.Unrepairable,
+            Findings = Integrity.Findings,
+        };
+        return Scrubber.Describe(status);
     }
 
     public void ConnectionOpened()

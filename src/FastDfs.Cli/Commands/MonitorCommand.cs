@@ -88,8 +88,9 @@ internal static class MonitorCommand
             var storages = await client.Tracker.ListStoragesOnAsync(tracker, g.GroupName, ct: ct);
             var sync = await TryGetSyncStatusAsync(client, g.GroupName, ct);
             var trunkSpace = g.CurrentTrunkFileId >= 0 ? await TryGetTrunkSpaceAsync(client, storages, ct) : null;
+            var integrity = await TryGetIntegrityAsync(client, storages, ct);
             string header = only == null ? string.Create(CultureInfo.InvariantCulture, $"\nGroup {number}:\n") : string.Empty;
-            await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone, sync, trunkSpace));
+            await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone, sync, trunkSpace, integrity));
         }
 
         // Beyond stock: with several trackers, which one leads and why the others do not. Appended after the
@@ -136,6 +137,25 @@ internal static class MonitorCommand
         }
 
         return spaces;
+    }
+
+    /// <summary>Integrity reports (scrub, anti-entropy, refused replicas) of the FastDFS.NET storages that are up.</summary>
+    private static async Task<Dictionary<string, IntegrityStatus>> TryGetIntegrityAsync(FastDfsClient client, IReadOnlyList<StorageStat> storages, CancellationToken ct)
+    {
+        var reports = new Dictionary<string, IntegrityStatus>(StringComparer.Ordinal);
+        foreach (var storage in storages.Where(st => st.Status is StorageStatus.Active or StorageStatus.Online))
+        {
+            try
+            {
+                var endpoint = new StorageEndpoint(storage.IpAddr, (int)storage.StoragePort);
+                reports[storage.Id] = await client.GetStorage(endpoint).QueryIntegrityAsync(ct);
+            }
+            catch (FastDfsException)
+            {
+            }
+        }
+
+        return reports;
     }
 
     private static async Task<int> DeleteAsync(FastDfsClient client, string group, string? storageId, TextWriter output, CancellationToken ct)

@@ -130,7 +130,7 @@ internal static class MonitorFormat
     /// </summary>
     public static string Group(
         GroupStat g, IReadOnlyList<StorageStat> storages, TimeZoneInfo zone, StorageSyncStatus? sync = null,
-        IReadOnlyDictionary<string, TrunkSpace>? trunkSpace = null)
+        IReadOnlyDictionary<string, TrunkSpace>? trunkSpace = null, IReadOnlyDictionary<string, IntegrityStatus>? integrity = null)
     {
         var s = new StringBuilder(4096 + (storages.Count * 2048));
         s.Append(CultureInfo.InvariantCulture, $"group name = {g.GroupName}\n");
@@ -163,6 +163,11 @@ internal static class MonitorFormat
             if (trunkSpace != null && trunkSpace.TryGetValue(storages[i].Id, out var space))
             {
                 AppendTrunkSpace(s, space);
+            }
+
+            if (integrity != null && integrity.TryGetValue(storages[i].Id, out var report))
+            {
+                AppendIntegrity(s, report, zone);
             }
         }
 
@@ -198,6 +203,29 @@ internal static class MonitorFormat
         s.Append(CultureInfo.InvariantCulture, $"\t\ttrunk_space = {space.TrunkFileCount} files, total {HumanBytes(space.TotalBytes)}, ");
         s.Append(CultureInfo.InvariantCulture, $"used {HumanBytes(space.UsedBytes)}, free {HumanBytes(space.FreeBytes)}, ");
         s.Append(CultureInfo.InvariantCulture, $"reclaimable {HumanBytes(space.ReclaimableBytes)}, reclaimed since start {HumanBytes(space.ReclaimedBytes)}\n");
+    }
+
+    /// <summary>FastDFS.NET addition (from storages that answer <see cref="IntegrityQuery"/>): scrub, anti-entropy and damage found.</summary>
+    private static void AppendIntegrity(StringBuilder s, IntegrityStatus r, TimeZoneInfo zone)
+    {
+        string Moment(long t) => t > 0 ? Time(t, zone) : "never";
+        s.Append(CultureInfo.InvariantCulture, $"\t\tscrub = {r.ScrubPasses} passes, ");
+        if (r.ScrubRunning)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"running since {Moment(r.ScrubStarted)}, ");
+        }
+        else
+        {
+            s.Append(CultureInfo.InvariantCulture, $"last done {Moment(r.ScrubFinished)}, ");
+        }
+
+        s.Append(CultureInfo.InvariantCulture, $"{r.ScrubFilesChecked} files, {HumanBytes(r.ScrubBytesChecked)} checked, ");
+        s.Append(CultureInfo.InvariantCulture, $"{r.ScrubCorrupt} damaged, {r.ScrubRepaired} repaired, {r.ScrubUnrepairable} not repairable; ");
+        s.Append(CultureInfo.InvariantCulture, $"next {(r.ScrubNext > 0 ? Time(r.ScrubNext, zone) : "on demand")}\n");
+        s.Append(CultureInfo.InvariantCulture, $"\t\tanti_entropy = {r.AntiEntropyRounds} rounds, last done {Moment(r.AntiEntropyFinished)}, ");
+        s.Append(CultureInfo.InvariantCulture, $"{r.AntiEntropyResent} copies re-sent, {r.AntiEntropyDeletesResent} deletes re-sent, {r.AntiEntropyRestored} restored\n");
+        s.Append(CultureInfo.InvariantCulture, $"\t\tdamage_since_start = {r.CorruptFound} found, {r.Repaired} repaired, {r.Unrepairable} not repairable, ");
+        s.Append(CultureInfo.InvariantCulture, $"{r.ReplicasRefused} replicas refused, {r.PushesRefused} pushes refused\n");
     }
 
     /// <summary>

@@ -117,8 +117,23 @@ public sealed record StorageConfig
     /// </summary>
     public int SyncAckReplicas { get; init; } = 1;
 
-    /// <summary>FastDFS.NET addition: seconds to wait for <see cref="SyncAckReplicas"/>; 0 = network_timeout.</summary>
+    /// <summary>FastDFS.NET addition: seconds to wait for <see cref="SyncAckReplicas"/>; 0 = half of network_timeout.</summary>
     public int SyncAckTimeout { get; init; }
+
+    /// <summary>
+    /// FastDFS.NET addition (<c>scrub_interval</c>): seconds from the end of one background scrub pass (every stored
+    /// byte read and checked against its name's CRC32) to the start of the next; 0 = no background scrub.
+    /// </summary>
+    public int ScrubInterval { get; init; } = 7 * 86400;
+
+    /// <summary>FastDFS.NET addition (<c>scrub_rate</c>): bytes per second a scrub pass may read (0 = unlimited).</summary>
+    public long ScrubRate { get; init; } = 8L << 20;
+
+    /// <summary>
+    /// FastDFS.NET addition (<c>anti_entropy_interval</c>): seconds between two rounds in which this storage compares the
+    /// files it is the source of with every peer's copy and repairs what differs; 0 = off.
+    /// </summary>
+    public int AntiEntropyInterval { get; init; } = 86400;
 
     public int DiskRecoveryThreads { get; init; } = 1;
 
@@ -300,6 +315,9 @@ public sealed record StorageConfig
             WriteMarkFileFreq = ConfigReading.PositiveOrDefault(g, "write_mark_file_freq", d.WriteMarkFileFreq),
             SyncAckReplicas = Math.Clamp(g.GetInt("sync_ack_replicas", d.SyncAckReplicas), 1, ProtocolConstants.MaxServersEachGroup),
             SyncAckTimeout = Math.Max(0, g.GetInt("sync_ack_timeout", 0)),
+            ScrubInterval = Math.Max(0, g.GetInt("scrub_interval", d.ScrubInterval)),
+            ScrubRate = Math.Max(0, g.GetBytes("scrub_rate", d.ScrubRate)),
+            AntiEntropyInterval = Math.Max(0, g.GetInt("anti_entropy_interval", d.AntiEntropyInterval)),
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
             StorePaths = storePaths,
             SubdirCountPerPath = subdirCount,

@@ -6,6 +6,9 @@ namespace FastDfs.Storage.Integrity;
 /// </summary>
 internal sealed class IntegrityStats
 {
+    private const int KeptFindings = 64;
+
+    private readonly Queue<FastDfs.Protocol.Messages.IntegrityFinding> _findings = new();
     private long _replicasRefused;
     private long _pushesRefused;
     private long _localCorrupt;
@@ -26,6 +29,32 @@ internal sealed class IntegrityStats
 
     /// <summary>Damaged copies no peer had a good copy of (left in place, reported again on the next pass).</summary>
     public long Unrepairable => Interlocked.Read(ref _unrepairable);
+
+    /// <summary>The most recent findings (at most 64), oldest first.</summary>
+    public IReadOnlyList<FastDfs.Protocol.Messages.IntegrityFinding> Findings
+    {
+        get
+        {
+            lock (_findings)
+            {
+                return [.. _findings];
+            }
+        }
+    }
+
+    /// <summary>Remembers what happened to one file (for <c>fdfs scrub</c>, <c>fdfs monitor</c> and the dashboard).</summary>
+    public void Record(FastDfs.Protocol.Messages.IntegrityFindingKind kind, string logicName)
+    {
+        lock (_findings)
+        {
+            if (_findings.Count == KeptFindings)
+            {
+                _findings.Dequeue();
+            }
+
+            _findings.Enqueue(new FastDfs.Protocol.Messages.IntegrityFinding(kind, logicName, StorageContext.Now));
+        }
+    }
 
     public void ReplicaRefused() => Interlocked.Increment(ref _replicasRefused);
 

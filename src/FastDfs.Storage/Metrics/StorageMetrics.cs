@@ -51,8 +51,38 @@ internal sealed class StorageMetrics : IDisposable
             "Unix time up to which this storage has received its peers' files (0 = nothing synced yet)");
         _meter.CreateObservableGauge("fastdfs.storage.sync.lag", () => SyncLag(counters), "s",
             "Seconds since the last file this storage received from a peer was written at its source (0 = nothing synced yet)");
+        _meter.CreateObservableCounter("fastdfs.storage.integrity.events", () => Integrity(ctx), description:
+            "Damaged copies and what was done about them: replica_refused (received bytes did not match their name), push_refused " +
+            "(a peer refused our copy), damaged (found here), repaired (replaced from a peer), unrepairable (no good copy found)");
+        _meter.CreateObservableCounter("fastdfs.storage.scrub.passes", () => ctx.DescribeIntegrity().ScrubPasses,
+            description: "Scrub passes completed");
+        _meter.CreateObservableGauge("fastdfs.storage.scrub.checked", () => ScrubChecked(ctx), description:
+            "Files and bytes the current or last scrub pass has verified");
         _meter.CreateObservableGauge("fastdfs.storage.trunk.space", () => TrunkSpace(ctx), "By",
             "Trunk file space by state: used (slots holding files), free (reusable), reclaimable (free space still holding disk blocks)");
+    }
+
+    private static Measurement<long>[] Integrity(StorageContext ctx)
+    {
+        var stats = ctx.Integrity;
+        return
+        [
+            new(stats.ReplicasRefused, new KeyValuePair<string, object?>("kind", "replica_refused")),
+            new(stats.PushesRefused, new KeyValuePair<string, object?>("kind", "push_refused")),
+            new(stats.LocalCorrupt, new KeyValuePair<string, object?>("kind", "damaged")),
+            new(stats.Repaired, new KeyValuePair<string, object?>("kind", "repaired")),
+            new(stats.Unrepairable, new KeyValuePair<string, object?>("kind", "unrepairable")),
+        ];
+    }
+
+    private static Measurement<long>[] ScrubChecked(StorageContext ctx)
+    {
+        var status = ctx.DescribeIntegrity();
+        return
+        [
+            new(status.ScrubFilesChecked, new KeyValuePair<string, object?>("unit", "files")),
+            new(status.ScrubBytesChecked, new KeyValuePair<string, object?>("unit", "bytes")),
+        ];
     }
 
     private static Measurement<long>[] TrunkSpace(StorageContext ctx)

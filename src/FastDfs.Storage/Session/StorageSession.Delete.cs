@@ -1,5 +1,4 @@
 using FastDfs.Protocol;
-using FastDfs.Protocol.FileIds;
 using FastDfs.Storage.Binlog;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
@@ -30,9 +29,8 @@ internal sealed partial class StorageSession
         }
 
         long now = StorageContext.Now;
-        // An appender file or metadata being changed right now is deleted after that change, not in its middle.
-        bool appender = FileNameCodec.TryDecode(target.LogicName, out var nameInfo) && nameInfo.IsAppender;
-        using (appender ? await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false) : default)
+        // A file being changed (appender) or repaired right now, or its metadata, is deleted after that, not in its middle.
+        using (await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false))
         using (await _ctx.FileLocks.AcquireAsync(target.LogicName + MetadataSuffix, Token).ConfigureAwait(false))
         {
             if (isLink && new FileInfo(target.FullPath).ResolveLinkTarget(returnFinalTarget: false) is { } linked)

@@ -132,6 +132,8 @@ internal sealed partial class StorageSession : IAsyncDisposable
     {
         Protocol.Messages.HttpPortQuery.Command => new ValueTask<byte>(ReplyHttpPort(request)),
         Protocol.Messages.TrunkSpaceQuery.Command => new ValueTask<byte>(ReplyTrunkSpace(request)),
+        Protocol.Messages.IntegrityQuery.Command => new ValueTask<byte>(ReplyIntegrityStatus(request)),
+        Protocol.Messages.ScrubStart.Command => StartScrubAsync(request),
         FdfsCommand.UploadFile => UploadAsync(request, appender: false),
         FdfsCommand.UploadAppenderFile => UploadAsync(request, appender: true),
         FdfsCommand.UploadSlaveFile => UploadSlaveAsync(request),

@@ -135,6 +135,41 @@ internal sealed partial class TrunkStore
     }
 
     /// <summary>
+    /// Repair: writes the verified bytes of <paramref name="verifiedCopyPath"/> over the data of the trunk-stored
+    /// <paramref name="logicName"/>, under the delete gate so that the slot cannot be freed and reused meanwhile.
+    /// False when the file is gone (deleted since it was found damaged) or the copy does not fit.
+    /// </summary>
+    public bool RewriteSlotData(string logicName, string verifiedCopyPath)
+    {
+        lock (_deleteGate)
+        {
+            using var view = Open(logicName);
+            if (view is null || new FileInfo(verifiedCopyPath).Length != view.FileSize)
+            {
+                return false;
+            }
+
+            using var source = File.OpenHandle(verifiedCopyPath, FileMode.Open, FileAccess.Read);
+            using var target = Files.OpenWrite(view.Slot.File);
+            var buffer = new byte[Math.Min(256 * 1024, Math.Max(1, view.FileSize))];
+            long done = 0;
+            while (done < view.FileSize)
+            {
+                int read = RandomAccess.Read(source, buffer.AsSpan(0, (int)Math.Min(buffer.Length, view.FileSize - done)), done);
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                RandomAccess.Write(target, buffer.AsSpan(0, read), view.DataOffset + done);
+                done += read;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
     /// SYNC_DELETE_FILE of a trunk name: zero the header if it still is this file's. The free space is the trunk
     /// server's business (the deleting member told it with TRUNK_FREE_SPACE); a member that is not the trunk server
     /// punches only the slot's own pages.

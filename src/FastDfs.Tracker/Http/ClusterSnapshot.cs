@@ -1,5 +1,6 @@
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
@@ -9,7 +10,7 @@ namespace FastDfs.Tracker.Http;
 /// <summary>The dashboard's <c>/api/cluster</c> document: the tracker's view of every group and storage.</summary>
 internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadOnlyList<GroupSummary> Groups)
 {
-    public static ClusterSnapshot Take(TrackerRuntime runtime, int httpPort)
+    public static ClusterSnapshot Take(TrackerRuntime runtime, int httpPort, Func<string, int, IntegrityStatus?>? integrity = null)
     {
         long now = ClusterState.Now;
         var options = runtime.Config;
@@ -20,12 +21,13 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
             g.FreeMb,
             g.Storages.Count,
             g.Storages.Count(s => s.Status == StorageStatus.Active),
-            g.Storages.Select(s => StorageOf(s, g, now, options)).ToList())).ToList());
+            g.Storages.Select(s => StorageOf(s, g, now, options, integrity)).ToList())).ToList());
         var tracker = new TrackerSummary(ProtocolConstants.Version, runtime.StartTime, runtime.CurrentConnections, runtime.PeakConnections, httpPort);
         return new ClusterSnapshot(now, tracker, groups);
     }
 
-    private static StorageSummary StorageOf(StorageNode s, StorageGroup group, long now, TrackerConfig options) => new(
+    private static StorageSummary StorageOf(StorageNode s, StorageGroup group, long now, TrackerConfig options,
+        Func<string, int, IntegrityStatus?>? integrity) => new(
         s.Id,
         s.Ip,
         s.Port,
@@ -48,7 +50,8 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
             s.Counters[C.SuccessDeleteCount], s.Counters[C.TotalDeleteCount],
             s.Counters[C.SuccessUploadBytes], s.Counters[C.SuccessDownloadBytes],
             s.Counters[C.SuccessSyncInBytes], s.Counters[C.SuccessSyncOutBytes],
-            s.Counters.ConnectionCurrentCount));
+            s.Counters.ConnectionCurrentCount),
+        s.Status.IsAvailable() && integrity?.Invoke(s.Ip, s.Port) is { } report ? IntegritySummary.Of(report) : null);
 
     /// <summary>How far this storage is behind the newest write of its peers, in seconds (0 = caught up or alone).</summary>
     internal static long SyncLag(StorageNode storage, StorageGroup group)
@@ -90,7 +93,15 @@ internal sealed record GroupSummary(string Name, int StoragePort, long TotalMb, 
 
 internal sealed record StorageSummary(string Id, string Ip, int Port, string Status, string Reason, string Version, long JoinTime,
     long UpTime, long LastHeartbeat, long TotalMb, long FreeMb, IReadOnlyList<PathUsage> Paths, long SyncLagSeconds,
-    long LastSyncedTimestamp, string SyncSource, bool IsTrunkServer, OperationCounters Counters);
+    long LastSyncedTimestamp, string SyncSource, bool IsTrunkServer, OperationCounters Counters, IntegritySummary? Integrity);
+
+/// <summary>A FastDFS.NET storage's integrity report (null for stock storages and ones that did not answer).</summary>
+internal sealed record IntegritySummary(long ScrubPasses, bool ScrubRunning, long ScrubFinished, long ScrubFilesChecked, long DamagedFound,
+    long Repaired, long Unrepairable, long ReplicasRefused, long AntiEntropyRounds, long AntiEntropyResent, long AntiEntropyRestored)
+{
+    public static IntegritySummary Of(IntegrityStatus r) => new(r.ScrubPasses, r.ScrubRunning, r.ScrubFinished, r.ScrubFilesChecked,
+        r.CorruptFound, r.Repaired, r.Unrepairable, r.ReplicasRefused, r.AntiEntropyRounds, r.AntiEntropyResent, r.AntiEntropyRestored);
+}
 
 internal sealed record PathUsage(long TotalMb, long FreeMb);
 

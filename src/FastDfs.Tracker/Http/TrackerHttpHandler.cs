@@ -28,6 +28,7 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
     public const string SecretHeader = "X-FastDFS-Secret";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly StorageHttpPorts _storagePorts = new(storageFallbackPort);
+    private readonly StorageIntegrityCache _integrity = new(client);
 
     public async Task HandleAsync(HttpContext http)
     {
@@ -56,7 +57,7 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
         {
             http.Response.ContentType = "application/json; charset=utf-8";
             http.Response.Headers.CacheControl = "no-store";
-            return JsonSerializer.SerializeAsync(http.Response.Body, ClusterSnapshot.Take(runtime, httpPort()), Json, http.RequestAborted);
+            return JsonSerializer.SerializeAsync(http.Response.Body, ClusterSnapshot.Take(runtime, httpPort(), _integrity.Get), Json, http.RequestAborted);
         }
 
         if (path == "/upload")

@@ -36,6 +36,10 @@ public sealed partial class DashboardBrowserTests
             return after > before;
         }, TimeSpan.FromSeconds(60), "the dashboard's upload counter to move", ct);
         Assert.Equal(before + 1, after);
+
+        // Our storage's integrity report, fetched by the tracker in the background.
+        await Eventually.TrueAsync(async () => IntegrityCell().IsMatch(await RenderAsync(page, cluster.Root, ct)),
+            TimeSpan.FromSeconds(60), "the integrity column", ct);
     }
 
     private static long Uploads(string dom)
@@ -80,6 +84,9 @@ public sealed partial class DashboardBrowserTests
         Assert.True(dom.Contains("</html>"), $"chromium exited {chromium.ExitCode} without a page: {await stderr}");
         return dom;
     }
+
+    [GeneratedRegex("data-field=\"integrity\"><div>0 scrub passes.*?0 damaged, 0 repaired")]
+    private static partial Regex IntegrityCell();
 
     [GeneratedRegex("data-field=\"uploads\">(\\d+)<")]
     private static partial Regex UploadsCell();

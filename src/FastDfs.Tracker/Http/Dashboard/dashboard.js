@@ -30,6 +30,18 @@ function usage(total, free) {
     el("span", { class: "muted" }, mb(free) + " free of " + mb(total)));
 }
 
+function integrity(s) {
+  const i = s.integrity;
+  if (!i) return el("span", { class: "muted" }, "—");
+  const damage = i.unrepairable > 0
+    ? el("div", { class: "error" }, i.unrepairable + " not repairable")
+    : el("div", { class: "muted" }, i.damagedFound + " damaged, " + i.repaired + " repaired");
+  const scrub = i.scrubRunning ? "scrub running" : i.scrubPasses + " scrub passes" +
+    (i.scrubFinished > 0 ? " · last " + new Date(i.scrubFinished * 1000).toLocaleDateString() : "");
+  return el("div", {}, scrub, damage,
+    el("div", { class: "muted" }, i.replicasRefused + " refused · " + i.antiEntropyResent + " re-sent · " + i.antiEntropyRestored + " restored"));
+}
+
 function storageRow(s) {
   const c = s.counters;
   return el("tr", { "data-storage": s.id },
@@ -41,11 +53,12 @@ function storageRow(s) {
     el("td", { class: "num", "data-field": "downloads" }, c.downloads),
     el("td", { class: "num", "data-field": "deletes" }, c.deletes),
     el("td", { class: "num" }, bytes(c.uploadBytes) + " / " + bytes(c.downloadBytes)),
-    el("td", { class: "num" }, c.connections));
+    el("td", { class: "num" }, c.connections),
+    el("td", { "data-field": "integrity" }, integrity(s)));
 }
 
 function groupSection(g) {
-  const head = el("tr", {}, ...["Storage", "State", "Disk", "Sync lag", "Uploads", "Downloads", "Deletes", "Bytes in / out", "Conns"]
+  const head = el("tr", {}, ...["Storage", "State", "Disk", "Sync lag", "Uploads", "Downloads", "Deletes", "Bytes in / out", "Conns", "Integrity"]
     .map(h => el("th", {}, h)));
   return el("section", { class: "group", "data-group": g.name },
     el("h2", {}, "Group ", el("span", { "data-field": "group-name" }, g.name)),
