@@ -20,6 +20,7 @@ public static class CliApp
         root.Add(MonitorCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(ScrubCommand.Create());
+        root.Add(CheckCommand.Create());
 
         // Daemons.
         root.Add(ServerCommands.CreateTracker());

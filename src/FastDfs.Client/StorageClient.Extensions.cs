@@ -46,6 +46,44 @@ public sealed partial class StorageClient
             : throw new FastDfsProtocolException(Endpoint, $"SCRUB_START answer of {body.Length} bytes");
     }
 
+    /// <summary>
+    /// One page of the files this storage holds (LIST_FILES, FastDFS.NET), in logic-name order after
+    /// <paramref name="cursor"/> (empty = from the start), within <paramref name="prefix"/> (empty, <c>M00</c>,
+    /// <c>M00/3A</c> or <c>M00/3A/0C</c>). The next cursor is empty when the listing is complete.
+    /// </summary>
+    public async Task<(IReadOnlyList<ListedFile> Files, string NextCursor)> ListFilesAsync(string group, string prefix = "", string cursor = "",
+        ListFilesOptions options = ListFilesOptions.None, int maxEntries = 1000, CancellationToken ct = default)
+    {
+        byte[] body = await ExchangeAsync(ListFiles.Command, ListFiles.Request(group, options, maxEntries, prefix, cursor), 4 * 1024 * 1024, ct)
+            .ConfigureAwait(false);
+        try
+        {
+            return ListFiles.ParseResponse(body);
+        }
+        catch (ProtocolException ex)
+        {
+            throw new FastDfsProtocolException(Endpoint, ex.Message, ex);
+        }
+    }
+
+    /// <summary>Every file this storage holds within <paramref name="prefix"/>, page after page (see <see cref="ListFilesAsync"/>).</summary>
+    public async IAsyncEnumerable<ListedFile> ListAllFilesAsync(string group, string prefix = "", ListFilesOptions options = ListFilesOptions.None,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        string cursor = string.Empty;
+        do
+        {
+            var (files, next) = await ListFilesAsync(group, prefix, cursor, options, 1000, ct).ConfigureAwait(false);
+            foreach (var file in files)
+            {
+                yield return file;
+            }
+
+            cursor = next;
+        }
+        while (cursor.Length > 0);
+    }
+
     /// <summary>An empty request and a fixed-size answer decoded by <paramref name="parse"/>.</summary>
     private async Task<T> QueryAsync<T>(FdfsCommand command, int responseSize, Func<byte[], T> parse, CancellationToken ct)
     {

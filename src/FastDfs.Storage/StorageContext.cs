@@ -25,6 +25,7 @@ internal sealed class StorageContext : IDisposable
         GroupName = config.GroupName ?? throw new ArgumentException("storage config has no group_name", nameof(config));
         DataDirectory = Path.Combine(config.BasePath, "data");
         Paths = new StorePathSet(config);
+        Lister = new Integrity.FileLister(Paths);
         Distributor = new SubdirDistributor(config.FileDistributePathMode, config.FileDistributeRotateCount, config.SubdirCountPerPath);
         _sourceIp = !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out _) ? config.BindAddr : "127.0.0.1";
         _sourceRaw = FileNameCodec.SourceFromIp(_sourceIp);
@@ -35,6 +36,7 @@ internal sealed class StorageContext : IDisposable
         Trunk = null!;
         Replication = null!;
         Scrubber = null!;
+        AntiEntropy = null!;
         ClientBindAddress = config.ClientBind && !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out var bind) &&
             !bind.Equals(IPAddress.Any)
             ? bind
@@ -50,6 +52,9 @@ internal sealed class StorageContext : IDisposable
     /// <summary>The background and on-demand scrub; created by <see cref="Initialize"/>.</summary>
     public Integrity.Scrubber Scrubber { get; private set; }
 
+    /// <summary>The periodic comparison with the peers; created by <see cref="Initialize"/>.</summary>
+    public Integrity.AntiEntropy AntiEntropy { get; private set; }
+
     /// <summary>Sequence for the <c>.cp&lt;seq&gt;.tmp</c> files of received replicas.</summary>
     public long NextTempSequence() => Interlocked.Increment(ref _tempSequence);
 
@@ -58,6 +63,9 @@ internal sealed class StorageContext : IDisposable
     public string GroupName { get; }
     public string DataDirectory { get; }
     public StorePathSet Paths { get; }
+
+    /// <summary>The stored files in name order, a page at a time (LIST_FILES, anti-entropy).</summary>
+    public Integrity.FileLister Lister { get; }
     public SubdirDistributor Distributor { get; }
     public StorageStatCounters Counters { get; } = new();
     public BinlogWriter Binlog { get; private set; }
@@ -157,6 +165,7 @@ internal sealed class StorageContext : IDisposable
         Trunk = new TrunkStore(this, new TrunkFileStore(Paths));
         Replication = new Sync.ReplicationManager(this, LoggerFactory);
         Scrubber = new Integrity.Scrubber(this, LoggerFactory.CreateLogger<Integrity.Scrubber>());
+        AntiEntropy = new Integrity.AntiEntropy(this, LoggerFactory.CreateLogger<Integrity.AntiEntropy>());
         RemoveStaleReplicaTempFiles(logger);
     }
 
@@ -222,7 +231,7 @@ internal sealed class StorageContext : IDisposable
             Unrepairable = Integrity.Unrepairable,
             Findings = Integrity.Findings,
         };
-        return Scrubber.Describe(status);
+        return AntiEntropy.Describe(Scrubber.Describe(status));
     }
 
     public void ConnectionOpened()

@@ -130,8 +130,8 @@ public class DurabilityTests
         await storage.Server.StopAsync();
         string subdir = Path.Combine(storage.BasePath, "data", "03", "02");
         string uploadLeftover = Path.Combine(subdir, ".1f-00112233aabbccdd.tmp");
-        string metadataLeftover = Path.Combine(subdir, "wKgAAWk-leftover.dat-m.tmp");
-        string notOurs = Path.Combine(subdir, "notes.tmp");
+        string metadataLeftover = Path.Combine(subdir, ".wKgAAWk-leftover.dat-m.1c.tmp");
+        string notOurs = Path.Combine(subdir, "fwAAAWsWdZGAWnjzAAAABPpQGxg19.-m.tmp"); // a user's file may end so
         foreach (string path in new[] { uploadLeftover, metadataLeftover, notOurs })
         {
             await File.WriteAllTextAsync(path, "partial");

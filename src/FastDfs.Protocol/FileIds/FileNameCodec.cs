@@ -132,6 +132,53 @@ public static class FileNameCodec
         return sizeField;
     }
 
+    /// <summary>
+    /// The size and CRC32 a name promises for its content: a normal or trunk-stored file's name does; an appender's, a
+    /// slave's or a metadata file's does not. Stock tells a slave by the name's length alone, and a slave with a short
+    /// prefix and extension is no longer than a normal name (<c>…4214.jpg</c> + <c>_s</c> = 42 characters), so a
+    /// promise is taken only from a name of exactly a normal or trunk name's length whose last 7 characters are a
+    /// formatted extension (<c>1234567</c>, <c>123.jpg</c>, <c>.tar.gz</c>). A reader should count as damage only a
+    /// copy of the promised size whose CRC32 differs: a slave that passes both tests needs a digits-only prefix and the
+    /// master's exact size.
+    /// </summary>
+    public static bool TryGetContentPromise(string logicName, out long size, out uint crc32)
+    {
+        size = 0;
+        crc32 = 0;
+        if (logicName.Length is not (ProtocolConstants.NormalLogicFilenameLength or ProtocolConstants.TrunkLogicFilenameLength) ||
+            !IsFormattedExtension(logicName.AsSpan(logicName.Length - 7)) ||
+            !TryDecode(logicName, out var info) || info.IsAppender || info.IsSlave ||
+            info.IsTrunk != (logicName.Length == ProtocolConstants.TrunkLogicFilenameLength))
+        {
+            return false;
+        }
+
+        size = info.FileSize;
+        crc32 = info.Crc32;
+        return true;
+    }
+
+    /// <summary>Stock's 7-character extension area: 7 digits, or (6 - n) digits, a dot and an n-character extension.</summary>
+    public static bool IsFormattedExtension(ReadOnlySpan<char> tail)
+    {
+        if (tail.Length != 7)
+        {
+            return false;
+        }
+
+        int dot = tail.IndexOf('.');
+        var digits = dot < 0 ? tail : tail[..dot];
+        foreach (char c in digits)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+        }
+
+        return dot < 0 || (dot < 6 && IsValidExtOrPrefix(tail[(dot + 1)..]));
+    }
+
     /// <summary>Stock's slave test, by the length of the logic name alone (spec 9.3).</summary>
     public static bool IsSlaveName(int logicNameLength, bool trunk) =>
         logicNameLength > ProtocolConstants.TrunkLogicFilenameLength ||

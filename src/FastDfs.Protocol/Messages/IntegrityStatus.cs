@@ -212,3 +212,15 @@ public static class ScrubStart
     public const int RequestSize = 8;
     public const int ResponseSize = 8;
 }
+
+/// <summary>
+/// FastDFS.NET-only command from a sync source to a storage, sent after REPORT_SERVER_ID: "I send again a file you
+/// refuse with EBADMSG" (checked replication). Empty request and reply. Only then does the receiver refuse a damaged
+/// replica; from a source that never said so (stock, which would retry the refused file forever and stall the group) a
+/// damaged file is stored and reported instead. A stock storage answers EINVAL and closes.
+/// </summary>
+public static class CheckedReplication
+{
+    /// <summary>Command byte 245: unused by stock FastDFS.</summary>
+    public const FdfsCommand Command = (FdfsCommand)245;
+}

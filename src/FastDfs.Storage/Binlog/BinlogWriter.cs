@@ -223,13 +223,35 @@ internal sealed class BinlogWriter : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts the next binlog file: the new file is opened and the index saved before the old file is let go, so a
+    /// failure (a full disk) leaves the writer on the old file, which may grow past 1 GiB until a roll succeeds.
+    /// </summary>
     private void RollLocked()
     {
-        RandomAccess.FlushToDisk(_file);
+        SafeFileHandle? next = null;
+        long nextLength;
+        long oldLength = _length;
+        try
+        {
+            RandomAccess.FlushToDisk(_file);
+            _index++;
+            next = OpenCurrent();
+            nextLength = _length;
+            SaveIndex();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            next?.Dispose();
+            _index--;
+            _length = oldLength;
+            _logger.LogError(e, "starting binlog file {Index} failed; going on with {Path}", _index + 1, CurrentPath);
+            return;
+        }
+
         _file.Dispose();
-        _index++;
-        SaveIndex();
-        _file = OpenCurrent();
+        _file = next;
+        _length = nextLength;
     }
 
     private SafeFileHandle OpenCurrent()

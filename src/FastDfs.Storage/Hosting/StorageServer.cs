@@ -111,6 +111,7 @@ public sealed class StorageServer : IAsyncDisposable
         _background.Add(Task.Run(() => PeriodicFlushAsync(_stopping.Token)));
         _background.Add(Task.Run(() => SweepLeftoversAsync(_stopping.Token)));
         _background.Add(Task.Run(() => _ctx.Scrubber.RunAsync(_stopping.Token)));
+        _background.Add(Task.Run(() => _ctx.AntiEntropy.RunAsync(_stopping.Token)));
         _background.Add(Task.Run(() => _ctx.Replication.RunAsync(_stopping.Token, _abandon.Token)));
         _background.Add(Task.Run(() => new Trunk.TrunkBinlogPusher(_ctx, _loggerFactory.CreateLogger<Trunk.TrunkBinlogPusher>()).RunAsync(_stopping.Token)));
     }

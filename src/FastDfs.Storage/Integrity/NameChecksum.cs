@@ -3,9 +3,8 @@ using FastDfs.Protocol.FileIds;
 namespace FastDfs.Storage.Integrity;
 
 /// <summary>
-/// The size and CRC32 a FastDFS name promises for its content (spec 9.2-9.3). Only some names promise it: a normal
-/// file and a trunk-stored file do; an appender file (changed after its name was made), a slave file (its name carries
-/// the master's) and a metadata file do not.
+/// The size and CRC32 a FastDFS name promises for its content (<see cref="FileNameCodec.TryGetContentPromise"/>):
+/// metadata files never promise anything. A copy counts as damaged only when it has the promised size and another CRC32.
 /// </summary>
 internal static class NameChecksum
 {
@@ -13,14 +12,6 @@ internal static class NameChecksum
     {
         size = 0;
         crc32 = 0;
-        if (logicName.EndsWith("-m", StringComparison.Ordinal) ||
-            !FileNameCodec.TryDecode(logicName, out var info) || info.IsAppender || info.IsSlave)
-        {
-            return false;
-        }
-
-        size = info.FileSize;
-        crc32 = info.Crc32;
-        return true;
+        return !logicName.EndsWith("-m", StringComparison.Ordinal) && FileNameCodec.TryGetContentPromise(logicName, out size, out crc32);
     }
 }

@@ -23,7 +23,8 @@ internal sealed class PeerRepair(StorageContext ctx, ILogger logger)
             .Concat(servers.Where(b => !IsSelf(b) && b.Status is StorageStatus.Online or StorageStatus.Syncing));
     }
 
-    private FastDfsClient NewClient() => new(new FastDfsClientOptions
+    /// <summary>A client for talking to peers directly (no pool: repairs and comparisons are rare).</summary>
+    public FastDfsClient NewClient() => new(new FastDfsClientOptions
     {
         Trackers = ctx.Config.TrackerServers.Select(t => new FastDfsEndpoint(t.Host, t.Port)).ToList(),
         ConnectTimeout = TimeSpan.FromSeconds(ctx.Config.ConnectTimeout > 0 ? ctx.Config.ConnectTimeout : 10),
@@ -125,8 +126,8 @@ internal sealed class PeerRepair(StorageContext ctx, ILogger logger)
     /// <summary>Rewrites the data of the trunk-stored <paramref name="logicName"/> with a verified peer copy.</summary>
     public async Task<bool> RepairTrunkSlotAsync(string logicName, CancellationToken cancellationToken)
     {
-        string near = Path.Combine(ctx.DataDirectory, "trunk", "repair");
-        Directory.CreateDirectory(Path.GetDirectoryName(near)!);
+        // Next to the trunk file: a temporary file a crash leaves there is swept like an upload's.
+        string near = ctx.Trunk.Files.FullPath(Trunk.TrunkBlock.FromName(FileNameCodec.Decode(logicName)).File);
         string? good = await FetchVerifiedAsync(logicName, near, cancellationToken).ConfigureAwait(false);
         if (good is null)
         {

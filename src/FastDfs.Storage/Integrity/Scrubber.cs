@@ -251,10 +251,13 @@ internal sealed class Scrubber
             }
 
             using var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-            long length = RandomAccess.GetLength(handle);
-            matches = length == size &&
-                await ContentChecksum.ComputeAsync(handle, 0, size, throttle.WaitAsync, stop).ConfigureAwait(false) == crc;
-            Interlocked.Add(ref _bytes, Math.Min(length, size));
+            if (RandomAccess.GetLength(handle) != size)
+            {
+                return; // another size: the name promises nothing (a slave whose name looks like a normal one)
+            }
+
+            matches = await ContentChecksum.ComputeAsync(handle, 0, size, throttle.WaitAsync, stop).ConfigureAwait(false) == crc;
+            Interlocked.Add(ref _bytes, size);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -186,9 +186,11 @@ internal sealed partial class StorageSession
             return Errno.EBUSY;
         }
 
-        if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
+        // The old name is gone: the client must get the new one even when the peers did not confirm in time (an error
+        // would leave it with no name for its file). The rename still replicates; the shortfall is logged.
+        if (await AwaitReplicasAsync().ConfigureAwait(false) != Errno.Ok)
         {
-            return ack;
+            _logger.LogWarning("regenerate {Old} -> {New}: answered although sync_ack_replicas was not reached in time", target.LogicName, newName);
         }
 
         WriteStoredFileResponse(newName);
@@ -245,14 +247,15 @@ internal sealed partial class StorageSession
             long changedInPlace = Math.Max(0, Math.Min(offset + _streamTouched, oldSize) - offset);
             try
             {
-                if (RandomAccess.GetLength(handle) > oldSize)
-                {
-                    RandomAccess.SetLength(handle, oldSize);
-                }
-
+                // The record first: should the rollback fail, the overwritten bytes still reach the peers.
                 if (changedInPlace > 0 && logicName is not null)
                 {
                     _ctx.Binlog.Write(MtimeOf(handle), BinlogOp.Modify, logicName, $"{offset} {changedInPlace}");
+                }
+
+                if (RandomAccess.GetLength(handle) > oldSize)
+                {
+                    RandomAccess.SetLength(handle, oldSize);
                 }
             }
             catch (IOException e)

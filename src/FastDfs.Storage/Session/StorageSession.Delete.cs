@@ -33,26 +33,29 @@ internal sealed partial class StorageSession
         using (await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false))
         using (await _ctx.FileLocks.AcquireAsync(target.LogicName + MetadataSuffix, Token).ConfigureAwait(false))
         {
+            // Each record before its delete: a crash in between leaves a file the binlog says is deleted, which
+            // anti-entropy deletes (the other way round, the peers would keep the file for good).
             if (isLink && new FileInfo(target.FullPath).ResolveLinkTarget(returnFinalTarget: false) is { } linked)
             {
                 string? linkedName = LogicNameOf(linked.FullName);
                 if (linked.Exists)
                 {
-                    File.Delete(linked.FullName);
                     if (linkedName is not null)
                     {
                         LogSource(now, BinlogOp.Delete, linkedName);
                     }
+
+                    File.Delete(linked.FullName);
                 }
             }
 
-            File.Delete(target.FullPath);
             LogSource(now, BinlogOp.Delete, target.LogicName);
+            File.Delete(target.FullPath);
             string metaPath = target.FullPath + MetadataSuffix;
             if (File.Exists(metaPath))
             {
-                File.Delete(metaPath);
                 LogSource(now, BinlogOp.Delete, target.LogicName + MetadataSuffix);
+                File.Delete(metaPath);
             }
         }
 

@@ -5,9 +5,34 @@ using FastDfs.Protocol.Messages;
 
 namespace FastDfs.Storage.Session;
 
-/// <summary>FastDFS.NET's integrity commands: INTEGRITY_STATUS (242, <see cref="IntegrityQuery"/>) and SCRUB_START (243, <see cref="ScrubStart"/>).</summary>
+/// <summary>
+/// FastDFS.NET's integrity commands: INTEGRITY_STATUS (242, <see cref="IntegrityQuery"/>), SCRUB_START (243,
+/// <see cref="ScrubStart"/>) and LIST_FILES (244, <see cref="ListFiles"/>).
+/// </summary>
 internal sealed partial class StorageSession
 {
+    /// <summary>A page is kept under about 200 KB.</summary>
+    private const int ListPageLimit = 2000;
+
+    private async ValueTask<byte> ListFilesAsync(PacketHeader request)
+    {
+        var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 5).ConfigureAwait(false);
+        var (group, options, max, prefix, cursor) = ListFiles.ParseRequest(body.Span);
+        if (group != _ctx.GroupName)
+        {
+            throw new ProtocolException("group name is not ours");
+        }
+
+        if (!_ctx.Lister.TryParseScope(prefix, out var scope))
+        {
+            throw new ProtocolException($"LIST_FILES prefix '{prefix}' names no store path or sub-directory here");
+        }
+
+        var (files, next) = await _ctx.Lister.PageAsync(scope, cursor, Math.Min(max, ListPageLimit), options, null, Token).ConfigureAwait(false);
+        _output.WriteResponse(ListFiles.Response(files, next));
+        return Errno.Ok;
+    }
+
     private byte ReplyIntegrityStatus(PacketHeader request)
     {
         if (request.BodyLength != 0)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Framing;
 using FastDfs.Protocol.Metadata;
 using FastDfs.Protocol.Messages;
@@ -44,6 +45,11 @@ internal sealed partial class StorageSession
             throw new ProtocolException("metadata target is not a regular file");
         }
 
+        if (FileNameCodec.TryDecode(target.LogicName, out var nameInfo))
+        {
+            EnsureSingleWriter(target.LogicName, nameInfo);
+        }
+
         string metaPath = target.FullPath + MetadataSuffix;
         string metaName = target.LogicName + MetadataSuffix;
         long now = StorageContext.Now;
@@ -65,7 +71,8 @@ internal sealed partial class StorageSession
                 List<MetadataItem> items = op == (byte)MetadataOp.Merge && exists
                     ? MetadataCodec.Merge(MetadataCodec.Parse(await File.ReadAllBytesAsync(metaPath, Token).ConfigureAwait(false)), requested)
                     : MetadataCodec.Sort(requested);
-                string temp = metaPath + ".tmp";
+                // Hidden like an upload's temporary file: only such names are swept after a crash (a user's file may end in -m.tmp).
+                string temp = Path.Combine(Path.GetDirectoryName(metaPath)!, $".{Path.GetFileName(metaPath)}.{_ctx.NextTempSequence():x}.tmp");
                 try
                 {
                     await File.WriteAllBytesAsync(temp, MetadataCodec.Pack(items), Token).ConfigureAwait(false);

@@ -22,6 +22,9 @@ internal sealed partial class StorageSession
     private const int SyncDeleteFixedSize = 4 + ProtocolConstants.GroupNameMaxLen;
 
     private string? _syncSourceId;
+
+    /// <summary>The source said it sends a refused replica again (CHECKED_REPLICATION): damaged replicas are refused.</summary>
+    private bool _senderResends;
     private Sync.BinlogPosition _pendingAckStart;
     private Sync.BinlogPosition _pendingAckEnd;
 
@@ -31,6 +34,7 @@ internal sealed partial class StorageSession
     private ValueTask<byte> DispatchSyncAsync(PacketHeader request) => request.Cmd switch
     {
         FdfsCommand.ReportServerId => ReportServerIdAsync(request),
+        FastDfs.Protocol.Messages.CheckedReplication.Command => new ValueTask<byte>(AcceptCheckedReplication(request)),
         FdfsCommand.SyncCreateFile => SyncWholeFileAsync(request, update: false),
         FdfsCommand.SyncUpdateFile => SyncWholeFileAsync(request, update: true),
         FdfsCommand.SyncDeleteFile => SyncDeleteAsync(request),
@@ -107,12 +111,9 @@ internal sealed partial class StorageSession
             return Errno.EEXIST;
         }
 
-        // Checked replication: a file whose name promises its size and CRC32 becomes visible only if it keeps that promise.
-        bool check = Integrity.NameChecksum.TryGetExpected(target.LogicName, out long expectedSize, out uint expectedCrc);
-        if (check && fileSize != expectedSize)
-        {
-            return RefuseDamagedReplica(target.LogicName, $"{fileSize} bytes sent, the name says {expectedSize}");
-        }
+        // Checked replication: a file whose name promises its size and CRC32 becomes visible only if it keeps that promise
+        // (another size means the name promises nothing: a slave whose name looks like a normal one).
+        bool check = Integrity.NameChecksum.TryGetExpected(target.LogicName, out long expectedSize, out uint expectedCrc) && fileSize == expectedSize;
 
         string dataDirectory = _ctx.Paths[target.Stored.StorePathIndex].DataDirectory;
         string tempPath = Path.Combine(dataDirectory, ".cp" + _ctx.NextTempSequence() + ".tmp");
@@ -136,9 +137,16 @@ internal sealed partial class StorageSession
                 File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
             }
 
-            if (crc is not null && crc.GetCurrentHashAsUInt32() is var actual && actual != expectedCrc)
+            uint actual = crc?.GetCurrentHashAsUInt32() ?? expectedCrc;
+            if (actual != expectedCrc)
             {
-                return RefuseDamagedReplica(target.LogicName, $"CRC32 {actual:x8}, the name says {expectedCrc:x8}");
+                string why = $"CRC32 {actual:x8}, the name says {expectedCrc:x8}";
+                if (_senderResends)
+                {
+                    return RefuseDamagedReplica(target.LogicName, why);
+                }
+
+                ReportDamagedReplicaKept(target.LogicName, why);
             }
 
             if (existing.LinkTarget is not null)
@@ -183,6 +191,31 @@ internal sealed partial class StorageSession
         _ctx.Integrity.ReplicaRefused();
         _logger.LogWarning("refused the replica {Name} from {Source}: {Why}", logicName, _syncSourceId ?? RemoteAddress?.ToString() ?? "?", why);
         return Errno.EBADMSG;
+    }
+
+    /// <summary>
+    /// A damaged replica from a source that never said it sends refused files again (a stock storage, which would retry
+    /// it forever and stall the group): stored as it came, counted as damaged here, logged; the scrub repairs it if a
+    /// member has a good copy.
+    /// </summary>
+    private void ReportDamagedReplicaKept(string logicName, string why)
+    {
+        _ctx.Integrity.FoundCorrupt();
+        _ctx.Integrity.Record(FastDfs.Protocol.Messages.IntegrityFindingKind.RefusedReplica, logicName);
+        _logger.LogError("stored the damaged replica {Name} from {Source} (a source that cannot send it again): {Why}",
+            logicName, _syncSourceId ?? RemoteAddress?.ToString() ?? "?", why);
+    }
+
+    /// <summary>CHECKED_REPLICATION (245): this connection's source sends a file refused with EBADMSG again.</summary>
+    private byte AcceptCheckedReplication(PacketHeader request)
+    {
+        if (request.BodyLength != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        _senderResends = true;
+        return ReplyEmpty();
     }
 
     /// <summary>SYNC_DELETE_FILE (17), spec 7.3: ENOENT when already gone (nothing logged).</summary>
@@ -251,8 +284,15 @@ internal sealed partial class StorageSession
         bool applicable = append ? current == offset : current >= offset;
         if (!applicable)
         {
-            // Missing bytes: the sender resends the whole file; otherwise the change is already in.
-            return current < offset + length ? Errno.ENOENT : Errno.EEXIST;
+            if (current < offset + length)
+            {
+                return Errno.ENOENT; // missing bytes: the sender sends the whole file
+            }
+
+            // Longer already: a record sent again (after a crash or a lost reply) finds its bytes there, and that is
+            // answered OK, so the sender does not send the whole file. Other bytes (EEXIST) get the whole file.
+            using var existing = File.OpenHandle(target.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return await BodyEqualsFileAsync(existing, offset, length).ConfigureAwait(false) ? ReplyEmpty() : Errno.EEXIST;
         }
 
         using (var handle = OpenForWrite(target.FullPath))
@@ -265,6 +305,55 @@ internal sealed partial class StorageSession
         Count(C.SuccessSyncInBytes, length);
         AppliedFromPeer(timestamp, append ? 'a' : 'm', target.LogicName, $"{offset} {length}");
         return ReplyEmpty();
+    }
+
+    /// <summary>Consumes <paramref name="length"/> body bytes and tells whether the file holds exactly them at <paramref name="offset"/>.</summary>
+    private async ValueTask<bool> BodyEqualsFileAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, long length)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            bool equal = true;
+            long done = 0;
+            while (done < length)
+            {
+                RefreshTimeout();
+                var result = await _input.ReadAsync(Token).ConfigureAwait(false);
+                var input = result.Buffer;
+                if (input.IsEmpty && result.IsCompleted)
+                {
+                    throw new EndOfStreamException($"connection closed with {length - done} body bytes outstanding");
+                }
+
+                var slice = input.Slice(0, Math.Min(input.Length, Math.Min(length - done, buffer.Length)));
+                if (equal)
+                {
+                    int read = RandomAccess.Read(file, buffer.AsSpan(0, (int)slice.Length), offset + done);
+                    equal = read == slice.Length;
+                    int position = 0;
+                    foreach (var segment in slice)
+                    {
+                        if (!equal || !segment.Span.SequenceEqual(buffer.AsSpan(position, segment.Length)))
+                        {
+                            equal = false;
+                            break;
+                        }
+
+                        position += segment.Length;
+                    }
+                }
+
+                done += slice.Length;
+                _remaining -= slice.Length;
+                _input.AdvanceTo(slice.End);
+            }
+
+            return equal;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>SYNC_TRUNCATE_FILE (37), spec 7.5.</summary>
@@ -289,6 +378,11 @@ internal sealed partial class StorageSession
         if (!info.Exists && !Directory.Exists(target.FullPath) && info.LinkTarget is null)
         {
             return Errno.ENOENT;
+        }
+
+        if (info.Exists && info.LinkTarget is null && info.Length == newSize && newSize != oldSize)
+        {
+            return ReplyEmpty(); // applied already (a record sent again)
         }
 
         if (!info.Exists || info.LinkTarget is not null || info.Length != oldSize)
@@ -372,13 +466,10 @@ internal sealed partial class StorageSession
 
     private async ValueTask<bool> RenamedCopyIsCurrentAsync(string newName, string oldPath)
     {
-        if (!Integrity.NameChecksum.TryGetExpected(newName, out long size, out _))
-        {
-            return true; // nothing promised
-        }
-
-        return new FileInfo(oldPath).Length == size &&
-            await Integrity.ContentChecksum.FileMatchesNameAsync(newName, oldPath, Token).ConfigureAwait(false) == true;
+        // The size only: reading a large file here would outlast the source's network timeout. A stale copy of the same
+        // size is caught by the source (it follows the rename with the whole file) or by anti-entropy.
+        await ValueTask.CompletedTask.ConfigureAwait(false);
+        return !Integrity.NameChecksum.TryGetExpected(newName, out long size, out _) || new FileInfo(oldPath).Length == size;
     }
 
     /// <summary>Logs a record that originates here and remembers it for the sync_ack_replicas wait.</summary>

@@ -134,6 +134,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
         Protocol.Messages.TrunkSpaceQuery.Command => new ValueTask<byte>(ReplyTrunkSpace(request)),
         Protocol.Messages.IntegrityQuery.Command => new ValueTask<byte>(ReplyIntegrityStatus(request)),
         Protocol.Messages.ScrubStart.Command => StartScrubAsync(request),
+        Protocol.Messages.ListFiles.Command => ListFilesAsync(request),
         FdfsCommand.UploadFile => UploadAsync(request, appender: false),
         FdfsCommand.UploadAppenderFile => UploadAsync(request, appender: true),
         FdfsCommand.UploadSlaveFile => UploadSlaveAsync(request),
@@ -264,7 +265,31 @@ internal sealed partial class StorageSession : IAsyncDisposable
             throw new ProtocolException("not an appender file");
         }
 
+        EnsureSingleWriter(target.LogicName, info);
         return target;
+    }
+
+    /// <summary>
+    /// A file is changed in place only by its source storage (stock's QUERY_UPDATE sends updates there). While the
+    /// source is a member of the group, another member refuses with EAGAIN: two members appending to one file while the
+    /// source is down would each send the other its whole copy, and the copies could cross. With the source gone from
+    /// the group (deleted), any member may change the file.
+    /// </summary>
+    private void EnsureSingleWriter(string logicName, FileNameInfo info)
+    {
+        if (info.SourceRaw == _ctx.SourceRaw || (info.SourceIsStorageId && info.Source == _ctx.StorageId))
+        {
+            return;
+        }
+
+        foreach (var member in _ctx.Group.Servers)
+        {
+            bool isSource = info.SourceIsStorageId ? member.Id == info.Source : member.IpAddr == info.Source;
+            if (isSource && member.Status is not (StorageStatus.Deleted or StorageStatus.IpChanged or StorageStatus.None))
+            {
+                throw new ProtocolException($"{logicName} is changed only on its source storage {member.Id} ({member.Status.ToMonitorName()})", Errno.EAGAIN);
+            }
+        }
     }
 
     private void Count(Protocol.Messages.StorageStatCounters.Counter counter, long by = 1) => _ctx.Counters.Increment(counter, by);

@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 namespace FastDfs.Storage.Store;
 
 /// <summary>
-/// Removes the temporary files a crash left in the sub-directories: an upload's hidden <c>.N-XXXX.tmp</c> and a
-/// metadata file's <c>&lt;name&gt;-m.tmp</c>, written before their rename into place. Only files older than this
+/// Removes the temporary files a crash left in the sub-directories: an upload's <c>.N-XXXX.tmp</c>, a metadata file's
+/// <c>.&lt;name&gt;-m.N.tmp</c>, a repair's <c>.repair-N.tmp</c>, all hidden (a stored name never starts with a dot) and
+/// written before their rename into place. Only files older than this
 /// process can be leftovers; walking every <c>data/HH/LL</c> takes a while, so it runs in the background once after
 /// start and never delays serving.
 /// </summary>
@@ -49,10 +50,7 @@ internal static class LeftoverSweeper
         {
             foreach (string file in Directory.EnumerateFiles(directory, "*.tmp"))
             {
-                string name = Path.GetFileName(file);
-                bool uploadTemp = name.StartsWith('.');
-                bool metadataTemp = name.EndsWith("-m.tmp", StringComparison.Ordinal);
-                if ((uploadTemp || metadataTemp) && File.GetLastWriteTimeUtc(file) < startedUtc)
+                if (Path.GetFileName(file).StartsWith('.') && File.GetLastWriteTimeUtc(file) < startedUtc)
                 {
                     File.Delete(file);
                     logger.LogDebug("removed the leftover temporary file {Path}", file);

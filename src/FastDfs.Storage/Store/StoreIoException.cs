@@ -14,6 +14,18 @@ internal sealed class StoreIoException(byte status, string message, Exception in
 
     public static StoreIoException From(IOException e, string what) => new(ErrnoOf(e), $"{what}: {e.Message}", e);
 
-    /// <summary>.NET puts the errno of a failed file call in <see cref="Exception.HResult"/> on Unix; anything else counts as EIO.</summary>
-    public static byte ErrnoOf(IOException e) => e.HResult is > 0 and < 256 ? (byte)e.HResult : Errno.EIO;
+    private const int EDQUOT = 122;
+    private const int EROFS = 30;
+
+    /// <summary>
+    /// .NET puts the errno of a failed file call in <see cref="Exception.HResult"/> on Unix. Only the disk's own answers
+    /// pass through (ENOSPC, a quota as ENOSPC, EROFS); anything else is EIO: a disk's EINVAL, EEXIST or ENOENT would
+    /// mean something else to a FastDFS peer (EINVAL closes a sync connection, ENOENT/EEXIST are benign answers).
+    /// </summary>
+    public static byte ErrnoOf(IOException e) => e.HResult switch
+    {
+        Errno.ENOSPC or EDQUOT => Errno.ENOSPC,
+        EROFS => EROFS,
+        _ => Errno.EIO,
+    };
 }

@@ -235,8 +235,8 @@ internal sealed partial class SyncPeerWorker
     private async Task<bool> OurCopyIsGoodAsync(string logicName, SafeFileHandleSource file, long offset, long size, CancellationToken stop)
     {
         _ctx.Integrity.PushRefused();
-        bool good = !Integrity.NameChecksum.TryGetExpected(logicName, out long expectedSize, out uint expectedCrc) ||
-            (expectedSize == size && await Integrity.ContentChecksum.ComputeAsync(file.Handle, offset, size, null, stop).ConfigureAwait(false) == expectedCrc);
+        bool good = !Integrity.NameChecksum.TryGetExpected(logicName, out long expectedSize, out uint expectedCrc) || expectedSize != size ||
+            await Integrity.ContentChecksum.ComputeAsync(file.Handle, offset, size, null, stop).ConfigureAwait(false) == expectedCrc;
         if (good)
         {
             _logger.LogWarning("sync to {Peer}: {Name} arrived damaged (refused by checked replication); sending it again", PeerId, logicName);
@@ -352,13 +352,19 @@ internal sealed partial class SyncPeerWorker
     private async Task<PushResult> PushLinkOrRenameAsync(PeerConnection connection, BinlogRecord record, CancellationToken stop)
     {
         bool rename = record.UpperOp == 'R';
+        string second = record.OtherName!;
         string? path = LocalPath(record.FileName);
         if (path is null || !(File.Exists(path) || new FileInfo(path).LinkTarget is not null))
         {
+            if (rename && LocalPath(second) is { } oldPath && !File.Exists(oldPath))
+            {
+                // Renamed, then deleted under the new name: the peer must not keep the old name (the delete names only the new one).
+                await PushDeleteAsync(connection, second, record.Timestamp, stop).ConfigureAwait(false);
+            }
+
             return PushResult.Passed;
         }
 
-        string second = record.OtherName!;
         int firstLength = FixedString.ByteCount(record.FileName);
         int secondLength = FixedString.ByteCount(second);
         var body = new byte[8 + 8 + 4 + GroupLen + firstLength + secondLength];
@@ -374,12 +380,17 @@ internal sealed partial class SyncPeerWorker
         {
             if (rename)
             {
+                var sent = await PushWholeFileAsync(connection, record.FileName, record.Timestamp, update: false, stop).ConfigureAwait(false);
                 _staleOnPeer.Remove(second);
-                return await PushWholeFileAsync(connection, record.FileName, record.Timestamp, update: false, stop).ConfigureAwait(false);
+                return sent;
             }
 
-            // The link's target has not reached the peer: send it, then the link again.
-            await PushWholeFileAsync(connection, second, record.Timestamp, update: false, stop).ConfigureAwait(false);
+            // The link's target has not reached the peer: send it, then the link again (unless the target is gone here too).
+            if (await PushWholeFileAsync(connection, second, record.Timestamp, update: false, stop).ConfigureAwait(false) == PushResult.Passed)
+            {
+                return PushResult.Passed;
+            }
+
             AcceptOrThrow(await connection.RequestAsync(command, body, stop).ConfigureAwait(false), Errno.EEXIST, "SYNC_CREATE_LINK", record.FileName);
             return PushResult.Taken;
         }
@@ -390,16 +401,18 @@ internal sealed partial class SyncPeerWorker
             return PushResult.Taken;
         }
 
-        if (status == Errno.EEXIST && LocalPath(second) is { } oldPath && !File.Exists(oldPath))
+        if (status == Errno.EEXIST && LocalPath(second) is { } old && !File.Exists(old))
         {
             // The peer has the new name already and may still hold the old one: it is gone here.
             await PushDeleteAsync(connection, second, record.Timestamp, stop).ConfigureAwait(false);
         }
 
-        if (_staleOnPeer.Remove(second))
+        if (_staleOnPeer.Contains(second))
         {
             // The peer renamed a copy that missed changes made before the rename: send what the file is.
-            return await PushWholeFileAsync(connection, record.FileName, record.Timestamp, update: true, stop).ConfigureAwait(false);
+            var sent = await PushWholeFileAsync(connection, record.FileName, record.Timestamp, update: true, stop).ConfigureAwait(false);
+            _staleOnPeer.Remove(second);
+            return sent;
         }
 
         return PushResult.Taken;

@@ -33,6 +33,9 @@ internal sealed partial class SyncPeerWorker
     private bool _abandoned;
     private bool _markDamageReported;
 
+    /// <summary>Whether the peer refuses damaged replicas (knows CHECKED_REPLICATION); null until asked.</summary>
+    private bool? _peerChecksReplicas;
+
     /// <summary>When we last reported the peer OFFLINE for the current mark's finished copy (0 = not yet).</summary>
     private long _doneReportedAt;
     private Task _running = Task.CompletedTask;
@@ -237,14 +240,7 @@ internal sealed partial class SyncPeerWorker
             }
         }
 
-        var peer = Peer;
-        var connectTimeout = TimeSpan.FromSeconds(_ctx.Config.ConnectTimeout > 0 ? _ctx.Config.ConnectTimeout : 10);
-        var networkTimeout = TimeSpan.FromSeconds(_ctx.Config.NetworkTimeout > 0 ? _ctx.Config.NetworkTimeout : 30);
-        await using var connection = await PeerConnection.ConnectAsync(
-            peer.IpAddr, peer.Port, _ctx.ClientBindAddress, connectTimeout, networkTimeout, stop).ConfigureAwait(false);
-        var id = new byte[ProtocolConstants.StorageIdMaxSize];
-        FixedString.Write(id, _manager.MyId);
-        Check(await connection.RequestAsync(FdfsCommand.ReportServerId, id, stop).ConfigureAwait(false), "REPORT_SERVER_ID");
+        await using var connection = await ConnectAndIntroduceAsync(stop).ConfigureAwait(false);
         if (owesOldData && Peer.Status == StorageStatus.WaitSync)
         {
             await _manager.Notifier.ReportStatusAsync(Peer, StorageStatus.Syncing, stop).ConfigureAwait(false);
@@ -258,6 +254,49 @@ internal sealed partial class SyncPeerWorker
 
         IsStreaming = true;
         await PushLoopAsync(connection, mark, stop).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Connects, sends REPORT_SERVER_ID, then CHECKED_REPLICATION (we send a file the peer refuses as damaged again).
+    /// A stock peer answers that with EINVAL and closes: we connect once more without it and remember.
+    /// </summary>
+    private async Task<PeerConnection> ConnectAndIntroduceAsync(CancellationToken stop)
+    {
+        var peer = Peer;
+        var connectTimeout = TimeSpan.FromSeconds(_ctx.Config.ConnectTimeout > 0 ? _ctx.Config.ConnectTimeout : 10);
+        var networkTimeout = TimeSpan.FromSeconds(_ctx.Config.NetworkTimeout > 0 ? _ctx.Config.NetworkTimeout : 30);
+        var id = new byte[ProtocolConstants.StorageIdMaxSize];
+        FixedString.Write(id, _manager.MyId);
+        while (true)
+        {
+            var connection = await PeerConnection.ConnectAsync(
+                peer.IpAddr, peer.Port, _ctx.ClientBindAddress, connectTimeout, networkTimeout, stop).ConfigureAwait(false);
+            try
+            {
+                Check(await connection.RequestAsync(FdfsCommand.ReportServerId, id, stop).ConfigureAwait(false), "REPORT_SERVER_ID");
+                if (_peerChecksReplicas != false)
+                {
+                    byte status = await connection.RequestAsync(CheckedReplication.Command, ReadOnlyMemory<byte>.Empty, stop).ConfigureAwait(false);
+                    if (status == Errno.EINVAL)
+                    {
+                        _logger.LogInformation("sync to {Peer}: the peer does not check replicas (a stock storage); reconnecting", PeerId);
+                        _peerChecksReplicas = false;
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        continue;
+                    }
+
+                    Check(status, "CHECKED_REPLICATION");
+                    _peerChecksReplicas = true;
+                }
+
+                return connection;
+            }
+            catch
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
     }
 
     private static bool IsReceiving(StorageStatus status) =>
@@ -444,6 +483,9 @@ internal sealed partial class SyncPeerWorker
 
         try
         {
+            // The binlog first: after a power cut a mark must never point past the binlog's end (new records written
+            // there would be skipped).
+            _ctx.Binlog.Flush();
             _mark.Save(MarkPath);
             _markDirty = false;
             _sinceMarkSave = 0;

@@ -187,8 +187,9 @@ internal sealed partial class StorageSession
         try
         {
             await StreamBodyToFileAsync(handle!, slot.Offset + TrunkSlotHeader.Size, fileSize, crc).ConfigureAwait(false);
-            // Checked replication: the slot's header (which makes the file visible) is written only for the promised bytes.
-            written = crc.GetCurrentHashAsUInt32() == info.Crc32;
+            // Checked replication: the slot's header (which makes the file visible) is written only for the promised bytes
+            // (from a source that sends a refused file again; from another one the file is kept and reported).
+            written = crc.GetCurrentHashAsUInt32() == info.Crc32 || !_senderResends;
         }
         finally
         {
@@ -198,6 +199,11 @@ internal sealed partial class StorageSession
         if (!written)
         {
             return RefuseDamagedReplica(logicName, $"CRC32 {crc.GetCurrentHashAsUInt32():x8}, the name says {info.Crc32:x8}");
+        }
+
+        if (crc.GetCurrentHashAsUInt32() != info.Crc32)
+        {
+            ReportDamagedReplicaKept(logicName, $"CRC32 {crc.GetCurrentHashAsUInt32():x8}, the name says {info.Crc32:x8}");
         }
 
         Count(Protocol.Messages.StorageStatCounters.Counter.SuccessSyncInBytes, fileSize);

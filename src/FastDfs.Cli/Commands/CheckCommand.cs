@@ -1,0 +1,204 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using FastDfs.Client;
+using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
+
+namespace FastDfs.Cli.Commands;
+
+/// <summary>
+/// <c>fdfs check GROUP [--quick]</c>: compares every member of a group file by file (names, sizes, CRC32 of the
+/// content, metadata files) from their LIST_FILES listings, merged in name order with one page per member in memory,
+/// and prints each difference. A difference is looked at again after a pause (it may have been a change on its way to
+/// the peers) and printed only if it is still there. Exit code 1 when there is any difference, or a member could not
+/// be compared.
+/// </summary>
+internal static class CheckCommand
+{
+    private const int MaxRechecked = 1000;
+    private static readonly TimeSpan RecheckDelay = TimeSpan.FromSeconds(2);
+
+    public static Command Create()
+    {
+        var (command, connection) = ClientConnection.NewCommand("check",
+            "Compare every member of a group file by file (names, sizes, CRC32, metadata) and print each difference; exit code 1 if any");
+        var group = new Argument<string>("group") { Description = "the group to check" };
+        var quick = new Option<bool>("--quick")
+        {
+            Description = "compare names and sizes only (CRC32 of appender and metadata files still), without reading every file",
+        };
+        command.Add(group);
+        command.Add(quick);
+        connection.Handle((parse, client, output, ct) => RunAsync(client, parse.GetValue(group)!, parse.GetValue(quick), output, ct))(command);
+        return command;
+    }
+
+    internal sealed record Member(string Name, StorageEndpoint Endpoint);
+
+    internal static async Task<int> RunAsync(FastDfsClient client, string group, bool quick, TextWriter output, CancellationToken ct)
+    {
+        var storages = await client.Tracker.ListStoragesAsync(group, ct: ct);
+        var members = storages.Where(s => s.Status is StorageStatus.Active or StorageStatus.Online)
+            .Select(s => new Member($"{s.IpAddr}:{s.StoragePort}", new StorageEndpoint(s.IpAddr, (int)s.StoragePort))).ToList();
+        var absent = storages.Where(s => s.Status is not (StorageStatus.Active or StorageStatus.Online or StorageStatus.Deleted or StorageStatus.IpChanged)).ToList();
+        var options = quick ? ListFilesOptions.Crc32OfMutable : ListFilesOptions.Crc32;
+        string what = quick ? "names and sizes" : "names, sizes and CRC32 of every file";
+        await output.WriteLineAsync($"group {group}: comparing {members.Count} members ({string.Join(", ", members.Select(m => m.Name))}), {what}");
+        foreach (var s in absent)
+        {
+            await output.WriteLineAsync($"{s.IpAddr}:{s.StoragePort} is {s.Status.ToMonitorName()}: not compared");
+        }
+
+        if (members.Count == 0)
+        {
+            return 1;
+        }
+
+        var suspects = new List<string>();
+        long compared = 0;
+        int shown = 0;
+        await foreach (var (name, entries) in MergeAsync(client, group, members, "", options, ct))
+        {
+            compared++;
+            if (Describe(name, members, entries) is not null)
+            {
+                if (suspects.Count < MaxRechecked)
+                {
+                    suspects.Add(name);
+                }
+                else
+                {
+                    // Too many to look at again: print them as they are.
+                    await output.WriteLineAsync(Describe(name, members, entries));
+                    shown++;
+                }
+            }
+        }
+
+        if (suspects.Count > 0)
+        {
+            await Task.Delay(RecheckDelay, ct);
+            foreach (string name in suspects)
+            {
+                var entries = await LookAgainAsync(client, group, members, name, options, ct);
+                if (Describe(name, members, entries) is { } difference)
+                {
+                    await output.WriteLineAsync(difference);
+                    shown++;
+                }
+            }
+        }
+
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"{compared} files compared, {shown} difference{(shown == 1 ? "" : "s")}"));
+        return shown > 0 || absent.Count > 0 ? 1 : 0;
+    }
+
+    /// <summary>The members' listings merged by name: each name once, with each member's entry (null where it is missing).</summary>
+    internal static async IAsyncEnumerable<(string Name, ListedFile?[] Entries)> MergeAsync(FastDfsClient client, string group, IReadOnlyList<Member> members,
+        string prefix, ListFilesOptions options, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var cursors = members.Select(m => client.GetStorage(m.Endpoint).ListAllFilesAsync(group, prefix, options, ct).GetAsyncEnumerator(ct)).ToArray();
+        try
+        {
+            var heads = new ListedFile?[cursors.Length];
+            for (int i = 0; i < cursors.Length; i++)
+            {
+                heads[i] = await cursors[i].MoveNextAsync() ? cursors[i].Current : null;
+            }
+
+            while (true)
+            {
+                string? name = null;
+                foreach (var head in heads)
+                {
+                    if (head is { } h && (name is null || string.CompareOrdinal(h.LogicName, name) < 0))
+                    {
+                        name = h.LogicName;
+                    }
+                }
+
+                if (name is null)
+                {
+                    yield break;
+                }
+
+                var entries = new ListedFile?[heads.Length];
+                for (int i = 0; i < heads.Length; i++)
+                {
+                    if (heads[i] is { } h && h.LogicName == name)
+                    {
+                        entries[i] = h;
+                        heads[i] = await cursors[i].MoveNextAsync() ? cursors[i].Current : null;
+                    }
+                }
+
+                yield return (name, entries);
+            }
+        }
+        finally
+        {
+            foreach (var cursor in cursors)
+            {
+                await cursor.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>One name on every member again (its sub-directory's listing, which holds it).</summary>
+    private static async Task<ListedFile?[]> LookAgainAsync(FastDfsClient client, string group, IReadOnlyList<Member> members, string name,
+        ListFilesOptions options, CancellationToken ct)
+    {
+        var entries = new ListedFile?[members.Count];
+        string directory = name[..9];
+        await foreach (var (listed, found) in MergeAsync(client, group, members, directory, options, ct))
+        {
+            if (listed == name)
+            {
+                return found;
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>The difference for one name, or null when every member holds the same thing (and it keeps its name's promise).</summary>
+    internal static string? Describe(string name, IReadOnlyList<Member> members, ListedFile?[] entries)
+    {
+        var problems = new List<string>();
+        var missing = members.Where((_, i) => entries[i] is null).Select(m => m.Name).ToList();
+        if (missing.Count > 0)
+        {
+            problems.Add($"missing on {string.Join(", ", missing)}");
+        }
+
+        var present = members.Select((m, i) => (m, e: entries[i])).Where(p => p.e is not null).Select(p => (p.m, e: p.e!.Value)).ToList();
+        if (present.Select(p => p.e.Size).Distinct().Count() > 1)
+        {
+            problems.Add("sizes differ: " + string.Join(", ", present.Select(p => $"{p.e.Size} on {p.m.Name}")));
+        }
+        else if (present.Where(p => p.e.HasCrc32).Select(p => p.e.Crc32).Distinct().Count() > 1)
+        {
+            problems.Add("content differs: " + string.Join(", ", present.Where(p => p.e.HasCrc32).Select(p => $"crc32 {p.e.Crc32:x8} on {p.m.Name}")));
+        }
+
+        if (present.Select(p => p.e.Kind).Distinct().Count() > 1)
+        {
+            problems.Add("kinds differ: " + string.Join(", ", present.Select(p => $"{p.e.Kind} on {p.m.Name}")));
+        }
+
+        if (!name.EndsWith("-m", StringComparison.Ordinal) && FileNameCodec.TryDecode(name, out var info) && !info.IsAppender && !info.IsSlave)
+        {
+            var broken = present.Where(p => (p.e.Kind & ListedFileKind.Link) == 0 &&
+                (p.e.Size != info.FileSize || (p.e.HasCrc32 && p.e.Crc32 != info.Crc32))).Select(p => p.m.Name).ToList();
+            if (broken.Count > 0)
+            {
+                problems.Add($"does not match the size and CRC32 of its name on {string.Join(", ", broken)}");
+            }
+        }
+
+        return problems.Count == 0 ? null : new StringBuilder(name).Append(": ").Append(string.Join("; ", problems)).ToString();
+    }
+}
