@@ -1,5 +1,8 @@
+using FastDfs.Cli;
 using FastDfs.Client;
 using FastDfs.IntegrationTests.Infrastructure;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Storage.Hosting;
 
@@ -45,6 +48,16 @@ public sealed class ConvergenceTests
         }
     }
 
+    /// <summary><c>fdfs check group1</c> as a user runs it: every member compared file by file, CRC32 of every file.</summary>
+    internal static async Task AssertCheckIsCleanAsync(TestCluster cluster, CancellationToken ct)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = await CliApp.InvokeAsync(["check", "group1", "--tracker", cluster.TrackerAddress], output, error, ct);
+        Assert.True(exit == 0, $"fdfs check exit {exit}:\n{output}{error}");
+        Assert.Contains(" 0 differences", output.ToString(), StringComparison.Ordinal);
+    }
+
     private static async Task<StorageServer> RestartAsync(TestCluster cluster, int index, CancellationToken ct)
     {
         var restarted = await cluster.RestartStorageAsync(index, ct: ct);
@@ -76,6 +89,44 @@ public sealed class ConvergenceTests
         await RestartAsync(cluster, 1, ct);
         await AllIdenticalAsync(cluster, client, [empty, modified, grown], ct);
         Assert.Equal(40, (await ReplicationCluster.TryDownloadAsync(client, cluster.Storages[1], empty, ct))!.Length);
+        await AssertCheckIsCleanAsync(cluster, ct);
+    }
+
+    [Fact]
+    public async Task AClientKilledMidAppendLeavesTheOldSizeOnEveryMember()
+    {
+        var ct = Timeouts.Test(60);
+        await using var cluster = await ReplicationCluster.StartAsync(2, ct);
+        await using var client = cluster.CreateClient();
+        var source = ReplicationCluster.Direct(client, cluster.Storages[0]);
+        var original = ReplicationCluster.RandomBytes(1000, 1);
+        var log = await source.UploadAppenderAsync(new MemoryStream(original), original.Length, "log", ct: ct);
+        await AllIdenticalAsync(cluster, client, [log], ct);
+
+        // A raw client sends the header and 600 KB of a 1 MB append (more than one 256 KB write), then dies.
+        var request = new AppendFileRequest(log.LogicName, 1 << 20);
+        var frame = new byte[ProtocolConstants.HeaderSize + request.HeaderSize + 600_000];
+        new PacketHeader(request.HeaderSize + (1 << 20), FdfsCommand.AppendFile).WriteTo(frame);
+        request.Write(frame.AsSpan(ProtocolConstants.HeaderSize));
+        using (var socket = new System.Net.Sockets.TcpClient())
+        {
+            await socket.ConnectAsync(cluster.Storages[0].EndPoint, ct);
+            await socket.GetStream().WriteAsync(frame, ct);
+            await Task.Delay(300, ct);
+            socket.Client.LingerState = new System.Net.Sockets.LingerOption(true, 0); // RST
+        }
+
+        await Eventually.TrueAsync(async () => (await ReplicationCluster.TryDownloadAsync(client, cluster.Storages[0], log, ct))!.Length == original.Length,
+            TimeSpan.FromSeconds(10), "the source back at its old size", ct);
+        await source.AppendAsync(log, new MemoryStream("after"u8.ToArray()), 5, ct);
+        byte[] expected = [.. original, .. "after"u8.ToArray()];
+        foreach (var storage in cluster.Storages)
+        {
+            await Eventually.TrueAsync(async () => (await ReplicationCluster.TryDownloadAsync(client, storage, log, ct))!.AsSpan().SequenceEqual(expected),
+                TimeSpan.FromSeconds(10), "every member with the old bytes and the next append", ct);
+        }
+
+        await AssertCheckIsCleanAsync(cluster, ct);
     }
 
     [Fact]
@@ -164,6 +215,7 @@ public sealed class ConvergenceTests
 
         await cluster.WaitForActiveAsync(3, ct);
         await AllIdenticalAsync(cluster, client, files, ct, seconds: 60);
+        await AssertCheckIsCleanAsync(cluster, ct);
         foreach (var id in files.Skip(2).Take(4))
         {
             Assert.Equal(sizes[id], (await ReplicationCluster.TryDownloadAsync(client, cluster.Storages[0], id, ct))!.Length);
@@ -200,6 +252,7 @@ public sealed class ConvergenceTests
         await source.AppendAsync(log, new MemoryStream(ReplicationCluster.RandomBytes(123, 9)), 123, ct);
         await RestartAsync(cluster, 1, ct);
         await AllIdenticalAsync(cluster, client, [log, other], ct, seconds: 60);
+        await AssertCheckIsCleanAsync(cluster, ct);
     }
 
     [Fact]

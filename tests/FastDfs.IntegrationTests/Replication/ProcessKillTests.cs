@@ -290,4 +290,90 @@ public sealed class ProcessKillTests
             child.Dispose();
         }
     }
+
+    /// <summary>
+    /// Appender files changed in place (append, modify, truncate) while a peer process is killed with SIGKILL, twice, the
+    /// second time in the middle of catching up: `fdfs check` finds every member byte-identical afterwards.
+    /// </summary>
+    [Fact]
+    public async Task AppenderChangesConvergeWhenThePeerProcessIsKilledMidSync()
+    {
+        var ct = Timeouts.Test(120);
+        ChildOutput.Clear();
+        await using var cluster = await ReplicationCluster.StartAsync(2, ct);
+        var (conf, basePath, port) = await WriteChildConfAsync(cluster, ct);
+        var child = StartStorageProcess(conf);
+        try
+        {
+            await cluster.WaitForActiveAsync(3, ct);
+            await using var client = cluster.CreateClient();
+            var source = ReplicationCluster.Direct(client, cluster.Storages[0]);
+            var random = new Random(7);
+            var logs = new List<FileId>();
+            for (int i = 0; i < 4; i++)
+            {
+                logs.Add(await source.UploadAppenderAsync(new MemoryStream(ReplicationCluster.RandomBytes(100, i)), 100, "log", ct: ct));
+            }
+
+            async Task ChangeAsync(int count)
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    var log = logs[random.Next(logs.Count)];
+                    long size = (await source.QueryFileInfoAsync(log, skipCrc: true, ct)).FileSize;
+                    switch (random.Next(3))
+                    {
+                        case 0:
+                            var chunk = ReplicationCluster.RandomBytes(random.Next(1, 50_000), i);
+                            await source.AppendAsync(log, new MemoryStream(chunk), chunk.Length, ct);
+                            break;
+                        case 1:
+                            var patch = ReplicationCluster.RandomBytes(random.Next(1, 5000), i);
+                            await source.ModifyAsync(log, random.NextInt64(0, size + 1), new MemoryStream(patch), patch.Length, ct);
+                            break;
+                        default:
+                            await source.TruncateAsync(log, random.NextInt64(0, size + 1), ct);
+                            break;
+                    }
+                }
+            }
+
+            await KillAsync(child, ct);
+            await ChangeAsync(150);
+            child = StartStorageProcess(conf);
+            // Killed again in the middle of catching up: it holds the first file, not yet every change.
+            await Eventually.TrueAsync(() => Task.FromResult(Directory.Exists(Path.Combine(basePath, "data")) &&
+                Directory.EnumerateFiles(Path.Combine(basePath, "data"), "*.log", SearchOption.AllDirectories).Any()),
+                TimeSpan.FromSeconds(30), "the peer catching up", ct);
+            await KillAsync(child, ct);
+            await ChangeAsync(50);
+            child = StartStorageProcess(conf);
+            await cluster.WaitForActiveAsync(3, ct);
+
+            var output = new StringWriter();
+            var error = new StringWriter();
+            int exit = -1;
+            await Eventually.TrueAsync(async () =>
+            {
+                output = new StringWriter();
+                exit = await FastDfs.Cli.CliApp.InvokeAsync(["check", "group1", "--tracker", cluster.TrackerAddress], output, error, ct);
+                return exit == 0;
+            }, TimeSpan.FromSeconds(60), "fdfs check to find the three members identical", ct);
+            Assert.Contains("comparing 3 members", output.ToString(), StringComparison.Ordinal);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\n{Diagnostics(cluster, child)}", e);
+        }
+        finally
+        {
+            if (!child.HasExited)
+            {
+                child.Kill(entireProcessTree: true);
+                await child.WaitForExitAsync(CancellationToken.None);
+            }
+
+            child.Dispose();
+        }
+    }
 }
