@@ -56,6 +56,20 @@ internal static class CheckCommand
             return 1;
         }
 
+        // Every member must answer LIST_FILES (a FastDFS.NET command): a stock storage cannot be compared.
+        foreach (var member in members)
+        {
+            try
+            {
+                await client.GetStorage(member.Endpoint).ListFilesAsync(group, maxEntries: 1, ct: ct);
+            }
+            catch (FastDfsException e)
+            {
+                await output.WriteLineAsync($"{member.Name} does not list its files ({e.Message}): a stock storage cannot be compared");
+                return 1;
+            }
+        }
+
         var suspects = new List<string>();
         long compared = 0;
         int shown = 0;
