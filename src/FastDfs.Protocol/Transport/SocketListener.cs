@@ -24,9 +24,12 @@ public sealed class SocketListener : IAsyncDisposable
     private readonly CancellationTokenSource _stopAccepting = new();
     private Task _acceptLoop = Task.CompletedTask;
     private int _active;
+    private readonly Config.HostAllowList _allow;
+    private readonly Dictionary<IPAddress, long> _refusalsLogged = [];
 
-    private SocketListener(Socket boundSocket, int maxConnections, Func<SocketConnection, Task> handler, ILogger logger)
+    private SocketListener(Socket boundSocket, int maxConnections, Func<SocketConnection, Task> handler, ILogger logger, Config.HostAllowList? allow)
     {
+        _allow = allow ?? Config.HostAllowList.Everyone;
         _handler = handler;
         _maxConnections = maxConnections > 0 ? maxConnections : int.MaxValue;
         _logger = logger;
@@ -48,11 +51,12 @@ public sealed class SocketListener : IAsyncDisposable
     /// Binds <paramref name="endPoint"/> (waiting while the port is still in use, see <see cref="PortBinding"/>) and
     /// listens; <see cref="Start"/> then accepts.
     /// </summary>
+    /// <param name="allow">who may connect (<c>allow_hosts</c>); others are disconnected at accept, nothing sent, as stock does.</param>
     public static async Task<SocketListener> BindAsync(IPEndPoint endPoint, string what, int maxConnections, Func<SocketConnection, Task> handler,
-        ILogger logger, CancellationToken cancellationToken)
+        ILogger logger, CancellationToken cancellationToken, Config.HostAllowList? allow = null)
     {
         var socket = await PortBinding.BindAsync(endPoint, what, logger, cancellationToken).ConfigureAwait(false);
-        return new SocketListener(socket, maxConnections, handler, logger);
+        return new SocketListener(socket, maxConnections, handler, logger, allow);
     }
 
     public IPEndPoint EndPoint { get; }
@@ -81,6 +85,12 @@ public sealed class SocketListener : IAsyncDisposable
                 continue;
             }
 
+            if (!_allow.AllowsEveryone && !IsAllowed(socket))
+            {
+                socket.Dispose();
+                continue;
+            }
+
             if (Interlocked.Increment(ref _active) > _maxConnections)
             {
                 Interlocked.Decrement(ref _active);
@@ -106,6 +116,38 @@ public sealed class SocketListener : IAsyncDisposable
             _connections[connection] = run.Task;
             ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Listener.RunConnectionAsync(state.Connection, state.Done), (Listener: this, Connection: connection, Done: run), preferLocal: false);
         }
+    }
+
+    /// <summary>allow_hosts at accept; a refused address is logged once a minute at most (a scanner must not flood the log).</summary>
+    private bool IsAllowed(Socket socket)
+    {
+        if (socket.RemoteEndPoint is not IPEndPoint remote)
+        {
+            return false;
+        }
+
+        if (_allow.Allows(remote.Address))
+        {
+            return true;
+        }
+
+        long now = Environment.TickCount64;
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        lock (_refusalsLogged)
+        {
+            if (_refusalsLogged.Count > 1024)
+            {
+                _refusalsLogged.Clear();
+            }
+
+            if (!_refusalsLogged.TryGetValue(address, out long last) || now - last > 60_000)
+            {
+                _refusalsLogged[address] = now;
+                _logger.LogWarning("refusing {Remote}: not in allow_hosts", address);
+            }
+        }
+
+        return false;
     }
 
     private async Task RunConnectionAsync(SocketConnection connection, TaskCompletionSource done)

@@ -69,8 +69,9 @@ public sealed class StorageServer : IAsyncDisposable
         _ctx.Metrics = _http?.Metrics;
 
         var listenerLogger = _loggerFactory.CreateLogger<SocketListener>();
+        var allow = AllowHosts.Build(config.AllowHosts, listenerLogger);
         _listener = await SocketListener.BindAsync(new IPEndPoint(address, config.Port), "storage", config.MaxConnections, HandleConnectionAsync,
-            listenerLogger, cancellationToken).ConfigureAwait(false);
+            listenerLogger, cancellationToken, allow).ConfigureAwait(false);
         if (_http is not null)
         {
             // A port still held by a previous run is waited for, as the storage port is.

@@ -77,8 +77,9 @@ public sealed class TrackerServer : IAsyncDisposable
         var address = string.IsNullOrWhiteSpace(Config.BindAddr) ? IPAddress.Any : IPAddress.Parse(Config.BindAddr.Split(',')[0].Trim());
         var connections = new TrackerConnectionHandler(_runtime);
         var listenerLogger = _runtime.LoggerFactory.CreateLogger<SocketListener>();
+        var allow = AllowHosts.Build(Config.AllowHosts, listenerLogger);
         _listener = await SocketListener.BindAsync(new IPEndPoint(address, Config.Port), "tracker", Config.MaxConnections,
-            connections.OnConnectedAsync, listenerLogger, cancellationToken).ConfigureAwait(false);
+            connections.OnConnectedAsync, listenerLogger, cancellationToken, allow).ConfigureAwait(false);
         _http = Http.TrackerHttpServer.CreateIfEnabled(_runtime);
         _runtime.Metrics = _http?.Metrics;
         try
