@@ -8,6 +8,9 @@ public static class Errno
     public const byte ENOENT = 2;
     public const byte EINTR = 4;
     public const byte EIO = 5;
+
+    /// <summary>FastDFS.NET: metadata larger than the storage keeps for one file (SET_METADATA).</summary>
+    public const byte E2BIG = 7;
     public const byte EAGAIN = 11;
     public const byte ENOMEM = 12;
     public const byte EACCES = 13;
@@ -34,6 +37,7 @@ public static class Errno
         ENOENT => "No such file or directory",
         EINTR => "Interrupted system call",
         EIO => "Input/output error",
+        E2BIG => "Argument list too long",
         EAGAIN => "Resource temporarily unavailable",
         ENOMEM => "Cannot allocate memory",
         EACCES => "Permission denied",

@@ -54,6 +54,25 @@ public class BadInputTests
         await AssertStillServes(storage);
     }
 
+    [Fact]
+    public async Task A_declared_huge_upload_is_answered_enospc_at_once_and_closed()
+    {
+        await using var storage = await TestStorage.StartAsync();
+        await using (var client = await storage.ConnectAsync())
+        {
+            long size = 1L << 62;
+            var fixedPart = new byte[Protocol.Messages.UploadFileRequest.FixedSize];
+            new Protocol.Messages.UploadFileRequest(-1, size, "bin").Write(fixedPart);
+            await client.SendAsync(FdfsCommand.UploadFile, fixedPart, declaredLength: fixedPart.Length + size);
+            await client.SendRawAsync(new byte[4096]); // the client starts sending; the storage does not wait for the rest
+            var (status, _) = await client.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(Errno.ENOSPC, status);
+            Assert.True(await client.IsClosedByServerAsync());
+        }
+
+        await AssertStillServes(storage);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(99)]

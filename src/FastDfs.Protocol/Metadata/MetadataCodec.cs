@@ -77,19 +77,29 @@ public static class MetadataCodec
             .Select(p => p.item)
             .ToList();
 
-    /// <summary>Merge flag 'M': existing sorted list updated by the request (equal names take the new value).</summary>
+    /// <summary>
+    /// Merge flag 'M': existing sorted list updated by the request (equal names take the new value; the first item of a
+    /// name is the one updated, as stock does). Linear in the two lists (then one sort): a name index, not a search per item.
+    /// </summary>
     public static List<MetadataItem> Merge(IReadOnlyList<MetadataItem> existing, IReadOnlyList<MetadataItem> update)
     {
-        var result = new List<MetadataItem>(existing);
+        var result = new List<MetadataItem>(existing.Count + update.Count);
+        var firstIndex = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var item in existing)
+        {
+            firstIndex.TryAdd(item.Name, result.Count);
+            result.Add(item);
+        }
+
         foreach (var item in Sort(update))
         {
-            int i = result.FindIndex(x => x.Name == item.Name);
-            if (i >= 0)
+            if (firstIndex.TryGetValue(item.Name, out int i))
             {
                 result[i] = item;
             }
             else
             {
+                firstIndex[item.Name] = result.Count;
                 result.Add(item);
             }
         }

@@ -5,6 +5,7 @@ using FastDfs.Protocol.Framing;
 using FastDfs.Protocol.Metadata;
 using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Binlog;
+using Microsoft.Extensions.Logging;
 using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.Storage.Session;
@@ -71,11 +72,19 @@ internal sealed partial class StorageSession
                 List<MetadataItem> items = op == (byte)MetadataOp.Merge && exists
                     ? MetadataCodec.Merge(MetadataCodec.Parse(await File.ReadAllBytesAsync(metaPath, Token).ConfigureAwait(false)), requested)
                     : MetadataCodec.Sort(requested);
+                byte[] packed = MetadataCodec.Pack(items);
+                if (packed.Length > _maxInMemoryBody)
+                {
+                    // Merges add up: a file's metadata stays within what one GET_METADATA answer can carry.
+                    _logger.LogDebug("SET_METADATA {Name}: {Bytes} bytes of metadata, at most {Max}", target.LogicName, packed.Length, _maxInMemoryBody);
+                    return Errno.E2BIG;
+                }
+
                 // Hidden like an upload's temporary file: only such names are swept after a crash (a user's file may end in -m.tmp).
                 string temp = Path.Combine(Path.GetDirectoryName(metaPath)!, $".{Path.GetFileName(metaPath)}.{_ctx.NextTempSequence():x}.tmp");
                 try
                 {
-                    await File.WriteAllBytesAsync(temp, MetadataCodec.Pack(items), Token).ConfigureAwait(false);
+                    await File.WriteAllBytesAsync(temp, packed, Token).ConfigureAwait(false);
                     File.Move(temp, metaPath, overwrite: true);
                 }
                 catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
@@ -125,15 +134,21 @@ internal sealed partial class StorageSession
             return Errno.ENOENT;
         }
 
+        if (new FileInfo(metaPath).Length > _maxInMemoryBody)
+        {
+            // Larger than we let metadata grow (a stock storage's file): sent as it is, from the disk.
+            using var large = File.OpenHandle(metaPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+            long count = RandomAccess.GetLength(large);
+            _output.WriteResponseHeader(count);
+            await _connection.SendFileAsync(large, 0, count, RefreshTimeout, Token).ConfigureAwait(false);
+            Count(C.SuccessGetMetaCount);
+            return Errno.Ok;
+        }
+
         var content = await File.ReadAllBytesAsync(metaPath, Token).ConfigureAwait(false);
         // Stock -m files may carry a NUL and stale bytes after the records: readers stop at the NUL.
         int nul = Array.IndexOf(content, (byte)0);
         int length = nul >= 0 ? nul : content.Length;
-        if (length > _maxInMemoryBody)
-        {
-            throw new ProtocolException("metadata larger than the network buffer");
-        }
-
         _output.WriteResponse(content.AsSpan(0, length));
         Count(C.SuccessGetMetaCount);
         return Errno.Ok;

@@ -18,6 +18,14 @@ internal sealed partial class StorageSession : IAsyncDisposable
 {
     private const int DownloadChunkSize = 256 * 1024;
 
+    /// <summary>
+    /// The most body bytes read and dropped after a refusal to keep the connection; beyond it the reply goes out and the
+    /// connection is closed (a client that sends its whole body before reading then sees a closed connection).
+    /// </summary>
+    private const long MaxSkippedBody = 64L << 20;
+
+    private bool _closeAfterReply;
+
     private readonly StorageContext _ctx;
     private readonly SocketConnection _connection;
     private readonly PipeReader _input;
@@ -78,7 +86,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
                 }
 
                 await _output.FlushAsync(Token).ConfigureAwait(false);
-                if (status == Errno.EINVAL)
+                if (status == Errno.EINVAL || _closeAfterReply)
                 {
                     return;
                 }
@@ -119,7 +127,12 @@ internal sealed partial class StorageSession : IAsyncDisposable
         }
 
         _ctx.Metrics?.RecordCommand(request.Cmd, status, started);
-        if (status != Errno.EINVAL && _remaining > 0)
+        if (status != Errno.EINVAL && _remaining > MaxSkippedBody)
+        {
+            // A refused request with a huge body (a declared 2^62-byte upload): answer now and close rather than read it all.
+            _closeAfterReply = true;
+        }
+        else if (status != Errno.EINVAL && _remaining > 0)
         {
             await _input.SkipAsync(_remaining, Token).ConfigureAwait(false);
             _remaining = 0;
