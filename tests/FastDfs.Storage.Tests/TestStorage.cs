@@ -48,7 +48,21 @@ internal sealed class TestStorage : IAsyncDisposable
 
         var server = new StorageServer(config);
         await server.StartAsync();
+        TrustLoopbackPeer(server);
         return new TestStorage(basePath, server);
+    }
+
+    /// <summary>
+    /// Without a tracker the storage knows no group member, and refuses storage-to-storage commands from anyone: the
+    /// tests' raw clients on 127.0.0.1 play a member (a test of refusals connects from another address).
+    /// </summary>
+    private static void TrustLoopbackPeer(StorageServer server)
+    {
+        if (server.Config.TrackerServers.Count == 0)
+        {
+            server.Context.Group.Apply(new ChangeNotification(ChangeFlags.GroupServers, null, null,
+                [new StorageBrief(StorageStatus.Active, 0, "127.0.0.1", "127.0.0.1")]));
+        }
     }
 
     /// <summary>Stops the server and starts a new one on the same directory.</summary>
@@ -58,6 +72,7 @@ internal sealed class TestStorage : IAsyncDisposable
         await Server.DisposeAsync();
         Server = new StorageServer(config);
         await Server.StartAsync();
+        TrustLoopbackPeer(Server);
     }
 
     public async Task<RawClient> ConnectAsync() => await RawClient.ConnectAsync(Server.EndPoint.Port, Timeout);
@@ -107,6 +122,8 @@ internal sealed class RawClient : IAsyncDisposable
     }
 
     public NetworkStream Stream => _stream;
+
+    public static RawClient Wrap(TcpClient client, CancellationToken ct) => new(client, ct);
 
     public static async Task<RawClient> ConnectAsync(int port, CancellationToken ct)
     {

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Binlog;
 using FastDfs.Storage.Store;
 using Microsoft.Extensions.Logging;
@@ -22,6 +23,8 @@ internal sealed partial class StorageSession
     private const int SyncDeleteFixedSize = 4 + ProtocolConstants.GroupNameMaxLen;
 
     private string? _syncSourceId;
+    private bool _callerIsMember;
+    private bool _nonMemberLogged;
 
     /// <summary>The source said it sends a refused replica again (CHECKED_REPLICATION): damaged replicas are refused.</summary>
     private bool _senderResends;
@@ -31,7 +34,66 @@ internal sealed partial class StorageSession
     /// <summary>The connecting peer's address: attributes SYNC_* frames that come without REPORT_SERVER_ID.</summary>
     public IPAddress? RemoteAddress { get; init; }
 
-    private ValueTask<byte> DispatchSyncAsync(PacketHeader request) => request.Cmd switch
+    private ValueTask<byte> DispatchSyncAsync(PacketHeader request)
+    {
+        if (ChangesStoredData(request.Cmd) && !CallerIsGroupMember())
+        {
+            return new ValueTask<byte>(RefuseNonMember(request));
+        }
+
+        return DispatchMemberAsync(request);
+    }
+
+    /// <summary>
+    /// The storage-to-storage commands that change stored files or trunk space, or attribute what follows: only members of
+    /// the group may send them (a stranger could otherwise rewrite any file, free a live trunk slot or forge sync
+    /// timestamps). TRUNK_GET_BINLOG_SIZE only reads, and the trackers ask it during trunk server elections.
+    /// </summary>
+    private static bool ChangesStoredData(FdfsCommand command) => command is
+        FdfsCommand.ReportServerId or FdfsCommand.SyncCreateFile or FdfsCommand.SyncUpdateFile or FdfsCommand.SyncDeleteFile or
+        FdfsCommand.SyncAppendFile or FdfsCommand.SyncModifyFile or FdfsCommand.SyncTruncateFile or FdfsCommand.SyncCreateLink or
+        FdfsCommand.SyncRenameFile or FdfsCommand.TrunkAllocSpace or FdfsCommand.TrunkAllocConfirm or FdfsCommand.TrunkFreeSpace or
+        FdfsCommand.TrunkSyncBinlog or FdfsCommand.TrunkDeleteBinlogMarks or FdfsCommand.TrunkTruncateBinlogFile ||
+        command == CheckedReplication.Command;
+
+    /// <summary>Whether the caller's address is the address of a member of our group, as the trackers list them.</summary>
+    private bool CallerIsGroupMember()
+    {
+        if (_callerIsMember)
+        {
+            return true;
+        }
+
+        if (RemoteAddress is not { } remote)
+        {
+            return false;
+        }
+
+        string ip = (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
+        foreach (var member in _ctx.Group.Servers)
+        {
+            if (member.IpAddr == ip && member.Status is not (StorageStatus.Deleted or StorageStatus.IpChanged or StorageStatus.None))
+            {
+                _callerIsMember = true;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private byte RefuseNonMember(PacketHeader request)
+    {
+        if (!_nonMemberLogged)
+        {
+            _nonMemberLogged = true;
+            _logger.LogWarning("refusing {Command} from {Remote}: not a member of group {Group}", request.Command, RemoteAddress, _ctx.GroupName);
+        }
+
+        return Errno.EPERM;
+    }
+
+    private ValueTask<byte> DispatchMemberAsync(PacketHeader request) => request.Cmd switch
     {
         FdfsCommand.ReportServerId => ReportServerIdAsync(request),
         FastDfs.Protocol.Messages.CheckedReplication.Command => new ValueTask<byte>(AcceptCheckedReplication(request)),

@@ -284,7 +284,8 @@ public sealed class TrunkSessionTests
     public async Task UnknownTrunkServer_StoresNormalFiles()
     {
         await using var storage = await StartTrunkStorageAsync();
-        storage.Server.Context.Trunk.Locator = new GroupTrunkServerLocator(storage.Server.Context); // no group list yet
+        storage.Server.Context.Group.Apply(new ChangeNotification(ChangeFlags.GroupServers, null, null, [])); // no group list yet
+        storage.Server.Context.Trunk.Locator = new GroupTrunkServerLocator(storage.Server.Context);
         Assert.Equal(44, (await storage.UploadAsync([1], "bin")).Length);
     }
 }
