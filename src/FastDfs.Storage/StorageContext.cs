@@ -25,7 +25,11 @@ internal sealed class StorageContext : IDisposable
         GroupName = config.GroupName ?? throw new ArgumentException("storage config has no group_name", nameof(config));
         DataDirectory = Path.Combine(config.BasePath, "data");
         Paths = new StorePathSet(config);
-        Lister = new Integrity.FileLister(Paths);
+        var listerLogger = loggerFactory.CreateLogger<Integrity.FileLister>();
+        Lister = new Integrity.FileLister(Paths)
+        {
+            Unlisted = (directory, e) => listerLogger.LogWarning("listing {Directory} failed: {Message}; left out of the listing", directory, e.Message),
+        };
         Distributor = new SubdirDistributor(config.FileDistributePathMode, config.FileDistributeRotateCount, config.SubdirCountPerPath);
         _sourceIp = !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out _) ? config.BindAddr : "127.0.0.1";
         _sourceRaw = FileNameCodec.SourceFromIp(_sourceIp);
@@ -63,6 +67,12 @@ internal sealed class StorageContext : IDisposable
     public string GroupName { get; }
     public string DataDirectory { get; }
     public StorePathSet Paths { get; }
+
+    /// <summary>Who may use the administration commands besides the group's members and the trackers (<c>admin_hosts</c>).</summary>
+    public Protocol.Config.HostAllowList AdminHosts { get; private set; } = Protocol.Config.HostAllowList.Everyone;
+
+    /// <summary>The trackers' addresses (resolved at start): they may ask the integrity report for the dashboard.</summary>
+    public IReadOnlySet<IPAddress> TrackerAddresses { get; private set; } = new HashSet<IPAddress>();
 
     /// <summary>The stored files in name order, a page at a time (LIST_FILES, anti-entropy).</summary>
     public Integrity.FileLister Lister { get; }
@@ -149,6 +159,24 @@ internal sealed class StorageContext : IDisposable
     public void Initialize()
     {
         var logger = LoggerFactory.CreateLogger("FastDfs.Storage");
+        AdminHosts = Protocol.Transport.AllowHosts.Build(Config.AdminHosts, logger);
+        var trackers = new HashSet<IPAddress>();
+        foreach (var tracker in Config.TrackerServers)
+        {
+            foreach (string host in new[] { tracker.Host, tracker.SecondHost }.OfType<string>())
+            {
+                try
+                {
+                    trackers.UnionWith(IPAddress.TryParse(host, out var ip) ? [ip] : System.Net.Dns.GetHostAddresses(host));
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    logger.LogWarning("tracker host {Host} does not resolve: {Message}", host, e.Message);
+                }
+            }
+        }
+
+        TrackerAddresses = trackers;
         Directory.CreateDirectory(DataDirectory);
         Paths.EnsureDirectories();
         InitFlag = DataInitFlag.LoadOrCreate(DataDirectory, Paths.Count, Now);

@@ -203,10 +203,16 @@ internal static class CheckCommand
             problems.Add("kinds differ: " + string.Join(", ", present.Select(p => $"{p.e.Kind} on {p.m.Name}")));
         }
 
-        if (!name.EndsWith("-m", StringComparison.Ordinal) && FileNameCodec.TryDecode(name, out var info) && !info.IsAppender && !info.IsSlave)
+        var unreadable = present.Where(p => p.e.Kind.HasFlag(ListedFileKind.Unreadable)).Select(p => p.m.Name).ToList();
+        if (unreadable.Count > 0)
         {
-            var broken = present.Where(p => (p.e.Kind & ListedFileKind.Link) == 0 &&
-                (p.e.Size != info.FileSize || (p.e.HasCrc32 && p.e.Crc32 != info.Crc32))).Select(p => p.m.Name).ToList();
+            problems.Add($"unreadable on {string.Join(", ", unreadable)}");
+        }
+
+        if (!name.EndsWith("-m", StringComparison.Ordinal) && FileNameCodec.TryGetContentPromise(name, out long promisedSize, out uint promisedCrc))
+        {
+            var broken = present.Where(p => (p.e.Kind & (ListedFileKind.Link | ListedFileKind.Unreadable)) == 0 &&
+                (p.e.Size != promisedSize || (p.e.HasCrc32 && p.e.Crc32 != promisedCrc))).Select(p => p.m.Name).ToList();
             if (broken.Count > 0)
             {
                 problems.Add($"does not match the size and CRC32 of its name on {string.Join(", ", broken)}");

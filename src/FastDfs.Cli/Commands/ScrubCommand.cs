@@ -66,7 +66,20 @@ internal static class ScrubCommand
         foreach (var (target, pass, before) in passes)
         {
             var status = await WaitForPassAsync(client.GetStorage(target.Endpoint), pass, ct);
+            if (status is null)
+            {
+                await output.WriteLineAsync($"storage {target}: the pass did not run to its end (the storage restarted?)");
+                failed = failed == 0 ? 1 : failed;
+                continue;
+            }
+
             await output.WriteAsync(Format(target, status, before, DateTime.UtcNow - started));
+            if (status.ScrubLastFailed)
+            {
+                await output.WriteLineAsync($"storage {target}: the pass stopped on an error (see the storage's log)");
+                failed = failed == 0 ? 1 : failed;
+            }
+
             unrepaired |= status.ScrubUnrepairable > 0;
         }
 
@@ -106,14 +119,23 @@ internal static class ScrubCommand
         return targets;
     }
 
-    private static async Task<IntegrityStatus> WaitForPassAsync(StorageClient storage, long pass, CancellationToken ct)
+    /// <summary>The report once the pass has ended; null when it never will (the storage restarted and lost it).</summary>
+    private static async Task<IntegrityStatus?> WaitForPassAsync(StorageClient storage, long pass, CancellationToken ct)
     {
+        int idleLooks = 0;
         while (true)
         {
             var status = await storage.QueryIntegrityAsync(ct);
-            if (status.ScrubPasses >= pass && !status.ScrubRunning)
+            if (status.ScrubEnded >= pass && !status.ScrubRunning)
             {
                 return status;
+            }
+
+            // Nothing running or waiting to run and the pass not ended: a restart lost it (a few looks to be sure).
+            idleLooks = status.ScrubRunning ? 0 : idleLooks + 1;
+            if (idleLooks >= 10)
+            {
+                return null;
             }
 
             await Task.Delay(PollInterval, ct);

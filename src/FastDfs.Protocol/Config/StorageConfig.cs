@@ -121,6 +121,13 @@ public sealed record StorageConfig
     public int SyncAckTimeout { get; init; }
 
     /// <summary>
+    /// FastDFS.NET addition (<c>admin_hosts</c>, repeatable, <c>allow_hosts</c> syntax): who besides the group's members
+    /// and the trackers may use the storage's FastDFS.NET administration commands (integrity report, scrub, file listing
+    /// for <c>fdfs check</c>): a listing reveals every file id. Default: this machine only.
+    /// </summary>
+    public IReadOnlyList<string> AdminHosts { get; init; } = ["127.0.0.1", "::1"];
+
+    /// <summary>
     /// FastDFS.NET addition (<c>scrub_interval</c>): seconds from the end of one background scrub pass (every stored
     /// byte read and checked against its name's CRC32) to the start of the next; 0 = no background scrub.
     /// </summary>
@@ -318,6 +325,7 @@ public sealed record StorageConfig
             ScrubInterval = Math.Max(0, g.GetInt("scrub_interval", d.ScrubInterval)),
             ScrubRate = Math.Max(0, g.GetBytes("scrub_rate", d.ScrubRate)),
             AntiEntropyInterval = Math.Max(0, g.GetInt("anti_entropy_interval", d.AntiEntropyInterval)),
+            AdminHosts = g.GetAll("admin_hosts") is { Count: > 0 } admins ? admins : d.AdminHosts,
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
             StorePaths = storePaths,
             SubdirCountPerPath = subdirCount,

@@ -17,6 +17,9 @@ public enum ListedFileKind : byte
 
     /// <summary>A symbolic link (a slave stored with <c>store_slave_file_use_link</c>).</summary>
     Link = 16,
+
+    /// <summary>The file could not be read (an I/O error): its size and CRC32 are unknown.</summary>
+    Unreadable = 32,
 }
 
 /// <summary>What LIST_FILES computes beyond names, sizes and times.</summary>
@@ -30,6 +33,9 @@ public enum ListFilesOptions : byte
 
     /// <summary>The CRC32 of the files that change in place only (appender and metadata files).</summary>
     Crc32OfMutable = 2,
+
+    /// <summary>Read for the checksums at no more than the storage's <c>scrub_rate</c> (anti-entropy's background comparisons).</summary>
+    Throttled = 4,
 }
 
 /// <summary>One stored file as LIST_FILES reports it; <see cref="Crc32"/> is meaningful when <see cref="HasCrc32"/>.</summary>

@@ -93,6 +93,12 @@ public sealed record IntegrityStatus
     /// <summary>Lost copies fetched back from peers by anti-entropy since start.</summary>
     public long AntiEntropyRestored { get; init; }
 
+    /// <summary>Passes that ended since the storage started, completed or not (what SCRUB_START's answer counts).</summary>
+    public long ScrubEnded { get; init; }
+
+    /// <summary>The last pass that ended failed (an error stopped it; the log says which).</summary>
+    public bool ScrubLastFailed { get; init; }
+
     /// <summary>The most recent findings, oldest first.</summary>
     public IReadOnlyList<IntegrityFinding> Findings { get; init; } = [];
 
@@ -102,6 +108,7 @@ public sealed record IntegrityStatus
         ScrubRunning ? 1 : 0, ScrubPasses, ScrubStarted, ScrubFinished, ScrubFilesChecked, ScrubBytesChecked,
         ScrubCorrupt, ScrubRepaired, ScrubUnrepairable, ScrubNext, ScrubRate,
         AntiEntropyRounds, AntiEntropyFinished, AntiEntropyResent, AntiEntropyDeletesResent, AntiEntropyRestored,
+        ScrubEnded, ScrubLastFailed ? 1 : 0,
     ];
 
     /// <summary>
@@ -153,7 +160,7 @@ public sealed record IntegrityStatus
             throw new ProtocolException($"integrity status: {count} numbers in {body.Length} bytes");
         }
 
-        var n = new long[Math.Max(count, 21)];
+        var n = new long[Math.Max(count, 23)];
         for (int i = 0; i < count; i++)
         {
             n[i] = BinaryPrimitives.ReadInt64BigEndian(body[(4 + 8 * i)..]);
@@ -183,7 +190,7 @@ public sealed record IntegrityStatus
             ScrubRunning = n[5] != 0, ScrubPasses = n[6], ScrubStarted = n[7], ScrubFinished = n[8], ScrubFilesChecked = n[9],
             ScrubBytesChecked = n[10], ScrubCorrupt = n[11], ScrubRepaired = n[12], ScrubUnrepairable = n[13], ScrubNext = n[14],
             ScrubRate = n[15], AntiEntropyRounds = n[16], AntiEntropyFinished = n[17], AntiEntropyResent = n[18],
-            AntiEntropyDeletesResent = n[19], AntiEntropyRestored = n[20],
+            AntiEntropyDeletesResent = n[19], AntiEntropyRestored = n[20], ScrubEnded = n[21], ScrubLastFailed = n[22] != 0,
             Findings = findings,
         };
     }
@@ -202,7 +209,7 @@ public static class IntegrityQuery
 /// <summary>
 /// FastDFS.NET-only command to a storage: start a scrub pass now (or join the one running). Request: <c>rate i64be</c>,
 /// the read limit in bytes per second for this pass (0 = the storage's <c>scrub_rate</c>, -1 = unlimited).
-/// Response: <c>pass i64be</c>, the number the pass will have in <see cref="IntegrityStatus.ScrubPasses"/> once done.
+/// Response: <c>pass i64be</c>, the value <see cref="IntegrityStatus.ScrubEnded"/> reaches when that pass has ended.
 /// </summary>
 public static class ScrubStart
 {

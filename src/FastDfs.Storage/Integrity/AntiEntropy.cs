@@ -159,18 +159,28 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
                (info.SourceRaw == ctx.SourceRaw || (info.SourceIsStorageId && info.Source == ctx.StorageId));
     }
 
-    private static bool Differ(in ListedFile mine, in ListedFile theirs) =>
-        mine.Size != theirs.Size || mine.Kind != theirs.Kind || (mine.HasCrc32 && theirs.HasCrc32 && mine.Crc32 != theirs.Crc32);
+    /// <summary>What the binlog says of a name: its last record.</summary>
+    private enum Truth
+    {
+        /// <summary>No record of the name (a binlog rebuilt or trimmed, a file placed by hand): nothing is done but a report.</summary>
+        Unknown,
+
+        /// <summary>The last record creates or updates it (or renames a file to it).</summary>
+        Exists,
+
+        /// <summary>The last record deletes it (or renames it away).</summary>
+        Deleted,
+    }
 
     private async Task ComparePeerAsync(StorageBrief peer, long roundStart, CancellationToken stop)
     {
-        var options = ListFilesOptions.Crc32OfMutable;
+        // Both sides read at scrub_rate (the peer is asked to throttle its checksums too).
+        var options = ListFilesOptions.Crc32OfMutable | ListFilesOptions.Throttled;
         var throttle = new ReadThrottle(ctx.Config.ScrubRate);
         await using var client = _repair.NewClient();
         var remote = client.GetStorage(new StorageEndpoint(peer.IpAddr, peer.Port)).ListAllFilesAsync(ctx.GroupName, "", options, stop).GetAsyncEnumerator(stop);
         var local = ctx.Lister.ListAsync(new FileLister.Scope(0, ctx.Paths.Count - 1, -1, -1), options, throttle.WaitAsync, stop).GetAsyncEnumerator(stop);
-        var toSend = new List<string>();
-        var missingHere = new Dictionary<string, long>(StringComparer.Ordinal);
+        var differing = new Dictionary<string, (ListedFile? Here, ListedFile? There)>(StringComparer.Ordinal);
         try
         {
             ListedFile? mine = await local.MoveNextAsync().ConfigureAwait(false) ? local.Current : null;
@@ -182,16 +192,11 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
                 var there = order >= 0 ? theirs : null;
                 string name = (here ?? there)!.Value.LogicName;
                 bool recent = (here?.Mtime ?? 0) >= roundStart - 1 || (there?.Mtime ?? 0) >= roundStart - 1;
-                if (!recent && IsMine(name) && toSend.Count + missingHere.Count < MaxCandidates)
+                bool link = ((here?.Kind ?? 0) | (there?.Kind ?? 0)).HasFlag(ListedFileKind.Link);
+                if (!recent && !link && IsMine(name) && differing.Count < MaxCandidates &&
+                    (here is null || there is null || Differ(here.Value, there.Value)))
                 {
-                    if (here is { } h && (there is not { } t || Differ(h, t)))
-                    {
-                        toSend.Add(name);
-                    }
-                    else if (here is null && there is { } t2)
-                    {
-                        missingHere[name] = t2.Mtime;
-                    }
+                    differing[name] = (here, there);
                 }
 
                 if (order <= 0)
@@ -211,72 +216,194 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
             await remote.DisposeAsync().ConfigureAwait(false);
         }
 
-        if (toSend.Count == 0 && missingHere.Count == 0)
+        if (differing.Count == 0)
         {
             return;
         }
 
-        var deleted = DeletedByTheBinlog(toSend.Concat(missingHere.Keys));
+        var truths = ReadTruth(differing.Keys);
         await using var pushes = await PeerPush.OpenAsync(ctx, peer, stop).ConfigureAwait(false);
-        foreach (string name in toSend)
+        foreach (var (name, (here, there)) in differing)
         {
+            var (truth, recordTime) = truths.TryGetValue(name, out var t) ? t : (Truth.Unknown, 0L);
             string? path = ctx.Lister.FullPathOf(name);
             if (path is null)
             {
                 continue;
             }
 
-            if (deleted.Contains(name))
+            if (truth == Truth.Deleted)
             {
-                // A delete a crash interrupted here: complete it, and on the peer.
-                using (await ctx.FileLocks.AcquireAsync(name, stop).ConfigureAwait(false))
+                if (here is not null)
                 {
-                    File.Delete(path);
+                    // A delete a crash interrupted here (deletes are logged first): complete it.
+                    using (await ctx.FileLocks.AcquireAsync(name, stop).ConfigureAwait(false))
+                    {
+                        File.Delete(path);
+                    }
+
+                    logger.LogWarning("anti-entropy: {Name} is deleted by the binlog but was still here: deleted", name);
                 }
 
-                logger.LogWarning("anti-entropy: {Name} is deleted by the binlog but was still here: deleted", name);
-                await pushes.DeleteAsync(name, stop).ConfigureAwait(false);
-                Record(IntegrityFindingKind.DeleteResent, name, ref _deletesResent);
-                continue;
-            }
-
-            if (await pushes.SendAsync(name, path, stop).ConfigureAwait(false))
-            {
-                logger.LogWarning("anti-entropy: {Name} was missing or different on {Peer}: sent again", name, peer.Id);
-                Record(IntegrityFindingKind.Resent, name, ref _resent);
-                if (!File.Exists(path))
+                if (there is not null)
                 {
-                    // Deleted while it was being sent: the delete's own push may have come first.
-                    await pushes.DeleteAsync(name, stop).ConfigureAwait(false);
+                    await pushes.DeleteAsync(name, recordTime, stop).ConfigureAwait(false);
+                    logger.LogWarning("anti-entropy: {Name} was deleted here but is still on {Peer}: delete sent again", name, peer.Id);
+                    Record(IntegrityFindingKind.DeleteResent, name, ref _deletesResent);
                 }
-            }
-        }
 
-        foreach (var (name, theirMtime) in missingHere)
-        {
-            if (deleted.Contains(name))
-            {
-                logger.LogWarning("anti-entropy: {Name} was deleted here but is still on {Peer}: delete sent again", name, peer.Id);
-                await pushes.DeleteAsync(name, stop).ConfigureAwait(false);
-                Record(IntegrityFindingKind.DeleteResent, name, ref _deletesResent);
                 continue;
             }
 
-            string? path = ctx.Lister.FullPathOf(name);
-            if (path is null || name.Length > 128)
+            if (here is { } mineCopy)
             {
-                continue;
+                await SendIfItIsTheGoodCopyAsync(pushes, peer, name, path, mineCopy, there, stop).ConfigureAwait(false);
             }
-
-            var outcome = await _repair.RepairFileAsync(name, path, theirMtime, replace: false, stop).ConfigureAwait(false);
-            if (outcome == PeerRepair.Outcome.Repaired)
+            else if (there is { } theirCopy)
             {
-                logger.LogWarning("anti-entropy: {Name} was lost here (no delete recorded): fetched back from a peer", name);
-                ctx.Integrity.RepairedOne();
-                Record(IntegrityFindingKind.Restored, name, ref _restored);
+                if (truth != Truth.Exists)
+                {
+                    // No record of the name here: it may be a file deleted before this binlog began. Never brought back on a guess.
+                    logger.LogWarning("anti-entropy: {Name} is on {Peer} but not here, and the binlog has no record of it: left as it is", name, peer.Id);
+                    continue;
+                }
+
+                var outcome = await _repair.RepairFileAsync(name, path, theirCopy.Mtime, replace: false, stop).ConfigureAwait(false);
+                if (outcome == PeerRepair.Outcome.Repaired)
+                {
+                    logger.LogWarning("anti-entropy: {Name} was lost here (the binlog says it exists): fetched back from a peer", name);
+                    ctx.Integrity.RepairedOne();
+                    Record(IntegrityFindingKind.Restored, name, ref _restored);
+                }
             }
         }
     }
+
+    /// <summary>
+    /// Sends our copy to a peer that lacks it or holds another one, but only a copy that can be trusted: a file whose
+    /// name promises its size and CRC32 goes only if it keeps the promise (if it does not, and the peer's copy has the
+    /// promised size, ours is repaired from the peer instead); a file that changes in place goes only if ours changed
+    /// after theirs (a newer mtime), so a copy that rotted or lost its tail here never replaces a good one.
+    /// </summary>
+    private async Task SendIfItIsTheGoodCopyAsync(PeerPush pushes, StorageBrief peer, string name, string path, ListedFile mine, ListedFile? there,
+        CancellationToken stop)
+    {
+        if (NameChecksum.TryGetExpected(name, out long promisedSize, out _))
+        {
+            if (await ContentChecksum.FileMatchesNameAsync(name, path, stop).ConfigureAwait(false) != true)
+            {
+                if (there is { } theirs && theirs.Size == promisedSize)
+                {
+                    var outcome = await _repair.RepairFileAsync(name, path, FileNameCodec.Decode(name).Timestamp, replace: true, stop).ConfigureAwait(false);
+                    if (outcome == PeerRepair.Outcome.Repaired)
+                    {
+                        logger.LogWarning("anti-entropy: our copy of {Name} did not match its name: repaired from {Peer}", name, peer.Id);
+                        ctx.Integrity.FoundCorrupt();
+                        ctx.Integrity.RepairedOne();
+                        ctx.Integrity.Record(IntegrityFindingKind.Repaired, name);
+                    }
+                }
+                else
+                {
+                    logger.LogWarning("anti-entropy: our copy of {Name} does not match its name: not sent", name);
+                }
+
+                return;
+            }
+        }
+        else if (there is { } theirs)
+        {
+            // A file that changes in place promises nothing: the members vote. A copy most members hold is the right one;
+            // without a majority ours goes only if it changed after theirs (a change the peer missed), never a copy that is
+            // just different (a rotted byte, a tail lost in a power cut: which side cannot be told).
+            switch (await VoteAsync(name, path, stop).ConfigureAwait(false))
+            {
+                case Vote.OursWins:
+                    break;
+                case Vote.OursLoses:
+                    var outcome = await _repair.RepairMutableAsync(name, path, theirs, stop).ConfigureAwait(false);
+                    if (outcome == PeerRepair.Outcome.Repaired)
+                    {
+                        logger.LogWarning("anti-entropy: most members hold another copy of {Name}: ours replaced with it", name);
+                        ctx.Integrity.RepairedOne();
+                        ctx.Integrity.Record(IntegrityFindingKind.Repaired, name);
+                    }
+
+                    return;
+                default:
+                    if (mine.Mtime <= theirs.Mtime)
+                    {
+                        logger.LogWarning("anti-entropy: {Name} differs on {Peer}, no majority, and our copy is not newer: left for an operator (fdfs check)",
+                            name, peer.Id);
+                        return;
+                    }
+
+                    break;
+            }
+        }
+
+        if (await pushes.SendAsync(name, path, stop).ConfigureAwait(false))
+        {
+            logger.LogWarning("anti-entropy: {Name} was missing or different on {Peer}: sent again", name, peer.Id);
+            Record(IntegrityFindingKind.Resent, name, ref _resent);
+            if (!File.Exists(path))
+            {
+                // Deleted while it was being sent: the delete's own push may have come first.
+                // (With timestamp 0: the peer must not take it as how far it has synced from us.)
+                await pushes.DeleteAsync(name, 0, stop).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private enum Vote
+    {
+        NoMajority,
+        OursWins,
+        OursLoses,
+    }
+
+    /// <summary>Every ACTIVE member's copy of <paramref name="name"/> (size and CRC32), ours included: is ours the majority's?</summary>
+    private async Task<Vote> VoteAsync(string name, string path, CancellationToken stop)
+    {
+        var ours = await FileLister.DescribeAsync(name, path, ListFilesOptions.Crc32, null, stop).ConfigureAwait(false);
+        if (ours is not { HasCrc32: true } mineNow)
+        {
+            return Vote.NoMajority;
+        }
+
+        var votes = new List<(long Size, uint Crc)> { (mineNow.Size, mineNow.Crc32) };
+        string myId = ctx.Replication.MyId;
+        await using var client = _repair.NewClient();
+        foreach (var member in ctx.Group.Servers.Where(m => m.Status == StorageStatus.Active && m.Id != myId &&
+                     !(m.IpAddr == ctx.SourceIp && m.Port == ctx.Port)))
+        {
+            try
+            {
+                // The page after the name without its last character holds the name (a few -m and slave names may come first).
+                var (files, _) = await client.GetStorage(new StorageEndpoint(member.IpAddr, member.Port))
+                    .ListFilesAsync(ctx.GroupName, name[..9], name[..^1], ListFilesOptions.Crc32OfMutable, 100, stop).ConfigureAwait(false);
+                if (files.FirstOrDefault(f => f.LogicName == name) is { HasCrc32: true } theirs)
+                {
+                    votes.Add((theirs.Size, theirs.Crc32));
+                }
+            }
+            catch (Exception e) when (e is Client.FastDfsException or IOException)
+            {
+                logger.LogDebug("anti-entropy: {Member} did not vote on {Name}: {Message}", member.Id, name, e.Message);
+            }
+        }
+
+        var winner = votes.GroupBy(v => v).OrderByDescending(g => g.Count()).First();
+        if (winner.Count() * 2 <= votes.Count)
+        {
+            return Vote.NoMajority;
+        }
+
+        return winner.Key == votes[0] ? Vote.OursWins : Vote.OursLoses;
+    }
+
+    private static bool Differ(in ListedFile mine, in ListedFile theirs) =>
+        mine.Size != theirs.Size || mine.Kind != theirs.Kind || (mine.HasCrc32 && theirs.HasCrc32 && mine.Crc32 != theirs.Crc32);
 
     private void Record(IntegrityFindingKind kind, string name, ref long counter)
     {
@@ -284,14 +411,11 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
         ctx.Integrity.Record(kind, name);
     }
 
-    /// <summary>
-    /// The names among <paramref name="names"/> whose last binlog record deletes them (a delete, from here or a peer, or
-    /// a rename away from them); one pass over the binlog.
-    /// </summary>
-    private HashSet<string> DeletedByTheBinlog(IEnumerable<string> names)
+    /// <summary>The last binlog record of each of <paramref name="names"/> (a delete, a create or update, a rename to or away), with its time; one pass over the binlog.</summary>
+    private Dictionary<string, (Truth Truth, long Time)> ReadTruth(IEnumerable<string> names)
     {
         var wanted = new HashSet<string>(names, StringComparer.Ordinal);
-        var lastIsDelete = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var truths = new Dictionary<string, (Truth, long)>(StringComparer.Ordinal);
         var reader = new BinlogReader(ctx.Binlog, logger);
         var position = default(BinlogPosition);
         var end = ctx.Binlog.End;
@@ -313,17 +437,17 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
 
                 if (wanted.Contains(record.FileName))
                 {
-                    lastIsDelete[record.FileName] = record.UpperOp == BinlogOp.Delete;
+                    truths[record.FileName] = (record.UpperOp == BinlogOp.Delete ? Truth.Deleted : Truth.Exists, record.Timestamp);
                 }
 
                 if (record.UpperOp == BinlogOp.Rename && record.OtherName is { } old && wanted.Contains(old))
                 {
-                    lastIsDelete[old] = true;
+                    truths[old] = (Truth.Deleted, record.Timestamp);
                 }
             }
         }
 
-        return [.. lastIsDelete.Where(p => p.Value).Select(p => p.Key)];
+        return truths;
     }
 
     /// <summary>A connection for anti-entropy's pushes: introduced as the sync worker's are (REPORT_SERVER_ID, CHECKED_REPLICATION).</summary>
@@ -367,50 +491,69 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
             }
         }
 
-        /// <summary>The whole file as it is now (an update: it overwrites); false when it is gone or our copy does not keep its name's promise.</summary>
+        /// <summary>
+        /// The whole file as it is now (an update: it overwrites); false when it is gone or our copy does not keep its name's
+        /// promise. A file that changes in place and changed while it was being sent (size or mtime) is sent again, so the
+        /// peer does not keep a torn copy.
+        /// </summary>
         public async Task<bool> SendAsync(string logicName, string path, CancellationToken stop)
         {
             bool mutable = SyncPeerWorker.IsMutable(logicName);
-            SafeFileHandleSource? file;
-            using (mutable ? await _ctx.FileLocks.AcquireAsync(logicName, stop).ConfigureAwait(false) : default)
+            for (int attempt = 0; attempt < 3; attempt++)
             {
-                file = SafeFileHandleSource.TryOpen(path);
-            }
-
-            using (file)
-            {
-                if (file is null)
+                SafeFileHandleSource? file;
+                (long, DateTime) before;
+                using (mutable ? await _ctx.FileLocks.AcquireAsync(logicName, stop).ConfigureAwait(false) : default)
                 {
-                    return false;
+                    file = SafeFileHandleSource.TryOpen(path);
+                    before = file is null ? default : (file.Length, File.GetLastWriteTimeUtc(file.Handle));
                 }
 
-                long size = file.Length;
-                long timestamp = FileNameCodec.TryDecode(mutable && logicName.EndsWith("-m", StringComparison.Ordinal) ? logicName[..^2] : logicName, out var info)
-                    ? info.Timestamp : StorageContext.Now;
-                int nameLength = FixedString.ByteCount(logicName);
-                var fixedPart = new byte[8 + 8 + 4 + ProtocolConstants.GroupNameMaxLen + nameLength];
-                BinaryPrimitives.WriteInt64BigEndian(fixedPart, nameLength);
-                BinaryPrimitives.WriteInt64BigEndian(fixedPart.AsSpan(8), size);
-                BinaryPrimitives.WriteUInt32BigEndian(fixedPart.AsSpan(16), (uint)timestamp);
-                FixedString.Write(fixedPart.AsSpan(20, ProtocolConstants.GroupNameMaxLen), _ctx.GroupName);
-                FixedString.Write(fixedPart.AsSpan(20 + ProtocolConstants.GroupNameMaxLen), logicName);
-                byte status = await _connection.RequestAsync(FdfsCommand.SyncUpdateFile, fixedPart, stop, file, 0, size).ConfigureAwait(false);
-                if (status == Errno.EBADMSG)
+                using (file)
                 {
-                    _ctx.Integrity.PushRefused();
-                    return false; // our copy does not keep its promise: the scrub's business
-                }
+                    if (file is null)
+                    {
+                        return false;
+                    }
 
-                Expect(status, "SYNC_UPDATE_FILE");
-                return true;
+                    byte status = await PushAsync(logicName, file, before.Item1, stop).ConfigureAwait(false);
+                    if (status == Errno.EBADMSG)
+                    {
+                        _ctx.Integrity.PushRefused();
+                        return false; // our copy does not keep its promise: the scrub's business
+                    }
+
+                    Expect(status, "SYNC_UPDATE_FILE");
+                    if (!mutable || (RandomAccess.GetLength(file.Handle), File.GetLastWriteTimeUtc(file.Handle)) == before)
+                    {
+                        return true;
+                    }
+                }
             }
+
+            return true;
         }
 
-        public async Task DeleteAsync(string logicName, CancellationToken stop)
+        private async Task<byte> PushAsync(string logicName, SafeFileHandleSource file, long size, CancellationToken stop)
+        {
+            bool metadata = logicName.EndsWith("-m", StringComparison.Ordinal);
+            long timestamp = FileNameCodec.TryDecode(metadata ? logicName[..^2] : logicName, out var info) ? info.Timestamp : 0;
+            int nameLength = FixedString.ByteCount(logicName);
+            var fixedPart = new byte[8 + 8 + 4 + ProtocolConstants.GroupNameMaxLen + nameLength];
+            BinaryPrimitives.WriteInt64BigEndian(fixedPart, nameLength);
+            BinaryPrimitives.WriteInt64BigEndian(fixedPart.AsSpan(8), size);
+            BinaryPrimitives.WriteUInt32BigEndian(fixedPart.AsSpan(16), (uint)timestamp);
+            FixedString.Write(fixedPart.AsSpan(20, ProtocolConstants.GroupNameMaxLen), _ctx.GroupName);
+            FixedString.Write(fixedPart.AsSpan(20 + ProtocolConstants.GroupNameMaxLen), logicName);
+            return await _connection.RequestAsync(FdfsCommand.SyncUpdateFile, fixedPart, stop, file, 0, size).ConfigureAwait(false);
+        }
+
+        /// <param name="timestamp">the delete's own time (its binlog record): the peer takes it as how far it has synced from us.</param>
+        public async Task DeleteAsync(string logicName, long timestamp, CancellationToken stop)
         {
             int nameLength = FixedString.ByteCount(logicName);
             var body = new byte[4 + ProtocolConstants.GroupNameMaxLen + nameLength];
-            BinaryPrimitives.WriteUInt32BigEndian(body, (uint)StorageContext.Now);
+            BinaryPrimitives.WriteUInt32BigEndian(body, (uint)timestamp);
             FixedString.Write(body.AsSpan(4, ProtocolConstants.GroupNameMaxLen), _ctx.GroupName);
             FixedString.Write(body.AsSpan(4 + ProtocolConstants.GroupNameMaxLen), logicName);
             byte status = await _connection.RequestAsync(FdfsCommand.SyncDeleteFile, body, stop).ConfigureAwait(false);

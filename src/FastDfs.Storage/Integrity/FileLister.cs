@@ -14,8 +14,11 @@ namespace FastDfs.Storage.Integrity;
 /// </summary>
 internal sealed class FileLister(StorePathSet paths)
 {
-    /// <summary>A page stops early after this long, so a page of large checksummed files does not outlast a network timeout.</summary>
+    /// <summary>A page stops early after this long (at a file or a sub-directory), so it does not outlast a network timeout.</summary>
     private static readonly TimeSpan PageTimeBudget = TimeSpan.FromSeconds(5);
+
+    /// <summary>Files larger than this get no CRC32 in a listing (one alone could outlast the page; the scrub checks them).</summary>
+    public const long MaxChecksummedSize = 1L << 30;
 
     /// <summary>Where <paramref name="logicName"/> lives under the store paths; null when it is not a valid name here.</summary>
     public string? FullPathOf(string logicName) =>
@@ -68,6 +71,12 @@ internal sealed class FileLister(StorePathSet paths)
         foreach (var (path, high, low) in Directories(scope, startPath, startHigh, startLow))
         {
             string prefix = $"M{path:X2}/{high:X2}/{low:X2}/";
+            if (files.Count == 0 && after is null && clock.Elapsed > PageTimeBudget)
+            {
+                // A long walk through empty sub-directories: an empty page whose cursor resumes at this directory.
+                return (files, prefix);
+            }
+
             string directory = paths.SubdirPath(path, high, low);
             string[] names;
             try
@@ -76,6 +85,12 @@ internal sealed class FileLister(StorePathSet paths)
             }
             catch (DirectoryNotFoundException)
             {
+                continue;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A failing disk: the directory is left out of this listing (a comparison then shows its files missing).
+                Unlisted?.Invoke(directory, e);
                 continue;
             }
 
@@ -102,6 +117,9 @@ internal sealed class FileLister(StorePathSet paths)
 
         return (files, string.Empty);
     }
+
+    /// <summary>Told of a sub-directory that could not be listed (logged by the owner).</summary>
+    public Action<string, Exception>? Unlisted { get; set; }
 
     /// <summary>All files of <paramref name="scope"/>, page by page.</summary>
     public async IAsyncEnumerable<ListedFile> ListAsync(Scope scope, ListFilesOptions options, Func<int, CancellationToken, ValueTask>? throttle,
@@ -183,7 +201,8 @@ internal sealed class FileLister(StorePathSet paths)
 
             long mtime = new DateTimeOffset(file.LastWriteTimeUtc).ToUnixTimeSeconds();
             bool mutable = metadata || info.IsAppender;
-            if (!options.HasFlag(ListFilesOptions.Crc32) && !(mutable && options.HasFlag(ListFilesOptions.Crc32OfMutable)))
+            if ((!options.HasFlag(ListFilesOptions.Crc32) && !(mutable && options.HasFlag(ListFilesOptions.Crc32OfMutable))) ||
+                file.Length > MaxChecksummedSize)
             {
                 return new ListedFile(logicName, file.Length, mtime, kind, false, 0);
             }
@@ -196,6 +215,11 @@ internal sealed class FileLister(StorePathSet paths)
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Listed all the same, as unreadable: one bad file must not stop the listing of a damaged disk.
+            return new ListedFile(logicName, -1, 0, kind | ListedFileKind.Unreadable, false, 0);
         }
     }
 

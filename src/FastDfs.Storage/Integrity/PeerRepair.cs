@@ -123,6 +123,53 @@ internal sealed class PeerRepair(StorageContext ctx, ILogger logger)
         }
     }
 
+    /// <summary>
+    /// Replaces our copy of a file that changes in place (appender, metadata) with the copy most members hold: fetched from
+    /// a peer and taken only if it is still that copy (its size and CRC32), under the file's lock.
+    /// </summary>
+    public async Task<Outcome> RepairMutableAsync(string logicName, string fullPath, ListedFile majority, CancellationToken cancellationToken)
+    {
+        await using var client = NewClient();
+        foreach (var peer in Peers())
+        {
+            string temp = Path.Combine(Path.GetDirectoryName(fullPath)!, $".repair-{Guid.NewGuid():N}.tmp");
+            try
+            {
+                await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+                {
+                    await client.GetStorage(new StorageEndpoint(peer.IpAddr, peer.Port))
+                        .DownloadAsync(new FileId(ctx.GroupName, logicName), file, ct: cancellationToken).ConfigureAwait(false);
+                }
+
+                var fetched = await FileLister.DescribeAsync(logicName, temp, ListFilesOptions.Crc32, null, cancellationToken).ConfigureAwait(false);
+                if (fetched is { HasCrc32: true } f && f.Size == majority.Size && f.Crc32 == majority.Crc32)
+                {
+                    using (await ctx.FileLocks.AcquireAsync(logicName, cancellationToken).ConfigureAwait(false))
+                    {
+                        if (!File.Exists(fullPath))
+                        {
+                            return Outcome.Changed;
+                        }
+
+                        File.SetLastWriteTimeUtc(temp, File.GetLastWriteTimeUtc(fullPath));
+                        File.Move(temp, fullPath, overwrite: true);
+                        return Outcome.Repaired;
+                    }
+                }
+            }
+            catch (Exception e) when (e is FastDfsException or IOException or UnauthorizedAccessException)
+            {
+                logger.LogDebug("repairing {Name} from {Peer}: {Message}", logicName, peer.Id, e.Message);
+            }
+            finally
+            {
+                TryDelete(temp);
+            }
+        }
+
+        return Outcome.NoGoodCopy;
+    }
+
     /// <summary>Rewrites the data of the trunk-stored <paramref name="logicName"/> with a verified peer copy.</summary>
     public async Task<bool> RepairTrunkSlotAsync(string logicName, CancellationToken cancellationToken)
     {

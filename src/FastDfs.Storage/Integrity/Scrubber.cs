@@ -27,6 +27,8 @@ internal sealed class Scrubber
     private long _manualRate;
     private bool _running;
     private long _passes;
+    private long _ended;
+    private bool _lastFailed;
     private long _lastStart;
     private long _lastEnd;
     private long _nextDue;
@@ -53,7 +55,7 @@ internal sealed class Scrubber
     }
 
     /// <summary>Starts a pass now (<paramref name="rate"/>: bytes per second, 0 = scrub_rate, -1 = unlimited) or joins the running one.</summary>
-    /// <returns>The number <see cref="IntegrityStatus.ScrubPasses"/> reaches when that pass is done.</returns>
+    /// <returns>The number <see cref="IntegrityStatus.ScrubEnded"/> reaches when that pass has ended.</returns>
     public long RequestPass(long rate)
     {
         lock (_gate)
@@ -65,7 +67,7 @@ internal sealed class Scrubber
                 _wake.TrySetResult();
             }
 
-            return _passes + 1;
+            return _ended + 1;
         }
     }
 
@@ -87,6 +89,8 @@ internal sealed class Scrubber
                 ScrubUnrepairable = Interlocked.Read(ref _unrepairable),
                 ScrubNext = _nextDue,
                 ScrubRate = _rate,
+                ScrubEnded = _ended,
+                ScrubLastFailed = _lastFailed,
             };
         }
     }
@@ -162,6 +166,8 @@ internal sealed class Scrubber
         lock (_gate)
         {
             _running = false;
+            _ended++;
+            _lastFailed = !completed;
             long now = StorageContext.Now;
             long interval = _ctx.Config.ScrubInterval;
             _nextDue = interval > 0 ? now + interval : 0;
@@ -256,13 +262,11 @@ internal sealed class Scrubber
             }
 
             using var handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-            if (RandomAccess.GetLength(handle) != size)
-            {
-                return; // another size: the name promises nothing (a slave whose name looks like a normal one)
-            }
-
-            matches = await ContentChecksum.ComputeAsync(handle, 0, size, throttle.WaitAsync, stop).ConfigureAwait(false) == crc;
-            Interlocked.Add(ref _bytes, size);
+            // Another size is damage too (a tail lost in a power cut). A slave with a digits-only prefix whose name looks like
+            // a normal one would be reported as well, but never changed: a repair takes only a copy that keeps the promise.
+            long length = RandomAccess.GetLength(handle);
+            matches = length == size && await ContentChecksum.ComputeAsync(handle, 0, size, throttle.WaitAsync, stop).ConfigureAwait(false) == crc;
+            Interlocked.Add(ref _bytes, Math.Min(length, size));
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -23,6 +23,13 @@ internal sealed partial class StorageSession
             return Errno.ENOENT;
         }
 
+        if (Protocol.FileIds.FileNameCodec.TryDecode(target.LogicName, out var nameInfo))
+        {
+            // Deletes too happen on the source while it is in the group: a delete made elsewhere while the source is down
+            // could be undone by the source's anti-entropy before the delete's record reached it.
+            EnsureSingleWriter(target.LogicName, nameInfo);
+        }
+
         if (isDirectory)
         {
             throw new ProtocolException("delete target is not a regular file");

@@ -14,8 +14,28 @@ internal sealed partial class StorageSession
     /// <summary>A page is kept under about 200 KB.</summary>
     private const int ListPageLimit = 2000;
 
+    /// <summary>
+    /// The administration commands reveal every file id (a listing) or load the disk (a scrub): group members, the
+    /// trackers and <c>admin_hosts</c> only.
+    /// </summary>
+    private bool CallerMayAdminister()
+    {
+        if (RemoteAddress is not { } remote)
+        {
+            return false;
+        }
+
+        var address = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
+        return CallerIsGroupMember() || _ctx.TrackerAddresses.Contains(address) || _ctx.AdminHosts.Allows(address);
+    }
+
     private async ValueTask<byte> ListFilesAsync(PacketHeader request)
     {
+        if (!CallerMayAdminister())
+        {
+            return Errno.EPERM;
+        }
+
         var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 5).ConfigureAwait(false);
         var (group, options, max, prefix, cursor) = ListFiles.ParseRequest(body.Span);
         if (group != _ctx.GroupName)
@@ -28,7 +48,9 @@ internal sealed partial class StorageSession
             throw new ProtocolException($"LIST_FILES prefix '{prefix}' names no store path or sub-directory here");
         }
 
-        var (files, next) = await _ctx.Lister.PageAsync(scope, cursor, Math.Min(max, ListPageLimit), options, null, Token).ConfigureAwait(false);
+        var throttle = options.HasFlag(ListFilesOptions.Throttled) ? new Integrity.ReadThrottle(_ctx.Config.ScrubRate) : null;
+        var (files, next) = await _ctx.Lister.PageAsync(scope, cursor, Math.Min(max, ListPageLimit), options, throttle is null ? null : throttle.WaitAsync, Token)
+            .ConfigureAwait(false);
         _output.WriteResponse(ListFiles.Response(files, next));
         return Errno.Ok;
     }
@@ -38,6 +60,11 @@ internal sealed partial class StorageSession
         if (request.BodyLength != 0)
         {
             return Errno.EINVAL;
+        }
+
+        if (!CallerMayAdminister())
+        {
+            return Errno.EPERM;
         }
 
         _output.WriteResponse(_ctx.DescribeIntegrity().ToArray());
@@ -52,6 +79,11 @@ internal sealed partial class StorageSession
         }
 
         var body = await ReadBodyAsync(ScrubStart.RequestSize).ConfigureAwait(false);
+        if (!CallerMayAdminister())
+        {
+            return Errno.EPERM;
+        }
+
         long rate = BinaryPrimitives.ReadInt64BigEndian(body.Span);
         long pass = _ctx.Scrubber.RequestPass(rate);
         Span<byte> reply = stackalloc byte[ScrubStart.ResponseSize];

@@ -12,6 +12,9 @@ namespace FastDfs.Tracker.Http;
 internal sealed class StorageIntegrityCache(Func<FastDfsClient> client)
 {
     private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(3);
+
+    /// <summary>A storage that refused the command (stock: EINVAL, which it logs; or not allowed: EPERM) is asked again only after this.</summary>
+    private static readonly TimeSpan RefusedAge = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(3);
 
     private readonly ConcurrentDictionary<(string Ip, int Port), Entry> _entries = new();
@@ -21,13 +24,14 @@ internal sealed class StorageIntegrityCache(Func<FastDfsClient> client)
         public IntegrityStatus? Status;
         public DateTime Fetched = DateTime.MinValue;
         public int Refreshing;
+        public bool Refused;
     }
 
     /// <summary>The last report of the storage at <paramref name="ip"/>:<paramref name="port"/>, refreshed in the background when old.</summary>
     public IntegrityStatus? Get(string ip, int port)
     {
         var entry = _entries.GetOrAdd((ip, port), _ => new Entry());
-        if (DateTime.UtcNow - entry.Fetched > MaxAge && Interlocked.Exchange(ref entry.Refreshing, 1) == 0)
+        if (DateTime.UtcNow - entry.Fetched > (entry.Refused ? RefusedAge : MaxAge) && Interlocked.Exchange(ref entry.Refreshing, 1) == 0)
         {
             _ = RefreshAsync(ip, port, entry);
         }
@@ -41,6 +45,12 @@ internal sealed class StorageIntegrityCache(Func<FastDfsClient> client)
         {
             using var timeout = new CancellationTokenSource(QueryTimeout);
             entry.Status = await client().GetStorage(new StorageEndpoint(ip, port)).QueryIntegrityAsync(timeout.Token).ConfigureAwait(false);
+            entry.Refused = false;
+        }
+        catch (FastDfsException e) when (e.ErrorCode is FastDfs.Protocol.Errno.EINVAL or FastDfs.Protocol.Errno.EPERM)
+        {
+            entry.Status = null;
+            entry.Refused = true;
         }
         catch (Exception e) when (e is FastDfsException or OperationCanceledException or InvalidOperationException or IOException)
         {

@@ -30,7 +30,7 @@ public sealed class CheckAndAntiEntropyTests
     public async Task CheckReportsEveryDifferenceAndAntiEntropyRepairsItWithoutBringingBackADeletedFile()
     {
         var ct = Timeouts.Test(120);
-        await using var cluster = await ReplicationCluster.StartAsync(2, ct);
+        await using var cluster = await ReplicationCluster.StartAsync(3, ct);
         await using var client = cluster.CreateClient();
         var source = ReplicationCluster.Direct(client, cluster.Storages[0]);
         var files = new Dictionary<FileId, byte[]>();
@@ -54,7 +54,7 @@ public sealed class CheckAndAntiEntropyTests
         Assert.Contains("0 differences", clean.Out, StringComparison.Ordinal);
 
         // Damage by hand: a replica removed, a file the source lost, a metadata file removed, an appender's bytes changed
-        // on the peer (same size), and a deleted file put back on the peer.
+        // on one peer (same size: the other two members outvote it), and a deleted file put back on the peer.
         var removedOnPeer = files.Keys.ElementAt(1);
         var lostBySource = files.Keys.ElementAt(2);
         File.Delete(PathOn(cluster, 1, removedOnPeer.LogicName));
@@ -77,7 +77,7 @@ public sealed class CheckAndAntiEntropyTests
         Assert.Contains($"{doomed.LogicName}: missing on {Member(cluster, 0)}", dirty.Out, StringComparison.Ordinal);
         Assert.Contains("5 differences", dirty.Out, StringComparison.Ordinal);
 
-        // The quick form sees the same except the same-size appender... which it still sees: appender CRCs are always compared.
+        // The quick form sees the same: appender and metadata CRC32s are compared in it too.
         var quick = await FdfsAsync(cluster, ct, "check", "group1", "--quick");
         Assert.Equal(1, quick.Exit);
         Assert.Contains("5 differences", quick.Out, StringComparison.Ordinal);
@@ -88,6 +88,7 @@ public sealed class CheckAndAntiEntropyTests
             "fdfs check to find nothing after anti-entropy", ct);
         await ReplicationCluster.AllServeAsync(client, cluster.Storages, files, ct);
         Assert.Equal("0123456789"u8.ToArray(), await ReplicationCluster.TryDownloadAsync(client, cluster.Storages[1], log, ct));
+        Assert.Null(await ReplicationCluster.TryDownloadAsync(client, cluster.Storages[2], doomed, ct));
         Assert.Null(await ReplicationCluster.TryDownloadAsync(client, cluster.Storages[0], doomed, ct));
         Assert.Null(await ReplicationCluster.TryDownloadAsync(client, cluster.Storages[1], doomed, ct));
         Assert.Equal("v", Assert.Single(await ReplicationCluster.Direct(client, cluster.Storages[1]).GetMetadataAsync(withMeta, ct)).Value);
@@ -99,7 +100,41 @@ public sealed class CheckAndAntiEntropyTests
     }
 
     [Fact]
-    public async Task AChangeOnAMemberThatIsNotTheSourceIsRefusedWhileTheSourceIsInTheGroup()
+    public async Task WithoutAMajorityADifferentAppenderCopyIsLeftAndAFileWithoutARecordIsNotBroughtBack()
+    {
+        // Two members, an appender whose copies differ in a byte: which one rotted cannot be told.
+        var ct = Timeouts.Test(60);
+        await using var cluster = await ReplicationCluster.StartAsync(2, ct);
+        await using var client = cluster.CreateClient();
+        var source = ReplicationCluster.Direct(client, cluster.Storages[0]);
+        var log = await source.UploadAppenderAsync(new MemoryStream("0123456789"u8.ToArray()), 10, "log", ct: ct);
+        await ConvergenceTests.AllIdenticalAsync(cluster, client, [log], ct);
+        string onPeer = PathOn(cluster, 1, log.LogicName);
+        var mtime = File.GetLastWriteTimeUtc(onPeer);
+        await File.WriteAllBytesAsync(onPeer, "0123x56789"u8.ToArray(), ct);
+        File.SetLastWriteTimeUtc(onPeer, mtime); // rot keeps the mtime
+
+        // A file the source has no record of (from before its binlog, say) is never brought to it on a guess.
+        var content = "no record of me"u8.ToArray();
+        string stray = FileNameCodec.BuildLogicName(0, 0, 0, FileNameCodec.SourceFromIp(ReplicationCluster.AddressOf(0)), 1795479441,
+            FileNameCodec.MakeSizeField(content.Length, appender: false, trunk: false, 3), System.IO.Hashing.Crc32.HashToUInt32(content), "000.txt");
+        await File.WriteAllBytesAsync(PathOn(cluster, 1, stray), content, ct);
+
+        var check = await FdfsAsync(cluster, ct, "check", "group1");
+        Assert.Equal(1, check.Exit);
+        Assert.Contains($"{log.LogicName}: content differs", check.Out, StringComparison.Ordinal);
+        Assert.Contains($"{stray}: missing on {Member(cluster, 0)}", check.Out, StringComparison.Ordinal);
+        cluster.Storages[0].Context.AntiEntropy.RequestRound();
+        await Eventually.TrueAsync(async () => (await source.QueryIntegrityAsync(ct)).AntiEntropyRounds >= 1, TimeSpan.FromSeconds(30),
+            "an anti-entropy round", ct);
+        Assert.Equal("0123x56789"u8.ToArray(), await File.ReadAllBytesAsync(onPeer, ct));
+        Assert.False(File.Exists(PathOn(cluster, 0, stray)));
+        var report = await source.QueryIntegrityAsync(ct);
+        Assert.Equal((0L, 0L), (report.AntiEntropyResent, report.AntiEntropyRestored));
+    }
+
+    [Fact]
+    public async Task AChangeOrDeleteOnAMemberThatIsNotTheSourceIsRefusedWhileTheSourceIsInTheGroup()
     {
         var ct = Timeouts.Test(60);
         await using var cluster = await ReplicationCluster.StartAsync(2, ct);
@@ -113,6 +148,8 @@ public sealed class CheckAndAntiEntropyTests
         Assert.Equal(Protocol.Errno.EAGAIN, error.ErrorCode);
         await cluster.Storages[0].KillAsync(); // down, but still a member
         error = await Assert.ThrowsAsync<FastDfsException>(() => other.TruncateAsync(log, 0, ct));
+        Assert.Equal(Protocol.Errno.EAGAIN, error.ErrorCode);
+        error = await Assert.ThrowsAsync<FastDfsException>(() => other.DeleteAsync(log, ct));
         Assert.Equal(Protocol.Errno.EAGAIN, error.ErrorCode);
         Assert.Equal("abc"u8.ToArray(), await ReplicationCluster.TryDownloadAsync(client, cluster.Storages[1], log, ct));
     }

@@ -151,6 +151,7 @@ public class StorageConfigTests
             StorePaths = factory.StorePaths,
             TrackerServers = factory.TrackerServers,
             AllowHosts = factory.AllowHosts,
+            AdminHosts = factory.AdminHosts,
             Http = fromConf.Http with { Enabled = false }, // a config built in code starts with HTTP off
         }, factory);
         Assert.Throws<ArgumentException>(() => StorageConfig.Default("/d", trackers, "bad-name"));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 
 namespace FastDfs.Storage.Tests.Sync;
 
@@ -39,5 +40,25 @@ public sealed class NonMemberTests
         await using var member = await storage.ConnectAsync();
         (status, _) = await member.RequestAsync(FdfsCommand.SyncDeleteFile, SyncBodies.Delete(victim, 1795479441));
         Assert.Equal(0, status);
+    }
+
+    [Fact]
+    public async Task The_administration_commands_answer_only_members_trackers_and_admin_hosts()
+    {
+        await using var storage = await TestStorage.StartAsync();
+        await storage.UploadAsync("listed"u8.ToArray());
+        var listing = ListFiles.Request(TestStorage.Group, ListFilesOptions.None, 100, "", "");
+        await using (var stranger = await ConnectFromAsync(storage, "127.0.0.9"))
+        {
+            Assert.Equal(Errno.EPERM, (await stranger.RequestAsync(ListFiles.Command, listing)).Status);
+            Assert.Equal(Errno.EPERM, (await stranger.RequestAsync(IntegrityQuery.Command, [])).Status);
+            Assert.Equal(Errno.EPERM, (await stranger.RequestAsync(ScrubStart.Command, new byte[8])).Status);
+        }
+
+        // 127.0.0.1 is in the default admin_hosts (and plays a member here).
+        await using var admin = await storage.ConnectAsync();
+        var (status, body) = await admin.RequestAsync(ListFiles.Command, listing);
+        Assert.Equal(0, status);
+        Assert.Single(ListFiles.ParseResponse(body).Files);
     }
 }
