@@ -88,8 +88,9 @@ public sealed class MixedClusterTests
         // The source learns it owes the old data; it reports SYNCING then OFFLINE; a beat makes the member ACTIVE.
         Assert.Equal(new SyncSourceBody("127.0.0.2", until),
             SyncSourceBody.Parse(await client.RequestOkAsync(FdfsCommand.StorageSyncSrcReq, Frames.GroupAndId("group1", "127.0.0.3"))));
-        Assert.Empty(await client.RequestOkAsync(FdfsCommand.StorageReportStatus, ReportStatus(StorageStatus.Syncing, "127.0.0.3")));
-        Assert.Empty(await client.RequestOkAsync(FdfsCommand.StorageReportStatus, ReportStatus(StorageStatus.Offline, "127.0.0.3")));
+        await using var fromSource = await tracker.ConnectAsync("127.0.0.2");
+        Assert.Empty(await fromSource.RequestOkAsync(FdfsCommand.StorageReportStatus, ReportStatus(StorageStatus.Syncing, "127.0.0.3")));
+        Assert.Empty(await fromSource.RequestOkAsync(FdfsCommand.StorageReportStatus, ReportStatus(StorageStatus.Offline, "127.0.0.3")));
         await empty.BeatAsync();
         Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
 

@@ -98,4 +98,66 @@ public sealed class PersistenceAndIdsTests
         var target = QueryStoreResponse.Parse(await client.RequestOkAsync(FdfsCommand.QueryStoreWithoutGroupOne));
         Assert.Equal(new StorageEndpoint("192.0.2.7", 23000), target.Storage);
     }
+
+    [Fact]
+    public async Task A_storage_id_joins_only_from_its_listed_address()
+    {
+        string basePath = TestTracker.NewBasePath();
+        string ids = Path.Combine(basePath, "storage_ids.conf");
+        await File.WriteAllTextAsync(ids, "100001 group1 127.0.0.1:23000\n100002 group1 127.0.0.2\n");
+        await using var tracker = await TestTracker.StartAsync(c => c with { UseStorageId = true, StorageIdsFilename = ids }, basePath: basePath);
+
+        // 127.0.0.3 claims the id of 127.0.0.2 (trust_storage_server_id: the id the storage sends is taken).
+        await using var impostor = await tracker.ConnectAsync("127.0.0.3");
+        var claim = new FakeStorage(impostor, "group1", 23000, 1, 10).Request(true, 0) with { StorageId = "100002" };
+        Assert.Equal(Errno.EPERM, await impostor.StatusOfAsync(FdfsCommand.StorageJoin, claim.ToArray()));
+
+        // The listed address may.
+        await using var real = await tracker.ConnectAsync("127.0.0.2");
+        await real.RequestOkAsync(FdfsCommand.StorageJoin, (new FakeStorage(real, "group1", 23000, 1, 10).Request(true, 0) with { StorageId = "100002" }).ToArray());
+        await using var client = await tracker.ConnectAsync();
+        Assert.Equal("100002", Assert.Single(await client.ListStoragesAsync("group1")).Id);
+    }
+
+    [Fact]
+    public async Task Announcing_a_members_address_from_another_host_is_refused_and_a_bad_address_too()
+    {
+        await using var tracker = await TestTracker.StartAsync();
+        await using var member = await tracker.ActiveStorageAsync(port: 23000, localIp: "127.0.0.2");
+
+        await using var impostor = await tracker.ConnectAsync("127.0.0.3");
+        var takeover = new FakeStorage(impostor, "group1", 23000, 1, 10).Request(false, (sbyte)StorageStatus.Active) with { AnnounceIp = "127.0.0.2" };
+        Assert.Equal(Errno.EPERM, await impostor.StatusOfAsync(FdfsCommand.StorageJoin, takeover.ToArray()));
+
+        await using var broken = await tracker.ConnectAsync("127.0.0.4");
+        var multicast = new FakeStorage(broken, "group1", 23000, 1, 10).Request(true, 0) with { AnnounceIp = "239.1.2.3" };
+        Assert.Equal(Errno.EINVAL, await broken.StatusOfAsync(FdfsCommand.StorageJoin, multicast.ToArray()));
+
+        await using var client = await tracker.ConnectAsync();
+        var only = Assert.Single(await client.ListStoragesAsync("group1"));
+        Assert.Equal(("127.0.0.2", StorageStatus.Active), (only.IpAddr, only.Status));
+    }
+
+    [Fact]
+    public async Task Report_status_comes_only_from_a_member_of_the_group()
+    {
+        await using var tracker = await TestTracker.StartAsync();
+        await using var source = await tracker.ActiveStorageAsync(port: 23000, localIp: "127.0.0.2");
+        await using var joining = await tracker.JoinAsync(port: 23000, localIp: "127.0.0.5");
+        await joining.Connection.RequestOkAsync(FdfsCommand.StorageSyncDestReq);
+        await using var client = await tracker.ConnectAsync();
+        var before = (await client.ListStoragesAsync("group1")).Single(s => s.IpAddr == "127.0.0.5").Status;
+
+        var report = new byte[ProtocolConstants.GroupNameMaxLen + StorageBrief.Size];
+        FixedString.Write(report.AsSpan(0, 16), "group1");
+        new StorageBrief(StorageStatus.Offline, 23000, "127.0.0.5", "127.0.0.5").Write(report.AsSpan(16));
+        await using var stranger = await tracker.ConnectAsync("127.0.0.9");
+        Assert.Equal(Errno.EPERM, await stranger.StatusOfAsync(FdfsCommand.StorageReportStatus, report));
+        Assert.Equal(before, (await client.ListStoragesAsync("group1")).Single(s => s.IpAddr == "127.0.0.5").Status);
+        Assert.Empty(await stranger.RequestOkAsync(FdfsCommand.ActiveTest));
+
+        // The group's member (its sync source) may.
+        await using var member = await tracker.ConnectAsync("127.0.0.2");
+        Assert.Equal(0, await member.StatusOfAsync(FdfsCommand.StorageReportStatus, report));
+    }
 }

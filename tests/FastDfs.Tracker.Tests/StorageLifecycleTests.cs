@@ -68,7 +68,9 @@ public sealed class StorageLifecycleTests
             var body = new byte[16 + StorageBrief.Size];
             FixedString.Write(body.AsSpan(0, 16), "group1");
             new StorageBrief(status, 23000, "127.0.0.3", "127.0.0.3").Write(body.AsSpan(16));
-            await client.RequestOkAsync(FdfsCommand.StorageReportStatus, body);
+            // From the source, a member of the group (a stranger is refused).
+            await using var fromSource = await tracker.ConnectAsync("127.0.0.2");
+            await fromSource.RequestOkAsync(FdfsCommand.StorageReportStatus, body);
             Assert.Equal(status, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
         }
 
@@ -101,7 +103,8 @@ public sealed class StorageLifecycleTests
             var body = new byte[16 + StorageBrief.Size];
             FixedString.Write(body.AsSpan(0, 16), "group1");
             new StorageBrief(status, 23000, "127.0.0.3", "127.0.0.3").Write(body.AsSpan(16));
-            await client.RequestOkAsync(FdfsCommand.StorageReportStatus, body);
+            await using var fromSource = await tracker.ConnectAsync("127.0.0.2");
+            await fromSource.RequestOkAsync(FdfsCommand.StorageReportStatus, body);
         }
 
         // WAIT_SYNC may go straight to OFFLINE (a source that finished before its SYNCING report counted).

@@ -12,13 +12,20 @@ internal sealed partial class ClusterState
     private const int MaxStorageIdLength = ProtocolConstants.StorageIdMaxSize - 1;
 
     /// <summary>STORAGE_JOIN: validates, creates the group/record and applies the join status rules of 6.1.</summary>
-    public StorageJoinResponse Join(StorageJoinRequest request, string ip, object connection, out StorageNode node)
+    /// <param name="ip">the address the storage is known by: its announced address, else <paramref name="remoteIp"/></param>
+    /// <param name="remoteIp">the address the JOIN came from</param>
+    public StorageJoinResponse Join(StorageJoinRequest request, string ip, string remoteIp, object connection, out StorageNode node)
     {
         ValidateJoin(request);
         int port = (int)request.StoragePort;
         int pathCount = (int)request.StorePathCount;
         int subdirs = (int)request.SubdirCountPerPath;
         var idEntry = ResolveStorageId(request, ip, port);
+        if (idEntry is not null && !idEntry.Ips.Contains(remoteIp) && !idEntry.Ips.Contains(ip))
+        {
+            // With storage ids the id is the identity: only its listed address (or, behind NAT, the listed address announced) may join as it.
+            throw new ProtocolException($"storage id {idEntry.Id} is {string.Join(",", idEntry.Ips)}, not {remoteIp}", Errno.EPERM);
+        }
         lock (_lock)
         {
             var group = FindGroup(request.GroupName);
@@ -35,6 +42,13 @@ internal sealed partial class ClusterState
 
             // With storage ids the id is the identity: a storage that comes back from another address is the same member.
             var found = idEntry is null ? group.Storages.Find(s => s.Ip == ip && s.Port == port) : group.Find(idEntry.Id);
+            if (idEntry is null && found is not null && ip != remoteIp && found.JoinedFrom.Length > 0 && found.JoinedFrom != remoteIp &&
+                found.Status != StorageStatus.Deleted)
+            {
+                // Without storage ids a storage is its address: announcing a member's address from another host is not taking its place.
+                throw new ProtocolException($"storage {ip}:{port} joins from {found.JoinedFrom}; refusing {remoteIp} announcing it", Errno.EPERM);
+            }
+
             CheckGroupGeometry(group, found, pathCount, subdirs);
             if (found is null)
             {
@@ -53,6 +67,7 @@ internal sealed partial class ClusterState
             }
 
             node.Ip = ip;
+            node.JoinedFrom = remoteIp;
             node.Port = port;
             node.Version = request.Version;
             node.JoinTime = request.JoinTime;
@@ -483,11 +498,17 @@ internal sealed partial class ClusterState
     /// back into SYNCING, where no beat activates it and no source would report it done again. An available
     /// storage is not moved between available states, and superseded records stay as they are.
     /// </summary>
-    public void ReportStatus(string groupName, StorageBrief brief)
+    /// <param name="remoteIp">the caller's address: a member of the group (the peer's sync source) reports, nobody else</param>
+    public void ReportStatus(string groupName, StorageBrief brief, string remoteIp)
     {
         lock (_lock)
         {
             var group = FindGroup(groupName) ?? throw new ProtocolException($"unknown group {groupName}", Errno.ENOENT);
+            if (!group.Storages.Any(s => s.Status != StorageStatus.Deleted && (s.Ip == remoteIp || s.JoinedFrom == remoteIp)))
+            {
+                throw new ProtocolException($"REPORT_STATUS for {groupName} from {remoteIp}, not a member", Errno.EPERM);
+            }
+
             var target = group.Find(brief.Id)
                 ?? throw new ProtocolException($"REPORT_STATUS for unknown storage {brief.Id}", Errno.ENOENT);
             if (target.Status is StorageStatus.Deleted or StorageStatus.IpChanged or StorageStatus.Init or StorageStatus.Online

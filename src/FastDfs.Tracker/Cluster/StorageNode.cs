@@ -14,6 +14,13 @@ internal sealed class StorageNode(string id, StorageGroup group)
     public string Id { get; } = id;
     public StorageGroup Group { get; } = group;
     public string Ip { get; set; } = "";
+
+    /// <summary>
+    /// The address the storage's JOINs come from (its connection's remote address; differs from <see cref="Ip"/> when it
+    /// announces another one). In memory only: a join announcing this storage's address from elsewhere is refused while
+    /// it is known (a stranger taking a member's place).
+    /// </summary>
+    public string JoinedFrom { get; set; } = "";
     public int Port { get; set; }
     public StorageStatus Status { get; set; } = StorageStatus.Init;
     public byte RwMode { get; set; } = RwBoth;

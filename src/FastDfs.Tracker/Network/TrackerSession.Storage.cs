@@ -87,7 +87,7 @@ internal sealed partial class TrackerSession
             }
             case FdfsCommand.StorageReportStatus:
                 ExpectLength(body, ProtocolConstants.GroupNameMaxLen + StorageBrief.Size, command);
-                _cluster.ReportStatus(ReadGroupName(body), StorageBrief.Parse(body[ProtocolConstants.GroupNameMaxLen..]));
+                _cluster.ReportStatus(ReadGroupName(body), StorageBrief.Parse(body[ProtocolConstants.GroupNameMaxLen..]), RemoteIp);
                 ReplyEmpty();
                 return true;
             case FdfsCommand.StorageChangeStatus:
@@ -157,9 +157,9 @@ internal sealed partial class TrackerSession
         var request = StorageJoinRequest.Parse(body);
         _runtime.Peers.Learn(request.Trackers, request.CurrentTrackerIp);
         var previous = _joined;
-        // A storage behind NAT or in a container announces the address clients must use (announce_ip).
-        string ip = string.IsNullOrEmpty(request.AnnounceIp) ? RemoteIp : request.AnnounceIp;
-        var response = _cluster.Join(request, ip, this, out var node);
+        // A storage behind NAT or in a container announces the address clients must use (announce_ip): a unicast address.
+        string ip = string.IsNullOrEmpty(request.AnnounceIp) ? RemoteIp : ValidAnnouncedAddress(request.AnnounceIp);
+        var response = _cluster.Join(request, ip, RemoteIp, this, out var node);
         if (response.Status == StorageStatus.Init)
         {
             _cluster.SkipOldChangelog(node);
@@ -173,6 +173,19 @@ internal sealed partial class TrackerSession
         _joined = node;
         _leaderChangeSent = -1;
         Reply(StorageJoinResponse.Size, (span, _) => response.Write(span));
+    }
+
+    private static string ValidAnnouncedAddress(string announced)
+    {
+        if (!System.Net.IPAddress.TryParse(announced, out var address) || address.Equals(System.Net.IPAddress.Any) ||
+            address.Equals(System.Net.IPAddress.IPv6Any) || address.Equals(System.Net.IPAddress.Broadcast) ||
+            (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && address.GetAddressBytes()[0] >= 224) ||
+            address.IsIPv6Multicast)
+        {
+            throw new ProtocolException($"JOIN announces '{announced}', not a unicast address", Errno.EINVAL);
+        }
+
+        return address.ToString();
     }
 
     private void Beat(ReadOnlySpan<byte> body)

@@ -132,7 +132,8 @@ public sealed class TrackerClusterTests
         string idsDirectory = Path.Combine(Path.GetTempPath(), "fdfs-ids-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(idsDirectory);
         string idsFile = Path.Combine(idsDirectory, "storage_ids.conf");
-        await File.WriteAllTextAsync(idsFile, "# id group ip\n100001 group1 127.0.0.1\n100002 group1 127.0.0.3\n", ct);
+        // The entry lists both addresses the storage may join from (an id joins only from a listed address).
+        await File.WriteAllTextAsync(idsFile, "# id group ip\n100001 group1 127.0.0.1,127.0.0.2\n100002 group1 127.0.0.3\n", ct);
         try
         {
             await using var set = await TrackerSet.StartAsync(1, 1, ct,
@@ -172,7 +173,7 @@ public sealed class TrackerClusterTests
 
             // The tracker serves the id list (FETCH_STORAGE_IDS) in stock's line format.
             var ids = await client.Tracker.ExchangeAsync(FdfsCommand.StorageFetchStorageIds, new byte[] { 0, 0, 0, 0, 0 }, ct);
-            Assert.Equal("100001 group1 127.0.0.1\n100002 group1 127.0.0.3\n", System.Text.Encoding.ASCII.GetString(ids, 8, ids.Length - 8));
+            Assert.Equal("100001 group1 127.0.0.1,127.0.0.2\n100002 group1 127.0.0.3\n", System.Text.Encoding.ASCII.GetString(ids, 8, ids.Length - 8));
         }
         finally
         {
