@@ -55,6 +55,27 @@ public class BadInputTests
     }
 
     [Fact]
+    public async Task Silent_and_half_sent_connections_are_closed_after_network_timeout_but_a_served_one_may_idle()
+    {
+        await using var storage = await TestStorage.StartAsync(tweak: c => c with { NetworkTimeout = 2 });
+        await using var silent = await storage.ConnectAsync();
+        await using var halfHeader = await storage.ConnectAsync();
+        await halfHeader.SendRawAsync([0, 0, 0, 0, 0]);
+        await using var served = await storage.ConnectAsync();
+        Assert.Equal(0, (await served.RequestAsync(FdfsCommand.ActiveTest, [])).Status);
+
+        var started = DateTime.UtcNow;
+        Assert.True(await silent.IsClosedByServerAsync());
+        Assert.True(await halfHeader.IsClosedByServerAsync());
+        Assert.InRange((DateTime.UtcNow - started).TotalSeconds, 1, 8);
+
+        // As stock: a connection that was served keeps waiting for its next request (pools, sync peers).
+        await Task.Delay(1000);
+        Assert.Equal(0, (await served.RequestAsync(FdfsCommand.ActiveTest, [])).Status);
+        await AssertStillServes(storage);
+    }
+
+    [Fact]
     public async Task A_declared_huge_upload_is_answered_enospc_at_once_and_closed()
     {
         await using var storage = await TestStorage.StartAsync();

@@ -25,6 +25,38 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task SilentAndHalfSentConnections_AreClosedAfterNetworkTimeout_AServedOneMayIdle()
+    {
+        await using var tracker = await TestTracker.StartAsync(c => c with { NetworkTimeout = 2 });
+        await using var silent = await tracker.ConnectAsync();
+        await using var halfHeader = await tracker.ConnectAsync();
+        await halfHeader.SendRawAsync([0, 0, 0, 0, 0]);
+        await using var halfBody = await tracker.ConnectAsync();
+        await halfBody.SendAsync(FdfsCommand.ServerListOneGroup, new byte[3], declaredLength: 16);
+        await using var served = await tracker.ConnectAsync();
+        Assert.Empty(await served.RequestOkAsync(FdfsCommand.ActiveTest));
+
+        Assert.True(await silent.IsClosedByServerAsync());
+        Assert.True(await halfHeader.IsClosedByServerAsync());
+        Assert.True(await halfBody.IsClosedByServerAsync());
+        await Task.Delay(1000, tracker.Ct);
+        Assert.Empty(await served.RequestOkAsync(FdfsCommand.ActiveTest));
+    }
+
+    [Fact]
+    public async Task ASysFilesLockHolderThatFallsSilentLosesTheLock()
+    {
+        await using var tracker = await TestTracker.StartAsync(c => c with { NetworkTimeout = 2 });
+        await using var storage = await tracker.ActiveStorageAsync();
+        await using var first = await tracker.ConnectAsync();
+        Assert.Empty(await first.RequestOkAsync(FdfsCommand.TrackerGetSysFilesStart));
+        await using var second = await tracker.ConnectAsync();
+        Assert.Equal(Errno.EBUSY, await second.StatusOfAsync(FdfsCommand.TrackerGetSysFilesStart));
+        await Task.Delay(2500, tracker.Ct);
+        Assert.Empty(await second.RequestOkAsync(FdfsCommand.TrackerGetSysFilesStart));
+    }
+
+    [Fact]
     public async Task LargestAcceptedPackage_IsReadAndAnswered()
     {
         await using var tracker = await TestTracker.StartAsync();

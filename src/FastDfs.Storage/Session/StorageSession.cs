@@ -25,6 +25,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private const long MaxSkippedBody = 64L << 20;
 
     private bool _closeAfterReply;
+    private bool _served;
 
     private readonly StorageContext _ctx;
     private readonly SocketConnection _connection;
@@ -68,15 +69,30 @@ internal sealed partial class StorageSession : IAsyncDisposable
         {
             while (true)
             {
-                await _connection.WaitForInputAsync(idleEnd).ConfigureAwait(false);
-                var header = await _input.ReadHeaderAsync(idleEnd).ConfigureAwait(false);
+                if (_served)
+                {
+                    await _connection.WaitForInputAsync(idleEnd).ConfigureAwait(false);
+                }
+                else
+                {
+                    // As stock: a connection must send its first whole request within network_timeout (idle sockets would
+                    // otherwise take every connection); once served it may idle between requests (pools, peers).
+                    using var first = CancellationTokenSource.CreateLinkedTokenSource(idleEnd);
+                    first.CancelAfter(_networkTimeout);
+                    await _connection.WaitForInputAsync(first.Token).ConfigureAwait(false);
+                }
+
+                // The timer, left armed between requests, may have fired while the connection was idle. A header must
+                // then arrive whole within network_timeout.
+                _timeoutArmed = false;
+                RestartTimeout();
+                var header = await _input.ReadHeaderAsync(Token).ConfigureAwait(false);
                 if (header is not { } request || request.Cmd == FdfsCommand.Quit)
                 {
                     return;
                 }
 
-                // The timer, left armed between requests, may have fired while the connection was idle.
-                RestartTimeout();
+                _served = true;
 
                 _remaining = request.BodyLength;
                 byte status = await ProcessAsync(request).ConfigureAwait(false);
@@ -91,6 +107,10 @@ internal sealed partial class StorageSession : IAsyncDisposable
                     return;
                 }
             }
+        }
+        catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested && !_connection.IdleEnd.IsCancellationRequested)
+        {
+            _logger.LogWarning("{Remote}: no whole request within network_timeout ({Seconds}s): closing", RemoteAddress, _networkTimeout.TotalSeconds);
         }
         catch (Exception e) when (e is OperationCanceledException or EndOfStreamException or IOException)
         {

@@ -61,7 +61,7 @@ internal sealed partial class TrackerSession
                     throw new ProtocolException("GET_SYS_FILES_START: no group yet", Errno.ENOENT);
                 }
 
-                if (!_runtime.DataStore.TryLockSysFiles(this, _cluster))
+                if (!_runtime.DataStore.TryLockSysFiles(this, _cluster, TimeSpan.FromSeconds(NetworkTimeoutSeconds)))
                 {
                     throw new ProtocolException("GET_SYS_FILES_START: another tracker is copying", Errno.EBUSY);
                 }
@@ -154,6 +154,7 @@ internal sealed partial class TrackerSession
 
     private void GetOneSysFile(ReadOnlySpan<byte> body)
     {
+        _runtime.DataStore.TouchSysFilesLock(this);
         ExpectLength(body, 9, FdfsCommand.TrackerGetOneSysFile);
         var reader = new SpanReader(body);
         int index = reader.ReadByte();

@@ -56,19 +56,45 @@ internal sealed partial class TrackerSession
         return address.AddressFamily == AddressFamily.InterNetworkV6 ? address.ToString().Split('%')[0] : address.ToString();
     }
 
-    /// <summary>Serves requests until the peer leaves or the connection is aborted; the tracker stopping ends the
-    /// connection while it waits for its next request (<see cref="SocketConnection.IdleEnd"/>).</summary>
+    private int NetworkTimeoutSeconds => _options.NetworkTimeout > 0 ? _options.NetworkTimeout : 60;
+
+    /// <summary>
+    /// Serves requests until the peer leaves or the connection is aborted; the tracker stopping ends the connection
+    /// while it waits for its next request (<see cref="SocketConnection.IdleEnd"/>). Timeouts as stock's: a connection
+    /// must send its first whole request within <c>network_timeout</c>, each request (header, body) must arrive and its
+    /// reply leave within it; a connection that has been served may idle between requests (storages, pools).
+    /// </summary>
     public async Task RunAsync()
     {
-        var ct = _connection.Closed;
+        var closed = _connection.Closed;
         var input = _connection.Input;
+        var timeout = TimeSpan.FromSeconds(NetworkTimeoutSeconds);
+        var request = CancellationTokenSource.CreateLinkedTokenSource(closed);
+        bool served = false;
         try
         {
-            while (!ct.IsCancellationRequested)
+            while (!closed.IsCancellationRequested)
             {
-                // No receive buffer is held while a storage's or peer's connection idles between requests.
-                await _connection.WaitForInputAsync(_connection.IdleEnd).ConfigureAwait(false);
-                var header = await input.ReadHeaderAsync(ct).ConfigureAwait(false);
+                if (served)
+                {
+                    // No receive buffer is held while a storage's or peer's connection idles between requests.
+                    await _connection.WaitForInputAsync(_connection.IdleEnd).ConfigureAwait(false);
+                }
+                else
+                {
+                    using var first = CancellationTokenSource.CreateLinkedTokenSource(_connection.IdleEnd);
+                    first.CancelAfter(timeout);
+                    await _connection.WaitForInputAsync(first.Token).ConfigureAwait(false);
+                }
+
+                if (!request.TryReset())
+                {
+                    request.Dispose();
+                    request = CancellationTokenSource.CreateLinkedTokenSource(closed);
+                }
+
+                request.CancelAfter(timeout);
+                var header = await input.ReadHeaderAsync(request.Token).ConfigureAwait(false);
                 if (header is not { } h)
                 {
                     break;
@@ -87,9 +113,14 @@ internal sealed partial class TrackerSession
                     break;
                 }
 
-                await ProcessAsync(input, h, ct).ConfigureAwait(false);
-                await _output.FlushAsync(ct).ConfigureAwait(false);
+                await ProcessAsync(input, h, request.Token).ConfigureAwait(false);
+                await _output.FlushAsync(request.Token).ConfigureAwait(false);
+                served = true;
             }
+        }
+        catch (OperationCanceledException) when (!closed.IsCancellationRequested && !_connection.IdleEnd.IsCancellationRequested)
+        {
+            _logger.LogWarning("{Peer}: no whole request or reply within network_timeout ({Seconds}s): closing", _peer, NetworkTimeoutSeconds);
         }
         catch (Exception ex) when (ex is OperationCanceledException or EndOfStreamException or IOException
                                        or SocketException or ObjectDisposedException)
@@ -98,6 +129,7 @@ internal sealed partial class TrackerSession
         }
         finally
         {
+            request.Dispose();
             if (_joined is not null)
             {
                 _cluster.Logout(_joined, this);

@@ -98,19 +98,37 @@ internal sealed class TrackerDataStore
     /// The copy is served from that snapshot, not written out first: writing means three fsyncs on the thread
     /// that serves the request (the state writer persists the same state within a second anyway).
     /// </summary>
-    public bool TryLockSysFiles(object owner, ClusterState cluster)
+    /// <summary>
+    /// GET_SYS_FILES_START: one copying tracker at a time. A holder silent for <paramref name="expiry"/> loses the lock
+    /// (a START followed by silence would otherwise keep every other tracker out for good).
+    /// </summary>
+    public bool TryLockSysFiles(object owner, ClusterState cluster, TimeSpan expiry)
     {
         var snapshot = ExportSnapshot(cluster);
         lock (_sysFilesLock)
         {
-            if (_sysFilesOwner is not null && !ReferenceEquals(_sysFilesOwner, owner))
+            long now = Environment.TickCount64;
+            if (_sysFilesOwner is not null && !ReferenceEquals(_sysFilesOwner, owner) && now - _sysFilesTouched < (long)expiry.TotalMilliseconds)
             {
                 return false;
             }
 
             _sysFilesOwner = owner;
             _sysFilesSnapshot = snapshot;
+            _sysFilesTouched = now;
             return true;
+        }
+    }
+
+    /// <summary>The holder is still copying (GET_ONE_SYS_FILE): its lock does not expire meanwhile.</summary>
+    public void TouchSysFilesLock(object owner)
+    {
+        lock (_sysFilesLock)
+        {
+            if (ReferenceEquals(_sysFilesOwner, owner))
+            {
+                _sysFilesTouched = Environment.TickCount64;
+            }
         }
     }
 
@@ -119,6 +137,8 @@ internal sealed class TrackerDataStore
         var (groups, servers, sync) = cluster.ExportFiles();
         return [Encoding.ASCII.GetBytes(groups), Encoding.ASCII.GetBytes(servers), Encoding.ASCII.GetBytes(sync)];
     }
+
+    private long _sysFilesTouched;
 
     public void UnlockSysFiles(object owner)
     {
