@@ -39,6 +39,7 @@ public sealed class MixedClusterTests
 
         // Another tracker leads (a reachable stand-in): this one gives up the lead (EINVAL, as stock) and follows.
         await using var leader = new FakeLeader();
+        await using var lister = await tracker.IntroduceTrackersAsync("127.0.0.2", leader.HostPort);
         byte[] leaderText = Encoding.ASCII.GetBytes(leader.HostPort);
         Assert.Equal(Errno.EINVAL, await peer.StatusOfAsync(FdfsCommand.TrackerNotifyNextLeader, leaderText));
         Assert.Empty(await peer.RequestOkAsync(FdfsCommand.TrackerNotifyNextLeader, leaderText));

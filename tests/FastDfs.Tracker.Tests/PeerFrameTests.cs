@@ -45,6 +45,8 @@ public sealed class PeerFrameTests
     {
         await using var tracker = await TestTracker.StartAsync();
         await using var storage = await tracker.JoinAsync(initFlag: true, status: -1);
+        // The follower that joins below (port 22122) is a tracker the storages list.
+        await using var lister = await tracker.JoinAsync(initFlag: true, status: -1, trackers: [$"127.0.0.1:{tracker.EndPoint.Port}", "127.0.0.1:22122"]);
         await using var peer = await tracker.ConnectAsync();
         await tracker.WaitUntilAsync(() => Task.FromResult(tracker.Server.IsLeader), "the lone tracker to lead");
 
@@ -80,6 +82,8 @@ public sealed class PeerFrameTests
     {
         await using var tracker = await TestTracker.StartAsync();
         await using var storage = await tracker.ActiveStorageAsync();
+        await using var leader = new FakeLeader();
+        await using var lister = await tracker.IntroduceTrackersAsync("127.0.0.1", "10.77.0.5:22122", leader.HostPort);
         await using var peer = await tracker.ConnectAsync();
         await tracker.WaitUntilAsync(() => Task.FromResult(tracker.Server.IsLeader), "the lone tracker to lead");
         await storage.BeatAsync();
@@ -93,7 +97,6 @@ public sealed class PeerFrameTests
         Assert.False(tracker.Server.IsLeader);
 
         // Hand the lead to a reachable stand-in so that the follower keeps following while we look at it.
-        await using var leader = new FakeLeader();
         byte[] leaderText = Encoding.ASCII.GetBytes(leader.HostPort);
         Assert.Empty(await peer.RequestOkAsync(FdfsCommand.TrackerNotifyNextLeader, leaderText));
         Assert.Empty(await peer.RequestOkAsync(FdfsCommand.TrackerCommitNextLeader, leaderText));
@@ -104,6 +107,58 @@ public sealed class PeerFrameTests
         Assert.Equal(Errno.EOPNOTSUPP, await peer.StatusOfAsync(FdfsCommand.ServerTrackerClusterStat, new byte[3]));
         Assert.Equal(Errno.EOPNOTSUPP, await peer.StatusOfAsync(FdfsCommand.TrackerPingLeader, new byte[12]));
         Assert.Equal(Errno.EINVAL, await peer.StatusOfAsync(FdfsCommand.TrackerCommitNextLeader, "10.77.0.1:22122"u8.ToArray()));
+    }
+
+    [Fact]
+    public async Task LeadershipMovesOnlyAtTheWordOfATrackerOfTheCluster()
+    {
+        await using var tracker = await TestTracker.StartAsync();
+        await using var storage = await tracker.ActiveStorageAsync(localIp: "127.0.0.2");
+        await tracker.WaitUntilAsync(() => Task.FromResult(tracker.Server.IsLeader), "the lone tracker to lead");
+
+        // 127.0.0.9 is neither a tracker of the cluster nor a storage.
+        await using var stranger = await tracker.ConnectAsync("127.0.0.9");
+        byte[] self = Encoding.ASCII.GetBytes("127.0.0.9:22122");
+        Assert.Equal(Errno.EPERM, await stranger.StatusOfAsync(FdfsCommand.TrackerNotifyNextLeader, self));
+        Assert.Equal(Errno.EPERM, await stranger.StatusOfAsync(FdfsCommand.TrackerCommitNextLeader, self));
+        Assert.Equal(Errno.EPERM, await stranger.StatusOfAsync(FdfsCommand.TrackerNotifyReselectLeader));
+        Assert.Equal(Errno.EPERM, await stranger.StatusOfAsync(FdfsCommand.TrackerJoinLeader, new JoinLeaderRequest(1, "6.16.1", 22122).ToArray()));
+        Assert.True(tracker.Server.IsLeader);
+
+        // A storage that saw two leaders may ask for a new election.
+        Assert.Empty(await storage.Connection.RequestOkAsync(FdfsCommand.TrackerNotifyReselectLeader));
+    }
+
+    [Fact]
+    public async Task WithTrackerServerConfigured_JoinListsAddNoOtherTracker_AndLearntOnesAreBounded()
+    {
+        // The configured peer is an empty tracker (GET_STATUS answers ENOENT), so the first JOIN goes through.
+        await using var other = await TestTracker.StartAsync();
+        await using (var configured = await TestTracker.StartAsync(c => c with { TrackerServers = [new("127.0.0.1", other.EndPoint.Port)] }))
+        {
+            await using var storage = await configured.JoinAsync(initFlag: true, status: -1);
+            var rogue = new FakeStorage(await configured.ConnectAsync("127.0.0.3"), "group1", 23001, 1, 10)
+            {
+                Trackers = [$"127.0.0.1:{configured.EndPoint.Port}", "10.66.0.1:22122", "10.66.0.2:22122"],
+            };
+            await rogue.JoinAsync(true, -1);
+            Assert.DoesNotContain(configured.Server.Runtime.Peers.Others, p => p.Ip.StartsWith("10.66.", StringComparison.Ordinal));
+            await rogue.DisposeAsync();
+        }
+
+        // Without tracker_server the trackers are learnt from JOIN lists (16 at most each), and at most 16 in all.
+        await using var learning = await TestTracker.StartAsync();
+        await using var settled = await learning.JoinAsync(initFlag: true, status: -1);
+        for (int s = 0; s < 3; s++)
+        {
+            await using var many = new FakeStorage(await learning.ConnectAsync($"127.0.0.{4 + s}"), "group1", 23002 + s, 1, 10)
+            {
+                Trackers = [.. Enumerable.Range(1, 10).Select(i => $"10.67.{s}.{i}:22122")],
+            };
+            await many.JoinAsync(true, -1);
+        }
+
+        Assert.Equal(TrackerPeers.MaxLearnt - 1, learning.Server.Runtime.Peers.Others.Count); // 16 with this one
     }
 
     [Fact]

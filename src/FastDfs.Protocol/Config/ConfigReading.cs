@@ -76,11 +76,16 @@ internal static class ConfigReading
     public static bool IsValidGroupName(string name) =>
         name.Length is > 0 and <= GroupNameMaxLength && name.All(char.IsAsciiLetterOrDigit);
 
-    /// <summary>All <c>tracker_server</c> lines: required; duplicates dropped; the first 16 kept (stock's limit).</summary>
-    public static IReadOnlyList<TrackerAddress> TrackerServers(IniFile ini)
+    /// <summary>All <c>tracker_server</c> lines: required unless <paramref name="required"/> is false; duplicates dropped; the first 16 kept (stock's limit).</summary>
+    public static IReadOnlyList<TrackerAddress> TrackerServers(IniFile ini, bool required = true)
     {
         const string key = "tracker_server";
         var entries = ini.Global.Entries.Where(e => e.Key == key).ToList();
+        if (entries.Count == 0 && !required)
+        {
+            return [];
+        }
+
         if (entries.Count == 0)
         {
             throw new ConfigException("is required (at least one host:port line)", ini.Path, key: key);

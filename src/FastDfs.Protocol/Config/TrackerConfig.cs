@@ -79,6 +79,13 @@ public sealed record TrackerConfig
     /// <summary>Allowed client hosts as written (<c>*</c>, addresses, CIDR, ranges).</summary>
     public IReadOnlyList<string> AllowHosts { get; init; } = ["*"];
 
+    /// <summary>
+    /// FastDFS.NET addition (<c>tracker_server</c> lines in tracker.conf, as in storage.conf): the tracker cluster's
+    /// members. When given, only these are peers: leadership changes, state copies and tracker lists come from them
+    /// alone. Empty (stock): the trackers are learnt from the storages' JOIN lists, at most 16.
+    /// </summary>
+    public IReadOnlyList<TrackerAddress> TrackerServers { get; init; } = [];
+
     /// <summary>Seconds without a heartbeat before a storage is set OFFLINE.</summary>
     public int CheckActiveInterval { get; init; } = 100;
 
@@ -268,6 +275,7 @@ public sealed record TrackerConfig
             RunByGroup = g.GetString("run_by_group") ?? "",
             RunByUser = g.GetString("run_by_user") ?? "",
             AllowHosts = ConfigReading.AllowHosts(g),
+            TrackerServers = ConfigReading.TrackerServers(ini, required: false),
             CheckActiveInterval = ConfigReading.PositiveOrDefault(g, "check_active_interval", defaults.CheckActiveInterval),
             ThreadStackSize = ConfigReading.ClampBytes(g, "thread_stack_size", defaults.ThreadStackSize, 64 << 10, 2L << 30),
             StorageIpChangedAutoAdjust = g.GetBool("storage_ip_changed_auto_adjust", true),

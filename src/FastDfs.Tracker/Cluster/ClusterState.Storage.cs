@@ -498,6 +498,15 @@ internal sealed partial class ClusterState
     /// back into SYNCING, where no beat activates it and no source would report it done again. An available
     /// storage is not moved between available states, and superseded records stay as they are.
     /// </summary>
+    /// <summary>Whether <paramref name="ip"/> is the address of a storage of any group (its known or its connecting address).</summary>
+    public bool IsStorageAddress(string ip)
+    {
+        lock (_lock)
+        {
+            return _groups.Any(g => g.Storages.Any(s => s.Status != StorageStatus.Deleted && (s.Ip == ip || s.JoinedFrom == ip)));
+        }
+    }
+
     /// <param name="remoteIp">the caller's address: a member of the group (the peer's sync source) reports, nobody else</param>
     public void ReportStatus(string groupName, StorageBrief brief, string remoteIp)
     {

@@ -25,7 +25,7 @@ internal sealed class TrackerRuntime
         StartTime = ClusterState.Now;
         var (_, lastCheck) = DataStore.ReadStatus();
         Peers = new TrackerPeers(StartTime, lastCheck > 0 ? Math.Max(0, StartTime - lastCheck) : 0,
-            loggerFactory.CreateLogger<TrackerPeers>());
+            loggerFactory.CreateLogger<TrackerPeers>(), ConfiguredPeers(config, loggerFactory.CreateLogger<TrackerPeers>()));
         Relationship = new LeaderRelationship(this, loggerFactory.CreateLogger<LeaderRelationship>());
         TrunkElector = new TrunkServerElector(this, loggerFactory.CreateLogger<TrunkServerElector>());
         if (DataStore.Load(Cluster))
@@ -33,6 +33,33 @@ internal sealed class TrackerRuntime
             Relationship.StateLoaded();
         }
     }
+
+    /// <summary>tracker.conf's <c>tracker_server</c> lines with host names resolved (both addresses of a dual-address tracker).</summary>
+    private static List<TrackerPeer> ConfiguredPeers(TrackerConfig config, ILogger logger)
+    {
+        var peers = new List<TrackerPeer>();
+        foreach (var tracker in config.TrackerServers)
+        {
+            foreach (string host in new[] { tracker.Host, tracker.SecondHost }.OfType<string>())
+            {
+                try
+                {
+                    var addresses = System.Net.IPAddress.TryParse(host, out var ip) ? [ip] : System.Net.Dns.GetHostAddresses(host);
+                    peers.AddRange(addresses.Select(a => new TrackerPeer(a.ToString(), tracker.Port)));
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    logger.LogWarning("tracker_server {Host} does not resolve: {Message}", host, e.Message);
+                }
+            }
+        }
+
+        return peers;
+    }
+
+    /// <summary>The address outgoing peer connections bind to: bind_addr when it names one address, else the system's choice.</summary>
+    public System.Net.IPAddress? ClientBindAddress =>
+        System.Net.IPAddress.TryParse(Config.BindAddr.Split(',')[0].Trim(), out var ip) && !ip.Equals(System.Net.IPAddress.Any) ? ip : null;
 
     public TrackerConfig Config { get; }
     public ILoggerFactory LoggerFactory { get; }

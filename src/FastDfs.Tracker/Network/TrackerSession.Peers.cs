@@ -42,14 +42,21 @@ internal sealed partial class TrackerSession
                 PingLeader(body);
                 return true;
             case FdfsCommand.TrackerNotifyNextLeader:
+                RequirePeer(command);
                 _output.WriteStatus(peers.NotifyNextLeader(ParsePeer(body, command)));
                 return true;
             case FdfsCommand.TrackerCommitNextLeader:
+                RequirePeer(command);
                 _output.WriteStatus(peers.CommitNextLeader(ParsePeer(body, command)));
                 return true;
             case FdfsCommand.TrackerNotifyReselectLeader:
                 ExpectLength(body, 0, command);
                 RequireLeader(command);
+                if (!_cluster.IsStorageAddress(RemoteIp) && !peers.IsPeerAddress(RemoteIp))
+                {
+                    throw new ProtocolException($"{command} from {RemoteIp}: neither a storage nor a tracker of the cluster", Errno.EPERM);
+                }
+
                 _logger.LogWarning("{Peer}: a storage saw two tracker leaders: stepping down for a new election", _peer);
                 peers.SetLeader(null, "NOTIFY_RESELECT_LEADER from a storage");
                 ReplyEmpty();
@@ -91,6 +98,15 @@ internal sealed partial class TrackerSession
         }
     }
 
+    /// <summary>Leadership moves only at the word of a tracker of the cluster (configured, or learnt within the limit).</summary>
+    private void RequirePeer(FdfsCommand command)
+    {
+        if (!_runtime.Peers.IsPeerAddress(RemoteIp))
+        {
+            throw new ProtocolException($"{command} from {RemoteIp}: not a tracker of the cluster", Errno.EPERM);
+        }
+    }
+
     private void RequireLeader(FdfsCommand command)
     {
         if (!_runtime.Peers.IsLeader)
@@ -124,7 +140,8 @@ internal sealed partial class TrackerSession
             throw new ProtocolException($"JOIN_LEADER with port {request.ServerPort}");
         }
 
-        var follower = _runtime.Peers.LearnPeer(new TrackerPeer(RemoteIp, (int)request.ServerPort));
+        var follower = _runtime.Peers.LearnPeer(new TrackerPeer(RemoteIp, (int)request.ServerPort))
+            ?? throw new ProtocolException($"JOIN_LEADER from {RemoteIp}:{request.ServerPort}: not a tracker of the cluster", Errno.EPERM);
         _runtime.Peers.RecordFollower(follower, new FollowerInfo(request.Version, request.UpTime, ClusterState.Now, default));
         _follower = follower;
         _logger.LogInformation("tracker {Follower} follows this leader", follower);

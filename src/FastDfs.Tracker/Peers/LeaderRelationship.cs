@@ -54,8 +54,9 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (Exception) when (stop.IsCancellationRequested)
         {
+            // Stopping: whatever the step was doing (a connect refused as the socket closed) no longer matters.
         }
         finally
         {
@@ -119,7 +120,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
             if (_leaderConnection is null || _leaderConnection.Peer != leader)
             {
                 await DropLeaderConnectionAsync().ConfigureAwait(false);
-                _leaderConnection = await PeerConnection.ConnectAsync(leader, ConnectTimeout, NetworkTimeout, stop).ConfigureAwait(false);
+                _leaderConnection = await PeerConnection.ConnectAsync(leader, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress).ConfigureAwait(false);
             }
 
             if (!_leaderConnection.JoinedLeader)
@@ -184,7 +185,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
 
         try
         {
-            await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop).ConfigureAwait(false);
+            await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress).ConfigureAwait(false);
             var (status, body) = await connection.RequestAsync(FdfsCommand.TrackerGetStatus, default, stop).ConfigureAwait(false);
             return status switch
             {
@@ -271,7 +272,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         {
             try
             {
-                await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop).ConfigureAwait(false);
+                await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress).ConfigureAwait(false);
                 var (status, _) = await connection.RequestAsync(command, text, stop).ConfigureAwait(false);
                 if (status != Errno.Ok)
                 {

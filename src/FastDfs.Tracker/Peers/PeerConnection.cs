@@ -26,11 +26,13 @@ internal sealed class PeerConnection : IAsyncDisposable
     /// <summary>Set once JOIN_LEADER succeeded on this connection.</summary>
     public bool JoinedLeader { get; set; }
 
-    public static async Task<PeerConnection> ConnectAsync(TrackerPeer peer, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
+    /// <param name="bindAddress">the tracker's bind_addr, so that the peer sees the address it knows this tracker by</param>
+    public static async Task<PeerConnection> ConnectAsync(TrackerPeer peer, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
+        System.Net.IPAddress? bindAddress = null)
     {
         try
         {
-            var client = await TcpConnector.ConnectAsync(peer.Ip, peer.Port, connectTimeout, ct).ConfigureAwait(false);
+            var client = await TcpConnector.ConnectAsync(peer.Ip, peer.Port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
             return new PeerConnection(client, peer, networkTimeout);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)

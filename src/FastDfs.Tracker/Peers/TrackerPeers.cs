@@ -32,12 +32,47 @@ internal sealed class TrackerPeers
     private long _nextLeaderAt;
     private long _leaderChanges;
 
-    public TrackerPeers(long startTime, long restartInterval, ILogger logger)
+    /// <param name="configured">tracker.conf's <c>tracker_server</c> list (addresses resolved): the only peers when not empty.</param>
+    public TrackerPeers(long startTime, long restartInterval, ILogger logger, IReadOnlyCollection<TrackerPeer>? configured = null)
     {
         StartTime = startTime;
         RestartInterval = restartInterval;
         _logger = logger;
         _localIps = LocalAddresses();
+        _configured = configured is { Count: > 0 } ? [.. configured] : [];
+    }
+
+    /// <summary>Trackers learnt from JOIN lists when none are configured: stock's limit.</summary>
+    public const int MaxLearnt = ProtocolConstants.MaxTrackers;
+
+    private readonly HashSet<TrackerPeer> _configured;
+    private readonly HashSet<TrackerPeer> _refusedLogged = [];
+
+    /// <summary>Whether <paramref name="peer"/> may be a member of the tracker cluster (guarded by <see cref="_lock"/>).</summary>
+    private bool MayJoinLocked(TrackerPeer peer)
+    {
+        if (_known.Contains(peer))
+        {
+            return true;
+        }
+
+        bool allowed = _configured.Count > 0 ? _configured.Contains(peer) : _known.Count < MaxLearnt;
+        if (!allowed && _refusedLogged.Count < 64 && _refusedLogged.Add(peer))
+        {
+            _logger.LogWarning("tracker {Peer} ignored: {Why}", peer,
+                _configured.Count > 0 ? "not in this tracker's tracker_server list" : $"already {MaxLearnt} trackers known");
+        }
+
+        return allowed;
+    }
+
+    /// <summary>Whether <paramref name="ip"/> is the address of a tracker of the cluster (or of this one).</summary>
+    public bool IsPeerAddress(string ip)
+    {
+        lock (_lock)
+        {
+            return _known.Any(p => p.Ip == ip) || _configured.Any(p => p.Ip == ip) || _localIps.Contains(ip);
+        }
     }
 
     /// <summary>Signalled when something the relationship loop acts on changed (new trackers, leader lost).</summary>
@@ -159,6 +194,11 @@ internal sealed class TrackerPeers
                     _logger.LogInformation("this tracker is {Self} in the storages' tracker list", peer);
                 }
 
+                if (peer != _self && !MayJoinLocked(peer))
+                {
+                    continue;
+                }
+
                 if (_known.Add(peer))
                 {
                     changed = true;
@@ -175,17 +215,26 @@ internal sealed class TrackerPeers
         return changed;
     }
 
-    /// <summary>Adds a tracker that contacted us as a peer (NOTIFY/JOIN_LEADER) before any storage listed it.</summary>
-    public TrackerPeer LearnPeer(TrackerPeer peer)
+    /// <summary>
+    /// A tracker named by a peer command (NOTIFY/COMMIT_NEXT_LEADER, JOIN_LEADER): it must be a member already, configured
+    /// or listed by a storage's JOIN; a stranger cannot make itself one this way. Null when it is not.
+    /// </summary>
+    public TrackerPeer? LearnPeer(TrackerPeer peer)
     {
         lock (_lock)
         {
-            if (_known.Add(peer))
+            if (_known.Contains(peer) || _configured.Contains(peer))
             {
-                _logger.LogInformation("tracker {Peer} made itself known as a peer", peer);
+                _known.Add(peer);
+                return peer;
             }
 
-            return peer;
+            if (_refusedLogged.Count < 64 && _refusedLogged.Add(peer))
+            {
+                _logger.LogWarning("tracker {Peer} ignored: no storage lists it and tracker_server does not name it", peer);
+            }
+
+            return null;
         }
     }
 
@@ -229,7 +278,11 @@ internal sealed class TrackerPeers
         bool stepDown;
         lock (_lock)
         {
-            LearnPeer(next);
+            if (LearnPeer(next) is null)
+            {
+                return Errno.EPERM;
+            }
+
             stepDown = _leader is not null && _leader == _self && next != _self;
             _nextLeader = next;
             _nextLeaderAt = Environment.TickCount64;
@@ -281,6 +334,11 @@ internal sealed class TrackerPeers
     {
         lock (_lock)
         {
+            if (!_known.Contains(follower) && !_configured.Contains(follower))
+            {
+                return;
+            }
+
             _known.Add(follower);
             _followers[follower] = info;
         }

@@ -166,6 +166,15 @@ public class TrackerConfigTests
     }
 
     [Fact]
+    public void Tracker_server_lines_are_optional_and_read_like_storage_conf()
+    {
+        Assert.Empty(Minimal().TrackerServers);
+        var c = Minimal("tracker_server = 10.0.0.1:22122\ntracker_server = 10.0.0.2:22122\ntracker_server = 10.0.0.1:22122");
+        Assert.Equal([new TrackerAddress("10.0.0.1", 22122), new TrackerAddress("10.0.0.2", 22122)], c.TrackerServers);
+        Assert.Throws<ConfigException>(() => Minimal("tracker_server = 10.0.0.3:port"));
+    }
+
+    [Fact]
     public void Last_occurrence_wins()
     {
         var c = Parse("base_path = /a\nport = 1000\nbase_path = /b\nport = 2000\n");

@@ -54,12 +54,24 @@ public sealed class TestTracker : IAsyncDisposable
     public Task<RawConnection> ConnectAsync(string? localIp = null) => RawConnection.ConnectAsync(EndPoint, Ct, localIp);
 
     public async Task<FakeStorage> JoinAsync(string group = "group1", int port = 23000, string? localIp = null,
-        bool initFlag = true, sbyte status = 0, int storePathCount = 1, long uploadPriority = 10)
+        bool initFlag = true, sbyte status = 0, int storePathCount = 1, long uploadPriority = 10,
+        IReadOnlyList<string>? trackers = null)
     {
-        var storage = new FakeStorage(await ConnectAsync(localIp), group, port, storePathCount, uploadPriority);
+        var connection = await ConnectAsync(localIp);
+        var storage = trackers is null
+            ? new FakeStorage(connection, group, port, storePathCount, uploadPriority)
+            : new FakeStorage(connection, group, port, storePathCount, uploadPriority) { Trackers = trackers };
         await storage.JoinAsync(initFlag, status);
         return storage;
     }
+
+    /// <summary>
+    /// Tells this tracker of other trackers the way a cluster does: a JOIN of an already known storage whose tracker
+    /// list names them (a tracker follows or yields only to trackers it knows). Keep the connection until the end.
+    /// </summary>
+    public Task<FakeStorage> IntroduceTrackersAsync(string storageIp, params string[] others) =>
+        JoinAsync(localIp: storageIp, initFlag: false, status: (sbyte)StorageStatus.Active,
+            trackers: [$"127.0.0.1:{EndPoint.Port}", .. others]);
 
     /// <summary>A storage that joined, passed SYNC_DEST_REQ, reported its disks and beat: ACTIVE.</summary>
     public async Task<FakeStorage> ActiveStorageAsync(string group = "group1", int port = 23000, string? localIp = null,
