@@ -12,6 +12,7 @@ public sealed class StorageHttpPorts
 {
     private static readonly TimeSpan KnownLifetime = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan FallbackLifetime = TimeSpan.FromSeconds(5);
+    private const int MaxRemembered = 1024;
     private readonly ConcurrentDictionary<(string Ip, int Port), (int HttpPort, DateTime Until)> _cache = new();
     private readonly FastDfsClientOptions _options;
 
@@ -47,6 +48,18 @@ public sealed class StorageHttpPorts
         {
             port = FallbackPort;
             lifetime = FallbackLifetime;
+        }
+
+        if (_cache.Count >= MaxRemembered)
+        {
+            // Expired answers are only ever overwritten: drop them before the map outgrows the cluster.
+            foreach (var entry in _cache)
+            {
+                if (entry.Value.Until <= now)
+                {
+                    _cache.TryRemove(entry);
+                }
+            }
         }
 
         _cache[key] = (port, now + lifetime);

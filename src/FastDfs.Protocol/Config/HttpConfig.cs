@@ -60,6 +60,13 @@ public sealed record HttpConfig
     /// <c>X-FastDFS-Secret</c> header. Empty = the upload and delete endpoints are off.</summary>
     public string UploadSecretKey { get; init; } = "";
 
+    /// <summary>The default of <see cref="UploadMaxSize"/>: 1 GiB.</summary>
+    public const long DefaultUploadMaxSize = 1L << 30;
+
+    /// <summary><c>http.upload.max_size</c> (FastDFS.NET, tracker side): the largest HTTP upload body in bytes; larger
+    /// ones get 413. 0 = no limit.</summary>
+    public long UploadMaxSize { get; init; } = DefaultUploadMaxSize;
+
     /// <summary><c>http.storage_server_port</c> (FastDFS.NET, tracker side): the storages' HTTP port used when a
     /// storage does not tell its own (a stock storage behind nginx).</summary>
     public int StorageServerPort { get; init; } = StorageConfig.DefaultHttpServerPort;
@@ -103,6 +110,7 @@ public sealed record HttpConfig
             UrlHaveGroupName = g.GetBool("http.url_have_group_name", true),
             ResponseMode = mode,
             UploadSecretKey = g.GetString("http.upload.secret_key") ?? "",
+            UploadMaxSize = g.GetBytes("http.upload.max_size", DefaultUploadMaxSize) is var max and >= 0 ? max : DefaultUploadMaxSize,
             StorageServerPort = ConfigReading.Port(g, "http.storage_server_port", StorageConfig.DefaultHttpServerPort),
         };
     }

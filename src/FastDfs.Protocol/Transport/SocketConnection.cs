@@ -77,6 +77,12 @@ public sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
         {
             throw new IOException("receive failed", e);
         }
+
+        // A zero-byte receive may complete with nothing to read (the socket engine still held an old readiness). Wait
+        // here, still cancellable, until a byte or the end of the stream is really there: the caller's header read
+        // runs under network_timeout and would hold a stopping server that long.
+        var result = await Input.ReadAsync(cancellationToken).ConfigureAwait(false);
+        Input.AdvanceTo(result.Buffer.Start);
     }
 
     /// <summary>

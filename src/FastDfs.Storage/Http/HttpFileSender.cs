@@ -9,7 +9,7 @@ namespace FastDfs.Storage.Http;
 
 /// <summary>
 /// Answers GET/HEAD for one stored file: validators (ETag, Last-Modified) and conditional requests (304),
-/// Range (206, one range or multipart/byteranges, 416), Content-Disposition, and the body through
+/// Range (206, one range or multipart/byteranges with overlapping ranges merged, 416), Content-Disposition, and the body through
 /// <see cref="SendFileResponseExtensions.SendFileAsync(HttpResponse, string, long, long?, CancellationToken)"/>
 /// (the server's zero-copy path where it has one).
 /// </summary>
@@ -148,7 +148,36 @@ internal static class HttpFileSender
         }
 
         unsatisfiable = result.Count == 0;
-        return result;
+        return Coalesce(result);
+    }
+
+    /// <summary>
+    /// Overlapping or adjacent ranges merged (in ascending order then), so that no byte is sent twice: 64 copies of
+    /// "0-" would otherwise send the file 64 times. Ranges that do not touch keep the order the client asked for.
+    /// </summary>
+    internal static List<(long Start, long End)> Coalesce(List<(long Start, long End)> ranges)
+    {
+        if (ranges.Count < 2)
+        {
+            return ranges;
+        }
+
+        var sorted = ranges.OrderBy(r => r.Start).ToList();
+        var merged = new List<(long Start, long End)>(sorted.Count) { sorted[0] };
+        for (int i = 1; i < sorted.Count; i++)
+        {
+            var last = merged[^1];
+            if (sorted[i].Start <= last.End + 1)
+            {
+                merged[^1] = (last.Start, Math.Max(last.End, sorted[i].End));
+            }
+            else
+            {
+                merged.Add(sorted[i]);
+            }
+        }
+
+        return merged.Count == ranges.Count ? ranges : merged;
     }
 
     private static async Task<long> SendRangeAsync(HttpResponse response, StoredFileLocation file, long start, long count, CancellationToken ct)

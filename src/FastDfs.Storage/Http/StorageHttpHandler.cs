@@ -145,7 +145,10 @@ internal sealed class StorageHttpHandler
         return await ProxyAsync(http, url).ConfigureAwait(false);
     }
 
-    /// <summary><c>ip:httpPort</c> of the storage that created the file, or null if that is us or unknown.</summary>
+    /// <summary>
+    /// <c>ip:httpPort</c> of the storage that created the file, or null if that is us or not a member of the group as the
+    /// tracker lists it: the address inside a name is the client's to choose, so it never picks where we send anyone.
+    /// </summary>
     private async Task<string?> FindSourceAsync(FileId fileId, CancellationToken ct)
     {
         if (!FileNameCodec.TryDecode(fileId.LogicName, out var info))
@@ -166,8 +169,7 @@ internal sealed class StorageHttpHandler
             }
         }
 
-        ip ??= info.SourceIsStorageId ? null : info.Source;
-        if (ip is null || (ip == _ctx.SourceIp && storagePort == _ctx.Port))
+        if (ip is null)
         {
             return null;
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -29,6 +30,23 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly StorageHttpPorts _storagePorts = new(storageFallbackPort);
     private readonly StorageIntegrityCache _integrity = new(client);
+
+    /// <summary>
+    /// Where a body of unknown length waits until its size is known (FastDFS needs it first): beside the tracker's
+    /// state, not in a temporary directory that may live in memory. Emptied at start (a killed tracker's leftovers).
+    /// </summary>
+    public string SpoolDirectory { get; } = Path.Combine(runtime.DataStore.DataDirectory, "http_upload_spool");
+
+    public void ClearSpool()
+    {
+        if (Directory.Exists(SpoolDirectory))
+        {
+            foreach (string leftover in Directory.EnumerateFiles(SpoolDirectory))
+            {
+                File.Delete(leftover);
+            }
+        }
+    }
 
     public async Task HandleAsync(HttpContext http)
     {
@@ -135,15 +153,31 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
         }
 
         var request = http.Request;
+        long? max = config.UploadMaxSize > 0 ? config.UploadMaxSize : null;
+        MediaTypeHeaderValue? mediaType = null;
+        bool multipart = request.HasFormContentType && MediaTypeHeaderValue.TryParse(request.ContentType, out mediaType) &&
+            mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase);
+        if (!multipart && request.ContentLength > max)
+        {
+            await TooLargeAsync(http).ConfigureAwait(false);
+            return;
+        }
+
+        // Kestrel's 30 MB default is for everything else. The file's own bytes are counted here (Kestrel's count of a
+        // chunked body is not exact); a multipart envelope may add up to 1 MiB of other parts and headers.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = multipart && max is { } m ? m + MultipartEnvelope : null;
+        }
+
         string? group = request.Query["group"].FirstOrDefault();
         try
         {
             FileId id;
             long size;
-            if (request.HasFormContentType && MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) &&
-                mediaType.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+            if (multipart)
             {
-                (id, size) = await UploadMultipartAsync(http, HeaderUtilities.RemoveQuotes(mediaType.Boundary).Value, group).ConfigureAwait(false);
+                (id, size) = await UploadMultipartAsync(http, HeaderUtilities.RemoveQuotes(mediaType!.Boundary).Value, group, max).ConfigureAwait(false);
             }
             else
             {
@@ -155,7 +189,7 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
                 }
                 else
                 {
-                    (id, size) = await UploadSpooledAsync(request.Body, ext, group, http.RequestAborted).ConfigureAwait(false);
+                    (id, size) = await UploadSpooledAsync(request.Body, ext, group, max, http.RequestAborted).ConfigureAwait(false);
                 }
             }
 
@@ -165,6 +199,11 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
             http.Response.ContentType = "application/json; charset=utf-8";
             await JsonSerializer.SerializeAsync(http.Response.Body, new UploadResult(id.ToString(), url, size), Json, http.RequestAborted)
                 .ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is UploadTooLargeException ||
+                                  (e is BadHttpRequestException bad && bad.StatusCode == StatusCodes.Status413PayloadTooLarge))
+        {
+            await TooLargeAsync(http).ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
@@ -177,8 +216,15 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
         }
     }
 
+    private Task TooLargeAsync(HttpContext http)
+    {
+        // The rest of the body is not read: the connection cannot carry another request.
+        http.Response.Headers.Connection = "close";
+        return TextAsync(http, StatusCodes.Status413PayloadTooLarge, $"the upload is larger than http.upload.max_size ({config.UploadMaxSize} bytes)");
+    }
+
     /// <summary>The first file part of a multipart/form-data body (streamed to a temporary file: FastDFS needs the size first).</summary>
-    private async Task<(FileId Id, long Size)> UploadMultipartAsync(HttpContext http, string? boundary, string? group)
+    private async Task<(FileId Id, long Size)> UploadMultipartAsync(HttpContext http, string? boundary, string? group, long? max)
     {
         if (string.IsNullOrEmpty(boundary))
         {
@@ -192,24 +238,50 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
             {
                 string fileName = HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "";
                 string ext = CleanExtension(http.Request.Query["ext"].FirstOrDefault() ?? Path.GetExtension(fileName).TrimStart('.'));
-                return await UploadSpooledAsync(section.Body, ext, group, http.RequestAborted).ConfigureAwait(false);
+                return await UploadSpooledAsync(section.Body, ext, group, max, http.RequestAborted).ConfigureAwait(false);
             }
         }
 
         throw new InvalidDataException("no file part in the multipart body (a part with Content-Disposition: form-data; name=...; filename=...)");
     }
 
-    private async Task<(FileId Id, long Size)> UploadSpooledAsync(Stream body, string ext, string? group, CancellationToken ct)
+    /// <summary>A body of unknown length: to a spool file first (FastDFS needs the size first), at most <paramref name="max"/> bytes.</summary>
+    private async Task<(FileId Id, long Size)> UploadSpooledAsync(Stream body, string ext, string? group, long? max, CancellationToken ct)
     {
-        string temp = Path.Combine(Path.GetTempPath(), "fdfs-http-" + Guid.NewGuid().ToString("N"));
-        await using var spool = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024,
+        Directory.CreateDirectory(SpoolDirectory);
+        string temp = Path.Combine(SpoolDirectory, Guid.NewGuid().ToString("N"));
+        await using var spool = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 0,
             FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-        await body.CopyToAsync(spool, ct).ConfigureAwait(false);
-        long size = spool.Length;
-        spool.Position = 0;
-        var id = await client().UploadAsync(spool, size, ext, group: group, ct: ct).ConfigureAwait(false);
-        return (id, size);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(SpoolBufferSize);
+        try
+        {
+            long size = 0;
+            int read;
+            while ((read = await body.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                size += read;
+                if (size > max)
+                {
+                    throw new UploadTooLargeException();
+                }
+
+                await spool.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+            }
+
+            spool.Position = 0;
+            var id = await client().UploadAsync(spool, size, ext, group: group, ct: ct).ConfigureAwait(false);
+            return (id, size);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
+
+    private const int SpoolBufferSize = 64 * 1024;
+    private const long MultipartEnvelope = 1 << 20;
+
+    private sealed class UploadTooLargeException : Exception;
 
     private async Task DeleteAsync(HttpContext http, FileId fileId)
     {

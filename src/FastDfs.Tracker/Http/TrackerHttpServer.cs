@@ -30,6 +30,7 @@ internal sealed class TrackerHttpServer : IAsyncDisposable
             () => _client ?? throw new InvalidOperationException("the tracker is not started"),
             () => _listen?.IPEndPoint?.Port ?? 0,
             runtime.LoggerFactory.CreateLogger<TrackerHttpHandler>());
+        _handler.ClearSpool();
     }
 
     public TrackerMetrics Metrics { get; }

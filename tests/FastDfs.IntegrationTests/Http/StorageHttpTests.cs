@@ -93,6 +93,38 @@ public sealed class StorageHttpTests(HttpCluster fixture) : IClassFixture<HttpCl
     }
 
     [Fact]
+    public async Task Overlapping_ranges_are_merged_so_no_byte_is_sent_twice()
+    {
+        var ct = Timeouts.Test();
+        var content = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 100).Select(i => $"{i:D3}|")));
+        var id = await fixture.Client.UploadAsync(content, "txt", ct: ct);
+
+        // 64 times the whole file: one part, the file once.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, fixture.StorageUrl(id)))
+        {
+            request.Headers.TryAddWithoutValidation("Range", "bytes=" + string.Join(",", Enumerable.Repeat("0-", 64)));
+            using var response = await fixture.Http.SendAsync(request, ct);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            Assert.Equal("bytes 0-399/400", response.Content.Headers.ContentRange?.ToString());
+            Assert.Equal(content, await response.Content.ReadAsByteArrayAsync(ct));
+        }
+
+        // Overlapping and adjacent ranges merge; the one apart stays a part of its own.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, fixture.StorageUrl(id)))
+        {
+            request.Headers.TryAddWithoutValidation("Range", "bytes=40-47,5-19,0-9,20-23");
+            using var response = await fixture.Http.SendAsync(request, ct);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            string boundary = response.Content.Headers.ContentType!.Parameters.Single(p => p.Name == "boundary").Value!;
+            string body = await response.Content.ReadAsStringAsync(ct);
+            var parts = body.Split("--" + boundary).Skip(1).ToArray();
+            Assert.Equal(3, parts.Length);
+            Assert.Contains("Content-Range: bytes 0-23/400\r\n\r\n000|001|002|003|004|005|\r\n", parts[0]);
+            Assert.Contains("Content-Range: bytes 40-47/400\r\n\r\n010|011|\r\n", parts[1]);
+        }
+    }
+
+    [Fact]
     public async Task An_unsatisfiable_range_returns_416()
     {
         var ct = Timeouts.Test();

@@ -141,5 +141,15 @@ public sealed class TokenAndModeTests
         using var part = await follow.SendAsync(ranged, ct);
         Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
         Assert.Equal(content[10..20], await part.Content.ReadAsByteArrayAsync(ct));
+
+        // A name the client made up, whose source address is no member of the group: 404, never sent there.
+        foreach (string stranger in (string[])["10.9.8.7", "127.0.0.9"])
+        {
+            string forged = FileNameCodec.BuildLogicName(0, 0, 0, FileNameCodec.SourceFromIp(stranger),
+                (int)DateTimeOffset.UtcNow.ToUnixTimeSeconds(), FileNameCodec.MakeSizeField(100, false, false, 7), 0x1234, ".bin");
+            using var refused = await http.GetAsync(new Uri(cluster.StorageHttp(1), $"/group1/{forged}"), ct);
+            Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+            Assert.Null(refused.Headers.Location);
+        }
     }
 }
