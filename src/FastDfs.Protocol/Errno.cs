@@ -19,6 +19,7 @@ public static class Errno
     public const byte EEXIST = 17;
     public const byte EISDIR = 21;
     public const byte EINVAL = 22;
+    public const byte EFBIG = 27;
     public const byte ENOSPC = 28;
     public const byte ENAMETOOLONG = 36;
     public const byte ENONET = 64;
@@ -46,6 +47,7 @@ public static class Errno
         EEXIST => "File exists",
         EISDIR => "Is a directory",
         EINVAL => "Invalid argument",
+        EFBIG => "File too large",
         ENOSPC => "No space left on device",
         ENAMETOOLONG => "File name too long",
         ENONET => "Machine is not on the network",

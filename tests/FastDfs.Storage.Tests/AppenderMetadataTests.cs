@@ -12,6 +12,20 @@ public class AppenderMetadataTests
     private static byte[] Ascii(string s) => Encoding.ASCII.GetBytes(s);
 
     [Fact]
+    public async Task A_truncate_beyond_what_a_file_can_hold_is_EFBIG_and_changes_nothing()
+    {
+        await using var storage = await TestStorage.StartAsync();
+        string name = await storage.UploadAsync(Ascii("ABCDEFGHIJ"), "dat", appender: true);
+        await using var client = await storage.ConnectAsync();
+
+        // Found by the session fuzzer: the size went to the file system unchecked and the connection died.
+        Assert.Equal(Errno.EFBIG, (await client.RequestAsync(FdfsCommand.TruncateFile, Requests.Truncate(name, 0x2F00_0000_0005_4D30))).Status);
+        Assert.Equal("ABCDEFGHIJ", Encoding.ASCII.GetString(await File.ReadAllBytesAsync(storage.FullPath(name))));
+        Assert.Equal(0, (await client.RequestAsync(FdfsCommand.ActiveTest, [])).Status);
+        Assert.DoesNotContain(storage.BinlogLines(), l => l.Contains(" T ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Append_modify_truncate_and_regenerate_follow_stock()
     {
         await using var storage = await TestStorage.StartAsync();

@@ -37,7 +37,8 @@ internal sealed class TestStorage : IAsyncDisposable
         SyncBinlogBuffInterval = 1,
     };
 
-    public static async Task<TestStorage> StartAsync(int subdirs = 4, string? basePath = null, Func<StorageConfig, StorageConfig>? tweak = null)
+    public static async Task<TestStorage> StartAsync(int subdirs = 4, string? basePath = null, Func<StorageConfig, StorageConfig>? tweak = null,
+        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
     {
         basePath ??= Directory.CreateTempSubdirectory("fdfs-storage-").FullName;
         var config = MakeConfig(basePath, subdirs);
@@ -46,7 +47,7 @@ internal sealed class TestStorage : IAsyncDisposable
             config = tweak(config);
         }
 
-        var server = new StorageServer(config);
+        var server = new StorageServer(config, loggers);
         await server.StartAsync();
         TrustLoopbackPeer(server);
         return new TestStorage(basePath, server);

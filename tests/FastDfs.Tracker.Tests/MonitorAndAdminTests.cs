@@ -80,6 +80,27 @@ public sealed class MonitorAndAdminTests
     }
 
     [Fact]
+    public async Task WithAdminHosts_OnlyListedHostsDeleteStoragesAndGroups()
+    {
+        await using var tracker = await TestTracker.StartAsync(c => c with { AdminHosts = ["127.0.0.1"] });
+        var storage = await tracker.ActiveStorageAsync(localIp: "127.0.0.3");
+        await storage.DisposeAsync();
+        await using var admin = await tracker.ConnectAsync("127.0.0.1");
+        await tracker.WaitUntilAsync(async () =>
+            await admin.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "OFFLINE");
+
+        await using var other = await tracker.ConnectAsync("127.0.0.2");
+        var delete = Frames.GroupAnd("group1", "127.0.0.3");
+        Assert.Equal(Errno.EPERM, await other.StatusOfAsync(FdfsCommand.ServerDeleteStorage, delete));
+        Assert.Equal(Errno.EPERM, await other.StatusOfAsync(FdfsCommand.ServerDeleteGroup, Frames.Group("group1")));
+        // Refused, nothing changed, and the connection still serves.
+        Assert.Equal(StorageStatus.Offline, await other.StatusOfStorageAsync("group1", "127.0.0.3"));
+
+        Assert.Empty(await admin.RequestOkAsync(FdfsCommand.ServerDeleteStorage, delete));
+        Assert.Equal(StorageStatus.Deleted, await admin.StatusOfStorageAsync("group1", "127.0.0.3"));
+    }
+
+    [Fact]
     public async Task LeaderTrunkAndClusterStats()
     {
         await using var tracker = await TestTracker.StartAsync();

@@ -80,6 +80,13 @@ public sealed record TrackerConfig
     public IReadOnlyList<string> AllowHosts { get; init; } = ["*"];
 
     /// <summary>
+    /// FastDFS.NET addition (<c>admin_hosts</c>, <c>allow_hosts</c> syntax, repeatable): who may delete a storage or a
+    /// group from the cluster (DELETE_STORAGE, DELETE_GROUP, as <c>fdfs_monitor ... delete</c> sends). Default everyone,
+    /// as stock.
+    /// </summary>
+    public IReadOnlyList<string> AdminHosts { get; init; } = ["*"];
+
+    /// <summary>
     /// FastDFS.NET addition (<c>tracker_server</c> lines in tracker.conf, as in storage.conf): the tracker cluster's
     /// members. When given, only these are peers: leadership changes, state copies and tracker lists come from them
     /// alone. Empty (stock): the trackers are learnt from the storages' JOIN lists, at most 16.
@@ -276,6 +283,7 @@ public sealed record TrackerConfig
             RunByUser = g.GetString("run_by_user") ?? "",
             AllowHosts = ConfigReading.AllowHosts(g),
             TrackerServers = ConfigReading.TrackerServers(ini, required: false),
+            AdminHosts = g.GetAll("admin_hosts") is { Count: > 0 } admins ? admins : defaults.AdminHosts,
             CheckActiveInterval = ConfigReading.PositiveOrDefault(g, "check_active_interval", defaults.CheckActiveInterval),
             ThreadStackSize = ConfigReading.ClampBytes(g, "thread_stack_size", defaults.ThreadStackSize, 64 << 10, 2L << 30),
             StorageIpChangedAutoAdjust = g.GetBool("storage_ip_changed_auto_adjust", true),

@@ -155,7 +155,8 @@ public static class ListFiles
         }
 
         int count = BinaryPrimitives.ReadUInt16BigEndian(body);
-        var files = new List<ListedFile>(count);
+        // Capacity from what the body can hold, not from the count it claims.
+        var files = new List<ListedFile>(Math.Min(count, (body.Length - 2) / 22));
         int o = 2;
         for (int i = 0; i < count; i++)
         {

@@ -169,7 +169,8 @@ public sealed record IntegrityStatus
         int o = 4 + 8 * count;
         int findingCount = BinaryPrimitives.ReadUInt16BigEndian(body[o..]);
         o += 2;
-        var findings = new List<IntegrityFinding>(findingCount);
+        // Capacity from what the body can hold, not from the count it claims.
+        var findings = new List<IntegrityFinding>(Math.Min(findingCount, (body.Length - o) / 10));
         for (int i = 0; i < findingCount; i++)
         {
             if (body.Length < o + 10 || body.Length < o + 10 + body[o + 9])

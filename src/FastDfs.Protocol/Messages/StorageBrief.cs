@@ -85,6 +85,12 @@ public sealed record ChangeNotification(
         }
 
         var flags = (ChangeFlags)body[0];
+        int fixedRecords = (flags.HasFlag(ChangeFlags.TrackerLeader) ? 1 : 0) + (flags.HasFlag(ChangeFlags.TrunkServer) ? 1 : 0);
+        if (body.Length - 1 < fixedRecords * StorageBrief.Size)
+        {
+            throw new ProtocolException($"change notification of {body.Length} bytes for flags {(byte)flags:x2}");
+        }
+
         int o = 1;
         StorageBrief? leader = null, trunk = null;
         if (flags.HasFlag(ChangeFlags.TrackerLeader))

@@ -58,7 +58,12 @@ public readonly record struct UploadSlaveFileRequest(string MasterLogicName, lon
         long size = r.ReadInt64();
         string prefix = r.ReadFixed(ProtocolConstants.FilePrefixMaxLen);
         string ext = r.ReadFixed(ProtocolConstants.FileExtNameMaxLen);
-        string master = FixedString.ReadCString(r.ReadBytes(checked((int)masterLen)));
+        if (masterLen < 0 || masterLen > header.Length)
+        {
+            throw new ProtocolException($"UPLOAD_SLAVE_FILE master name length {masterLen}");
+        }
+
+        string master = FixedString.ReadCString(r.ReadBytes((int)masterLen));
         return new UploadSlaveFileRequest(master, size, prefix, ext);
     }
 }

@@ -132,6 +132,11 @@ internal sealed partial class StorageSession
                 {
                     throw StoreIoException.From(e, $"truncating {target.LogicName}");
                 }
+                catch (ArgumentOutOfRangeException e)
+                {
+                    // Beyond what .NET or the file system can address (a size near 2^63).
+                    throw new StoreIoException(Errno.EFBIG, $"truncating {target.LogicName} to {newSize} bytes", e);
+                }
 
                 long mtime = MtimeOf(handle);
                 LogSource(mtime, BinlogOp.Truncate, target.LogicName, $"{oldSize} {newSize}");

@@ -462,6 +462,10 @@ internal sealed partial class StorageSession
             {
                 throw StoreIoException.From(e, $"truncating the replica {target.LogicName}");
             }
+            catch (ArgumentOutOfRangeException e)
+            {
+                throw new StoreIoException(Errno.EFBIG, $"truncating the replica {target.LogicName} to {newSize} bytes", e);
+            }
 
             File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
         }

@@ -19,13 +19,14 @@ internal sealed class StoreIoException(byte status, string message, Exception in
 
     /// <summary>
     /// .NET puts the errno of a failed file call in <see cref="Exception.HResult"/> on Unix. Only the disk's own answers
-    /// pass through (ENOSPC, a quota as ENOSPC, EROFS); anything else is EIO: a disk's EINVAL, EEXIST or ENOENT would
+    /// pass through (ENOSPC, a quota as ENOSPC, EROFS, EFBIG); anything else is EIO: a disk's EINVAL, EEXIST or ENOENT would
     /// mean something else to a FastDFS peer (EINVAL closes a sync connection, ENOENT/EEXIST are benign answers).
     /// </summary>
     public static byte ErrnoOf(IOException e) => e.HResult switch
     {
         Errno.ENOSPC or EDQUOT => Errno.ENOSPC,
         EROFS => EROFS,
+        Errno.EFBIG => Errno.EFBIG,
         _ => Errno.EIO,
     };
 }

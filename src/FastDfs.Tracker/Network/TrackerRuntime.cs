@@ -26,6 +26,7 @@ internal sealed class TrackerRuntime
         var (_, lastCheck) = DataStore.ReadStatus();
         Peers = new TrackerPeers(StartTime, lastCheck > 0 ? Math.Max(0, StartTime - lastCheck) : 0,
             loggerFactory.CreateLogger<TrackerPeers>(), ConfiguredPeers(config, loggerFactory.CreateLogger<TrackerPeers>()));
+        AdminHosts = Protocol.Transport.AllowHosts.Build(config.AdminHosts, loggerFactory.CreateLogger<TrackerRuntime>());
         Relationship = new LeaderRelationship(this, loggerFactory.CreateLogger<LeaderRelationship>());
         TrunkElector = new TrunkServerElector(this, loggerFactory.CreateLogger<TrunkServerElector>());
         if (DataStore.Load(Cluster))
@@ -62,6 +63,9 @@ internal sealed class TrackerRuntime
         System.Net.IPAddress.TryParse(Config.BindAddr.Split(',')[0].Trim(), out var ip) && !ip.Equals(System.Net.IPAddress.Any) ? ip : null;
 
     public TrackerConfig Config { get; }
+
+    /// <summary><c>admin_hosts</c>: who may delete storages and groups.</summary>
+    public Protocol.Config.HostAllowList AdminHosts { get; }
     public ILoggerFactory LoggerFactory { get; }
     public ClusterState Cluster { get; }
     public TrackerDataStore DataStore { get; }

@@ -49,6 +49,7 @@ internal sealed partial class TrackerSession
                 QueryFetch(body, FetchKind.FetchAll);
                 return true;
             case FdfsCommand.ServerDeleteStorage:
+                RequireAdmin(command);
                 if (body.Length is <= ProtocolConstants.GroupNameMaxLen or >= ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
                 {
                     throw new ProtocolException($"DELETE_STORAGE body of {body.Length} bytes");
@@ -58,6 +59,7 @@ internal sealed partial class TrackerSession
                 ReplyEmpty();
                 return true;
             case FdfsCommand.ServerDeleteGroup:
+                RequireAdmin(command);
                 ExpectLength(body, ProtocolConstants.GroupNameMaxLen, command);
                 _cluster.DeleteGroup(ReadGroupName(body));
                 ReplyEmpty();
@@ -71,6 +73,16 @@ internal sealed partial class TrackerSession
                 return true;
             default:
                 return false;
+        }
+    }
+
+    /// <summary>Removing members of the cluster is for <c>admin_hosts</c> (default everyone, as stock).</summary>
+    private void RequireAdmin(FdfsCommand command)
+    {
+        var address = _connection.RemoteEndPoint?.Address;
+        if (address is null || !_runtime.AdminHosts.Allows(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address))
+        {
+            throw new ProtocolException($"{command} from {RemoteIp}, which admin_hosts does not list", Errno.EPERM);
         }
     }
 

@@ -151,8 +151,14 @@ public class TrackerConfigTests
         // Lists compare by reference in records; everything else must match exactly, except that a config
         // built in code starts with the built-in HTTP server off (HttpConfig.Enabled).
         Assert.True(fromConf.Http.Enabled);
-        Assert.Equal(fromConf with { AllowHosts = factory.AllowHosts, StorageIdsFilename = factory.StorageIdsFilename, Http = factory.Http },
-            factory);
+        Assert.Equal(fromConf.AllowHosts, factory.AllowHosts);
+        Assert.Equal(fromConf.AdminHosts, factory.AdminHosts);
+        Assert.Equal(fromConf.TrackerServers, factory.TrackerServers);
+        Assert.Equal(fromConf with
+        {
+            AllowHosts = factory.AllowHosts, AdminHosts = factory.AdminHosts, TrackerServers = factory.TrackerServers,
+            StorageIdsFilename = factory.StorageIdsFilename, Http = factory.Http,
+        }, factory);
         Assert.Equal(fromConf.Http with { Enabled = false }, factory.Http);
     }
 
@@ -172,6 +178,13 @@ public class TrackerConfigTests
         var c = Minimal("tracker_server = 10.0.0.1:22122\ntracker_server = 10.0.0.2:22122\ntracker_server = 10.0.0.1:22122");
         Assert.Equal([new TrackerAddress("10.0.0.1", 22122), new TrackerAddress("10.0.0.2", 22122)], c.TrackerServers);
         Assert.Throws<ConfigException>(() => Minimal("tracker_server = 10.0.0.3:port"));
+    }
+
+    [Fact]
+    public void Admin_hosts_default_to_everyone_and_repeat()
+    {
+        Assert.Equal(["*"], Minimal().AdminHosts);
+        Assert.Equal(["10.0.0.[1-3]", "192.168.0.0/24"], Minimal("admin_hosts = 10.0.0.[1-3]\nadmin_hosts = 192.168.0.0/24").AdminHosts);
     }
 
     [Fact]

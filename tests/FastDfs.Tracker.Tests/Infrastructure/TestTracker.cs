@@ -39,14 +39,14 @@ public sealed class TestTracker : IAsyncDisposable
     }
 
     public static async Task<TestTracker> StartAsync(Func<TrackerConfig, TrackerConfig>? configure = null, int timeoutSeconds = 30,
-        string? basePath = null)
+        string? basePath = null, Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
     {
         var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
         bool owns = basePath is null;
         basePath ??= NewBasePath();
         var config = TrackerConfig.Default(basePath);
         config = (configure?.Invoke(config) ?? config) with { BindAddr = "127.0.0.1", Port = 0 };
-        var server = new TrackerServer(config, NullLoggerFactory.Instance);
+        var server = new TrackerServer(config, loggers ?? NullLoggerFactory.Instance);
         await server.StartAsync(timeout.Token);
         return new TestTracker(server, timeout, basePath, owns);
     }
