@@ -159,7 +159,7 @@ internal sealed class StorageContext : IDisposable
     public void Initialize()
     {
         var logger = LoggerFactory.CreateLogger("FastDfs.Storage");
-        AdminHosts = Protocol.Transport.AllowHosts.Build(Config.AdminHosts, logger);
+        AdminHosts = ServerCore.Transport.AllowHosts.Build(Config.AdminHosts, logger);
         var trackers = new HashSet<IPAddress>();
         foreach (var tracker in Config.TrackerServers)
         {

@@ -60,6 +60,26 @@ public sealed record HttpConfig
     /// <c>X-FastDFS-Secret</c> header. Empty = the upload and delete endpoints are off.</summary>
     public string UploadSecretKey { get; init; } = "";
 
+    /// <summary>
+    /// <c>http.ssl_certificate</c> (FastDFS.NET; nginx's name): a PEM certificate (chain) file, as a full path. When set,
+    /// <c>http.server_port</c> serves HTTPS only, and redirects to other servers of the cluster say https.
+    /// </summary>
+    public string? SslCertificate { get; init; }
+
+    /// <summary><c>http.ssl_certificate_key</c>: the PEM private key of <see cref="SslCertificate"/>, as a full path (empty:
+    /// the key is in the certificate file).</summary>
+    public string? SslCertificateKey { get; init; }
+
+    /// <summary>Whether the HTTP port serves TLS.</summary>
+    public bool UsesTls => SslCertificate is not null;
+
+    /// <summary>
+    /// <c>http.admin.secret_key</c> (FastDFS.NET): when set, the dashboard, <c>/api/*</c> and <c>/metrics</c> answer 401
+    /// unless the request carries it (<c>Authorization: Bearer &lt;key&gt;</c>, or Basic with the key as password).
+    /// Empty: open, as before.
+    /// </summary>
+    public string AdminSecretKey { get; init; } = "";
+
     /// <summary>The default of <see cref="UploadMaxSize"/>: 1 GiB.</summary>
     public const long DefaultUploadMaxSize = 1L << 30;
 
@@ -95,6 +115,13 @@ public sealed record HttpConfig
         };
 
         var ttl = g.GetInt("http.anti_steal.token_ttl", DefaultTokenTtl);
+        string? certificate = g.GetString("http.ssl_certificate") is { Length: > 0 } cert ? ConfigReading.ResolvePath(ini, cert) : null;
+        string? certificateKey = g.GetString("http.ssl_certificate_key") is { Length: > 0 } key ? ConfigReading.ResolvePath(ini, key) : null;
+        if (certificate is null && certificateKey is not null)
+        {
+            throw ConfigException.ForEntry(g.Find("http.ssl_certificate_key")!, "needs http.ssl_certificate");
+        }
+
         return new HttpConfig
         {
             Enabled = !g.GetBool("http.disabled", false) && g.GetInt("http.server_port", 1) != 0,
@@ -110,6 +137,9 @@ public sealed record HttpConfig
             UrlHaveGroupName = g.GetBool("http.url_have_group_name", true),
             ResponseMode = mode,
             UploadSecretKey = g.GetString("http.upload.secret_key") ?? "",
+            SslCertificate = certificate,
+            SslCertificateKey = certificateKey,
+            AdminSecretKey = g.GetString("http.admin.secret_key") ?? "",
             UploadMaxSize = g.GetBytes("http.upload.max_size", DefaultUploadMaxSize) is var max and >= 0 ? max : DefaultUploadMaxSize,
             StorageServerPort = ConfigReading.Port(g, "http.storage_server_port", StorageConfig.DefaultHttpServerPort),
         };

@@ -1,6 +1,6 @@
 using System.Net;
 using FastDfs.Protocol.Config;
-using FastDfs.Protocol.Transport;
+using FastDfs.ServerCore.Transport;
 using FastDfs.Storage.Session;
 using FastDfs.Storage.Tracking;
 using Microsoft.AspNetCore.Builder;

@@ -134,7 +134,7 @@ internal sealed class StorageHttpHandler
         }
 
         string target = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (http.Request.Path + http.Request.QueryString).ToString();
-        var url = new Uri($"http://{source}{target}");
+        var url = new Uri($"{http.Request.Scheme}://{source}{target}"); // peers serve TLS when we do (cluster-wide setting)
         if (_config.ResponseMode == HttpResponseMode.Redirect)
         {
             http.Response.StatusCode = StatusCodes.Status302Found;

@@ -1,6 +1,7 @@
 using System.Net;
 using FastDfs.Client.Http;
 using FastDfs.Protocol.Http;
+using FastDfs.ServerCore.Http;
 using FastDfs.Storage.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -65,13 +66,14 @@ internal sealed class StorageHttpServer : IDisposable
     {
         kestrel.Listen(address, _ctx.Config.HttpServerPort, listen =>
         {
-            listen.Protocols = HttpProtocols.Http1;
+            HttpEndpointSecurity.Configure(listen, _ctx.Config.Http);
             _listen = listen;
         });
     }
 
     public void Configure(IApplicationBuilder app)
     {
+        HttpEndpointSecurity.UseAdminKey(app, _ctx.Config.Http.AdminSecretKey, path => path == "/metrics");
         app.UseOpenTelemetryPrometheusScrapingEndpoint();
         app.Run(_handler.HandleAsync);
     }

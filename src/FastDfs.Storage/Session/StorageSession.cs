@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Framing;
-using FastDfs.Protocol.Transport;
+using FastDfs.ServerCore.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Storage.Session;

@@ -1,6 +1,6 @@
 using System.Net;
 using FastDfs.Protocol.Config;
-using FastDfs.Protocol.Transport;
+using FastDfs.ServerCore.Transport;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;
 using FastDfs.Tracker.Peers;

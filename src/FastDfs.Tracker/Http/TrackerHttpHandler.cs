@@ -121,7 +121,8 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
 
         string host = choice.Ip.Contains(':') ? $"[{choice.Ip}]" : choice.Ip;
         http.Response.StatusCode = StatusCodes.Status302Found;
-        http.Response.Headers.Location = $"http://{host}:{port}{FileUrl.PathOf(fileId, config.UrlHaveGroupName)}{http.Request.QueryString}";
+        // An HTTPS tracker sends clients to HTTPS storages: TLS is set up cluster-wide (docs/http.md).
+        http.Response.Headers.Location = $"{http.Request.Scheme}://{host}:{port}{FileUrl.PathOf(fileId, config.UrlHaveGroupName)}{http.Request.QueryString}";
     }
 
     private readonly record struct StorageEndpointChoice(string Ip, int Port);

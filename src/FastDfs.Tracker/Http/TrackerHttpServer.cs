@@ -1,5 +1,6 @@
 using System.Net;
 using FastDfs.Client;
+using FastDfs.ServerCore.Http;
 using FastDfs.Tracker.Network;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -46,12 +47,15 @@ internal sealed class TrackerHttpServer : IAsyncDisposable
     public void Listen(KestrelServerOptions kestrel, IPAddress address) =>
         kestrel.Listen(address, _runtime.Config.HttpServerPort, listen =>
         {
-            listen.Protocols = HttpProtocols.Http1;
+            HttpEndpointSecurity.Configure(listen, _runtime.Config.Http);
             _listen = listen;
         });
 
     public void Configure(IApplicationBuilder app)
     {
+        // The dashboard, its /api/cluster and /metrics show the cluster's layout: behind http.admin.secret_key when set.
+        HttpEndpointSecurity.UseAdminKey(app, _runtime.Config.Http.AdminSecretKey,
+            path => path == "/metrics" || path.StartsWith("/api/", StringComparison.Ordinal) || DashboardAssets.TryGet(path, out _));
         app.UseOpenTelemetryPrometheusScrapingEndpoint();
         app.Run(_handler.HandleAsync);
     }

@@ -1,4 +1,4 @@
-using FastDfs.Protocol.Transport;
+using FastDfs.ServerCore.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Network;

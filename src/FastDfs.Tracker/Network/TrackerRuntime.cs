@@ -26,7 +26,7 @@ internal sealed class TrackerRuntime
         var (_, lastCheck) = DataStore.ReadStatus();
         Peers = new TrackerPeers(StartTime, lastCheck > 0 ? Math.Max(0, StartTime - lastCheck) : 0,
             loggerFactory.CreateLogger<TrackerPeers>(), ConfiguredPeers(config, loggerFactory.CreateLogger<TrackerPeers>()));
-        AdminHosts = Protocol.Transport.AllowHosts.Build(config.AdminHosts, loggerFactory.CreateLogger<TrackerRuntime>());
+        AdminHosts = ServerCore.Transport.AllowHosts.Build(config.AdminHosts, loggerFactory.CreateLogger<TrackerRuntime>());
         Relationship = new LeaderRelationship(this, loggerFactory.CreateLogger<LeaderRelationship>());
         TrunkElector = new TrunkServerElector(this, loggerFactory.CreateLogger<TrunkServerElector>());
         if (DataStore.Load(Cluster))

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Framing;
-using FastDfs.Protocol.Transport;
+using FastDfs.ServerCore.Transport;
 using FastDfs.Tracker.Cluster;
 using Microsoft.Extensions.Logging;
 

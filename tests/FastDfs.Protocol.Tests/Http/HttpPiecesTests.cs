@@ -144,6 +144,31 @@ public class HttpConfigTests
         Assert.False(TrackerConfig.Default("/tmp/t").Http.Enabled);
     }
 
+    [Fact]
+    public void Tls_admin_key_and_upload_size_keys_are_read_with_paths_beside_the_conf()
+    {
+        using var dir = new TempConfDir();
+        var tracker = TrackerConfig.Load(dir.Write("tracker.conf", """
+            base_path = /tmp/fdfs-t
+            http.ssl_certificate = certs/server.crt
+            http.ssl_certificate_key = /etc/ssl/server.key
+            http.admin.secret_key = adm
+            http.upload.max_size = 200MB
+            """));
+        Assert.Equal(Path.Combine(dir.Root, "certs/server.crt"), tracker.Http.SslCertificate);
+        Assert.Equal("/etc/ssl/server.key", tracker.Http.SslCertificateKey);
+        Assert.True(tracker.Http.UsesTls);
+        Assert.Equal("adm", tracker.Http.AdminSecretKey);
+        Assert.Equal(200L << 20, tracker.Http.UploadMaxSize);
+
+        var plain = TrackerConfig.FromIni(IniFile.Parse("base_path = /tmp/t"));
+        Assert.False(plain.Http.UsesTls);
+        Assert.Equal("", plain.Http.AdminSecretKey);
+        Assert.Equal(1L << 30, plain.Http.UploadMaxSize);
+        Assert.Equal(0, TrackerConfig.FromIni(IniFile.Parse("base_path = /tmp/t\nhttp.upload.max_size = 0")).Http.UploadMaxSize);
+        Assert.Throws<ConfigException>(() => TrackerConfig.FromIni(IniFile.Parse("base_path = /tmp/t\nhttp.ssl_certificate_key = k.pem")));
+    }
+
     [Theory]
     [InlineData("http.server_port = 0")]
     [InlineData("http.disabled = true")]

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
 using Microsoft.Win32.SafeHandles;
 
-namespace FastDfs.Protocol.Transport;
+namespace FastDfs.ServerCore.Transport;
 
 /// <summary>
 /// One accepted client socket as a duplex pipe for the session. Both pipes work straight on the socket

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
-namespace FastDfs.Protocol.Transport;
+namespace FastDfs.ServerCore.Transport;
 
 /// <summary>
 /// Binding a server port that may still be busy: a daemon restarted right after a crash (systemd's Restart=, a

@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using FastDfs.Protocol.Config;
 using Microsoft.Extensions.Logging;
 
-namespace FastDfs.Protocol.Transport;
+namespace FastDfs.ServerCore.Transport;
 
 /// <summary>Builds a server's <c>allow_hosts</c> list, resolving host names with DNS when the server starts.</summary>
 public static class AllowHosts

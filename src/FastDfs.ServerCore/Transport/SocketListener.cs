@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
-namespace FastDfs.Protocol.Transport;
+namespace FastDfs.ServerCore.Transport;
 
 /// <summary>
 /// The FastDFS ports' own accept loop (storage and tracker): one <see cref="SocketConnection"/> per client, at
@@ -24,12 +24,12 @@ public sealed class SocketListener : IAsyncDisposable
     private readonly CancellationTokenSource _stopAccepting = new();
     private Task _acceptLoop = Task.CompletedTask;
     private int _active;
-    private readonly Config.HostAllowList _allow;
+    private readonly Protocol.Config.HostAllowList _allow;
     private readonly Dictionary<IPAddress, long> _refusalsLogged = [];
 
-    private SocketListener(Socket boundSocket, int maxConnections, Func<SocketConnection, Task> handler, ILogger logger, Config.HostAllowList? allow)
+    private SocketListener(Socket boundSocket, int maxConnections, Func<SocketConnection, Task> handler, ILogger logger, Protocol.Config.HostAllowList? allow)
     {
-        _allow = allow ?? Config.HostAllowList.Everyone;
+        _allow = allow ?? Protocol.Config.HostAllowList.Everyone;
         _handler = handler;
         _maxConnections = maxConnections > 0 ? maxConnections : int.MaxValue;
         _logger = logger;
@@ -53,7 +53,7 @@ public sealed class SocketListener : IAsyncDisposable
     /// </summary>
     /// <param name="allow">who may connect (<c>allow_hosts</c>); others are disconnected at accept, nothing sent, as stock does.</param>
     public static async Task<SocketListener> BindAsync(IPEndPoint endPoint, string what, int maxConnections, Func<SocketConnection, Task> handler,
-        ILogger logger, CancellationToken cancellationToken, Config.HostAllowList? allow = null)
+        ILogger logger, CancellationToken cancellationToken, Protocol.Config.HostAllowList? allow = null)
     {
         var socket = await PortBinding.BindAsync(endPoint, what, logger, cancellationToken).ConfigureAwait(false);
         return new SocketListener(socket, maxConnections, handler, logger, allow);
