@@ -41,11 +41,15 @@ internal sealed class StorageContext : IDisposable
         Replication = null!;
         Scrubber = null!;
         AntiEntropy = null!;
+        PeerKey = config.ClusterSecretKey.Length > 0 ? Protocol.Messages.PeerAuth.Key(config.ClusterSecretKey) : null;
         ClientBindAddress = config.ClientBind && !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out var bind) &&
             !bind.Equals(IPAddress.Any)
             ? bind
             : null;
     }
+
+    /// <summary><c>cluster_secret_key</c> as HMAC key bytes, or null when none is set (no peer handshake).</summary>
+    public byte[]? PeerKey { get; }
 
     /// <summary>The local address outgoing connections bind to (stock's client_bind with bind_addr), or null.</summary>
     public IPAddress? ClientBindAddress { get; }

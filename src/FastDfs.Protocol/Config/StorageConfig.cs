@@ -128,6 +128,13 @@ public sealed record StorageConfig
     public IReadOnlyList<string> AdminHosts { get; init; } = ["127.0.0.1", "::1"];
 
     /// <summary>
+    /// FastDFS.NET addition (<c>cluster_secret_key</c>, the same value on every tracker and storage): every
+    /// server-to-server connection proves it (docs/security.md); joins, beats, sync, trunk and tracker peer commands on
+    /// a connection that did not are refused with EPERM. Empty (default): no proof, so stock servers can be members.
+    /// </summary>
+    public string ClusterSecretKey { get; init; } = "";
+
+    /// <summary>
     /// FastDFS.NET addition (<c>scrub_interval</c>): seconds from the end of one background scrub pass (every stored
     /// byte read and checked against its name's CRC32) to the start of the next; 0 = no background scrub.
     /// </summary>
@@ -326,6 +333,7 @@ public sealed record StorageConfig
             ScrubRate = Math.Max(0, g.GetBytes("scrub_rate", d.ScrubRate)),
             AntiEntropyInterval = Math.Max(0, g.GetInt("anti_entropy_interval", d.AntiEntropyInterval)),
             AdminHosts = g.GetAll("admin_hosts") is { Count: > 0 } admins ? admins : d.AdminHosts,
+            ClusterSecretKey = g.GetString("cluster_secret_key") ?? "",
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
             StorePaths = storePaths,
             SubdirCountPerPath = subdirCount,

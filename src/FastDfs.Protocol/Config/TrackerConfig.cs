@@ -87,6 +87,13 @@ public sealed record TrackerConfig
     public IReadOnlyList<string> AdminHosts { get; init; } = ["*"];
 
     /// <summary>
+    /// FastDFS.NET addition (<c>cluster_secret_key</c>, the same value on every tracker and storage): every
+    /// server-to-server connection proves it (docs/security.md); joins, beats, sync, trunk and tracker peer commands on
+    /// a connection that did not are refused with EPERM. Empty (default): no proof, so stock servers can be members.
+    /// </summary>
+    public string ClusterSecretKey { get; init; } = "";
+
+    /// <summary>
     /// FastDFS.NET addition (<c>tracker_server</c> lines in tracker.conf, as in storage.conf): the tracker cluster's
     /// members. When given, only these are peers: leadership changes, state copies and tracker lists come from them
     /// alone. Empty (stock): the trackers are learnt from the storages' JOIN lists, at most 16.
@@ -284,6 +291,7 @@ public sealed record TrackerConfig
             AllowHosts = ConfigReading.AllowHosts(g),
             TrackerServers = ConfigReading.TrackerServers(ini, required: false),
             AdminHosts = g.GetAll("admin_hosts") is { Count: > 0 } admins ? admins : defaults.AdminHosts,
+            ClusterSecretKey = g.GetString("cluster_secret_key") ?? "",
             CheckActiveInterval = ConfigReading.PositiveOrDefault(g, "check_active_interval", defaults.CheckActiveInterval),
             ThreadStackSize = ConfigReading.ClampBytes(g, "thread_stack_size", defaults.ThreadStackSize, 64 << 10, 2L << 30),
             StorageIpChangedAutoAdjust = g.GetBool("storage_ip_changed_auto_adjust", true),

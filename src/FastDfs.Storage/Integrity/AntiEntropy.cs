@@ -470,7 +470,7 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
             FixedString.Write(id, ctx.Replication.MyId);
             for (int attempt = 0; ; attempt++)
             {
-                var connection = await PeerConnection.ConnectAsync(peer.IpAddr, peer.Port, ctx.ClientBindAddress, connectTimeout, networkTimeout, stop)
+                var connection = await PeerConnection.ConnectAsync(peer.IpAddr, peer.Port, ctx.ClientBindAddress, connectTimeout, networkTimeout, stop, ctx.PeerKey)
                     .ConfigureAwait(false);
                 try
                 {

@@ -41,6 +41,11 @@ internal sealed partial class StorageSession
             return new ValueTask<byte>(RefuseNonMember(request));
         }
 
+        if (ChangesStoredData(request.Cmd) && PeerProofMissing(request))
+        {
+            return new ValueTask<byte>(Errno.EPERM);
+        }
+
         return DispatchMemberAsync(request);
     }
 

@@ -168,6 +168,8 @@ internal sealed partial class StorageSession : IAsyncDisposable
         Protocol.Messages.IntegrityQuery.Command => new ValueTask<byte>(ReplyIntegrityStatus(request)),
         Protocol.Messages.ScrubStart.Command => StartScrubAsync(request),
         Protocol.Messages.ListFiles.Command => ListFilesAsync(request),
+        Protocol.Messages.PeerAuth.Hello => PeerHelloAsync(request),
+        Protocol.Messages.PeerAuth.Proof => PeerProofAsync(request),
         FdfsCommand.UploadFile => UploadAsync(request, appender: false),
         FdfsCommand.UploadAppenderFile => UploadAsync(request, appender: true),
         FdfsCommand.UploadSlaveFile => UploadSlaveAsync(request),

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.ServerCore.Peers;
 
 namespace FastDfs.Storage.Sync;
 
@@ -26,11 +27,24 @@ internal sealed class PeerConnection : IAsyncDisposable
         _networkTimeout = networkTimeout;
     }
 
+    /// <param name="peerKey">cluster_secret_key: proven right after connecting (see PeerHandshake), or null</param>
     public static async Task<PeerConnection> ConnectAsync(
-        string host, int port, IPAddress? bindAddress, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
+        string host, int port, IPAddress? bindAddress, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
+        byte[]? peerKey = null)
     {
         var client = await TcpConnector.ConnectAsync(host, port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
-        return new PeerConnection(client, networkTimeout);
+        var connection = new PeerConnection(client, networkTimeout);
+        try
+        {
+            await PeerHandshake.ProveAsync(connection._stream, peerKey, $"storage {host}:{port}", networkTimeout, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return connection;
     }
 
     /// <summary>

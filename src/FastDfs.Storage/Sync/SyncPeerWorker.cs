@@ -270,7 +270,7 @@ internal sealed partial class SyncPeerWorker
         while (true)
         {
             var connection = await PeerConnection.ConnectAsync(
-                peer.IpAddr, peer.Port, _ctx.ClientBindAddress, connectTimeout, networkTimeout, stop).ConfigureAwait(false);
+                peer.IpAddr, peer.Port, _ctx.ClientBindAddress, connectTimeout, networkTimeout, stop, _ctx.PeerKey).ConfigureAwait(false);
             try
             {
                 Check(await connection.RequestAsync(FdfsCommand.ReportServerId, id, stop).ConfigureAwait(false), "REPORT_SERVER_ID");

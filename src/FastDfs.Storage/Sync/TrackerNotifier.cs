@@ -26,7 +26,7 @@ internal sealed class TrackerNotifier(StorageContext ctx, ILogger logger)
             try
             {
                 await using var connection = await TrackerConnection.ConnectAsync(
-                    tracker.Hosts, tracker.Port, ConnectTimeout, NetworkTimeout, ct, ctx.ClientBindAddress).ConfigureAwait(false);
+                    tracker.Hosts, tracker.Port, ConnectTimeout, NetworkTimeout, ct, ctx.ClientBindAddress, ctx.PeerKey).ConfigureAwait(false);
                 var (status, reply) = await connection.RequestAsync(FdfsCommand.StorageSyncSrcReq, body, ct).ConfigureAwait(false);
                 if (status != Errno.Ok)
                 {
@@ -56,7 +56,7 @@ internal sealed class TrackerNotifier(StorageContext ctx, ILogger logger)
             try
             {
                 await using var connection = await TrackerConnection.ConnectAsync(
-                    tracker.Hosts, tracker.Port, ConnectTimeout, NetworkTimeout, ct, ctx.ClientBindAddress).ConfigureAwait(false);
+                    tracker.Hosts, tracker.Port, ConnectTimeout, NetworkTimeout, ct, ctx.ClientBindAddress, ctx.PeerKey).ConfigureAwait(false);
                 var (reply, _) = await connection.RequestAsync(FdfsCommand.StorageReportStatus, body, ct).ConfigureAwait(false);
                 if (reply == Errno.Ok)
                 {

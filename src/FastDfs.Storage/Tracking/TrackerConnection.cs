@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.ServerCore.Peers;
 
 namespace FastDfs.Storage.Tracking;
 
@@ -27,9 +28,10 @@ internal sealed class TrackerConnection : IAsyncDisposable
     public IPEndPoint? LocalEndPoint => _client.Client.LocalEndPoint as IPEndPoint;
 
     /// <param name="bindAddress">the address to connect from (storage.conf bind_addr with client_bind), or null</param>
+    /// <param name="peerKey">cluster_secret_key: proven right after connecting (see PeerHandshake), or null</param>
     public static async Task<TrackerConnection> ConnectAsync(
         IReadOnlyList<string> hosts, int port, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
-        IPAddress? bindAddress = null)
+        IPAddress? bindAddress = null, byte[]? peerKey = null)
     {
         Exception? last = null;
         foreach (string host in hosts)
@@ -38,7 +40,18 @@ internal sealed class TrackerConnection : IAsyncDisposable
             {
                 // client_bind (stock): connect from bind_addr so trackers and peers see the address we serve on.
                 var client = await TcpConnector.ConnectAsync(host, port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
-                return new TrackerConnection(client, host, networkTimeout);
+                var connection = new TrackerConnection(client, host, networkTimeout);
+                try
+                {
+                    await PeerHandshake.ProveAsync(connection._stream, peerKey, $"tracker {host}:{port}", networkTimeout, ct).ConfigureAwait(false);
+                }
+                catch
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                    throw;
+                }
+
+                return connection;
             }
             catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
             {

@@ -77,7 +77,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
     {
         var connectTimeout = TimeSpan.FromSeconds(_config.ConnectTimeout > 0 ? _config.ConnectTimeout : 10);
         var networkTimeout = TimeSpan.FromSeconds(_config.NetworkTimeout > 0 ? _config.NetworkTimeout : 30);
-        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, connectTimeout, networkTimeout, stop, ctx.ClientBindAddress)
+        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, connectTimeout, networkTimeout, stop, ctx.ClientBindAddress, ctx.PeerKey)
             .ConfigureAwait(false);
         if (connection.LocalEndPoint is { } local)
         {

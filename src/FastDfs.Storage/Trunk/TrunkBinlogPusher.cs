@@ -128,7 +128,7 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
         if (!_connections.TryGetValue(key, out var connection))
         {
             connection = await TrunkPeerConnection.ConnectAsync(peer.IpAddr, peer.Port, ctx.ClientBindAddress,
-                TimeSpan.FromSeconds(Math.Max(1, ctx.Config.ConnectTimeout)), TimeSpan.FromSeconds(Math.Max(1, ctx.Config.NetworkTimeout)), stop).ConfigureAwait(false);
+                TimeSpan.FromSeconds(Math.Max(1, ctx.Config.ConnectTimeout)), TimeSpan.FromSeconds(Math.Max(1, ctx.Config.NetworkTimeout)), stop, ctx.PeerKey).ConfigureAwait(false);
             _connections[key] = connection;
         }
 

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.ServerCore.Peers;
 
 namespace FastDfs.Storage.Trunk;
 
@@ -31,11 +32,24 @@ internal sealed class TrunkPeerConnection : IAsyncDisposable
     public string Host { get; }
     public int Port { get; }
 
+    /// <param name="peerKey">cluster_secret_key: proven right after connecting (see PeerHandshake), or null</param>
     public static async Task<TrunkPeerConnection> ConnectAsync(
-        string host, int port, IPAddress? bindAddress, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct)
+        string host, int port, IPAddress? bindAddress, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
+        byte[]? peerKey = null)
     {
         var client = await TcpConnector.ConnectAsync(host, port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
-        return new TrunkPeerConnection(host, port, client, networkTimeout);
+        var connection = new TrunkPeerConnection(host, port, client, networkTimeout);
+        try
+        {
+            await PeerHandshake.ProveAsync(connection._stream, peerKey, $"storage {host}:{port}", networkTimeout, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return connection;
     }
 
     /// <summary>Sends one request and returns the reply status and body.</summary>
@@ -201,7 +215,7 @@ internal sealed class RemoteTrunkAllocator(StorageContext ctx) : ITrunkSpaceAllo
         try
         {
             return await TrunkPeerConnection.ConnectAsync(host, port, ctx.ClientBindAddress,
-                TimeSpan.FromSeconds(Math.Max(1, config.ConnectTimeout)), TimeSpan.FromSeconds(Math.Max(1, config.NetworkTimeout)), ct).ConfigureAwait(false);
+                TimeSpan.FromSeconds(Math.Max(1, config.ConnectTimeout)), TimeSpan.FromSeconds(Math.Max(1, config.NetworkTimeout)), ct, ctx.PeerKey).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException)
         {

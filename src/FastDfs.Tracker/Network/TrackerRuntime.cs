@@ -26,6 +26,7 @@ internal sealed class TrackerRuntime
         var (_, lastCheck) = DataStore.ReadStatus();
         Peers = new TrackerPeers(StartTime, lastCheck > 0 ? Math.Max(0, StartTime - lastCheck) : 0,
             loggerFactory.CreateLogger<TrackerPeers>(), ConfiguredPeers(config, loggerFactory.CreateLogger<TrackerPeers>()));
+        PeerKey = config.ClusterSecretKey.Length > 0 ? Protocol.Messages.PeerAuth.Key(config.ClusterSecretKey) : null;
         AdminHosts = ServerCore.Transport.AllowHosts.Build(config.AdminHosts, loggerFactory.CreateLogger<TrackerRuntime>());
         Relationship = new LeaderRelationship(this, loggerFactory.CreateLogger<LeaderRelationship>());
         TrunkElector = new TrunkServerElector(this, loggerFactory.CreateLogger<TrunkServerElector>());
@@ -63,6 +64,9 @@ internal sealed class TrackerRuntime
         System.Net.IPAddress.TryParse(Config.BindAddr.Split(',')[0].Trim(), out var ip) && !ip.Equals(System.Net.IPAddress.Any) ? ip : null;
 
     public TrackerConfig Config { get; }
+
+    /// <summary><c>cluster_secret_key</c> as HMAC key bytes, or null when none is set (no peer handshake).</summary>
+    public byte[]? PeerKey { get; }
 
     /// <summary><c>admin_hosts</c>: who may delete storages and groups.</summary>
     public Protocol.Config.HostAllowList AdminHosts { get; }

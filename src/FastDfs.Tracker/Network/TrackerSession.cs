@@ -116,6 +116,10 @@ internal sealed partial class TrackerSession
                 await ProcessAsync(input, h, request.Token).ConfigureAwait(false);
                 await _output.FlushAsync(request.Token).ConfigureAwait(false);
                 served = true;
+                if (_closeAfterReply)
+                {
+                    break;
+                }
             }
         }
         catch (OperationCanceledException) when (!closed.IsCancellationRequested && !_connection.IdleEnd.IsCancellationRequested)
@@ -151,6 +155,11 @@ internal sealed partial class TrackerSession
 
     private async ValueTask ProcessFrameAsync(PipeReader input, PacketHeader header, CancellationToken ct)
     {
+        if (await TryHandlePeerProofAsync(input, header, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
         int length = (int)header.BodyLength;
         if (header.Cmd == FdfsCommand.ServerSetTrunkServer)
         {

@@ -44,7 +44,7 @@ internal sealed partial class LeaderRelationship
             {
                 try
                 {
-                    await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, ct, runtime.ClientBindAddress).ConfigureAwait(false);
+                    await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, ct, runtime.ClientBindAddress, runtime.PeerKey).ConfigureAwait(false);
                     var (status, _) = await connection.RequestAsync(FdfsCommand.TrackerGetStatus, default, ct).ConfigureAwait(false);
                     if (status != Errno.Ok)
                     {

@@ -120,7 +120,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
             if (_leaderConnection is null || _leaderConnection.Peer != leader)
             {
                 await DropLeaderConnectionAsync().ConfigureAwait(false);
-                _leaderConnection = await PeerConnection.ConnectAsync(leader, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress).ConfigureAwait(false);
+                _leaderConnection = await PeerConnection.ConnectAsync(leader, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress, runtime.PeerKey).ConfigureAwait(false);
             }
 
             if (!_leaderConnection.JoinedLeader)
@@ -185,7 +185,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
 
         try
         {
-            await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress).ConfigureAwait(false);
+            await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress, runtime.PeerKey).ConfigureAwait(false);
             var (status, body) = await connection.RequestAsync(FdfsCommand.TrackerGetStatus, default, stop).ConfigureAwait(false);
             return status switch
             {
@@ -272,7 +272,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         {
             try
             {
-                await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress).ConfigureAwait(false);
+                await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress, runtime.PeerKey).ConfigureAwait(false);
                 var (status, _) = await connection.RequestAsync(command, text, stop).ConfigureAwait(false);
                 if (status != Errno.Ok)
                 {

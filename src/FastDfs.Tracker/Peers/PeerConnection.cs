@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.ServerCore.Peers;
 
 namespace FastDfs.Tracker.Peers;
 
@@ -27,18 +28,32 @@ internal sealed class PeerConnection : IAsyncDisposable
     public bool JoinedLeader { get; set; }
 
     /// <param name="bindAddress">the tracker's bind_addr, so that the peer sees the address it knows this tracker by</param>
+    /// <param name="peerKey">cluster_secret_key: proven right after connecting (see PeerHandshake), or null</param>
     public static async Task<PeerConnection> ConnectAsync(TrackerPeer peer, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
-        System.Net.IPAddress? bindAddress = null)
+        System.Net.IPAddress? bindAddress, byte[]? peerKey)
     {
+        PeerConnection connection;
         try
         {
             var client = await TcpConnector.ConnectAsync(peer.Ip, peer.Port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
-            return new PeerConnection(client, peer, networkTimeout);
+            connection = new PeerConnection(client, peer, networkTimeout);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !ct.IsCancellationRequested)
         {
             throw new IOException($"cannot connect to tracker {peer}: {e.Message}", e);
         }
+
+        try
+        {
+            await PeerHandshake.ProveAsync(connection._stream, peerKey, $"tracker {peer}", networkTimeout, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return connection;
     }
 
     /// <summary>Sends one request; returns the reply status and body (the body is empty when status != 0).</summary>

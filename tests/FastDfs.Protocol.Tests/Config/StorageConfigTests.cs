@@ -11,6 +11,13 @@ public class StorageConfigTests
     private static StorageConfig Minimal(string extra = "") => Parse(Required + extra + "\n");
 
     [Fact]
+    public void Cluster_secret_key_is_read_and_empty_by_default()
+    {
+        Assert.Equal("", Minimal().ClusterSecretKey);
+        Assert.Equal("s3cret", Minimal("cluster_secret_key = s3cret").ClusterSecretKey);
+    }
+
+    [Fact]
     public void Sample_conf_is_read_completely()
     {
         using var dir = new TempConfDir();

@@ -184,6 +184,8 @@ public class TrackerConfigTests
     public void Admin_hosts_default_to_everyone_and_repeat()
     {
         Assert.Equal(["*"], Minimal().AdminHosts);
+        Assert.Equal("", Minimal().ClusterSecretKey);
+        Assert.Equal("k 1", Minimal("cluster_secret_key = k 1").ClusterSecretKey);
         Assert.Equal(["10.0.0.[1-3]", "192.168.0.0/24"], Minimal("admin_hosts = 10.0.0.[1-3]\nadmin_hosts = 192.168.0.0/24").AdminHosts);
     }
 

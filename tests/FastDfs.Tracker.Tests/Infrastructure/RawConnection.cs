@@ -18,6 +18,9 @@ public sealed class RawConnection : IAsyncDisposable
         _ct = ct;
     }
 
+    /// <summary>The socket's stream (for a handshake run by the code under test).</summary>
+    public NetworkStream Stream => _stream;
+
     /// <summary>The tracker this connection goes to.</summary>
     public IPEndPoint RemoteEndPoint => (IPEndPoint)_client.Client.RemoteEndPoint!;
 
