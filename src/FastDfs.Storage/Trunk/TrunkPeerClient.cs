@@ -9,86 +9,32 @@ using FastDfs.ServerCore.Peers;
 namespace FastDfs.Storage.Trunk;
 
 /// <summary>
-/// One request/response connection to another storage of the group for the trunk commands (spec 7.9): the
-/// header, a small body, and the reply with its (small) body.
+/// One request/response connection to another storage of the group for the trunk commands (spec 7.9), a
+/// <see cref="PeerChannel"/>: the header, a small body, and the reply with its (small) body.
 /// </summary>
 internal sealed class TrunkPeerConnection : IAsyncDisposable
 {
     private const int MaxReplyBody = 1024;
 
-    private readonly TcpClient _client;
-    private readonly NetworkStream _stream;
-    private readonly TimeSpan _networkTimeout;
+    private readonly PeerChannel _channel;
 
-    private TrunkPeerConnection(string host, int port, TcpClient client, TimeSpan networkTimeout)
-    {
-        Host = host;
-        Port = port;
-        _client = client;
-        _stream = client.GetStream();
-        _networkTimeout = networkTimeout;
-    }
+    private TrunkPeerConnection(PeerChannel channel) => _channel = channel;
 
-    public string Host { get; }
-    public int Port { get; }
+    public string Host => _channel.Host;
+    public int Port => _channel.Port;
 
-    /// <param name="peerKey">cluster_secret_key: proven right after connecting (see PeerHandshake), or null</param>
+    /// <param name="peerKey">cluster_secret_key: proven right after connecting, or null</param>
     public static async Task<TrunkPeerConnection> ConnectAsync(
         string host, int port, IPAddress? bindAddress, TimeSpan connectTimeout, TimeSpan networkTimeout, CancellationToken ct,
-        byte[]? peerKey = null)
-    {
-        var client = await TcpConnector.ConnectAsync(host, port, connectTimeout, ct, bindAddress).ConfigureAwait(false);
-        var connection = new TrunkPeerConnection(host, port, client, networkTimeout);
-        try
-        {
-            await PeerHandshake.ProveAsync(connection._stream, peerKey, $"storage {host}:{port}", networkTimeout, ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-
-        return connection;
-    }
+        byte[]? peerKey = null) =>
+        new(await PeerChannel.ConnectAsync(host, port, new PeerChannelOptions(connectTimeout, networkTimeout, bindAddress, peerKey), "storage", ct)
+            .ConfigureAwait(false));
 
     /// <summary>Sends one request and returns the reply status and body.</summary>
-    public async Task<(byte Status, byte[] Body)> RequestAsync(FdfsCommand command, ReadOnlyMemory<byte> body, CancellationToken ct, byte headerStatus = 0)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_networkTimeout);
-        var frame = new byte[ProtocolConstants.HeaderSize + body.Length];
-        new PacketHeader(body.Length, command, headerStatus).WriteTo(frame);
-        body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
-        await _stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
-        var header = new byte[ProtocolConstants.HeaderSize];
-        await _stream.ReadExactlyAsync(header, timeout.Token).ConfigureAwait(false);
-        var reply = PacketHeader.Read(header);
-        if (reply.Cmd != FdfsCommand.Response || reply.BodyLength is < 0 or > MaxReplyBody)
-        {
-            throw new IOException($"peer answered {command} with cmd {reply.Command}, body {reply.BodyLength}");
-        }
+    public Task<(byte Status, byte[] Body)> RequestAsync(FdfsCommand command, ReadOnlyMemory<byte> body, CancellationToken ct, byte headerStatus = 0) =>
+        _channel.RequestAsync(command, body, MaxReplyBody, ct, headerStatus);
 
-        var replyBody = new byte[reply.BodyLength];
-        await _stream.ReadExactlyAsync(replyBody, timeout.Token).ConfigureAwait(false);
-        return (reply.Status, replyBody);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
-            await _stream.WriteAsync(new PacketHeader(0, FdfsCommand.Quit).ToArray(), timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-        {
-            // Closing anyway.
-        }
-
-        await _stream.DisposeAsync().ConfigureAwait(false);
-        _client.Dispose();
-    }
+    public ValueTask DisposeAsync() => _channel.DisposeAsync();
 }
 
 /// <summary>

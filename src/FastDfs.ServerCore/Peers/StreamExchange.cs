@@ -1,10 +1,11 @@
 using System.Buffers;
+using FastDfs.Protocol;
 
-namespace FastDfs.Protocol.Framing;
+namespace FastDfs.ServerCore.Peers;
 
 /// <summary>
 /// One request/reply exchange over a plain <see cref="Stream"/>, for the servers' own short control
-/// connections (storage -> tracker reports, tracker -> tracker peers); clients use pipelined connections.
+/// connections (the peer handshake); clients use pipelined connections, <see cref="PeerChannel"/> the rest.
 /// </summary>
 public static class StreamExchange
 {

@@ -1,0 +1,200 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
+using Microsoft.Win32.SafeHandles;
+
+namespace FastDfs.ServerCore.Peers;
+
+/// <summary>How a server opens its connections to the other servers of the cluster.</summary>
+/// <param name="BindAddress">the local address to connect from (storage's client_bind with bind_addr, tracker's bind_addr), or null</param>
+/// <param name="PeerKey">cluster_secret_key as key bytes: proven right after connecting, or null</param>
+public sealed record PeerChannelOptions(TimeSpan ConnectTimeout, TimeSpan NetworkTimeout, IPAddress? BindAddress, byte[]? PeerKey);
+
+/// <summary>
+/// One request/reply connection from a server to another server of the cluster: a storage to a tracker (join, beats,
+/// reports), to another storage (sync, trunk, anti-entropy), a tracker to a tracker. Connects within connect_timeout
+/// from the bind address, proves cluster_secret_key when set, runs each request under network_timeout (re-armed while
+/// a file streams), maps network failures to <see cref="IOException"/> naming the peer, and says QUIT when disposed.
+/// </summary>
+public sealed class PeerChannel : IAsyncDisposable
+{
+    private const int FileChunkSize = 256 * 1024;
+
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+
+    private PeerChannel(TcpClient client, string host, int port, string name, TimeSpan networkTimeout)
+    {
+        _client = client;
+        _stream = client.GetStream();
+        Host = host;
+        Port = port;
+        Name = name;
+        NetworkTimeout = networkTimeout;
+    }
+
+    public string Host { get; }
+
+    public int Port { get; }
+
+    /// <summary>"tracker 10.0.0.1:22122", "storage 10.0.0.2:23000": how messages name the peer.</summary>
+    public string Name { get; }
+
+    public TimeSpan NetworkTimeout { get; }
+
+    public IPEndPoint? LocalEndPoint => _client.Client.LocalEndPoint as IPEndPoint;
+
+    /// <param name="role">"tracker" or "storage", for messages</param>
+    /// <exception cref="IOException">Cannot connect, or the handshake failed (<see cref="PeerAuthenticationException"/>).</exception>
+    public static async Task<PeerChannel> ConnectAsync(string host, int port, PeerChannelOptions options, string role, CancellationToken ct)
+    {
+        string name = $"{role} {(host.Contains(':') ? $"[{host}]" : host)}:{port}";
+        TcpClient client;
+        try
+        {
+            client = await TcpConnector.ConnectAsync(host, port, options.ConnectTimeout, ct, options.BindAddress).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            throw new IOException($"cannot connect to {name}: {e.Message}", e);
+        }
+
+        var channel = new PeerChannel(client, host, port, name, options.NetworkTimeout);
+        try
+        {
+            await PeerHandshake.ProveAsync(channel._stream, options.PeerKey, name, options.NetworkTimeout, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await channel.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return channel;
+    }
+
+    /// <summary>Sends one request and reads the reply: its status and body (empty unless the status is 0).</summary>
+    /// <exception cref="IOException">The connection failed, timed out, or the reply is not a response of at most <paramref name="maxReplyBody"/> bytes.</exception>
+    public async Task<(byte Status, byte[] Body)> RequestAsync(FdfsCommand command, ReadOnlyMemory<byte> body, long maxReplyBody,
+        CancellationToken ct, byte headerStatus = 0)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(NetworkTimeout);
+        try
+        {
+            byte[] frame = ArrayPool<byte>.Shared.Rent(ProtocolConstants.HeaderSize + body.Length);
+            try
+            {
+                new PacketHeader(body.Length, command, headerStatus).WriteTo(frame);
+                body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
+                await _stream.WriteAsync(frame.AsMemory(0, ProtocolConstants.HeaderSize + body.Length), timeout.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(frame);
+            }
+
+            return await ReadReplyAsync(command, maxReplyBody, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsNetworkFailure(e, ct))
+        {
+            throw new IOException($"{Name}: {command} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="fixedPart"/> then <paramref name="length"/> bytes of <paramref name="file"/> from
+    /// <paramref name="offset"/> as one request (network_timeout re-armed after every chunk), and returns the reply's
+    /// status. A file that shrinks meanwhile is an <see cref="IOException"/>: the frame cannot be completed.
+    /// </summary>
+    public async Task<byte> RequestWithFileAsync(FdfsCommand command, ReadOnlyMemory<byte> fixedPart, SafeFileHandle? file, string path,
+        long offset, long length, CancellationToken ct, byte headerStatus = 0)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(NetworkTimeout);
+        try
+        {
+            var header = new byte[ProtocolConstants.HeaderSize];
+            new PacketHeader(fixedPart.Length + (file is null ? 0 : length), command, headerStatus).WriteTo(header);
+            await _stream.WriteAsync(header, timeout.Token).ConfigureAwait(false);
+            await _stream.WriteAsync(fixedPart, timeout.Token).ConfigureAwait(false);
+            if (file is not null && length > 0)
+            {
+                await CopyFileRangeAsync(file, path, offset, length, timeout).ConfigureAwait(false);
+            }
+
+            var (status, _) = await ReadReplyAsync(command, 64 * 1024, timeout.Token).ConfigureAwait(false);
+            return status;
+        }
+        catch (Exception e) when (IsNetworkFailure(e, ct))
+        {
+            throw new IOException($"{Name}: {command} failed: {e.Message}", e);
+        }
+    }
+
+    private async Task<(byte Status, byte[] Body)> ReadReplyAsync(FdfsCommand command, long maxReplyBody, CancellationToken ct)
+    {
+        var headerBytes = new byte[ProtocolConstants.HeaderSize];
+        await _stream.ReadExactlyAsync(headerBytes, ct).ConfigureAwait(false);
+        var header = PacketHeader.Read(headerBytes);
+        if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0 || header.BodyLength > maxReplyBody)
+        {
+            throw new IOException($"{Name} answered {command} with cmd {header.Command}, body {header.BodyLength}");
+        }
+
+        var reply = header.BodyLength == 0 ? [] : new byte[header.BodyLength];
+        await _stream.ReadExactlyAsync(reply, ct).ConfigureAwait(false);
+        return (header.Status, header.Status == Errno.Ok ? reply : []);
+    }
+
+    private async Task CopyFileRangeAsync(SafeFileHandle file, string path, long offset, long length, CancellationTokenSource timeout)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, FileChunkSize));
+        try
+        {
+            long sent = 0;
+            while (sent < length)
+            {
+                int want = (int)Math.Min(buffer.Length, length - sent);
+                int read = await RandomAccess.ReadAsync(file, buffer.AsMemory(0, want), offset + sent, timeout.Token).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new IOException($"{path} shrank while being sent to {Name}");
+                }
+
+                await _stream.WriteAsync(buffer.AsMemory(0, read), timeout.Token).ConfigureAwait(false);
+                sent += read;
+                timeout.CancelAfter(NetworkTimeout);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static bool IsNetworkFailure(Exception e, CancellationToken ct) =>
+        e is SocketException or EndOfStreamException || (e is OperationCanceledException && !ct.IsCancellationRequested);
+
+    /// <summary>Drops the socket without a goodbye (a simulated crash).</summary>
+    public void Abort() => _client.Dispose();
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            // A polite goodbye, as stock's threads say it; the socket may already be dead.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+            await _stream.WriteAsync(new PacketHeader(0, FdfsCommand.Quit).ToArray(), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // Closing anyway.
+        }
+
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _client.Dispose();
+    }
+}
