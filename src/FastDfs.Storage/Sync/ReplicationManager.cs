@@ -96,16 +96,7 @@ internal sealed partial class ReplicationManager
             }
         }
 
-        const int entry = ProtocolConstants.StorageIdMaxSize + 4;
-        var body = new byte[entry * ids.Count];
-        for (int i = 0; i < ids.Count; i++)
-        {
-            FixedString.Write(body.AsSpan(i * entry, ProtocolConstants.StorageIdMaxSize), ids[i]);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(
-                body.AsSpan(i * entry + ProtocolConstants.StorageIdMaxSize), (int)LastTimestampFrom(ids[i]));
-        }
-
-        return body;
+        return Protocol.Messages.SyncReport.Encode([.. ids.Select(id => new Protocol.Messages.SyncReportEntry(id, (int)LastTimestampFrom(id)))]);
     }
 
     /// <summary>Attributes a SYNC_* frame that came without REPORT_SERVER_ID: the one peer with that address.</summary>

@@ -246,13 +246,14 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
 
     private async Task ReportDiskUsageAsync(TrackerConnection connection, CancellationToken stop)
     {
-        var body = new byte[16 * ctx.Paths.Count];
-        for (int i = 0; i < ctx.Paths.Count; i++)
+        var paths = new PathDiskUsage[ctx.Paths.Count];
+        for (int i = 0; i < paths.Length; i++)
         {
             var (totalMb, freeMb) = ctx.Paths[i].MeasureDiskUsage();
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(body.AsSpan(16 * i), totalMb);
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(body.AsSpan(16 * i + 8), freeMb);
+            paths[i] = new PathDiskUsage(totalMb, freeMb);
         }
+
+        var body = DiskUsageReport.Encode(paths);
 
         var (status, reply) = await connection.RequestAsync(FdfsCommand.StorageReportDiskUsage, body, stop).ConfigureAwait(false);
         Check(status, "REPORT_DISK_USAGE");

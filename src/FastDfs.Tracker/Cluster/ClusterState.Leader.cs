@@ -1,3 +1,4 @@
+using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Peers;
 
 namespace FastDfs.Tracker.Cluster;

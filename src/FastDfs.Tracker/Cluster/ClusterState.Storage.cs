@@ -264,19 +264,13 @@ internal sealed partial class ClusterState
     {
         lock (_lock)
         {
-            if (body.Length != 16 * node.StorePathCount)
-            {
-                throw new ProtocolException(
-                    $"DISK_USAGE of {body.Length} bytes for {node.StorePathCount} store paths");
-            }
-
-            var reader = new SpanReader(body);
+            var paths = DiskUsageReport.Parse(body, node.StorePathCount);
             long total = 0, free = 0;
             int bestPath = 0;
             for (int i = 0; i < node.StorePathCount; i++)
             {
-                node.PathTotalMb[i] = reader.ReadInt64();
-                node.PathFreeMb[i] = reader.ReadInt64();
+                node.PathTotalMb[i] = paths[i].TotalMb;
+                node.PathFreeMb[i] = paths[i].FreeMb;
                 total += node.PathTotalMb[i];
                 free += node.PathFreeMb[i];
                 if (node.PathFreeMb[i] > node.PathFreeMb[bestPath])
@@ -323,21 +317,13 @@ internal sealed partial class ClusterState
     /// <summary>SYNC_REPORT: last_synced_timestamp bookkeeping of spec 11.5.</summary>
     public void SyncReport(StorageNode node, ReadOnlySpan<byte> body)
     {
-        const int entrySize = ProtocolConstants.StorageIdMaxSize + 4;
-        if (body.Length % entrySize != 0)
-        {
-            throw new ProtocolException($"SYNC_REPORT of {body.Length} bytes");
-        }
-
+        var entries = Protocol.Messages.SyncReport.Parse(body);
         lock (_lock)
         {
-            var reader = new SpanReader(body);
             long min = long.MaxValue, max = 0;
             bool any = false;
-            while (reader.Remaining > 0)
+            foreach (var (srcId, timestamp) in entries)
             {
-                string srcId = reader.ReadFixed(ProtocolConstants.StorageIdMaxSize);
-                int timestamp = reader.ReadInt32();
                 var src = node.Group.Find(srcId);
                 if (timestamp <= 0 || src is null || src == node || src.Status != StorageStatus.Active)
                 {

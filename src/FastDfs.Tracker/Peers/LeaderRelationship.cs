@@ -1,4 +1,5 @@
 using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 using FastDfs.Protocol.Config;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;

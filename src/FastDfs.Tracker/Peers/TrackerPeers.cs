@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.NetworkInformation;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Peers;

@@ -85,6 +85,12 @@ public sealed class ParserFuzzTests
         ["IntegrityStatus"] = b => IntegrityStatus.Parse(b),
         ["Metadata"] = b => MetadataCodec.Parse(b),
         ["FixedString"] = b => FixedString.Read(b),
+        ["DiskUsageReport"] = b => DiskUsageReport.Parse(b, b.Length / DiskUsageReport.EntrySize),
+        ["SyncReport"] = b => SyncReport.Parse(b),
+        ["TrackerStatusReply"] = b => TrackerStatusReply.Parse(b),
+        ["JoinLeaderRequest"] = b => JoinLeaderRequest.Parse(b),
+        ["PingLeaderRequest"] = b => PingLeaderRequest.Parse(b),
+        ["GroupTrunkServer"] = b => GroupTrunkServer.Decode(b),
     };
 
     private static readonly Dictionary<string, Action<string>> TextParserTable = new()

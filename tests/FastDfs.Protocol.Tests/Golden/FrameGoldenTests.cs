@@ -135,6 +135,24 @@ public class FrameGoldenTests
     }
 
     [Fact]
+    public void DiskUsageAndSyncReportRequestsParseAndReencode()
+    {
+        var frames = HexCapture.Load("storage-beat-disk-usage-sync-report.hex").Where(f => f.IsRequest && f.IsComplete).ToList();
+        var disk = frames.First(f => f.Header.Cmd == FdfsCommand.StorageReportDiskUsage);
+        var paths = Messages.DiskUsageReport.Parse(disk.Body, disk.Body.Length / Messages.DiskUsageReport.EntrySize);
+        Assert.All(paths, p => Assert.True(p.FreeMb <= p.TotalMb && p.TotalMb > 0));
+        Assert.Equal(disk.Body.ToArray(), Messages.DiskUsageReport.Encode(paths));
+        Assert.Throws<ProtocolException>(() => Messages.DiskUsageReport.Parse(disk.Body, paths.Length + 1));
+
+        var report = frames.First(f => f.Header.Cmd == FdfsCommand.StorageSyncReport);
+        var entries = Messages.SyncReport.Parse(report.Body);
+        Assert.NotEmpty(entries);
+        Assert.All(entries, e => Assert.Matches(@"^10\.77\.0\.\d+$", e.SourceId));
+        Assert.Equal(report.Body.ToArray(), Messages.SyncReport.Encode(entries));
+        Assert.Throws<ProtocolException>(() => Messages.SyncReport.Parse(report.Body[1..]));
+    }
+
+    [Fact]
     public void MetadataSortAndMergeFollowStock()
     {
         var existing = MetadataCodec.Sort(

@@ -1,9 +1,9 @@
 using FastDfs.Protocol;
 
-namespace FastDfs.Tracker.Peers;
+namespace FastDfs.Protocol.Messages;
 
 /// <summary>GET_STATUS (64) reply, 17 bytes: if_leader, running_time, restart_interval (spec 8, 14.2).</summary>
-internal readonly record struct TrackerStatusReply(bool IsLeader, long RunningTime, long RestartInterval)
+public readonly record struct TrackerStatusReply(bool IsLeader, long RunningTime, long RestartInterval)
 {
     public const int Size = 17;
 
@@ -28,7 +28,7 @@ internal readonly record struct TrackerStatusReply(bool IsLeader, long RunningTi
 }
 
 /// <summary>JOIN_LEADER (58) request, 24 bytes: up_time, version[8], server_port.</summary>
-internal readonly record struct JoinLeaderRequest(long UpTime, string Version, long ServerPort)
+public readonly record struct JoinLeaderRequest(long UpTime, string Version, long ServerPort)
 {
     public const int Size = 8 + ProtocolConstants.VersionSize + 8;
 
@@ -55,7 +55,7 @@ internal readonly record struct JoinLeaderRequest(long UpTime, string Version, l
 }
 
 /// <summary>PING_LEADER (65) request, 12 bytes: the follower's connection counts (alloc, current, max).</summary>
-internal readonly record struct PingLeaderRequest(int AllocCount, int CurrentCount, int MaxCount)
+public readonly record struct PingLeaderRequest(int AllocCount, int CurrentCount, int MaxCount)
 {
     public const int Size = 12;
 
@@ -82,7 +82,7 @@ internal readonly record struct PingLeaderRequest(int AllocCount, int CurrentCou
 }
 
 /// <summary>One entry of a PING_LEADER reply: group[16] + trunk_server_id[16] (empty id = no trunk server).</summary>
-internal readonly record struct GroupTrunkServer(string Group, string TrunkServerId)
+public readonly record struct GroupTrunkServer(string Group, string TrunkServerId)
 {
     public const int Size = ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize;
 
