@@ -139,11 +139,8 @@ internal sealed partial class StorageSession
             throw new ProtocolException("sync file body shorter than its fixed part");
         }
 
-        var fixedPart = await ReadBodyAsync(SyncFileFixedSize).ConfigureAwait(false);
-        long nameLength = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span);
-        long fileSize = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span[8..]);
-        long timestamp = BinaryPrimitives.ReadUInt32BigEndian(fixedPart.Span[16..]);
-        CheckGroup(fixedPart.Span.Slice(20, ProtocolConstants.GroupNameMaxLen));
+        var (nameLength, fileSize, timestamp, group) = SyncFileFixed.Parse((await ReadBodyAsync(SyncFileFixedSize).ConfigureAwait(false)).Span);
+        CheckGroup(group);
         bool withContent = request.Status != Errno.EEXIST;
         long contentLength = withContent ? fileSize : 0;
         if (nameLength <= ProtocolConstants.LogicFilePathLen || nameLength >= MaxNameLength || fileSize < 0 ||
@@ -289,9 +286,9 @@ internal sealed partial class StorageSession
     private async ValueTask<byte> SyncDeleteAsync(PacketHeader request)
     {
         var body = await ReadSmallBodyAsync(request, SyncDeleteFixedSize + ProtocolConstants.LogicFilePathLen + 1).ConfigureAwait(false);
-        long timestamp = BinaryPrimitives.ReadUInt32BigEndian(body.Span);
-        CheckGroup(body.Span.Slice(4, ProtocolConstants.GroupNameMaxLen));
-        var target = Resolve(FixedString.ReadCString(body.Span[SyncDeleteFixedSize..]));
+        var (timestamp, group, logicName) = SyncDeleteRequest.Parse(body.Span);
+        CheckGroup(group);
+        var target = Resolve(logicName);
         if (_ctx.Trunk.IsTrunkName(target.LogicName, out _))
         {
             if (!_ctx.Trunk.DeleteReplica(target.LogicName))
@@ -326,12 +323,8 @@ internal sealed partial class StorageSession
             throw new ProtocolException("sync append/modify body shorter than its fixed part");
         }
 
-        var fixedPart = await ReadBodyAsync(SyncRangeFixedSize).ConfigureAwait(false);
-        long nameLength = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span);
-        long offset = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span[8..]);
-        long length = BinaryPrimitives.ReadInt64BigEndian(fixedPart.Span[16..]);
-        long timestamp = BinaryPrimitives.ReadUInt32BigEndian(fixedPart.Span[24..]);
-        CheckGroup(fixedPart.Span.Slice(28, ProtocolConstants.GroupNameMaxLen));
+        var (nameLength, offset, length, timestamp, group) = SyncRangeFixed.Parse((await ReadBodyAsync(SyncRangeFixedSize).ConfigureAwait(false)).Span);
+        CheckGroup(group);
         if (nameLength <= ProtocolConstants.LogicFilePathLen || nameLength >= MaxNameLength || offset < 0 || length < 0 ||
             request.BodyLength != SyncRangeFixedSize + nameLength + length)
         {
@@ -428,11 +421,8 @@ internal sealed partial class StorageSession
     {
         var body = await ReadSmallBodyAsync(request, SyncRangeFixedSize + ProtocolConstants.LogicFilePathLen + 1).ConfigureAwait(false);
         var span = body.Span;
-        long nameLength = BinaryPrimitives.ReadInt64BigEndian(span);
-        long oldSize = BinaryPrimitives.ReadInt64BigEndian(span[8..]);
-        long newSize = BinaryPrimitives.ReadInt64BigEndian(span[16..]);
-        long timestamp = BinaryPrimitives.ReadUInt32BigEndian(span[24..]);
-        CheckGroup(span.Slice(28, ProtocolConstants.GroupNameMaxLen));
+        var (nameLength, oldSize, newSize, timestamp, group) = SyncRangeFixed.Parse(span);
+        CheckGroup(group);
         if (nameLength <= ProtocolConstants.LogicFilePathLen || nameLength != request.BodyLength - SyncRangeFixedSize ||
             oldSize < 0 || newSize < 0)
         {
@@ -484,10 +474,8 @@ internal sealed partial class StorageSession
     {
         var body = await ReadSmallBodyAsync(request, SyncFileFixedSize + 2).ConfigureAwait(false);
         var span = body.Span;
-        long firstLength = BinaryPrimitives.ReadInt64BigEndian(span);
-        long secondLength = BinaryPrimitives.ReadInt64BigEndian(span[8..]);
-        long timestamp = BinaryPrimitives.ReadUInt32BigEndian(span[16..]);
-        CheckGroup(span.Slice(20, ProtocolConstants.GroupNameMaxLen));
+        var (firstLength, secondLength, timestamp, group) = SyncLinkFixed.Parse(span);
+        CheckGroup(group);
         if (firstLength <= ProtocolConstants.LogicFilePathLen || secondLength <= ProtocolConstants.LogicFilePathLen ||
             firstLength >= MaxNameLength || secondLength >= MaxNameLength ||
             request.BodyLength != SyncFileFixedSize + firstLength + secondLength)

@@ -253,9 +253,11 @@ internal sealed partial class StorageSession : IAsyncDisposable
         return ReadBodyAsync((int)request.BodyLength);
     }
 
-    private void CheckGroup(ReadOnlySpan<byte> groupField)
+    private void CheckGroup(ReadOnlySpan<byte> groupField) => CheckGroup(FixedString.Read(groupField));
+
+    private void CheckGroup(string group)
     {
-        if (FixedString.Read(groupField) != _ctx.GroupName)
+        if (group != _ctx.GroupName)
         {
             throw new ProtocolException("group name is not ours");
         }

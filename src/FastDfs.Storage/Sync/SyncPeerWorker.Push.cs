@@ -199,13 +199,7 @@ internal sealed partial class SyncPeerWorker
             update |= mutable;
             long size = trunkView?.FileSize ?? file.Length;
             long contentOffset = trunkView?.DataOffset ?? 0;
-            int nameLength = FixedString.ByteCount(logicName);
-            var fixedPart = new byte[8 + 8 + 4 + GroupLen + nameLength];
-            BinaryPrimitives.WriteInt64BigEndian(fixedPart, nameLength);
-            BinaryPrimitives.WriteInt64BigEndian(fixedPart.AsSpan(8), size);
-            BinaryPrimitives.WriteUInt32BigEndian(fixedPart.AsSpan(16), (uint)timestamp);
-            FixedString.Write(fixedPart.AsSpan(20, GroupLen), _ctx.GroupName);
-            FixedString.Write(fixedPart.AsSpan(20 + GroupLen), logicName);
+            var fixedPart = SyncFileFixed.Encode(_ctx.GroupName, logicName, size, (uint)timestamp);
             _ctx.Counters.Increment(C.TotalSyncOutBytes, size);
             byte status = await connection.RequestAsync(update ? FdfsCommand.SyncUpdateFile : FdfsCommand.SyncCreateFile,
                 fixedPart, stop, file, contentOffset, size).ConfigureAwait(false);
@@ -251,11 +245,7 @@ internal sealed partial class SyncPeerWorker
 
     private async Task<PushResult> PushDeleteAsync(PeerConnection connection, string logicName, long timestamp, CancellationToken stop)
     {
-        int nameLength = FixedString.ByteCount(logicName);
-        var body = new byte[4 + GroupLen + nameLength];
-        BinaryPrimitives.WriteUInt32BigEndian(body, (uint)timestamp);
-        FixedString.Write(body.AsSpan(4, GroupLen), _ctx.GroupName);
-        FixedString.Write(body.AsSpan(4 + GroupLen), logicName);
+        var body = new SyncDeleteRequest((uint)timestamp, _ctx.GroupName, logicName).ToArray();
         byte status = await connection.RequestAsync(FdfsCommand.SyncDeleteFile, body, stop).ConfigureAwait(false);
         AcceptOrThrow(status, Errno.ENOENT, "SYNC_DELETE_FILE", logicName);
         _staleOnPeer.Remove(logicName);
@@ -281,14 +271,7 @@ internal sealed partial class SyncPeerWorker
 
             if (file.Length >= record.First + record.Second)
             {
-                int nameLength = FixedString.ByteCount(record.FileName);
-                var fixedPart = new byte[8 + 8 + 8 + 4 + GroupLen + nameLength];
-                BinaryPrimitives.WriteInt64BigEndian(fixedPart, nameLength);
-                BinaryPrimitives.WriteInt64BigEndian(fixedPart.AsSpan(8), record.First);
-                BinaryPrimitives.WriteInt64BigEndian(fixedPart.AsSpan(16), record.Second);
-                BinaryPrimitives.WriteUInt32BigEndian(fixedPart.AsSpan(24), (uint)record.Timestamp);
-                FixedString.Write(fixedPart.AsSpan(28, GroupLen), _ctx.GroupName);
-                FixedString.Write(fixedPart.AsSpan(28 + GroupLen), record.FileName);
+                var fixedPart = SyncRangeFixed.Encode(_ctx.GroupName, record.FileName, record.First, record.Second, (uint)record.Timestamp);
                 _ctx.Counters.Increment(C.TotalSyncOutBytes, record.Second);
                 byte status = await connection.RequestAsync(append ? FdfsCommand.SyncAppendFile : FdfsCommand.SyncModifyFile,
                     fixedPart, stop, file, record.First, record.Second).ConfigureAwait(false);
@@ -322,14 +305,7 @@ internal sealed partial class SyncPeerWorker
             return PushResult.Passed;
         }
 
-        int nameLength = FixedString.ByteCount(record.FileName);
-        var body = new byte[8 + 8 + 8 + 4 + GroupLen + nameLength];
-        BinaryPrimitives.WriteInt64BigEndian(body, nameLength);
-        BinaryPrimitives.WriteInt64BigEndian(body.AsSpan(8), record.First);
-        BinaryPrimitives.WriteInt64BigEndian(body.AsSpan(16), record.Second);
-        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(24), (uint)record.Timestamp);
-        FixedString.Write(body.AsSpan(28, GroupLen), _ctx.GroupName);
-        FixedString.Write(body.AsSpan(28 + GroupLen), record.FileName);
+        var body = SyncRangeFixed.Encode(_ctx.GroupName, record.FileName, record.First, record.Second, (uint)record.Timestamp);
         byte status = await connection.RequestAsync(FdfsCommand.SyncTruncateFile, body, stop).ConfigureAwait(false);
         if (status == Errno.Ok)
         {
@@ -365,15 +341,7 @@ internal sealed partial class SyncPeerWorker
             return PushResult.Passed;
         }
 
-        int firstLength = FixedString.ByteCount(record.FileName);
-        int secondLength = FixedString.ByteCount(second);
-        var body = new byte[8 + 8 + 4 + GroupLen + firstLength + secondLength];
-        BinaryPrimitives.WriteInt64BigEndian(body, firstLength);
-        BinaryPrimitives.WriteInt64BigEndian(body.AsSpan(8), secondLength);
-        BinaryPrimitives.WriteUInt32BigEndian(body.AsSpan(16), (uint)record.Timestamp);
-        FixedString.Write(body.AsSpan(20, GroupLen), _ctx.GroupName);
-        FixedString.Write(body.AsSpan(20 + GroupLen, firstLength), record.FileName);
-        FixedString.Write(body.AsSpan(20 + GroupLen + firstLength), second);
+        var body = SyncLinkFixed.Encode(_ctx.GroupName, record.FileName, second, (uint)record.Timestamp);
         var command = rename ? FdfsCommand.SyncRenameFile : FdfsCommand.SyncCreateLink;
         byte status = await connection.RequestAsync(command, body, stop).ConfigureAwait(false);
         if (status == Errno.ENOENT)

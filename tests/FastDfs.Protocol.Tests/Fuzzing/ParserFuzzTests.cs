@@ -91,6 +91,10 @@ public sealed class ParserFuzzTests
         ["JoinLeaderRequest"] = b => JoinLeaderRequest.Parse(b),
         ["PingLeaderRequest"] = b => PingLeaderRequest.Parse(b),
         ["GroupTrunkServer"] = b => GroupTrunkServer.Decode(b),
+        ["SyncFileFixed"] = b => SyncFileFixed.Parse(b.AsSpan(0, Math.Min(b.Length, SyncFileFixed.Size))),
+        ["SyncRangeFixed"] = b => SyncRangeFixed.Parse(b),
+        ["SyncDeleteRequest"] = b => SyncDeleteRequest.Parse(b),
+        ["SyncLinkFixed"] = b => SyncLinkFixed.Parse(b),
     };
 
     private static readonly Dictionary<string, Action<string>> TextParserTable = new()

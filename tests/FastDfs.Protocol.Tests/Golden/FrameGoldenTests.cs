@@ -153,6 +153,68 @@ public class FrameGoldenTests
     }
 
     [Fact]
+    public void EveryCapturedSyncRequestParsesAndReencodes()
+    {
+        var frames = Directory.EnumerateFiles(TestData.Directory, "storage-sync-*.hex").Order(StringComparer.Ordinal)
+            .SelectMany(path => HexCapture.Load(Path.GetFileName(path))).Where(f => f.IsRequest).ToList();
+        int checkedFrames = 0;
+        foreach (var frame in frames)
+        {
+            byte[] body = frame.Body.ToArray();
+            // Stock leaves whatever its buffer held after the group name's NUL (0xbf...): only the name is the message.
+            int groupAt = frame.Header.Cmd switch
+            {
+                FdfsCommand.SyncCreateFile or FdfsCommand.SyncUpdateFile => 20,
+                FdfsCommand.SyncAppendFile or FdfsCommand.SyncModifyFile or FdfsCommand.SyncTruncateFile => 28,
+                FdfsCommand.SyncDeleteFile => 4,
+                _ => -1,
+            };
+            if (groupAt >= 0)
+            {
+                var field = body.AsSpan(groupAt, ProtocolConstants.GroupNameMaxLen);
+                int nul = field.IndexOf((byte)0);
+                if (nul >= 0)
+                {
+                    field[nul..].Clear();
+                }
+            }
+
+            switch (frame.Header.Cmd)
+            {
+                case FdfsCommand.SyncCreateFile or FdfsCommand.SyncUpdateFile:
+                {
+                    var f = Messages.SyncFileFixed.Parse(body.AsSpan(0, Messages.SyncFileFixed.Size));
+                    string name = FixedString.ReadCString(body.AsSpan(Messages.SyncFileFixed.Size, (int)f.NameLength));
+                    Assert.Equal(frame.Header.BodyLength, Messages.SyncFileFixed.Size + f.NameLength + (frame.Header.Status == Errno.EEXIST ? 0 : f.FileSize));
+                    Assert.Equal(body[..(Messages.SyncFileFixed.Size + (int)f.NameLength)], Messages.SyncFileFixed.Encode(f.Group, name, f.FileSize, f.Timestamp));
+                    break;
+                }
+
+                case FdfsCommand.SyncAppendFile or FdfsCommand.SyncModifyFile or FdfsCommand.SyncTruncateFile:
+                {
+                    var f = Messages.SyncRangeFixed.Parse(body.AsSpan(0, Messages.SyncRangeFixed.Size));
+                    string name = FixedString.ReadCString(body.AsSpan(Messages.SyncRangeFixed.Size, (int)f.NameLength));
+                    Assert.Equal(body[..(Messages.SyncRangeFixed.Size + (int)f.NameLength)], Messages.SyncRangeFixed.Encode(f.Group, name, f.First, f.Second, f.Timestamp));
+                    break;
+                }
+
+                case FdfsCommand.SyncDeleteFile:
+                    Assert.Equal(body, Messages.SyncDeleteRequest.Parse(body).ToArray());
+                    break;
+                default:
+                    continue;
+            }
+
+            checkedFrames++;
+        }
+
+        Assert.True(checkedFrames >= 20, $"{checkedFrames} sync frames checked");
+        byte[] link = Messages.SyncLinkFixed.Encode("group1", "M00/00/00/link_s.jpg", "M00/00/00/master.jpg", 1795479441);
+        var parsed = Messages.SyncLinkFixed.Parse(link);
+        Assert.Equal(new Messages.SyncLinkFixed(20, 20, 1795479441, "group1"), parsed);
+    }
+
+    [Fact]
     public void MetadataSortAndMergeFollowStock()
     {
         var existing = MetadataCodec.Sort(
