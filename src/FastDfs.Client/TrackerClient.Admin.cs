@@ -54,24 +54,6 @@ public sealed partial class TrackerClient
     public async Task<IReadOnlyDictionary<string, string>> GetParametersAsync(CancellationToken ct = default)
     {
         byte[] body = await ExchangeAsync(FdfsCommand.StorageParameterReq, ReadOnlyMemory<byte>.Empty, ct).ConfigureAwait(false);
-        return ParseParameters(FixedString.Read(body));
-    }
-
-    internal static Dictionary<string, string> ParseParameters(string text)
-    {
-        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (string rawLine in text.Split('\n'))
-        {
-            string line = rawLine.Trim();
-            int equals = line.IndexOf('=');
-            if (line.Length == 0 || line[0] == '#' || equals <= 0)
-            {
-                continue;
-            }
-
-            parameters[line[..equals].Trim()] = line[(equals + 1)..].Trim();
-        }
-
-        return parameters;
+        return ParameterReply.Parse(body);
     }
 }

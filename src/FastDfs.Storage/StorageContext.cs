@@ -163,7 +163,7 @@ internal sealed class StorageContext : IDisposable
     public void Initialize()
     {
         var logger = LoggerFactory.CreateLogger("FastDfs.Storage");
-        AdminHosts = ServerCore.Transport.AllowHosts.Build(Config.AdminHosts, logger);
+        AdminHosts = ServerCore.Transport.AllowHosts.Build(Config.AdminHosts, logger, "admin_hosts");
         var trackers = new HashSet<IPAddress>();
         foreach (var tracker in Config.TrackerServers)
         {

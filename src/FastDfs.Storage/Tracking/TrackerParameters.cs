@@ -25,17 +25,12 @@ internal sealed record TrackerParameters
     public TrunkSettings Trunk { get; init; } = TrunkSettings.Default;
 
     /// <summary>Parses the <c>key=value\n</c> body; unknown keys are ignored, bad values keep the default.</summary>
-    public static TrackerParameters Parse(string text)
+    public static TrackerParameters Parse(string text) => Parse(System.Text.Encoding.ASCII.GetBytes(text));
+
+    /// <inheritdoc cref="Parse(string)"/>
+    public static TrackerParameters Parse(ReadOnlySpan<byte> body)
     {
-        var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var raw in text.Split('\n'))
-        {
-            int eq = raw.IndexOf('=');
-            if (eq > 0)
-            {
-                values[raw[..eq].Trim()] = raw[(eq + 1)..].Trim();
-            }
-        }
+        var values = ParameterReply.Parse(body);
 
         bool Flag(string key, bool fallback) =>
             values.TryGetValue(key, out var v) ? v is "1" or "true" or "yes" or "on" : fallback;

@@ -88,7 +88,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
         {
             var (status, body) = await connection.RequestAsync(FdfsCommand.StorageParameterReq, default, stop).ConfigureAwait(false);
             Check(status, "PARAMETER_REQ");
-            ctx.Parameters = TrackerParameters.Parse(Encoding.ASCII.GetString(body));
+            ctx.Parameters = TrackerParameters.Parse(body);
             coordinator.ParametersFetched = true;
         }
 

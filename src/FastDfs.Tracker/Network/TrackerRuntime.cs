@@ -27,7 +27,7 @@ internal sealed class TrackerRuntime
         Peers = new TrackerPeers(StartTime, lastCheck > 0 ? Math.Max(0, StartTime - lastCheck) : 0,
             loggerFactory.CreateLogger<TrackerPeers>(), ConfiguredPeers(config, loggerFactory.CreateLogger<TrackerPeers>()));
         PeerKey = config.ClusterSecretKey.Length > 0 ? Protocol.Messages.PeerAuth.Key(config.ClusterSecretKey) : null;
-        AdminHosts = ServerCore.Transport.AllowHosts.Build(config.AdminHosts, loggerFactory.CreateLogger<TrackerRuntime>());
+        AdminHosts = ServerCore.Transport.AllowHosts.Build(config.AdminHosts, loggerFactory.CreateLogger<TrackerRuntime>(), "admin_hosts");
         Relationship = new LeaderRelationship(this, loggerFactory.CreateLogger<LeaderRelationship>());
         TrunkElector = new TrunkServerElector(this, loggerFactory.CreateLogger<TrunkServerElector>());
         if (DataStore.Load(Cluster))

@@ -66,7 +66,7 @@ internal sealed partial class TrackerSession
                 return true;
             case FdfsCommand.StorageParameterReq:
                 ExpectLength(body, 0, command);
-                Reply(Encoding.ASCII.GetBytes(ParameterText(_options, IpSize)));
+                Reply(ParameterReply.Encode(Parameters(_options, IpSize)));
                 return true;
             case FdfsCommand.StorageFetchStorageIds:
                 FetchStorageIds(body);
@@ -113,14 +113,14 @@ internal sealed partial class TrackerSession
     }
 
 
-    /// <summary>The PARAMETER_REQ text: the 26 keys in stock order and formats (4.15).</summary>
-    internal static string ParameterText(TrackerConfig o, int ipSize)
+    /// <summary>The PARAMETER_REQ keys: the 26 of stock, in its order and formats (4.15).</summary>
+    internal static List<KeyValuePair<string, string>> Parameters(TrackerConfig o, int ipSize)
     {
         static string B(bool value) => value ? "1" : "0";
         static string N(long value) => value.ToString(CultureInfo.InvariantCulture);
         static string T(TimeOnly time) => $"{time.Hour:D2}:{time.Minute:D2}";
-        var text = new StringBuilder(1024);
-        void Add(string key, string value) => text.Append(key).Append('=').Append(value).Append('\n');
+        var list = new List<KeyValuePair<string, string>>(26);
+        void Add(string key, string value) => list.Add(new(key, value));
         Add("use_storage_id", B(o.UseStorageId));
         Add("id_type_in_filename", o.IdTypeInFilename == FileNameIdType.Id ? "id" : "ip");
         Add("trust_storage_server_id", B(o.TrustStorageServerId));
@@ -147,6 +147,6 @@ internal sealed partial class TrackerSession
         Add("trunk_compress_binlog_time_base", T(o.TrunkCompressBinlogTimeBase));
         Add("trunk_binlog_max_backups", N(o.TrunkBinlogMaxBackups));
         Add("store_slave_file_use_link", B(o.StoreSlaveFileUseLink));
-        return text.ToString();
+        return list;
     }
 }

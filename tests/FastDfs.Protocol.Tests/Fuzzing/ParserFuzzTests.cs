@@ -95,6 +95,7 @@ public sealed class ParserFuzzTests
         ["SyncRangeFixed"] = b => SyncRangeFixed.Parse(b),
         ["SyncDeleteRequest"] = b => SyncDeleteRequest.Parse(b),
         ["SyncLinkFixed"] = b => SyncLinkFixed.Parse(b),
+        ["ParameterReply"] = b => ParameterReply.Parse(b),
     };
 
     private static readonly Dictionary<string, Action<string>> TextParserTable = new()

@@ -215,6 +215,19 @@ public class FrameGoldenTests
     }
 
     [Fact]
+    public void ParameterReplyParsesAndReencodes()
+    {
+        var frames = HexCapture.Load("storage-get-my-ip-parameter-req.hex");
+        var reply = frames.Single(f => !f.IsRequest && f.Header.BodyLength == 740);
+        var parameters = Messages.ParameterReply.Parse(reply.Body);
+        Assert.Equal(26, parameters.Count);
+        Assert.Equal("0", parameters["use_trunk_file"]);
+        Assert.Equal(reply.Body.ToArray(), Messages.ParameterReply.Encode(parameters));
+        Assert.Equal(new Dictionary<string, string> { ["a"] = "2", ["b"] = "x=y" },
+            Messages.ParameterReply.Parse("# c\n a = 1\n\n=no key\na=2\nb=x=y\n\0c=ignored"u8));
+    }
+
+    [Fact]
     public void MetadataSortAndMergeFollowStock()
     {
         var existing = MetadataCodec.Sort(
