@@ -13,7 +13,7 @@ namespace FastDfs.ServerCore.Transport;
 /// is what lets <see cref="SendFileAsync"/> hand a file range to the kernel (<c>sendfile</c>) after the
 /// reply header without anything overtaking it.
 /// </summary>
-public sealed class SocketConnection : IDuplexPipe, IAsyncDisposable
+public sealed class SocketConnection : IFrameTransport, IAsyncDisposable
 {
     /// <summary>Receive buffer per read (pooled, returned as soon as its bytes are consumed).</summary>
     private const int ReceiveBufferSize = 64 * 1024;

@@ -208,7 +208,10 @@ public sealed class StorageServer : IAsyncDisposable
         _ctx.SaveStats(forceStats);
     }
 
-    private async Task HandleConnectionAsync(SocketConnection connection)
+    private Task HandleConnectionAsync(SocketConnection connection) => ServeAsync(connection);
+
+    /// <summary>Serves one connection until the peer leaves, it is aborted, or the server stops while it idles (tests: in memory).</summary>
+    internal async Task ServeAsync(IFrameTransport connection)
     {
         _ctx.ConnectionOpened();
         var session = new StorageSession(_ctx, connection, _loggerFactory.CreateLogger<StorageSession>())

@@ -28,7 +28,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private bool _served;
 
     private readonly StorageContext _ctx;
-    private readonly SocketConnection _connection;
+    private readonly IFrameTransport _connection;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly ILogger _logger;
@@ -42,7 +42,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private byte[]? _scratch;
     private long _remaining;
 
-    public StorageSession(StorageContext ctx, SocketConnection connection, ILogger logger)
+    public StorageSession(StorageContext ctx, IFrameTransport connection, ILogger logger)
     {
         _ctx = ctx;
         _connection = connection;
@@ -61,7 +61,7 @@ internal sealed partial class StorageSession : IAsyncDisposable
     private CancellationToken Token => _requestTimeout.Token;
 
     /// <summary>Serves requests until the peer leaves, the connection is aborted, or the server stops while the
-    /// connection waits for its next request (<see cref="SocketConnection.IdleEnd"/>); a request in progress completes.</summary>
+    /// connection waits for its next request (<see cref="IFrameTransport.IdleEnd"/>); a request in progress completes.</summary>
     public async Task RunAsync()
     {
         var idleEnd = _connection.IdleEnd;

@@ -75,7 +75,7 @@ public sealed class TrackerServer : IAsyncDisposable
 
         _started = true;
         var address = string.IsNullOrWhiteSpace(Config.BindAddr) ? IPAddress.Any : IPAddress.Parse(Config.BindAddr.Split(',')[0].Trim());
-        var connections = new TrackerConnectionHandler(_runtime);
+        var connections = _connectionHandler = new TrackerConnectionHandler(_runtime);
         var listenerLogger = _runtime.LoggerFactory.CreateLogger<SocketListener>();
         var allow = AllowHosts.Build(Config.AllowHosts, listenerLogger);
         _listener = await SocketListener.BindAsync(new IPEndPoint(address, Config.Port), "tracker", Config.MaxConnections,
@@ -196,6 +196,12 @@ public sealed class TrackerServer : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private TrackerConnectionHandler? _connectionHandler;
+
+    /// <summary>Serves one connection as the tracker port does (tests: an in-memory <see cref="PipeTransport"/>).</summary>
+    internal Task ServeAsync(IFrameTransport connection) =>
+        (_connectionHandler ?? throw new InvalidOperationException("the tracker is not started")).ServeAsync(connection);
 
     /// <summary>Every check_active_interval, ACTIVE storages without a recent heartbeat turn OFFLINE.</summary>
     private async Task RunActiveCheckAsync(CancellationToken ct)

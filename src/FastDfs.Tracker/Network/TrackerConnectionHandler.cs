@@ -9,7 +9,10 @@ internal sealed class TrackerConnectionHandler(TrackerRuntime runtime)
     private readonly ILogger _logger = runtime.LoggerFactory.CreateLogger<TrackerSession>();
 
     /// <summary>Serves <paramref name="connection"/> until the peer leaves, it is aborted, or the tracker stops while it idles.</summary>
-    public async Task OnConnectedAsync(SocketConnection connection)
+    public Task OnConnectedAsync(SocketConnection connection) => ServeAsync(connection);
+
+    /// <summary>The same for any transport (tests: in memory).</summary>
+    public async Task ServeAsync(IFrameTransport connection)
     {
         runtime.ConnectionOpened();
         try

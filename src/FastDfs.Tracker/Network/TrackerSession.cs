@@ -19,14 +19,14 @@ namespace FastDfs.Tracker.Network;
 internal sealed partial class TrackerSession
 {
     private readonly TrackerRuntime _runtime;
-    private readonly SocketConnection _connection;
+    private readonly IFrameTransport _connection;
     private readonly ILogger _logger;
     private readonly PipeWriter _output;
     private readonly ClusterState _cluster;
     private readonly TrackerConfig _options;
     private readonly string _peer;
 
-    public TrackerSession(TrackerRuntime runtime, SocketConnection connection, ILogger logger)
+    public TrackerSession(TrackerRuntime runtime, IFrameTransport connection, ILogger logger)
     {
         _runtime = runtime;
         _connection = connection;
@@ -60,7 +60,7 @@ internal sealed partial class TrackerSession
 
     /// <summary>
     /// Serves requests until the peer leaves or the connection is aborted; the tracker stopping ends the connection
-    /// while it waits for its next request (<see cref="SocketConnection.IdleEnd"/>). Timeouts as stock's: a connection
+    /// while it waits for its next request (<see cref="IFrameTransport.IdleEnd"/>). Timeouts as stock's: a connection
     /// must send its first whole request within <c>network_timeout</c>, each request (header, body) must arrive and its
     /// reply leave within it; a connection that has been served may idle between requests (storages, pools).
     /// </summary>

@@ -1,0 +1,76 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+using FastDfs.ServerCore.Transport;
+
+namespace FastDfs.Storage.Tests;
+
+/// <summary>The storage session over an in-memory transport: frames cut anywhere, pipelined, or malformed.</summary>
+public sealed class InMemoryFrameTests
+{
+    internal static byte[] Frame(FdfsCommand command, ReadOnlySpan<byte> body, long? declared = null)
+    {
+        var frame = new byte[ProtocolConstants.HeaderSize + body.Length];
+        new PacketHeader(declared ?? body.Length, command).WriteTo(frame);
+        body.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
+        return frame;
+    }
+
+    internal static async Task<(byte Status, byte[] Body)> ReplyAsync(PipeReader reader, CancellationToken ct)
+    {
+        while (true)
+        {
+            var result = await reader.ReadAsync(ct);
+            var buffer = result.Buffer;
+            if (buffer.Length >= ProtocolConstants.HeaderSize)
+            {
+                var header = PacketHeader.Read(buffer.Slice(0, ProtocolConstants.HeaderSize).ToArray());
+                long total = ProtocolConstants.HeaderSize + header.BodyLength;
+                if (buffer.Length >= total)
+                {
+                    byte[] body = buffer.Slice(ProtocolConstants.HeaderSize, header.BodyLength).ToArray();
+                    reader.AdvanceTo(buffer.GetPosition(total));
+                    return (header.Status, body);
+                }
+            }
+
+            Assert.False(result.IsCompleted, "the session closed before a whole reply");
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    [Fact]
+    public async Task Frames_cut_into_single_bytes_or_pipelined_are_served_and_a_malformed_one_ends_the_session()
+    {
+        await using var storage = await TestStorage.StartAsync();
+        var transport = new PipeTransport();
+        var session = storage.Server.ServeAsync(transport);
+        var ct = storage.Timeout;
+        byte[] content = "delivered one byte at a time"u8.ToArray();
+
+        foreach (byte b in Frame(FdfsCommand.UploadFile, Requests.Upload(content, "txt")))
+        {
+            await transport.ClientOutput.WriteAsync(new[] { b }, ct);
+        }
+
+        var (status, body) = await ReplyAsync(transport.ClientInput, ct);
+        Assert.Equal(0, status);
+        string name = StoredFileResponse.Parse(body).LogicName;
+        Assert.Equal(content, await File.ReadAllBytesAsync(storage.FullPath(name)));
+
+        // Three requests in one write: three replies, in order (the download sent as a file range).
+        byte[] pipelined = [.. Frame(FdfsCommand.ActiveTest, []), .. Frame(FdfsCommand.DownloadFile, Requests.Download(name)), .. Frame(FdfsCommand.ActiveTest, [])];
+        await transport.ClientOutput.WriteAsync(pipelined, ct);
+        Assert.Equal((byte)0, (await ReplyAsync(transport.ClientInput, ct)).Status);
+        var download = await ReplyAsync(transport.ClientInput, ct);
+        Assert.Equal(content, download.Body);
+        Assert.Equal((byte)0, (await ReplyAsync(transport.ClientInput, ct)).Status);
+
+        // A negative body length: EINVAL, and the session ends.
+        await transport.ClientOutput.WriteAsync(Frame(FdfsCommand.UploadFile, [], declared: -5), ct);
+        Assert.Equal(Errno.EINVAL, (await ReplyAsync(transport.ClientInput, ct)).Status);
+        await session.WaitAsync(TimeSpan.FromSeconds(10), ct);
+        await transport.DisposeAsync();
+    }
+}
