@@ -108,6 +108,8 @@ public sealed class MonitorAndAdminTests
         await using var client = await tracker.ConnectAsync();
         string self = $"127.0.0.1:{tracker.EndPoint.Port}";
 
+        // The storage's JOIN told the tracker who the trackers are; it elects itself a moment later (ENOENT until then).
+        await tracker.WaitUntilAsync(async () => await client.StatusOfAsync(FdfsCommand.ServerGetLeader) == Errno.Ok, "the election");
         Assert.Equal(self, Encoding.ASCII.GetString(await client.RequestOkAsync(FdfsCommand.ServerGetLeader)));
         Assert.Equal(Errno.EOPNOTSUPP, await client.StatusOfAsync(FdfsCommand.ServerSetTrunkServer, Frames.Group("group1")));
 

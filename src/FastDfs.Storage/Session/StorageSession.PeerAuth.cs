@@ -48,7 +48,7 @@ internal sealed partial class StorageSession
         {
             // One try per connection: a guesser pays a connection per guess.
             _logger.LogWarning("{Remote} failed the cluster_secret_key proof: closing", RemoteAddress);
-            _closeAfterReply = true;
+            _frames.CloseAfterReply = true;
         }
 
         return status;

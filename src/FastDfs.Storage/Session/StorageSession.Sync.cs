@@ -404,7 +404,7 @@ internal sealed partial class StorageSession
                 }
 
                 done += slice.Length;
-                _remaining -= slice.Length;
+                Remaining -= slice.Length;
                 _input.AdvanceTo(slice.End);
             }
 
@@ -558,7 +558,7 @@ internal sealed partial class StorageSession
             return Errno.Ok;
         }
 
-        bool confirmed = await _ctx.Replication.AwaitReplicasAsync(start, end, _connectionClosed).ConfigureAwait(false);
+        bool confirmed = await _ctx.Replication.AwaitReplicasAsync(start, end, _connection.Closed).ConfigureAwait(false);
         RestartTimeout();
         return confirmed ? Errno.Ok : Errno.ETIMEDOUT;
     }

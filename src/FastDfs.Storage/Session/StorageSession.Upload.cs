@@ -318,13 +318,13 @@ internal sealed partial class StorageSession
             {
                 // The bytes are consumed from the connection all the same: the rest of the body is skipped and the
                 // client gets the errno on a connection that stays usable.
-                _remaining -= batch;
+                Remaining -= batch;
                 _input.AdvanceTo(slice.End);
                 throw StoreIoException.From(e, "writing file data");
             }
 
             written += batch;
-            _remaining -= batch;
+            Remaining -= batch;
             _input.AdvanceTo(slice.End);
         }
     }

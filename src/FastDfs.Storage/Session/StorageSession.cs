@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Framing;
+using FastDfs.ServerCore.Sessions;
 using FastDfs.ServerCore.Transport;
 using Microsoft.Extensions.Logging;
 
@@ -14,33 +15,17 @@ namespace FastDfs.Storage.Session;
 /// always knows how much of the body is left: after an error that keeps the connection (ENOENT, EEXIST,
 /// ENOSPC...) the rest is skipped; after EINVAL the connection is closed, as stock does.
 /// </summary>
-internal sealed partial class StorageSession : IAsyncDisposable
+internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
 {
     private const int DownloadChunkSize = 256 * 1024;
 
-    /// <summary>
-    /// The most body bytes read and dropped after a refusal to keep the connection; beyond it the reply goes out and the
-    /// connection is closed (a client that sends its whole body before reading then sees a closed connection).
-    /// </summary>
-    private const long MaxSkippedBody = 64L << 20;
-
-    private bool _closeAfterReply;
-    private bool _served;
-
     private readonly StorageContext _ctx;
     private readonly IFrameTransport _connection;
+    private readonly FrameSession _frames;
     private readonly PipeReader _input;
     private readonly PipeWriter _output;
     private readonly ILogger _logger;
-    private readonly CancellationToken _connectionClosed;
-    private CancellationTokenSource _requestTimeout;
-    private long _timeoutArmedAt;
-    private bool _timeoutArmed;
-    private readonly TimeSpan _networkTimeout;
-    private readonly long _timeoutRefreshMillis;
     private readonly int _maxInMemoryBody;
-    private byte[]? _scratch;
-    private long _remaining;
 
     public StorageSession(StorageContext ctx, IFrameTransport connection, ILogger logger)
     {
@@ -49,117 +34,56 @@ internal sealed partial class StorageSession : IAsyncDisposable
         _input = connection.Input;
         _output = connection.Output;
         _logger = logger;
-        _connectionClosed = connection.Closed;
-        _requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
         int timeout = ctx.Config.NetworkTimeout > 0 ? ctx.Config.NetworkTimeout : 30;
-        _networkTimeout = TimeSpan.FromSeconds(timeout);
-        _timeoutRefreshMillis = Math.Min(1000, timeout * 1000L / 8);
         long buff = ctx.Config.BuffSize > 0 ? ctx.Config.BuffSize : 256 * 1024;
         _maxInMemoryBody = (int)Math.Min(int.MaxValue - 64, buff - ProtocolConstants.HeaderSize - 1);
+        _frames = new FrameSession(connection, new FrameSessionOptions
+        {
+            NetworkTimeout = TimeSpan.FromSeconds(timeout),
+            MaxInMemoryBody = _maxInMemoryBody,
+            BadLengthStatus = Errno.EINVAL,
+            CloseOnInvalidRequest = true, // as stock storage
+        }, logger);
     }
 
-    private CancellationToken Token => _requestTimeout.Token;
+    /// <summary>The current request's deadline (network_timeout, pushed forward by progress) or the connection's end.</summary>
+    private CancellationToken Token => _frames.Token;
+
+    /// <summary>Body bytes of the current request not read yet (handlers streaming a body keep it true).</summary>
+    private long Remaining
+    {
+        get => _frames.Remaining;
+        set => _frames.Remaining = value;
+    }
 
     /// <summary>Serves requests until the peer leaves, the connection is aborted, or the server stops while the
     /// connection waits for its next request (<see cref="IFrameTransport.IdleEnd"/>); a request in progress completes.</summary>
-    public async Task RunAsync()
+    public Task RunAsync() => _frames.RunAsync(this);
+
+    ValueTask<byte> IFrameHandler.HandleAsync(PacketHeader request) => DispatchAsync(request);
+
+    bool IFrameHandler.TryMapFailure(PacketHeader request, Exception failure, out byte status)
     {
-        var idleEnd = _connection.IdleEnd;
-        try
+        switch (failure)
         {
-            while (true)
-            {
-                if (_served)
-                {
-                    await _connection.WaitForInputAsync(idleEnd).ConfigureAwait(false);
-                }
-                else
-                {
-                    // As stock: a connection must send its first whole request within network_timeout (idle sockets would
-                    // otherwise take every connection); once served it may idle between requests (pools, peers).
-                    using var first = CancellationTokenSource.CreateLinkedTokenSource(idleEnd);
-                    first.CancelAfter(_networkTimeout);
-                    await _connection.WaitForInputAsync(first.Token).ConfigureAwait(false);
-                }
-
-                // The timer, left armed between requests, may have fired while the connection was idle. A header must
-                // then arrive whole within network_timeout.
-                _timeoutArmed = false;
-                RestartTimeout();
-                var header = await _input.ReadHeaderAsync(Token).ConfigureAwait(false);
-                if (header is not { } request || request.Cmd == FdfsCommand.Quit)
-                {
-                    return;
-                }
-
-                _served = true;
-
-                _remaining = request.BodyLength;
-                byte status = await ProcessAsync(request).ConfigureAwait(false);
-                if (status != Errno.Ok)
-                {
-                    _output.WriteStatus(status);
-                }
-
-                await _output.FlushAsync(Token).ConfigureAwait(false);
-                if (status == Errno.EINVAL || _closeAfterReply)
-                {
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!_connectionClosed.IsCancellationRequested && !_connection.IdleEnd.IsCancellationRequested)
-        {
-            _logger.LogWarning("{Remote}: no whole request within network_timeout ({Seconds}s): closing", RemoteAddress, _networkTimeout.TotalSeconds);
-        }
-        catch (Exception e) when (e is OperationCanceledException or EndOfStreamException or IOException)
-        {
-            // Peer gone, network_timeout or shutdown: nothing can be replied.
-            _logger.LogDebug("connection ended: {Reason}", e.Message);
+            case Store.StoreIoException e:
+                // The disk, not the client: answer the errno (ENOSPC, EIO...) and keep the connection.
+                _logger.LogWarning("command {Command} failed: {Message}", request.Command, e.Message);
+                status = e.Status == Errno.Ok ? Errno.EIO : e.Status;
+                return true;
+            case FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException:
+                // A file vanished or is unreadable between our checks and its use.
+                _logger.LogWarning("command {Command} failed: {Message}", request.Command, failure.Message);
+                status = failure is UnauthorizedAccessException ? Errno.EACCES : Errno.ENOENT;
+                return true;
+            default:
+                status = 0;
+                return false;
         }
     }
 
-    private async ValueTask<byte> ProcessAsync(PacketHeader request)
-    {
-        byte status;
-        long started = Metrics.StorageMetrics.StartTimestamp();
-        try
-        {
-            // Stock waits for a negative or absurd body forever; we refuse it at once.
-            status = request.BodyLength < 0 ? Errno.EINVAL : await DispatchAsync(request).ConfigureAwait(false);
-        }
-        catch (ProtocolException e)
-        {
-            _logger.LogDebug("command {Command}: {Message}", request.Command, e.Message);
-            status = e.Status == Errno.Ok ? Errno.EINVAL : e.Status;
-        }
-        catch (Store.StoreIoException e)
-        {
-            // The disk, not the client: answer the errno (ENOSPC, EIO...) and keep the connection.
-            _logger.LogWarning("command {Command} failed: {Message}", request.Command, e.Message);
-            status = e.Status == Errno.Ok ? Errno.EIO : e.Status;
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException)
-        {
-            // A file vanished or is unreadable between our checks and its use.
-            _logger.LogWarning("command {Command} failed: {Message}", request.Command, e.Message);
-            status = e is UnauthorizedAccessException ? Errno.EACCES : Errno.ENOENT;
-        }
-
-        _ctx.Metrics?.RecordCommand(request.Cmd, status, started);
-        if (status != Errno.EINVAL && _remaining > MaxSkippedBody)
-        {
-            // A refused request with a huge body (a declared 2^62-byte upload): answer now and close rather than read it all.
-            _closeAfterReply = true;
-        }
-        else if (status != Errno.EINVAL && _remaining > 0)
-        {
-            await _input.SkipAsync(_remaining, Token).ConfigureAwait(false);
-            _remaining = 0;
-        }
-
-        return status;
-    }
+    void IFrameHandler.OnServed(PacketHeader request, byte status, long startedTimestamp) =>
+        _ctx.Metrics?.RecordCommand(request.Cmd, status, startedTimestamp);
 
     private ValueTask<byte> DispatchAsync(PacketHeader request) => request.Cmd switch
     {
@@ -192,66 +116,15 @@ internal sealed partial class StorageSession : IAsyncDisposable
         return Errno.Ok;
     }
 
-    /// <summary>
-    /// Pushes the network_timeout deadline forward. Re-arming the timer costs a timer-queue update, so it
-    /// is done at most once a second (an eighth of network_timeout when that is shorter): the
-    /// deadline is then at least seven eighths of network_timeout after the last activity. The timer stays armed
-    /// between requests (a firing while idle is noticed when the next request starts).
-    /// </summary>
-    private void RefreshTimeout()
-    {
-        long now = Environment.TickCount64;
-        if (!_timeoutArmed || now - _timeoutArmedAt >= _timeoutRefreshMillis)
-        {
-            _requestTimeout.CancelAfter(_networkTimeout);
-            _timeoutArmedAt = now;
-            _timeoutArmed = true;
-        }
-    }
+    private void RefreshTimeout() => _frames.RefreshTimeout();
 
-    /// <summary>A full network_timeout from now, also after the timer fired (while idle, or during a sync_ack_replicas wait).</summary>
-    private void RestartTimeout()
-    {
-        if (_requestTimeout.IsCancellationRequested)
-        {
-            _requestTimeout.Dispose();
-            _requestTimeout = CancellationTokenSource.CreateLinkedTokenSource(_connectionClosed);
-            _timeoutArmed = false;
-        }
+    private void RestartTimeout() => _frames.RestartTimeout();
 
-        RefreshTimeout();
-    }
+    private Memory<byte> Scratch(int length) => _frames.Scratch(length);
 
-    private Memory<byte> Scratch(int length)
-    {
-        _scratch ??= ArrayPool<byte>.Shared.Rent(Math.Max(_maxInMemoryBody, 4096));
-        return _scratch.AsMemory(0, length);
-    }
+    private ValueTask<Memory<byte>> ReadBodyAsync(int length) => _frames.ReadBodyAsync(length);
 
-    /// <summary>Reads the next <paramref name="length"/> body bytes into the session buffer.</summary>
-    private async ValueTask<Memory<byte>> ReadBodyAsync(int length)
-    {
-        if (length > _remaining)
-        {
-            throw new ProtocolException("body shorter than its fields");
-        }
-
-        var memory = Scratch(length);
-        await _input.ReadIntoAsync(memory, Token).ConfigureAwait(false);
-        _remaining -= length;
-        return memory;
-    }
-
-    /// <summary>Reads a whole request body that stock processes from memory (must fit buff_size).</summary>
-    private ValueTask<Memory<byte>> ReadSmallBodyAsync(PacketHeader request, int minimum)
-    {
-        if (request.BodyLength < minimum || request.BodyLength > _maxInMemoryBody)
-        {
-            throw new ProtocolException($"body of {request.BodyLength} bytes");
-        }
-
-        return ReadBodyAsync((int)request.BodyLength);
-    }
+    private ValueTask<Memory<byte>> ReadSmallBodyAsync(PacketHeader request, int minimum) => _frames.ReadSmallBodyAsync(request, minimum);
 
     private void CheckGroup(ReadOnlySpan<byte> groupField) => CheckGroup(FixedString.Read(groupField));
 
@@ -331,15 +204,9 @@ internal sealed partial class StorageSession : IAsyncDisposable
 
     private void Count(Protocol.Messages.StorageStatCounters.Counter counter, long by = 1) => _ctx.Counters.Increment(counter, by);
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        _requestTimeout.Dispose();
-        if (_scratch is not null)
-        {
-            ArrayPool<byte>.Shared.Return(_scratch);
-            _scratch = null;
-        }
-
-        await ValueTask.CompletedTask.ConfigureAwait(false);
+        _frames.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
 using FastDfs.Protocol.Messages;
@@ -11,7 +10,6 @@ namespace FastDfs.Tracker.Network;
 internal sealed partial class TrackerSession
 {
     private PeerProof? _peerProof;
-    private bool _closeAfterReply;
     private bool _unprovenLogged;
 
     private PeerProof Proof => _peerProof ??= new PeerProof(_runtime.PeerKey);
@@ -31,62 +29,62 @@ internal sealed partial class TrackerSession
         FdfsCommand.TrackerCommitNextLeader or FdfsCommand.TrackerNotifyReselectLeader or FdfsCommand.TrackerGetSysFilesStart or
         FdfsCommand.TrackerGetOneSysFile or FdfsCommand.TrackerGetSysFilesEnd;
 
-    /// <summary>HELLO, PROOF, or a guarded command on an unproven connection: answered here (true), else false.</summary>
-    private async ValueTask<bool> TryHandlePeerProofAsync(PipeReader input, PacketHeader header, CancellationToken ct)
+    /// <summary>HELLO, PROOF, or a guarded command on an unproven connection: answered here (its status), else null.</summary>
+    private async ValueTask<byte?> TryHandlePeerProofAsync(PacketHeader header)
     {
         bool hello = header.Cmd == PeerAuth.Hello, proof = header.Cmd == PeerAuth.Proof;
         if (!hello && !proof && (!NeedsPeerProof(header.Cmd) || Proof.Allows))
         {
-            return false;
+            return null;
         }
 
-        int length = (int)header.BodyLength;
-        var body = length == 0 ? default : await input.ReadExactlyAsync(length, ct).ConfigureAwait(false);
-        try
+        if (hello)
         {
-            ReadOnlySpan<byte> span = body.IsSingleSegment ? body.FirstSpan : System.Buffers.BuffersExtensions.ToArray(body);
-            if (hello)
+            if (header.BodyLength != PeerAuth.NonceSize)
             {
-                var (status, reply) = Proof.OnHello(span);
-                if (status == Errno.Ok)
-                {
-                    _output.WriteResponse(reply);
-                }
-                else
-                {
-                    _output.WriteStatus(status);
-                }
+                return Errno.EINVAL;
             }
-            else if (proof)
-            {
-                byte status = span.Length == PeerAuth.ProofSize ? Proof.OnProof(span) : Errno.EINVAL;
-                _output.WriteStatus(status);
-                if (status == Errno.EPERM)
-                {
-                    // One try per connection: a guesser pays a connection per guess.
-                    _logger.LogWarning("{Peer} failed the cluster_secret_key proof: closing", _peer);
-                    _closeAfterReply = true;
-                }
-            }
-            else
-            {
-                if (!_unprovenLogged)
-                {
-                    _unprovenLogged = true;
-                    _logger.LogWarning("refusing {Command} from {Peer}: the connection did not prove cluster_secret_key", header.Cmd, _peer);
-                }
 
-                _output.WriteStatus(Errno.EPERM);
+            var nonce = await _frames.ReadBodyAsync(PeerAuth.NonceSize).ConfigureAwait(false);
+            var (status, reply) = Proof.OnHello(nonce.Span);
+            if (status == Errno.Ok)
+            {
+                _output.WriteResponse(reply);
             }
+
+            return status;
         }
-        finally
+
+        if (proof)
         {
-            if (length > 0)
+            if (header.BodyLength != PeerAuth.ProofSize)
             {
-                input.AdvanceTo(body.End);
+                return Errno.EINVAL;
             }
+
+            var answer = await _frames.ReadBodyAsync(PeerAuth.ProofSize).ConfigureAwait(false);
+            byte status = Proof.OnProof(answer.Span);
+            if (status == Errno.EPERM)
+            {
+                // One try per connection: a guesser pays a connection per guess.
+                _logger.LogWarning("{Peer} failed the cluster_secret_key proof: closing", _peer);
+                _frames.CloseAfterReply = true;
+            }
+
+            if (status == Errno.Ok)
+            {
+                ReplyEmpty();
+            }
+
+            return status;
         }
 
-        return true;
+        if (!_unprovenLogged)
+        {
+            _unprovenLogged = true;
+            _logger.LogWarning("refusing {Command} from {Peer}: the connection did not prove cluster_secret_key", header.Cmd, _peer);
+        }
+
+        return Errno.EPERM; // the loop drops the body
     }
 }

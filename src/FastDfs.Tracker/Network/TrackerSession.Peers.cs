@@ -216,14 +216,14 @@ internal sealed partial class TrackerSession
 
     /// <summary>
     /// Before a JOIN: learn the tracker list, and on an empty tracker copy the state from a peer first.
-    /// false when the JOIN was answered (EAGAIN: a listed tracker is unreachable and none has data).
+    /// false when the JOIN is to be answered EAGAIN (a listed tracker is unreachable and none has data).
     /// </summary>
-    private async ValueTask<bool> PrepareJoinAsync(ReadOnlySequence<byte> body, CancellationToken ct)
+    private async ValueTask<bool> PrepareJoinAsync(ReadOnlyMemory<byte> body, CancellationToken ct)
     {
         StorageJoinRequest request;
         try
         {
-            request = StorageJoinRequest.Parse(body.IsSingleSegment ? body.FirstSpan : body.ToArray());
+            request = StorageJoinRequest.Parse(body.Span);
         }
         catch (ProtocolException)
         {
@@ -236,7 +236,6 @@ internal sealed partial class TrackerSession
             return true;
         }
 
-        _output.WriteStatus(Errno.EAGAIN);
         return false;
     }
 }

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.IO.Pipelines;
 using System.Text;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
@@ -10,22 +8,16 @@ namespace FastDfs.Tracker.Network;
 /// <summary>SERVER_SET_TRUNK_SERVER (94, spec 4.10): the admin's choice, or an election when no id is given.</summary>
 internal sealed partial class TrackerSession
 {
-    private async ValueTask SetTrunkServerAsync(PipeReader input, int length, CancellationToken ct)
+    private async ValueTask<byte> SetTrunkServerAsync(PacketHeader header)
     {
+        long length = header.BodyLength;
         if (length < ProtocolConstants.GroupNameMaxLen || length > ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
         {
-            if (length > 0)
-            {
-                await input.SkipAsync(length, ct).ConfigureAwait(false);
-            }
-
-            _output.WriteStatus(Errno.EINVAL);
-            return;
+            return Errno.EINVAL;
         }
 
-        var body = await input.ReadExactlyAsync(length, ct).ConfigureAwait(false);
-        var bytes = body.ToArray();
-        input.AdvanceTo(body.End);
+        var bytes = (await _frames.ReadBodyAsync((int)length).ConfigureAwait(false)).ToArray();
+        var ct = _frames.Token;
         string group = ReadGroupName(bytes);
         string id = FixedString.Read(bytes.AsSpan(ProtocolConstants.GroupNameMaxLen));
         try
@@ -55,11 +47,12 @@ internal sealed partial class TrackerSession
             var reply = new byte[Encoding.ASCII.GetByteCount(chosen) + 1];
             Encoding.ASCII.GetBytes(chosen, reply);
             Reply(reply);
+            return Errno.Ok;
         }
         catch (ProtocolException e)
         {
             _logger.LogDebug("{Peer}: SET_TRUNK_SERVER {Group} '{Id}': {Message}", _peer, group, id, e.Message);
-            _output.WriteStatus(e.Status);
+            return e.Status;
         }
     }
 }

@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Framing;
+using FastDfs.ServerCore.Sessions;
 using FastDfs.ServerCore.Transport;
 using FastDfs.Tracker.Cluster;
 using Microsoft.Extensions.Logging;
@@ -16,10 +17,11 @@ namespace FastDfs.Tracker.Network;
 /// header-only status and the connection stays open (stock tracker); only framing violations close it.
 /// Split by command family: Client (section 4), Storage (section 6), Monitor (stats).
 /// </summary>
-internal sealed partial class TrackerSession
+internal sealed partial class TrackerSession : IFrameHandler
 {
     private readonly TrackerRuntime _runtime;
     private readonly IFrameTransport _connection;
+    private readonly FrameSession _frames;
     private readonly ILogger _logger;
     private readonly PipeWriter _output;
     private readonly ClusterState _cluster;
@@ -36,6 +38,15 @@ internal sealed partial class TrackerSession
         _options = runtime.Config;
         RemoteIp = IpText(connection.RemoteEndPoint?.Address);
         _peer = connection.RemoteEndPoint?.ToString() ?? "?";
+        int bodyLimit = (int)Math.Clamp(_options.MaxPackageSize - ProtocolConstants.HeaderSize, 0, int.MaxValue - 64);
+        _frames = new FrameSession(connection, new FrameSessionOptions
+        {
+            NetworkTimeout = TimeSpan.FromSeconds(NetworkTimeoutSeconds),
+            MaxInMemoryBody = bodyLimit,
+            MaxBodyLength = bodyLimit,
+            BadLengthStatus = null, // stock tracker closes without a reply
+            CloseOnInvalidRequest = false, // stock tracker answers EINVAL and keeps the connection
+        }, logger);
     }
 
     /// <summary>The caller's address as text (IPv4-mapped addresses shown as IPv4, loopback accepted).</summary>
@@ -66,74 +77,13 @@ internal sealed partial class TrackerSession
     /// </summary>
     public async Task RunAsync()
     {
-        var closed = _connection.Closed;
-        var input = _connection.Input;
-        var timeout = TimeSpan.FromSeconds(NetworkTimeoutSeconds);
-        var request = CancellationTokenSource.CreateLinkedTokenSource(closed);
-        bool served = false;
         try
         {
-            while (!closed.IsCancellationRequested)
-            {
-                if (served)
-                {
-                    // No receive buffer is held while a storage's or peer's connection idles between requests.
-                    await _connection.WaitForInputAsync(_connection.IdleEnd).ConfigureAwait(false);
-                }
-                else
-                {
-                    using var first = CancellationTokenSource.CreateLinkedTokenSource(_connection.IdleEnd);
-                    first.CancelAfter(timeout);
-                    await _connection.WaitForInputAsync(first.Token).ConfigureAwait(false);
-                }
-
-                if (!request.TryReset())
-                {
-                    request.Dispose();
-                    request = CancellationTokenSource.CreateLinkedTokenSource(closed);
-                }
-
-                request.CancelAfter(timeout);
-                var header = await input.ReadHeaderAsync(request.Token).ConfigureAwait(false);
-                if (header is not { } h)
-                {
-                    break;
-                }
-
-                if (h.BodyLength < 0 || h.BodyLength > _options.MaxPackageSize - ProtocolConstants.HeaderSize)
-                {
-                    // Stock closes without a reply; we do it at once instead of waiting for the body.
-                    _logger.LogWarning("{Peer}: cmd {Command} with pkg_len {Length} (max {Max}): closing",
-                        _peer, h.Command, h.BodyLength, _options.MaxPackageSize);
-                    break;
-                }
-
-                if (h.Cmd == FdfsCommand.Quit)
-                {
-                    break;
-                }
-
-                await ProcessAsync(input, h, request.Token).ConfigureAwait(false);
-                await _output.FlushAsync(request.Token).ConfigureAwait(false);
-                served = true;
-                if (_closeAfterReply)
-                {
-                    break;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!closed.IsCancellationRequested && !_connection.IdleEnd.IsCancellationRequested)
-        {
-            _logger.LogWarning("{Peer}: no whole request or reply within network_timeout ({Seconds}s): closing", _peer, NetworkTimeoutSeconds);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or EndOfStreamException or IOException
-                                       or SocketException or ObjectDisposedException)
-        {
-            _logger.LogDebug("{Peer}: connection ended: {Reason}", _peer, ex.Message);
+            await _frames.RunAsync(this).ConfigureAwait(false);
         }
         finally
         {
-            request.Dispose();
+            _frames.Dispose();
             if (_joined is not null)
             {
                 _cluster.Logout(_joined, this);
@@ -141,95 +91,47 @@ internal sealed partial class TrackerSession
 
             _runtime.DataStore.UnlockSysFiles(this);
 
-            await input.CompleteAsync().ConfigureAwait(false);
+            await _connection.Input.CompleteAsync().ConfigureAwait(false);
             await _output.CompleteAsync().ConfigureAwait(false);
         }
     }
 
-    private async ValueTask ProcessAsync(PipeReader input, PacketHeader header, CancellationToken ct)
+    void IFrameHandler.OnServed(PacketHeader request, byte status, long startedTimestamp) =>
+        _runtime.Metrics?.RecordCommand(request.Command, startedTimestamp);
+
+    bool IFrameHandler.TryMapFailure(PacketHeader request, Exception failure, out byte status)
     {
-        long started = Http.TrackerMetrics.StartTimestamp();
-        await ProcessFrameAsync(input, header, ct).ConfigureAwait(false);
-        _runtime.Metrics?.RecordCommand(header.Command, started);
+        status = 0;
+        return false;
     }
 
-    private async ValueTask ProcessFrameAsync(PipeReader input, PacketHeader header, CancellationToken ct)
+    async ValueTask<byte> IFrameHandler.HandleAsync(PacketHeader header)
     {
-        if (await TryHandlePeerProofAsync(input, header, ct).ConfigureAwait(false))
+        if (await TryHandlePeerProofAsync(header).ConfigureAwait(false) is { } proofStatus)
         {
-            return;
+            return proofStatus;
         }
 
         int length = (int)header.BodyLength;
         if (header.Cmd == FdfsCommand.ServerSetTrunkServer)
         {
             // May run an election (network round trips to the storages): handled asynchronously.
-            await SetTrunkServerAsync(input, length, ct).ConfigureAwait(false);
-            return;
+            return await SetTrunkServerAsync(header).ConfigureAwait(false);
         }
 
-        if (length == 0)
+        var body = length == 0 ? Memory<byte>.Empty : await _frames.ReadBodyAsync(length).ConfigureAwait(false);
+        if (header.Cmd == FdfsCommand.StorageJoin && !await PrepareJoinAsync(body, _frames.Token).ConfigureAwait(false))
         {
-            Dispatch(header, []);
-            return;
+            return Errno.EAGAIN;
         }
 
-        var body = await input.ReadExactlyAsync(length, ct).ConfigureAwait(false);
-        if (header.Cmd == FdfsCommand.StorageJoin && !await PrepareJoinAsync(body, ct).ConfigureAwait(false))
+        if (!TryDispatchClient(header.Cmd, body.Span) && !TryDispatchStorage(header.Cmd, body.Span) &&
+            !TryDispatchMonitor(header.Cmd, body.Span) && !TryDispatchPeer(header.Cmd, body.Span))
         {
-            input.AdvanceTo(body.End);
-            return;
+            throw new ProtocolException($"unknown command {header.Command}");
         }
 
-        try
-        {
-            if (body.IsSingleSegment)
-            {
-                Dispatch(header, body.FirstSpan);
-            }
-            else
-            {
-                byte[] rented = ArrayPool<byte>.Shared.Rent(length);
-                try
-                {
-                    body.CopyTo(rented);
-                    Dispatch(header, rented.AsSpan(0, length));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
-            }
-        }
-        finally
-        {
-            input.AdvanceTo(body.End);
-        }
-    }
-
-    private void Dispatch(PacketHeader header, ReadOnlySpan<byte> body)
-    {
-        try
-        {
-            if (!TryDispatchClient(header.Cmd, body) && !TryDispatchStorage(header.Cmd, body) &&
-                !TryDispatchMonitor(header.Cmd, body) && !TryDispatchPeer(header.Cmd, body))
-            {
-                throw new ProtocolException($"unknown command {header.Command}");
-            }
-        }
-        catch (ProtocolException ex)
-        {
-            if (ex.Status == Errno.EINVAL)
-            {
-                _logger.LogWarning("{Peer}: cmd {Command}: {Message}", _peer, header.Command, ex.Message);
-            }
-            else
-            {
-                _logger.LogDebug("{Peer}: cmd {Command}: {Message} (errno {Status})", _peer, header.Command, ex.Message, ex.Status);
-            }
-
-            _output.WriteStatus(ex.Status);
-        }
+        return Errno.Ok;
     }
 
     private static void ExpectLength(ReadOnlySpan<byte> body, int expected, FdfsCommand command)
