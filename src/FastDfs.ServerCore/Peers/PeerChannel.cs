@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.ServerCore.Transport;
 using Microsoft.Win32.SafeHandles;
 
 namespace FastDfs.ServerCore.Peers;

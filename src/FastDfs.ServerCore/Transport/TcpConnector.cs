@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace FastDfs.Protocol.Framing;
+namespace FastDfs.ServerCore.Transport;
 
 /// <summary>Opens the servers' outgoing connections (to trackers, peer trackers, peer storages): one place for the
 /// connect timeout and stock's client_bind.</summary>
