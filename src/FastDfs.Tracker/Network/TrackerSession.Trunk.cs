@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Text;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Network;
@@ -12,7 +12,7 @@ internal sealed partial class TrackerSession
 {
     private async ValueTask SetTrunkServerAsync(PipeReader input, int length, CancellationToken ct)
     {
-        if (length < ProtocolConstants.GroupNameMaxLen || length > ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
+        if (length is < SetTrunkServerRequest.MinSize or > SetTrunkServerRequest.MaxSize)
         {
             if (length > 0)
             {
@@ -26,8 +26,7 @@ internal sealed partial class TrackerSession
         var body = await input.ReadExactlyAsync(length, ct).ConfigureAwait(false);
         var bytes = body.ToArray();
         input.AdvanceTo(body.End);
-        string group = ReadGroupName(bytes);
-        string id = FixedString.Read(bytes.AsSpan(ProtocolConstants.GroupNameMaxLen));
+        var (group, id) = SetTrunkServerRequest.Parse(bytes);
         try
         {
             if (!_options.UseTrunkFile || !_runtime.Peers.IsLeader)
@@ -51,10 +50,7 @@ internal sealed partial class TrackerSession
                 }
             }
 
-            // The id is answered with its terminating NUL (strlen + 1 bytes), as stock does.
-            var reply = new byte[Encoding.ASCII.GetByteCount(chosen) + 1];
-            Encoding.ASCII.GetBytes(chosen, reply);
-            Reply(reply);
+            Reply(new SetTrunkServerReply(chosen).ToArray());
         }
         catch (ProtocolException e)
         {
