@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Trunk;
 
 namespace FastDfs.Storage.Session;
@@ -13,9 +13,6 @@ namespace FastDfs.Storage.Session;
 /// </summary>
 internal sealed partial class StorageSession
 {
-    private const int TrunkAllocRequestSize = ProtocolConstants.GroupNameMaxLen + 4 + 1;
-    private const int TrunkSlotRequestSize = ProtocolConstants.GroupNameMaxLen + RemoteTrunkAllocator.TrunkInfoSize;
-
     private ValueTask<byte> DispatchTrunkAsync(PacketHeader request) => request.Cmd switch
     {
         FdfsCommand.TrunkAllocSpace => TrunkAllocSpaceAsync(request),
@@ -42,39 +39,39 @@ internal sealed partial class StorageSession
 
     private async ValueTask<byte> TrunkAllocSpaceAsync(PacketHeader request)
     {
-        if (request.BodyLength != TrunkAllocRequestSize)
+        if (request.BodyLength != TrunkAllocRequest.Size)
         {
             throw new ProtocolException($"TRUNK_ALLOC_SPACE of {request.BodyLength} bytes");
         }
 
-        var body = await ReadBodyAsync(TrunkAllocRequestSize).ConfigureAwait(false);
-        CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
-        int slotBytes = BinaryPrimitives.ReadInt32BigEndian(body.Span[ProtocolConstants.GroupNameMaxLen..]);
-        int pathIndex = body.Span[^1];
+        var alloc = TrunkAllocRequest.Parse((await ReadBodyAsync(TrunkAllocRequest.Size).ConfigureAwait(false)).Span);
+        CheckGroup(alloc.Group);
+        int slotBytes = alloc.SlotSize;
+        int pathIndex = alloc.StorePathIndex;
         if (pathIndex >= _ctx.Paths.Count || slotBytes < TrunkSlotHeader.Size)
         {
             throw new ProtocolException($"TRUNK_ALLOC_SPACE of {slotBytes} bytes on store path {pathIndex}");
         }
 
         var slot = await _ctx.Trunk.AllocateLocallyAsync(TrunkServerCore(), pathIndex, slotBytes, Token).ConfigureAwait(false);
-        var span = _output.GetSpan(ProtocolConstants.HeaderSize + RemoteTrunkAllocator.TrunkInfoSize);
-        PacketHeader.Response(RemoteTrunkAllocator.TrunkInfoSize).WriteTo(span);
-        RemoteTrunkAllocator.WriteTrunkInfo(span[ProtocolConstants.HeaderSize..], slot);
-        _output.Advance(ProtocolConstants.HeaderSize + RemoteTrunkAllocator.TrunkInfoSize);
+        var span = _output.GetSpan(ProtocolConstants.HeaderSize + TrunkSlotInfo.Size);
+        PacketHeader.Response(TrunkSlotInfo.Size).WriteTo(span);
+        slot.ToSlotInfo().Write(span[ProtocolConstants.HeaderSize..]);
+        _output.Advance(ProtocolConstants.HeaderSize + TrunkSlotInfo.Size);
         return Errno.Ok;
     }
 
     /// <summary>ALLOC_CONFIRM (the header status is the upload's result) and FREE_SPACE: group[16] + FDFSTrunkInfoBuff.</summary>
     private async ValueTask<byte> TrunkSlotCommandAsync(PacketHeader request, bool confirm)
     {
-        if (request.BodyLength != TrunkSlotRequestSize)
+        if (request.BodyLength != TrunkSlotRequest.Size)
         {
             throw new ProtocolException($"{request.Command} of {request.BodyLength} bytes");
         }
 
-        var body = await ReadBodyAsync(TrunkSlotRequestSize).ConfigureAwait(false);
-        CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
-        var slot = RemoteTrunkAllocator.ReadTrunkInfo(body.Span[ProtocolConstants.GroupNameMaxLen..]);
+        var slotRequest = TrunkSlotRequest.Parse((await ReadBodyAsync(TrunkSlotRequest.Size).ConfigureAwait(false)).Span);
+        CheckGroup(slotRequest.Group);
+        var slot = TrunkBlock.FromSlotInfo(slotRequest.Slot);
         // A confirm settles a slot our core handed out this term: it stands even when the lease lapsed meanwhile
         // (a late heartbeat under load); only a storage that is no longer named trunk server refuses it.
         var core = confirm ? _ctx.Trunk.CoreHoldingReserved(slot) ?? TrunkServerCore() : TrunkServerCore();
@@ -118,10 +115,10 @@ internal sealed partial class StorageSession
             throw new ProtocolException($"TRUNK_GET_BINLOG_SIZE of {request.BodyLength} bytes");
         }
 
-        var span = _output.GetSpan(ProtocolConstants.HeaderSize + 8);
-        PacketHeader.Response(8).WriteTo(span);
-        BinaryPrimitives.WriteInt64BigEndian(span[ProtocolConstants.HeaderSize..], _ctx.Trunk.Binlog.Length);
-        _output.Advance(ProtocolConstants.HeaderSize + 8);
+        var span = _output.GetSpan(ProtocolConstants.HeaderSize + TrunkBinlogSizeReply.Size);
+        PacketHeader.Response(TrunkBinlogSizeReply.Size).WriteTo(span);
+        new TrunkBinlogSizeReply(_ctx.Trunk.Binlog.Length).Write(span[ProtocolConstants.HeaderSize..]);
+        _output.Advance(ProtocolConstants.HeaderSize + TrunkBinlogSizeReply.Size);
         return Errno.Ok;
     }
 

@@ -1,4 +1,5 @@
 using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
 
 namespace FastDfs.Storage.Trunk;
 
@@ -27,6 +28,13 @@ internal readonly record struct TrunkBlock(TrunkFileKey File, int Offset, int Si
         var location = info.Trunk ?? throw new ArgumentException("not a trunk file name", nameof(info));
         return new TrunkBlock(new TrunkFileKey(info.StorePathIndex, info.SubHigh, info.SubLow, location.TrunkId), location.Offset, location.AllocSize);
     }
+
+    /// <summary>The wire form (FDFSTrunkInfoBuff): path and sub-directories are single bytes there.</summary>
+    public TrunkSlotInfo ToSlotInfo() =>
+        new((byte)File.StorePathIndex, (byte)File.SubHigh, (byte)File.SubLow, File.TrunkId, Offset, Size);
+
+    public static TrunkBlock FromSlotInfo(TrunkSlotInfo info) =>
+        new(new TrunkFileKey(info.StorePathIndex, info.SubPathHigh, info.SubPathLow, info.TrunkFileId), info.Offset, info.AllocSize);
 
     public override string ToString() =>
         $"{File.StorePathIndex} {File.SubHigh} {File.SubLow} {File.TrunkId} {Offset} {Size}";

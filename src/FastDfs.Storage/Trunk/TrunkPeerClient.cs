@@ -1,9 +1,9 @@
-using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.Protocol.Messages;
 using FastDfs.ServerCore.Peers;
 
 namespace FastDfs.Storage.Trunk;
@@ -43,29 +43,23 @@ internal sealed class TrunkPeerConnection : IAsyncDisposable
 /// </summary>
 internal sealed class RemoteTrunkAllocator(StorageContext ctx) : ITrunkSpaceAllocator, IAsyncDisposable
 {
-    /// <summary>FDFSTrunkInfoBuff (spec 2.4).</summary>
-    public const int TrunkInfoSize = 15;
-
     private readonly ConcurrentBag<TrunkPeerConnection> _idle = [];
 
     public async ValueTask<TrunkBlock> AllocateAsync(int storePathIndex, int slotBytes, CancellationToken cancellationToken)
     {
-        var body = new byte[ProtocolConstants.GroupNameMaxLen + 5];
-        FixedString.Write(body.AsSpan(0, ProtocolConstants.GroupNameMaxLen), ctx.GroupName);
-        BinaryPrimitives.WriteInt32BigEndian(body.AsSpan(ProtocolConstants.GroupNameMaxLen), slotBytes);
-        body[^1] = (byte)storePathIndex;
-        var (status, reply) = await RequestAsync(FdfsCommand.TrunkAllocSpace, body, 0, cancellationToken).ConfigureAwait(false);
+        var body = new TrunkAllocRequest(ctx.GroupName, slotBytes, (byte)storePathIndex).ToArray();
+        var (status, reply) = await RequestAsync(TrunkAllocRequest.Command, body, 0, cancellationToken).ConfigureAwait(false);
         if (status != Errno.Ok)
         {
             throw new ProtocolException($"TRUNK_ALLOC_SPACE answered {Errno.Describe(status)}", status);
         }
 
-        if (reply.Length != TrunkInfoSize)
+        if (reply.Length != TrunkSlotInfo.Size)
         {
             throw new ProtocolException($"TRUNK_ALLOC_SPACE answered {reply.Length} bytes", Errno.EIO);
         }
 
-        var slot = ReadTrunkInfo(reply);
+        var slot = TrunkBlock.FromSlotInfo(TrunkSlotInfo.Parse(reply));
         if (slot.File.StorePathIndex != storePathIndex || slot.Size < slotBytes)
         {
             throw new ProtocolException($"TRUNK_ALLOC_SPACE answered slot {slot} for {slotBytes} bytes on path {storePathIndex}", Errno.EIO);
@@ -76,7 +70,7 @@ internal sealed class RemoteTrunkAllocator(StorageContext ctx) : ITrunkSpaceAllo
 
     public async ValueTask ConfirmAsync(TrunkBlock slot, bool succeeded, CancellationToken cancellationToken)
     {
-        var (status, _) = await RequestAsync(FdfsCommand.TrunkAllocConfirm, SlotBody(ctx.GroupName, slot),
+        var (status, _) = await RequestAsync(TrunkSlotRequest.ConfirmCommand, new TrunkSlotRequest(ctx.GroupName, slot.ToSlotInfo()).ToArray(),
             succeeded ? Errno.Ok : Errno.EIO, cancellationToken).ConfigureAwait(false);
         if (status != Errno.Ok)
         {
@@ -86,36 +80,13 @@ internal sealed class RemoteTrunkAllocator(StorageContext ctx) : ITrunkSpaceAllo
 
     public async ValueTask FreeAsync(TrunkBlock slot, CancellationToken cancellationToken)
     {
-        var (status, _) = await RequestAsync(FdfsCommand.TrunkFreeSpace, SlotBody(ctx.GroupName, slot), 0, cancellationToken).ConfigureAwait(false);
+        var (status, _) = await RequestAsync(TrunkSlotRequest.FreeCommand, new TrunkSlotRequest(ctx.GroupName, slot.ToSlotInfo()).ToArray(), 0,
+            cancellationToken).ConfigureAwait(false);
         if (status != Errno.Ok)
         {
             throw new ProtocolException($"TRUNK_FREE_SPACE of {slot} answered {Errno.Describe(status)}", status);
         }
     }
-
-    /// <summary>group[16] + FDFSTrunkInfoBuff: the body of ALLOC_CONFIRM and FREE_SPACE.</summary>
-    public static byte[] SlotBody(string group, TrunkBlock slot)
-    {
-        var body = new byte[ProtocolConstants.GroupNameMaxLen + TrunkInfoSize];
-        FixedString.Write(body.AsSpan(0, ProtocolConstants.GroupNameMaxLen), group);
-        WriteTrunkInfo(body.AsSpan(ProtocolConstants.GroupNameMaxLen), slot);
-        return body;
-    }
-
-    public static void WriteTrunkInfo(Span<byte> destination, TrunkBlock slot)
-    {
-        destination[0] = (byte)slot.File.StorePathIndex;
-        destination[1] = (byte)slot.File.SubHigh;
-        destination[2] = (byte)slot.File.SubLow;
-        BinaryPrimitives.WriteInt32BigEndian(destination[3..], slot.File.TrunkId);
-        BinaryPrimitives.WriteInt32BigEndian(destination[7..], slot.Offset);
-        BinaryPrimitives.WriteInt32BigEndian(destination[11..], slot.Size);
-    }
-
-    public static TrunkBlock ReadTrunkInfo(ReadOnlySpan<byte> source) => new(
-        new TrunkFileKey(source[0], source[1], source[2], BinaryPrimitives.ReadInt32BigEndian(source[3..])),
-        BinaryPrimitives.ReadInt32BigEndian(source[7..]),
-        BinaryPrimitives.ReadInt32BigEndian(source[11..]));
 
     private async Task<(byte Status, byte[] Body)> RequestAsync(FdfsCommand command, byte[] body, byte headerStatus, CancellationToken ct)
     {

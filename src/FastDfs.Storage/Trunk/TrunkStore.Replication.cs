@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 using FastDfs.Storage.Tracking;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
@@ -214,14 +214,14 @@ internal sealed partial class TrunkStore
         int epoch = GroupLocator.Epoch;
         if (_fidFetchedEpoch != epoch)
         {
-            var (status, body) = await connection.RequestAsync(FdfsCommand.StorageFetchTrunkFid, default, stop).ConfigureAwait(false);
-            if (status != Errno.Ok || body.Length != 4)
+            var (status, body) = await connection.RequestAsync(TrunkFileIdBody.FetchCommand, default, stop).ConfigureAwait(false);
+            if (status != Errno.Ok || body.Length != TrunkFileIdBody.Size)
             {
                 _logger.LogWarning("FETCH_TRUNK_FID answered {Status}", Errno.Describe(status));
                 return false;
             }
 
-            int trackerId = BinaryPrimitives.ReadInt32BigEndian(body);
+            int trackerId = TrunkFileIdBody.Parse(body).TrunkFileId;
             Ids.StartTerm(trackerId);
             _reportedFreeMb = -1;
             _fidFetchedEpoch = epoch;
@@ -229,9 +229,8 @@ internal sealed partial class TrunkStore
 
         if (Ids.ReservationWanted() is { } upTo)
         {
-            var body = new byte[4];
-            BinaryPrimitives.WriteInt32BigEndian(body, (int)upTo);
-            var (status, _) = await connection.RequestAsync(FdfsCommand.StorageReportTrunkFid, body, stop).ConfigureAwait(false);
+            var body = new TrunkFileIdBody((int)upTo).ToArray();
+            var (status, _) = await connection.RequestAsync(TrunkFileIdBody.ReportCommand, body, stop).ConfigureAwait(false);
             if (status != Errno.Ok)
             {
                 _logger.LogWarning("REPORT_TRUNK_FID {Id} answered {Status}", upTo, Errno.Describe(status));
@@ -262,9 +261,8 @@ internal sealed partial class TrunkStore
             long freeMb = Manager.GetStats().FreeBytes / (1024 * 1024);
             if (freeMb != _reportedFreeMb)
             {
-                var body = new byte[8];
-                BinaryPrimitives.WriteInt64BigEndian(body, freeMb);
-                var (status, _) = await connection.RequestAsync(FdfsCommand.StorageReportTrunkFree, body, stop).ConfigureAwait(false);
+                var body = new TrunkFreeReport(freeMb).ToArray();
+                var (status, _) = await connection.RequestAsync(TrunkFreeReport.Command, body, stop).ConfigureAwait(false);
                 if (status == Errno.Ok)
                 {
                     _reportedFreeMb = freeMb;

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using FastDfs.Protocol;
@@ -118,24 +117,22 @@ internal sealed partial class TrackerSession
             {
                 var node = JoinedStorage(command);
                 ExpectLength(body, 0, command);
-                Span<byte> fid = stackalloc byte[4];
-                BinaryPrimitives.WriteInt32BigEndian(fid, _cluster.CurrentTrunkFileId(node));
+                Span<byte> fid = stackalloc byte[TrunkFileIdBody.Size];
+                new TrunkFileIdBody(_cluster.CurrentTrunkFileId(node)).Write(fid);
                 Reply(fid);
                 return true;
             }
             case FdfsCommand.StorageReportTrunkFid:
             {
                 var node = JoinedStorage(command);
-                ExpectLength(body, 4, command);
-                _cluster.ReportTrunkFileId(node, BinaryPrimitives.ReadInt32BigEndian(body));
+                _cluster.ReportTrunkFileId(node, TrunkFileIdBody.Parse(body).TrunkFileId);
                 ReplyEmpty();
                 return true;
             }
             case FdfsCommand.StorageReportTrunkFree:
             {
                 var node = JoinedStorage(command);
-                ExpectLength(body, 8, command);
-                _cluster.ReportTrunkFree(node, BinaryPrimitives.ReadInt64BigEndian(body));
+                _cluster.ReportTrunkFree(node, TrunkFreeReport.Parse(body).FreeMb);
                 ReplyEmpty();
                 return true;
             }

@@ -1,6 +1,6 @@
-using System.Text;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Framing;
+using FastDfs.Protocol.Messages;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Network;
@@ -11,15 +11,14 @@ internal sealed partial class TrackerSession
     private async ValueTask<byte> SetTrunkServerAsync(PacketHeader header)
     {
         long length = header.BodyLength;
-        if (length < ProtocolConstants.GroupNameMaxLen || length > ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
+        if (length is < SetTrunkServerRequest.MinSize or > SetTrunkServerRequest.MaxSize)
         {
             return Errno.EINVAL;
         }
 
-        var bytes = (await _frames.ReadBodyAsync((int)length).ConfigureAwait(false)).ToArray();
+        var bytes = await _frames.ReadBodyAsync((int)length).ConfigureAwait(false);
         var ct = _frames.Token;
-        string group = ReadGroupName(bytes);
-        string id = FixedString.Read(bytes.AsSpan(ProtocolConstants.GroupNameMaxLen));
+        var (group, id) = SetTrunkServerRequest.Parse(bytes.Span);
         try
         {
             if (!_options.UseTrunkFile || !_runtime.Peers.IsLeader)
@@ -43,10 +42,7 @@ internal sealed partial class TrackerSession
                 }
             }
 
-            // The id is answered with its terminating NUL (strlen + 1 bytes), as stock does.
-            var reply = new byte[Encoding.ASCII.GetByteCount(chosen) + 1];
-            Encoding.ASCII.GetBytes(chosen, reply);
-            Reply(reply);
+            Reply(new SetTrunkServerReply(chosen).ToArray());
             return Errno.Ok;
         }
         catch (ProtocolException e)

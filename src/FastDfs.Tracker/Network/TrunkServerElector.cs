@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Cluster;
 using Microsoft.Extensions.Logging;
 
@@ -98,16 +98,16 @@ internal sealed class TrunkServerElector(TrackerRuntime runtime, ILogger<TrunkSe
         await client.ConnectAsync(candidate.Ip, candidate.Port, timeout.Token).ConfigureAwait(false);
         var stream = client.GetStream();
         var frame = new byte[ProtocolConstants.HeaderSize];
-        new PacketHeader(0, FdfsCommand.TrunkGetBinlogSize).WriteTo(frame);
+        new PacketHeader(0, TrunkBinlogSizeReply.Command).WriteTo(frame);
         await stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
         await stream.ReadExactlyAsync(frame, timeout.Token).ConfigureAwait(false);
         var reply = PacketHeader.Read(frame);
-        if (reply.Status != Errno.Ok || reply.BodyLength != 8)
+        if (reply.Status != Errno.Ok || reply.BodyLength != TrunkBinlogSizeReply.Size)
         {
             throw new ProtocolException($"TRUNK_GET_BINLOG_SIZE answered status {reply.Status}, body {reply.BodyLength}", reply.Status);
         }
 
-        var size = new byte[8];
+        var size = new byte[TrunkBinlogSizeReply.Size];
         await stream.ReadExactlyAsync(size, timeout.Token).ConfigureAwait(false);
         try
         {
@@ -119,6 +119,6 @@ internal sealed class TrunkServerElector(TrackerRuntime runtime, ILogger<TrunkSe
             // The answer is in; the goodbye is a courtesy.
         }
 
-        return BinaryPrimitives.ReadInt64BigEndian(size);
+        return TrunkBinlogSizeReply.Parse(size).BinlogSize;
     }
 }

@@ -96,6 +96,14 @@ public sealed class ParserFuzzTests
         ["SyncDeleteRequest"] = b => SyncDeleteRequest.Parse(b),
         ["SyncLinkFixed"] = b => SyncLinkFixed.Parse(b),
         ["ParameterReply"] = b => ParameterReply.Parse(b),
+        ["TrunkSlotInfo"] = b => TrunkSlotInfo.Parse(b),
+        ["TrunkAllocRequest"] = b => TrunkAllocRequest.Parse(b),
+        ["TrunkSlotRequest"] = b => TrunkSlotRequest.Parse(b),
+        ["TrunkBinlogSizeReply"] = b => TrunkBinlogSizeReply.Parse(b),
+        ["TrunkFileIdBody"] = b => TrunkFileIdBody.Parse(b),
+        ["TrunkFreeReport"] = b => TrunkFreeReport.Parse(b),
+        ["SetTrunkServerRequest"] = b => SetTrunkServerRequest.Parse(b),
+        ["SetTrunkServerReply"] = b => SetTrunkServerReply.Parse(b),
     };
 
     private static readonly Dictionary<string, Action<string>> TextParserTable = new()
