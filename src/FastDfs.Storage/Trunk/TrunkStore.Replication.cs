@@ -217,7 +217,8 @@ internal sealed partial class TrunkStore
             var (status, body) = await connection.RequestAsync(TrunkFileIdBody.FetchCommand, default, stop).ConfigureAwait(false);
             if (status != Errno.Ok || body.Length != TrunkFileIdBody.Size)
             {
-                _logger.LogWarning("FETCH_TRUNK_FID answered {Status}", Errno.Describe(status));
+                _logger.LogWarning("FETCH_TRUNK_FID answered {Status} with a body of {Length} bytes (expected {Expected})",
+                    Errno.Describe(status), body.Length, TrunkFileIdBody.Size);
                 return false;
             }
 

@@ -104,7 +104,8 @@ internal sealed class TrunkServerElector(TrackerRuntime runtime, ILogger<TrunkSe
         var reply = PacketHeader.Read(frame);
         if (reply.Status != Errno.Ok || reply.BodyLength != TrunkBinlogSizeReply.Size)
         {
-            throw new ProtocolException($"TRUNK_GET_BINLOG_SIZE answered status {reply.Status}, body {reply.BodyLength}", reply.Status);
+            throw new ProtocolException($"TRUNK_GET_BINLOG_SIZE answered status {reply.Status}, body {reply.BodyLength}",
+                reply.Status == Errno.Ok ? Errno.EINVAL : reply.Status);
         }
 
         var size = new byte[TrunkBinlogSizeReply.Size];

@@ -27,7 +27,7 @@ public sealed class PeerSecretTests
         {
             // 127.0.0.1 is a member's address (TestStorage): without the secret that is not enough.
             Assert.Equal(Errno.EPERM, (await unproven.RequestAsync(FdfsCommand.SyncCreateFile, SyncBodies.Create(name, content, 1795479441))).Status);
-            Assert.Equal(Errno.EPERM, (await unproven.RequestAsync(FdfsCommand.TrunkFreeSpace, new byte[16 + 17])).Status);
+            Assert.Equal(Errno.EPERM, (await unproven.RequestAsync(FdfsCommand.TrunkFreeSpace, new byte[TrunkSlotRequest.Size])).Status);
             Assert.False(File.Exists(storage.FullPath(name)));
             // Client commands stay open (stock clients know no secret), and the connection still serves.
             Assert.Equal(0, (await unproven.RequestAsync(FdfsCommand.ActiveTest, [])).Status);
