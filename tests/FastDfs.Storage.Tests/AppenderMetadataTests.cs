@@ -11,18 +11,44 @@ public class AppenderMetadataTests
 {
     private static byte[] Ascii(string s) => Encoding.ASCII.GetBytes(s);
 
-    [Fact]
-    public async Task A_truncate_beyond_what_a_file_can_hold_is_EFBIG_and_changes_nothing()
+    [Theory]
+    [InlineData(0x2F00_0000_0005_4D30L)] // found by the session fuzzer: beyond what a file can hold
+    [InlineData(0x0000_0100_0000_0000L)] // 1 TB: a sparse hole larger than the disk's free space
+    public async Task A_truncate_growing_past_the_free_space_is_ENOSPC_and_changes_nothing(long size)
     {
         await using var storage = await TestStorage.StartAsync();
         string name = await storage.UploadAsync(Ascii("ABCDEFGHIJ"), "dat", appender: true);
         await using var client = await storage.ConnectAsync();
 
-        // Found by the session fuzzer: the size went to the file system unchecked and the connection died.
-        Assert.Equal(Errno.EFBIG, (await client.RequestAsync(FdfsCommand.TruncateFile, Requests.Truncate(name, 0x2F00_0000_0005_4D30))).Status);
+        Assert.Equal(Errno.ENOSPC, (await client.RequestAsync(FdfsCommand.TruncateFile, Requests.Truncate(name, size))).Status);
         Assert.Equal("ABCDEFGHIJ", Encoding.ASCII.GetString(await File.ReadAllBytesAsync(storage.FullPath(name))));
         Assert.Equal(0, (await client.RequestAsync(FdfsCommand.ActiveTest, [])).Status);
         Assert.DoesNotContain(storage.BinlogLines(), l => l.Contains(" T ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_checksum_of_a_huge_appender_file_is_cut_off_by_network_timeout_and_the_server_serves_on()
+    {
+        // Found by the in-memory session fuzzer: a 300 GB sparse appender (a member's SYNC_TRUNCATE may grow one) made
+        // QUERY_FILE_INFO read zeros for minutes after its client had gone.
+        await using var storage = await TestStorage.StartAsync(tweak: c => c with { NetworkTimeout = 1 });
+        string name = await storage.UploadAsync(Ascii("ABCDEFGHIJ"), "dat", appender: true);
+        using (var handle = File.OpenHandle(storage.FullPath(name), FileMode.Open, FileAccess.ReadWrite))
+        {
+            RandomAccess.SetLength(handle, 1L << 40);
+        }
+
+        await using var client = await storage.ConnectAsync();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        await client.SendAsync(FdfsCommand.QueryFileInfo, Requests.GroupAndName(name));
+        Assert.True(await client.IsClosedByServerAsync(), "a reply came for a 1 TB checksum");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), $"closed only after {started.Elapsed}");
+
+        // Without the checksum (stock's no-CRC flag) the same file is answered at once.
+        await using var again = await storage.ConnectAsync();
+        var (status, body) = await again.RequestAsync(FdfsCommand.QueryFileInfo, Requests.GroupAndName(name), status: 1);
+        Assert.Equal(0, status);
+        Assert.Equal(1L << 40, Requests.ReadInt64(body, 0));
     }
 
     [Fact]

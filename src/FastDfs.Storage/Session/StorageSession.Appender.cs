@@ -121,9 +121,16 @@ internal sealed partial class StorageSession
         using (var handle = OpenForWrite(target.FullPath))
         {
             long oldSize = RandomAccess.GetLength(handle);
+            if (newSize > oldSize && !_ctx.Paths.HasSpace(_ctx.Paths[target.Stored.StorePathIndex], newSize - oldSize, _ctx.Parameters.ReservedSpace))
+            {
+                // Stock grows a file to any size (a sparse hole): one request could then promise more bytes than the disk
+                // holds, and every read, checksum or full re-send of it would cost that size.
+                return Errno.ENOSPC;
+            }
+
             if (oldSize != newSize)
             {
-                // Growing is allowed and fills with zeros (verified on stock).
+                // Growing is allowed and fills with zeros (verified on stock), within the path's free space.
                 try
                 {
                     RandomAccess.SetLength(handle, newSize);

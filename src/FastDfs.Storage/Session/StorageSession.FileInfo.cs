@@ -71,7 +71,8 @@ internal sealed partial class StorageSession
             long position = 0;
             while (true)
             {
-                RefreshTimeout();
+                // No refresh of the deadline here: the client waits for this reply within its network_timeout, so a
+                // checksum that takes longer (a huge appender file) is cut off rather than computed for nobody.
                 Count(C.TotalFileReadCount);
                 int read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, DownloadChunkSize), position, Token).ConfigureAwait(false);
                 Count(C.SuccessFileReadCount);

@@ -33,4 +33,21 @@ public sealed class StorageSessionFuzzTests
         Assert.True(run.Statuses.Count >= 3, "statuses seen: " + string.Join(",", run.Statuses));
         Assert.Equal(content, await File.ReadAllBytesAsync(storage.FullPath(fileName)));
     }
+
+    [Fact]
+    public async Task Generated_frames_cut_anywhere_in_memory_never_crash_or_hang_the_storage_session()
+    {
+        var log = new ErrorLog();
+        await using var storage = await TestStorage.StartAsync(tweak: c => c with { NetworkTimeout = 5 }, loggers: log);
+        byte[] content = "kept through the fuzzing"u8.ToArray();
+        string fileName = await storage.UploadAsync(content, "txt");
+
+        byte[] commands = [.. Enum.GetValues<FdfsCommand>().Select(c => (byte)c).Distinct()];
+        var run = await SessionFuzzer.RunFragmentedAsync(transport => storage.Server.ServeAsync(transport),
+            SessionFuzzer.FragmentedConversations(commands, FuzzInputs.FramesTo("storage")), log, FuzzInputs.Iterations(1500));
+
+        Assert.Empty(log.Errors);
+        Assert.True(run.Answered > run.Cases / 2, $"{run.Answered} of {run.Cases} cases answered");
+        Assert.Equal(content, await File.ReadAllBytesAsync(storage.FullPath(fileName)));
+    }
 }

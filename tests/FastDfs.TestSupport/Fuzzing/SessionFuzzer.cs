@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Buffers;
 using CsCheck;
 using FastDfs.Protocol;
+using FastDfs.ServerCore.Transport;
 
 namespace FastDfs.TestSupport.Fuzzing;
 
@@ -29,6 +31,93 @@ public static class SessionFuzzer
         await conversations.SampleAsync(frames => OneCaseAsync(server, frames, log, statistics), iter: iterations, threads: 1,
             print: frames => string.Join(" | ", frames.Select(FuzzInputs.Hex)));
         return statistics;
+    }
+
+    /// <summary>Conversations with the pieces they are delivered in: each number is the length of the next piece.</summary>
+    public static Gen<(byte[][] Frames, int[] Pieces)> FragmentedConversations(byte[] commands, IReadOnlyList<byte[]> bodies) =>
+        Gen.Select(Conversations(commands, bodies), Gen.Int[1, 48].Array[1, 12]);
+
+    /// <summary>
+    /// The same properties in memory (<see cref="PipeTransport"/>), with the bytes delivered in generated pieces that cut
+    /// headers and bodies anywhere: <paramref name="serve"/> runs the role's session on the transport; it must end
+    /// promptly once the input ends, log nothing unexpected and allocate within bounds.
+    /// </summary>
+    public static async Task<Statistics> RunFragmentedAsync(Func<PipeTransport, Task> serve, Gen<(byte[][] Frames, int[] Pieces)> conversations,
+        ErrorLog log, long iterations)
+    {
+        var statistics = new Statistics();
+        await conversations.SampleAsync(c => OneFragmentedCaseAsync(serve, c.Frames, c.Pieces, log, statistics), iter: iterations, threads: 1,
+            print: c => string.Join(" | ", c.Frames.Select(FuzzInputs.Hex)) + " in pieces " + string.Join(",", c.Pieces));
+        return statistics;
+    }
+
+    private static async Task OneFragmentedCaseAsync(Func<PipeTransport, Task> serve, byte[][] frames, int[] pieces, ErrorLog log,
+        Statistics statistics)
+    {
+        statistics.Cases++;
+        int errorsBefore = log.Count;
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
+        byte[] bytes = [.. frames.SelectMany(f => f)];
+        await using var transport = new PipeTransport();
+        using var timeout = new CancellationTokenSource(CaseDeadline);
+        var session = serve(transport);
+        var replies = DrainAsync(transport.ClientInput, timeout.Token);
+        int offset = 0, next = 0;
+        while (offset < bytes.Length && !session.IsCompleted)
+        {
+            // The last piece length repeats until everything is delivered.
+            int length = Math.Min(pieces[Math.Min(next++, pieces.Length - 1)], bytes.Length - offset);
+            var flushed = await transport.ClientOutput.WriteAsync(bytes.AsMemory(offset, length), timeout.Token);
+            offset += length;
+            if (flushed.IsCompleted)
+            {
+                break; // the session stopped reading
+            }
+        }
+
+        await transport.ClientOutput.CompleteAsync();
+        try
+        {
+            await session.WaitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new InvalidOperationException($"the session was still running {CaseDeadline.TotalSeconds} s after its input ended");
+        }
+
+        await transport.Output.CompleteAsync();
+        long replied = await replies;
+        if (replied >= ProtocolConstants.HeaderSize)
+        {
+            statistics.Answered++;
+        }
+
+        if (log.Count > errorsBefore)
+        {
+            throw new InvalidOperationException("the server logged: " + string.Join(Environment.NewLine, log.Errors.Skip(errorsBefore)));
+        }
+
+        long allocated = GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore;
+        if (allocated > (64L << 20) + 16L * bytes.Length)
+        {
+            throw new InvalidOperationException($"{allocated} bytes allocated for a case that sent {bytes.Length}");
+        }
+    }
+
+    /// <summary>Reads the session's replies as they come (so a large reply never blocks it) and counts them.</summary>
+    private static async Task<long> DrainAsync(System.IO.Pipelines.PipeReader replies, CancellationToken ct)
+    {
+        long total = 0;
+        while (true)
+        {
+            var result = await replies.ReadAsync(ct);
+            total += result.Buffer.Length;
+            replies.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted)
+            {
+                return total;
+            }
+        }
     }
 
     /// <summary>What a run did: cases, cases the server answered, distinct reply statuses seen.</summary>

@@ -30,4 +30,20 @@ public sealed class TrackerSessionFuzzTests
         Assert.True(run.Statuses.Count >= 3, "statuses seen: " + string.Join(",", run.Statuses));
         await SessionFuzzer.ExpectActiveAsync(tracker.EndPoint);
     }
+
+    [Fact]
+    public async Task Generated_frames_cut_anywhere_in_memory_never_crash_or_hang_the_tracker_session()
+    {
+        var log = new ErrorLog();
+        await using var tracker = await TestTracker.StartAsync(c => c with { NetworkTimeout = 5 }, timeoutSeconds: 600, loggers: log);
+        await using var storage = await tracker.ActiveStorageAsync(localIp: "127.0.0.2");
+
+        byte[] commands = [.. Enum.GetValues<FdfsCommand>().Select(c => (byte)c).Distinct()];
+        var run = await SessionFuzzer.RunFragmentedAsync(transport => tracker.Server.ServeAsync(transport),
+            SessionFuzzer.FragmentedConversations(commands, FuzzInputs.FramesTo("tracker")), log, FuzzInputs.Iterations(1500));
+
+        Assert.Empty(log.Errors);
+        Assert.True(run.Answered > run.Cases / 2, $"{run.Answered} of {run.Cases} cases answered");
+        await SessionFuzzer.ExpectActiveAsync(tracker.EndPoint);
+    }
 }
