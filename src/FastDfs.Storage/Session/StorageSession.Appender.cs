@@ -231,7 +231,7 @@ internal sealed partial class StorageSession
         {
             handle = File.OpenHandle(fullPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
         {
             throw StoreIoException.From(e, $"opening {fullPath}");
         }

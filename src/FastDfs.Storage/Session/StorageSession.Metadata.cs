@@ -87,7 +87,7 @@ internal sealed partial class StorageSession
                     await File.WriteAllBytesAsync(temp, packed, Token).ConfigureAwait(false);
                     File.Move(temp, metaPath, overwrite: true);
                 }
-                catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+                catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
                 {
                     TryDelete(temp);
                     throw Store.StoreIoException.From(e, $"writing the metadata of {target.LogicName}");

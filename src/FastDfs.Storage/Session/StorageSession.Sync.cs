@@ -189,7 +189,7 @@ internal sealed partial class StorageSession
             {
                 handle = File.OpenHandle(tempPath, FileMode.Create, FileAccess.Write, FileShare.None);
             }
-            catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+            catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
             {
                 throw StoreIoException.From(e, "creating a replica file");
             }
@@ -221,7 +221,7 @@ internal sealed partial class StorageSession
             File.Move(tempPath, target.FullPath, overwrite: true);
             placed = true;
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
         {
             throw StoreIoException.From(e, $"writing the replica {target.LogicName}");
         }
@@ -382,30 +382,37 @@ internal sealed partial class StorageSession
                 var input = result.Buffer;
                 if (input.IsEmpty && result.IsCompleted)
                 {
+                    _input.AdvanceTo(input.End);
                     throw new EndOfStreamException($"connection closed with {length - done} body bytes outstanding");
                 }
 
                 var slice = input.Slice(0, Math.Min(input.Length, Math.Min(length - done, buffer.Length)));
-                if (equal)
+                try
                 {
-                    int read = RandomAccess.Read(file, buffer.AsSpan(0, (int)slice.Length), offset + done);
-                    equal = read == slice.Length;
-                    int position = 0;
-                    foreach (var segment in slice)
+                    if (equal)
                     {
-                        if (!equal || !segment.Span.SequenceEqual(buffer.AsSpan(position, segment.Length)))
+                        int read = RandomAccess.Read(file, buffer.AsSpan(0, (int)slice.Length), offset + done);
+                        equal = read == slice.Length;
+                        int position = 0;
+                        foreach (var segment in slice)
                         {
-                            equal = false;
-                            break;
-                        }
+                            if (!equal || !segment.Span.SequenceEqual(buffer.AsSpan(position, segment.Length)))
+                            {
+                                equal = false;
+                                break;
+                            }
 
-                        position += segment.Length;
+                            position += segment.Length;
+                        }
                     }
                 }
-
-                done += slice.Length;
-                Remaining -= slice.Length;
-                _input.AdvanceTo(slice.End);
+                finally
+                {
+                    // Consumed even when the disk read failed: the read must be answered before the next one.
+                    done += slice.Length;
+                    Remaining -= slice.Length;
+                    _input.AdvanceTo(slice.End);
+                }
             }
 
             return equal;

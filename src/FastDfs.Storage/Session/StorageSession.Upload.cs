@@ -219,7 +219,7 @@ internal sealed partial class StorageSession
         {
             handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
         {
             throw StoreIoException.From(e, "creating the upload file");
         }
@@ -260,7 +260,7 @@ internal sealed partial class StorageSession
         {
             return NoReplaceRename.TryMove(tempPath, finalPath);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
         {
             TryDelete(tempPath);
             throw StoreIoException.From(e, "naming the upload file");
@@ -299,12 +299,13 @@ internal sealed partial class StorageSession
             var input = result.Buffer;
             if (input.Length < batch)
             {
+                // Every read is answered with AdvanceTo, also before throwing: a pending read would break the next one.
+                _input.AdvanceTo(input.Start, input.End);
                 if (result.IsCompleted)
                 {
                     throw new EndOfStreamException($"connection closed with {size - written} file bytes outstanding");
                 }
 
-                _input.AdvanceTo(input.Start, input.End);
                 continue;
             }
 
@@ -316,16 +317,17 @@ internal sealed partial class StorageSession
             }
             catch (IOException e)
             {
-                // The bytes are consumed from the connection all the same: the rest of the body is skipped and the
-                // client gets the errno on a connection that stays usable.
+                throw StoreIoException.From(e, "writing file data");
+            }
+            finally
+            {
+                // The bytes are consumed from the connection also when the write failed: the rest of the body is skipped
+                // and the client gets the errno on a connection that stays usable.
                 Remaining -= batch;
                 _input.AdvanceTo(slice.End);
-                throw StoreIoException.From(e, "writing file data");
             }
 
             written += batch;
-            Remaining -= batch;
-            _input.AdvanceTo(slice.End);
         }
     }
 
