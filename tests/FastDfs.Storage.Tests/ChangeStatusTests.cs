@@ -2,6 +2,7 @@ using System.Text;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FastDfs.Storage.Tests;
 
@@ -59,16 +60,18 @@ public class ChangeStatusTests
             return body;
         }
 
+        // The storage's heartbeats follow its clock, which the waits below move: no sleeping through heart_beat_interval.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var storage = await TestStorage.StartAsync(tweak: c => c with
         {
             TrackerServers = [new TrackerAddress("127.0.0.1", leader.Port), new TrackerAddress("127.0.0.1", follower.Port)],
-        });
+        }, clock: clock);
 
         // The leader is known after its first beat reply; the follower is then asked for its view after a beat.
-        await leader.WaitForAsync(f => f.Count(x => x.Command == FdfsCommand.StorageBeat) >= 2, storage.Timeout);
-        await follower.WaitForAsync(f => f.Any(x => x.Command == FdfsCommand.StorageGetStatus), storage.Timeout);
+        await leader.WaitForAsync(f => f.Count(x => x.Command == FdfsCommand.StorageBeat) >= 2, storage.Timeout, clock);
+        await follower.WaitForAsync(f => f.Any(x => x.Command == FdfsCommand.StorageGetStatus), storage.Timeout, clock);
         int beats = follower.Frames.Count(f => f.Command == FdfsCommand.StorageBeat);
-        await follower.WaitForAsync(f => f.Count(x => x.Command == FdfsCommand.StorageBeat) >= beats + 2, storage.Timeout);
+        await follower.WaitForAsync(f => f.Count(x => x.Command == FdfsCommand.StorageBeat) >= beats + 2, storage.Timeout, clock);
         return follower.Frames.ToArray();
     }
 

@@ -7,6 +7,7 @@ using FastDfs.Storage.Sync;
 using FastDfs.Storage.Trunk;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FastDfs.Storage.Tests;
 
@@ -104,22 +105,37 @@ public class DurabilityTests
     [Fact]
     public async Task The_periodic_state_writer_survives_a_failed_write_and_writes_again()
     {
-        await using var storage = await TestStorage.StartAsync(tweak: c => c with { SyncStatFileInterval = 1 });
+        // The writer runs on the storage's clock, which the test moves: no sleeping through sync_stat_file_interval.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new ListLogger();
+        await using var storage = await TestStorage.StartAsync(tweak: c => c with { SyncStatFileInterval = 60 }, loggers: new ListLoggerFactory(logs),
+            clock: clock);
         string stat = Path.Combine(storage.BasePath, "data", "storage_stat.dat");
         // storage_stat.dat cannot be written while a directory holds its temporary name.
         string blocker = stat + ".tmp";
         Directory.CreateDirectory(blocker);
         await storage.UploadAsync("counted"u8.ToArray());
-        await Task.Delay(2500, storage.Timeout);
+        clock.Advance(TimeSpan.FromSeconds(60));
+        while (!logs.Lines.Any(l => l.Contains("writing storage_stat.dat failed", StringComparison.Ordinal)))
+        {
+            await Task.Delay(10, storage.Timeout);
+        }
+
         Assert.False(File.Exists(stat) && File.ReadAllText(stat).Contains("success_upload_count=1"));
 
+        // Written again at the next interval, not before.
         Directory.Delete(blocker);
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (!(File.Exists(stat) && (await File.ReadAllTextAsync(stat)).Contains("success_upload_count=1\n")))
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await Task.Delay(200, storage.Timeout);
+        Assert.False(File.Exists(stat) && File.ReadAllText(stat).Contains("success_upload_count=1"), "written before sync_stat_file_interval");
+        clock.Advance(TimeSpan.FromSeconds(30));
+        while (!logs.Lines.Any(l => l.Contains("storage_stat.dat written again", StringComparison.Ordinal)))
         {
-            Assert.True(DateTime.UtcNow < deadline, "storage_stat.dat was not written again after the failure");
-            await Task.Delay(100, storage.Timeout);
+            // Stopping here until the test's timeout means the writer gave up after the failure.
+            await Task.Delay(10, storage.Timeout);
         }
+
+        Assert.Contains("success_upload_count=1\n", await File.ReadAllTextAsync(stat));
     }
 
     [Fact]

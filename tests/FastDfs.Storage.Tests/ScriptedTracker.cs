@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FastDfs.Storage.Tests;
 
@@ -94,14 +95,24 @@ internal sealed class ScriptedTracker : IAsyncDisposable
         return body;
     }
 
-    public async Task WaitForAsync(Func<IReadOnlyList<(FdfsCommand Command, byte[] Body)>, bool> condition, CancellationToken ct)
+    /// <param name="clock">The storage's fake clock, moved a second per look: its heartbeats come without waiting for them.</param>
+    public async Task WaitForAsync(Func<IReadOnlyList<(FdfsCommand Command, byte[] Body)>, bool> condition, CancellationToken ct,
+        FakeTimeProvider? clock = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!condition(Frames.ToArray()))
         {
             Assert.True(DateTime.UtcNow < deadline, "the storage did not send the expected frames: " +
                 string.Join(",", Frames.Select(f => $"{f.Command}/{f.Body.Length}")));
-            await Task.Delay(50, ct);
+            if (clock is null)
+            {
+                await Task.Delay(50, ct);
+            }
+            else
+            {
+                clock.Advance(TimeSpan.FromSeconds(1));
+                await Task.Delay(10, ct);
+            }
         }
     }
 

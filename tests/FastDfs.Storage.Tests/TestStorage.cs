@@ -13,13 +13,17 @@ internal sealed class TestStorage : IAsyncDisposable
 {
     public const string Group = "group1";
 
-    private TestStorage(string basePath, StorageServer server)
+    private TestStorage(string basePath, StorageServer server, TimeProvider? clock)
     {
         BasePath = basePath;
         Server = server;
+        Clock = clock;
     }
 
     public string BasePath { get; }
+
+    /// <summary>The clock the server runs on when the test gave one (a FakeTimeProvider), else null (the system clock).</summary>
+    public TimeProvider? Clock { get; }
     public StorageServer Server { get; private set; }
     public CancellationToken Timeout { get; } = new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
 
@@ -38,7 +42,7 @@ internal sealed class TestStorage : IAsyncDisposable
     };
 
     public static async Task<TestStorage> StartAsync(int subdirs = 4, string? basePath = null, Func<StorageConfig, StorageConfig>? tweak = null,
-        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
+        Microsoft.Extensions.Logging.ILoggerFactory? loggers = null, TimeProvider? clock = null)
     {
         basePath ??= Directory.CreateTempSubdirectory("fdfs-storage-").FullName;
         var config = MakeConfig(basePath, subdirs);
@@ -47,10 +51,10 @@ internal sealed class TestStorage : IAsyncDisposable
             config = tweak(config);
         }
 
-        var server = new StorageServer(config, loggers);
+        var server = new StorageServer(config, loggers, clock);
         await server.StartAsync();
         TrustLoopbackPeer(server);
-        return new TestStorage(basePath, server);
+        return new TestStorage(basePath, server, clock);
     }
 
     /// <summary>
@@ -71,7 +75,7 @@ internal sealed class TestStorage : IAsyncDisposable
     {
         var config = Server.Config;
         await Server.DisposeAsync();
-        Server = new StorageServer(config);
+        Server = new StorageServer(config, timeProvider: Clock);
         await Server.StartAsync();
         TrustLoopbackPeer(Server);
     }

@@ -1,5 +1,6 @@
 using FastDfs.Protocol;
 using FastDfs.Tracker.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FastDfs.Tracker.Tests;
 
@@ -46,13 +47,17 @@ public sealed class BadInputTests
     [Fact]
     public async Task ASysFilesLockHolderThatFallsSilentLosesTheLock()
     {
-        await using var tracker = await TestTracker.StartAsync(c => c with { NetworkTimeout = 2 });
+        // The lock expires by the tracker's clock, which the test moves: no sleeping through network_timeout.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var tracker = await TestTracker.StartAsync(c => c with { NetworkTimeout = 20 }, clock: clock);
         await using var storage = await tracker.ActiveStorageAsync();
         await using var first = await tracker.ConnectAsync();
         Assert.Empty(await first.RequestOkAsync(FdfsCommand.TrackerGetSysFilesStart));
         await using var second = await tracker.ConnectAsync();
         Assert.Equal(Errno.EBUSY, await second.StatusOfAsync(FdfsCommand.TrackerGetSysFilesStart));
-        await Task.Delay(2500, tracker.Ct);
+        clock.Advance(TimeSpan.FromSeconds(19));
+        Assert.Equal(Errno.EBUSY, await second.StatusOfAsync(FdfsCommand.TrackerGetSysFilesStart));
+        clock.Advance(TimeSpan.FromSeconds(2));
         Assert.Empty(await second.RequestOkAsync(FdfsCommand.TrackerGetSysFilesStart));
     }
 

@@ -2,6 +2,7 @@ using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FastDfs.Tracker.Tests;
 
@@ -171,12 +172,20 @@ public sealed class StorageLifecycleTests
     [Fact]
     public async Task SilentActiveStorage_IsDemotedAfterCheckActiveInterval()
     {
-        await using var tracker = await TestTracker.StartAsync(c => c with { CheckActiveInterval = 1 });
+        // The tracker's clock moves only when the test says: no waiting for check_active_interval to pass.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var tracker = await TestTracker.StartAsync(c => c with { CheckActiveInterval = 30 }, clock: clock);
         await using var storage = await tracker.ActiveStorageAsync();
         await using var client = await tracker.ConnectAsync();
         Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.1"));
 
-        // The connection stays open but no heartbeat follows.
+        // The connection stays open but no heartbeat follows. The active check runs (every 30 s) but the last beat is
+        // not older than check_active_interval yet.
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await tracker.WaitUntilAsync(() => Task.FromResult(tracker.Server.ActiveChecks >= 1), "the first active check");
+        Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.1"));
+
+        clock.Advance(TimeSpan.FromSeconds(30));
         await tracker.WaitUntilAsync(async () =>
             await client.StatusOfStorageAsync("group1", "127.0.0.1") == StorageStatus.Offline, "demotion");
 

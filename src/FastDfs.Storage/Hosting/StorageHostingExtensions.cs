@@ -1,5 +1,6 @@
 using FastDfs.Protocol.Config;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -12,7 +13,8 @@ public static class StorageHostingExtensions
     public static IServiceCollection AddFastDfsStorage(this IServiceCollection services, StorageConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        services.AddSingleton(sp => new StorageServer(config, sp.GetService<ILoggerFactory>()));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new StorageServer(config, sp.GetService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
         services.AddSingleton<IHostedService, StorageHostedService>();
         return services;
     }

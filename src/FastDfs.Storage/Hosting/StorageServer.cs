@@ -23,7 +23,11 @@ public sealed class StorageServer : IAsyncDisposable
 {
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
-    private readonly StorageContext _ctx;
+    private readonly StorageConfig _config;
+    private readonly TimeProvider _clock;
+
+    /// <summary>The composed storage: built by <see cref="StartAsync"/> (it opens the disk state), null before.</summary>
+    private StorageContext? _ctx;
     private readonly List<Task> _background = [];
     private CancellationTokenSource? _stopping;
     private readonly CancellationTokenSource _abandon = new();
@@ -33,15 +37,22 @@ public sealed class StorageServer : IAsyncDisposable
     private int _state; // 0 new, 1 started, 2 stopped
     private DateTime _startedUtc;
 
-    public StorageServer(StorageConfig config, ILoggerFactory? loggerFactory = null)
+    /// <param name="timeProvider">The server's clock (<see cref="TimeProvider.System"/> when null; tests pass a fake one).</param>
+    public StorageServer(StorageConfig config, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(config);
+        if (config.GroupName is null)
+        {
+            throw new ArgumentException("storage config has no group_name", nameof(config));
+        }
+
+        _config = config;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<StorageServer>();
-        _ctx = new StorageContext(config, _loggerFactory);
+        _clock = timeProvider ?? TimeProvider.System;
     }
 
-    public StorageConfig Config => _ctx.Config;
+    public StorageConfig Config => _config;
 
     /// <summary>The bound endpoint (the real port when the configured port is 0). Valid after <see cref="StartAsync"/>.</summary>
     public IPEndPoint EndPoint => _listener?.EndPoint ?? throw new InvalidOperationException("the storage server is not started");
@@ -49,7 +60,31 @@ public sealed class StorageServer : IAsyncDisposable
     /// <summary>The bound HTTP endpoint, or null when HTTP is off (<c>http.server_port</c>, <see cref="HttpConfig.Enabled"/>).</summary>
     public IPEndPoint? HttpEndPoint => _http?.EndPoint;
 
-    internal StorageContext Context => _ctx;
+    /// <summary>The composed storage (tests). Valid after <see cref="StartAsync"/>.</summary>
+    internal StorageContext Context => _ctx ?? throw new InvalidOperationException("the storage server is not started");
+
+    /// <summary>
+    /// The composition root: opens the disk state, builds the components on it (each gets only what it uses) and joins
+    /// them in the <see cref="StorageContext"/> the sessions, reporters and HTTP port share.
+    /// </summary>
+    private static StorageContext Compose(StorageConfig config, ILoggerFactory loggerFactory, TimeProvider clock)
+    {
+        var state = StorageState.Open(config, loggerFactory, clock);
+        try
+        {
+            var trunk = new Trunk.TrunkStore(state, new Trunk.TrunkFileStore(state.Paths));
+            var replication = new Sync.ReplicationManager(state, trunk, loggerFactory);
+            state.Binlog.Appended += replication.Pulse;
+            var scrubber = new Integrity.Scrubber(state, trunk, loggerFactory.CreateLogger<Integrity.Scrubber>());
+            var antiEntropy = new Integrity.AntiEntropy(state, replication, trunk, loggerFactory.CreateLogger<Integrity.AntiEntropy>());
+            return new StorageContext(state, trunk, replication, scrubber, antiEntropy);
+        }
+        catch
+        {
+            state.Dispose();
+            throw;
+        }
+    }
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -58,15 +93,16 @@ public sealed class StorageServer : IAsyncDisposable
             throw new InvalidOperationException("a storage server starts once");
         }
 
-        var config = _ctx.Config;
+        var config = _config;
         var address = string.IsNullOrEmpty(config.BindAddr) ? IPAddress.Any : IPAddress.Parse(config.BindAddr);
         _stopping = new CancellationTokenSource();
         // A file older than this start cannot be an upload in progress (the leftover sweep's rule); the file
-        // system's clock granularity is covered by the second subtracted.
+        // system's clock granularity is covered by the second subtracted. Compared with file times the OS wrote: the
+        // real clock, whatever clock the server runs on.
         _startedUtc = DateTime.UtcNow.AddSeconds(-1);
-        _ctx.Initialize();
-        _http = Http.StorageHttpServer.CreateIfEnabled(_ctx, _loggerFactory);
-        _ctx.Metrics = _http?.Metrics;
+        var ctx = _ctx = Compose(config, _loggerFactory, _clock);
+        _http = Http.StorageHttpServer.CreateIfEnabled(ctx, _loggerFactory);
+        ctx.Metrics = _http?.Metrics;
 
         var listenerLogger = _loggerFactory.CreateLogger<SocketListener>();
         var allow = AllowHosts.Build(config.AllowHosts, listenerLogger);
@@ -98,23 +134,23 @@ public sealed class StorageServer : IAsyncDisposable
         }
 
         _listener.Start();
-        _ctx.Port = EndPoint.Port;
+        ctx.Port = EndPoint.Port;
         _http?.OnStarted();
-        _logger.LogInformation("storage {Group} listening on {EndPoint}, base path {BasePath}", _ctx.GroupName, EndPoint, config.BasePath);
+        _logger.LogInformation("storage {Group} listening on {EndPoint}, base path {BasePath}", ctx.GroupName, EndPoint, config.BasePath);
 
         var coordinator = new ReporterCoordinator(Math.Min(config.TrackerServers.Count, Protocol.ProtocolConstants.MaxTrackers));
         for (int i = 0; i < config.TrackerServers.Count && i < Protocol.ProtocolConstants.MaxTrackers; i++)
         {
-            var reporter = new TrackerReporter(_ctx, config.TrackerServers[i], i, coordinator, _loggerFactory.CreateLogger<TrackerReporter>());
+            var reporter = new TrackerReporter(ctx, config.TrackerServers[i], i, coordinator, _loggerFactory.CreateLogger<TrackerReporter>());
             _background.Add(Task.Run(() => reporter.RunAsync(_stopping.Token)));
         }
 
-        _background.Add(Task.Run(() => PeriodicFlushAsync(_stopping.Token)));
-        _background.Add(Task.Run(() => SweepLeftoversAsync(_stopping.Token)));
-        _background.Add(Task.Run(() => _ctx.Scrubber.RunAsync(_stopping.Token)));
-        _background.Add(Task.Run(() => _ctx.AntiEntropy.RunAsync(_stopping.Token)));
-        _background.Add(Task.Run(() => _ctx.Replication.RunAsync(_stopping.Token, _abandon.Token)));
-        _background.Add(Task.Run(() => new Trunk.TrunkBinlogPusher(_ctx, _loggerFactory.CreateLogger<Trunk.TrunkBinlogPusher>()).RunAsync(_stopping.Token)));
+        _background.Add(Task.Run(() => PeriodicFlushAsync(ctx, _stopping.Token)));
+        _background.Add(Task.Run(() => SweepLeftoversAsync(ctx, _stopping.Token)));
+        _background.Add(Task.Run(() => ctx.Scrubber.RunAsync(_stopping.Token)));
+        _background.Add(Task.Run(() => ctx.AntiEntropy.RunAsync(_stopping.Token)));
+        _background.Add(Task.Run(() => ctx.Replication.RunAsync(_stopping.Token, _abandon.Token)));
+        _background.Add(Task.Run(() => new Trunk.TrunkBinlogPusher(ctx, _loggerFactory.CreateLogger<Trunk.TrunkBinlogPusher>()).RunAsync(_stopping.Token)));
     }
 
     /// <summary>
@@ -150,9 +186,9 @@ public sealed class StorageServer : IAsyncDisposable
             }
         }
 
-        _ctx.Binlog.Abandon();
+        _ctx?.Binlog.Abandon();
         await Task.WhenAll(_background).ConfigureAwait(false);
-        _logger.LogInformation("storage {Group} killed", _ctx.GroupName);
+        _logger.LogInformation("storage {Group} killed", _config.GroupName);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken = default)
@@ -174,17 +210,21 @@ public sealed class StorageServer : IAsyncDisposable
         }
 
         await Task.WhenAll(_background).ConfigureAwait(false);
-        try
+        if (_ctx is { } ctx)
         {
-            FlushState(forceStats: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            _logger.LogError(e, "writing the storage state on stop failed");
+            try
+            {
+                FlushState(forceStats: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogError(e, "writing the storage state on stop failed");
+            }
+
+            ctx.Dispose();
         }
 
-        _ctx.Dispose();
-        _logger.LogInformation("storage {Group} stopped", _ctx.GroupName);
+        _logger.LogInformation("storage {Group} stopped", _config.GroupName);
     }
 
     public async ValueTask DisposeAsync()
@@ -204,8 +244,8 @@ public sealed class StorageServer : IAsyncDisposable
     /// <summary>Writes the buffered binlog and changed stats now (tests; the timers do it otherwise).</summary>
     internal void FlushState(bool forceStats = false)
     {
-        _ctx.Binlog.Flush();
-        _ctx.SaveStats(forceStats);
+        Context.Binlog.Flush();
+        Context.SaveStats(forceStats);
     }
 
     private Task HandleConnectionAsync(SocketConnection connection) => ServeAsync(connection);
@@ -213,8 +253,9 @@ public sealed class StorageServer : IAsyncDisposable
     /// <summary>Serves one connection until the peer leaves, it is aborted, or the server stops while it idles (tests: in memory).</summary>
     internal async Task ServeAsync(IFrameTransport connection)
     {
-        _ctx.ConnectionOpened();
-        var session = new StorageSession(_ctx, connection, _loggerFactory.CreateLogger<StorageSession>())
+        var ctx = Context;
+        ctx.ConnectionOpened();
+        var session = new StorageSession(ctx, connection, _loggerFactory.CreateLogger<StorageSession>())
         {
             RemoteAddress = connection.RemoteEndPoint?.Address,
         };
@@ -225,7 +266,7 @@ public sealed class StorageServer : IAsyncDisposable
         finally
         {
             await session.DisposeAsync().ConfigureAwait(false);
-            _ctx.ConnectionClosed();
+            ctx.ConnectionClosed();
         }
     }
 
@@ -233,22 +274,22 @@ public sealed class StorageServer : IAsyncDisposable
     /// The binlog every sync_binlog_buff_interval and storage_stat.dat every sync_stat_file_interval. A failure (a full
     /// or failing disk) is logged and tried again at the next interval: this loop never ends before the server stops.
     /// </summary>
-    private async Task PeriodicFlushAsync(CancellationToken stop)
+    private async Task PeriodicFlushAsync(StorageContext ctx, CancellationToken stop)
     {
-        int binlogInterval = _ctx.Config.SyncBinlogBuffInterval > 0 ? _ctx.Config.SyncBinlogBuffInterval : 60;
-        int statInterval = _ctx.Config.SyncStatFileInterval > 0 ? _ctx.Config.SyncStatFileInterval : 60;
-        long lastBinlog = StorageContext.Now, lastStat = StorageContext.Now;
+        int binlogInterval = _config.SyncBinlogBuffInterval > 0 ? _config.SyncBinlogBuffInterval : 60;
+        int statInterval = _config.SyncStatFileInterval > 0 ? _config.SyncStatFileInterval : 60;
+        long lastBinlog = ctx.Now, lastStat = ctx.Now;
         bool statFailing = false;
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), ctx.Clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                long now = StorageContext.Now;
+                long now = ctx.Now;
                 if (now - lastBinlog >= binlogInterval)
                 {
                     // Logs its own failures and keeps the records for the next attempt.
-                    _ctx.Binlog.Flush();
+                    ctx.Binlog.Flush();
                     lastBinlog = now;
                 }
 
@@ -257,7 +298,7 @@ public sealed class StorageServer : IAsyncDisposable
                     lastStat = now;
                     try
                     {
-                        _ctx.SaveStats(force: false);
+                        ctx.SaveStats(force: false);
                         if (statFailing)
                         {
                             _logger.LogInformation("{File} written again", Store.StorageStatFile.FileName);
@@ -281,11 +322,11 @@ public sealed class StorageServer : IAsyncDisposable
         }
     }
 
-    private async Task SweepLeftoversAsync(CancellationToken stop)
+    private async Task SweepLeftoversAsync(StorageContext ctx, CancellationToken stop)
     {
         try
         {
-            LeftoverSweepCompleted = await Store.LeftoverSweeper.SweepAsync(_ctx.Paths, _startedUtc, _logger, stop).ConfigureAwait(false);
+            LeftoverSweepCompleted = await Store.LeftoverSweeper.SweepAsync(ctx.Paths, _startedUtc, _logger, stop).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

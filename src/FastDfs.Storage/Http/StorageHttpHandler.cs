@@ -99,7 +99,7 @@ internal sealed class StorageHttpHandler
         if (_config.AntiStealCheckToken)
         {
             var check = AntiStealToken.Check(fileId.ToString(), _config.AntiStealSecretKey, request.Query["token"], request.Query["ts"],
-                StorageContext.Now, _config.AntiStealTokenTtl);
+                _ctx.Now, _config.AntiStealTokenTtl);
             if (check != TokenCheck.Valid)
             {
                 await RefuseTokenAsync(http, check).ConfigureAwait(false);

@@ -18,12 +18,12 @@ namespace FastDfs.Storage.Integrity;
 /// replication and <see cref="PeerRepair"/> verify what they take). A peer is compared only once this storage's sync
 /// to it has caught up, and files changed since the round started are left to the next round.
 /// </summary>
-internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
+internal sealed class AntiEntropy(StorageState ctx, Sync.ReplicationManager replication, Trunk.TrunkStore trunk, ILogger logger)
 {
     private const int MaxCandidates = 100_000;
     private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(30);
 
-    private readonly PeerRepair _repair = new(ctx, logger);
+    private readonly PeerRepair _repair = new(ctx, trunk, logger);
     private readonly Lock _gate = new();
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _requested;
@@ -55,7 +55,7 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
     public async Task RunAsync(CancellationToken stop)
     {
         long interval = ctx.Config.AntiEntropyInterval;
-        long next = interval > 0 ? StorageContext.Now + interval : long.MaxValue;
+        long next = interval > 0 ? ctx.Now + interval : long.MaxValue;
         try
         {
             while (!stop.IsCancellationRequested)
@@ -71,10 +71,10 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
                     wake = _wake.Task;
                 }
 
-                if (!_requested && StorageContext.Now < next)
+                if (!_requested && ctx.Now < next)
                 {
-                    var wait = TimeSpan.FromSeconds(Math.Clamp(next - StorageContext.Now, 1, 60));
-                    await Task.WhenAny(wake, Task.Delay(wait, stop)).ConfigureAwait(false);
+                    var wait = TimeSpan.FromSeconds(Math.Clamp(next - ctx.Now, 1, 60));
+                    await Task.WhenAny(wake, Task.Delay(wait, ctx.Clock, stop)).ConfigureAwait(false);
                     continue;
                 }
 
@@ -87,7 +87,7 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
                 {
                     await RoundAsync(stop).ConfigureAwait(false);
                     Interlocked.Increment(ref _rounds);
-                    Interlocked.Exchange(ref _lastEnd, StorageContext.Now);
+                    Interlocked.Exchange(ref _lastEnd, ctx.Now);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -98,7 +98,7 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
                     logger.LogError(e, "anti-entropy round failed; the next one starts on schedule");
                 }
 
-                next = interval > 0 ? StorageContext.Now + interval : long.MaxValue;
+                next = interval > 0 ? ctx.Now + interval : long.MaxValue;
             }
         }
         catch (OperationCanceledException)
@@ -109,8 +109,8 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
 
     private async Task RoundAsync(CancellationToken stop)
     {
-        long roundStart = StorageContext.Now;
-        string myId = ctx.Replication.MyId;
+        long roundStart = ctx.Now;
+        string myId = ctx.IdInGroup;
         foreach (var peer in ctx.Group.Servers)
         {
             if (peer.Id == myId || (peer.IpAddr == ctx.SourceIp && peer.Port == ctx.Port) || peer.Status != StorageStatus.Active)
@@ -118,20 +118,20 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
                 continue;
             }
 
-            var worker = ctx.Replication.Workers.FirstOrDefault(w => w.PeerId == peer.Id);
+            var worker = replication.Workers.FirstOrDefault(w => w.PeerId == peer.Id);
             var end = ctx.Binlog.End;
-            var deadline = DateTime.UtcNow + CatchUpWait;
+            var deadline = ctx.Clock.GetUtcNow() + CatchUpWait;
             while (worker is null || worker.Acknowledged < end)
             {
-                if (DateTime.UtcNow > deadline)
+                if (ctx.Clock.GetUtcNow() > deadline)
                 {
                     logger.LogInformation("anti-entropy: sync to {Peer} has not caught up; compared next round", peer.Id);
                     worker = null;
                     break;
                 }
 
-                await Task.Delay(200, stop).ConfigureAwait(false);
-                worker ??= ctx.Replication.Workers.FirstOrDefault(w => w.PeerId == peer.Id);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), ctx.Clock, stop).ConfigureAwait(false);
+                worker ??= replication.Workers.FirstOrDefault(w => w.PeerId == peer.Id);
             }
 
             if (worker is null)
@@ -372,7 +372,7 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
         }
 
         var votes = new List<(long Size, uint Crc)> { (mineNow.Size, mineNow.Crc32) };
-        string myId = ctx.Replication.MyId;
+        string myId = ctx.IdInGroup;
         await using var client = _repair.NewClient();
         foreach (var member in ctx.Group.Servers.Where(m => m.Status == StorageStatus.Active && m.Id != myId &&
                      !(m.IpAddr == ctx.SourceIp && m.Port == ctx.Port)))
@@ -453,21 +453,21 @@ internal sealed class AntiEntropy(StorageContext ctx, ILogger logger)
     /// <summary>A connection for anti-entropy's pushes: introduced as the sync worker's are (REPORT_SERVER_ID, CHECKED_REPLICATION).</summary>
     private sealed class PeerPush : IAsyncDisposable
     {
-        private readonly StorageContext _ctx;
+        private readonly StorageState _ctx;
         private readonly PeerConnection _connection;
 
-        private PeerPush(StorageContext ctx, PeerConnection connection)
+        private PeerPush(StorageState ctx, PeerConnection connection)
         {
             _ctx = ctx;
             _connection = connection;
         }
 
-        public static async Task<PeerPush> OpenAsync(StorageContext ctx, StorageBrief peer, CancellationToken stop)
+        public static async Task<PeerPush> OpenAsync(StorageState ctx, StorageBrief peer, CancellationToken stop)
         {
             var connectTimeout = TimeSpan.FromSeconds(ctx.Config.ConnectTimeout > 0 ? ctx.Config.ConnectTimeout : 10);
             var networkTimeout = TimeSpan.FromSeconds(ctx.Config.NetworkTimeout > 0 ? ctx.Config.NetworkTimeout : 30);
             var id = new byte[ProtocolConstants.StorageIdMaxSize];
-            FixedString.Write(id, ctx.Replication.MyId);
+            FixedString.Write(id, ctx.IdInGroup);
             for (int attempt = 0; ; attempt++)
             {
                 var connection = await PeerConnection.ConnectAsync(peer.IpAddr, peer.Port, ctx.ClientBindAddress, connectTimeout, networkTimeout, stop, ctx.PeerKey)

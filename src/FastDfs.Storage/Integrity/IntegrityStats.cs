@@ -4,7 +4,7 @@ namespace FastDfs.Storage.Integrity;
 /// What this storage found and did about damaged or missing copies since it started: checked replication, scrub and
 /// anti-entropy. Read by the metrics, the INTEGRITY_STATUS query (<c>fdfs monitor</c>) and the dashboard.
 /// </summary>
-internal sealed class IntegrityStats
+internal sealed class IntegrityStats(TimeProvider clock)
 {
     private const int KeptFindings = 64;
 
@@ -52,7 +52,7 @@ internal sealed class IntegrityStats
                 _findings.Dequeue();
             }
 
-            _findings.Enqueue(new FastDfs.Protocol.Messages.IntegrityFinding(kind, logicName, StorageContext.Now));
+            _findings.Enqueue(new FastDfs.Protocol.Messages.IntegrityFinding(kind, logicName, clock.GetUtcNow().ToUnixTimeSeconds()));
         }
     }
 

@@ -11,13 +11,13 @@ namespace FastDfs.Storage.Integrity;
 /// CRC32): a good copy is never overwritten by a bad one. The peer's bytes go to a temporary file, are verified, then
 /// renamed over the damaged file (or written into the trunk slot).
 /// </summary>
-internal sealed class PeerRepair(StorageContext ctx, ILogger logger)
+internal sealed class PeerRepair(StorageState ctx, Trunk.TrunkStore trunk, ILogger logger)
 {
     /// <summary>The group's other members a copy can be fetched from: ACTIVE ones first, then any that is up.</summary>
     private IEnumerable<StorageBrief> Peers()
     {
         var servers = ctx.Group.Servers;
-        string myId = ctx.Replication.MyId;
+        string myId = ctx.IdInGroup;
         bool IsSelf(StorageBrief b) => b.Id == myId || (b.IpAddr == ctx.SourceIp && b.Port == ctx.Port);
         return servers.Where(b => !IsSelf(b) && b.Status == StorageStatus.Active)
             .Concat(servers.Where(b => !IsSelf(b) && b.Status is StorageStatus.Online or StorageStatus.Syncing));
@@ -174,7 +174,7 @@ internal sealed class PeerRepair(StorageContext ctx, ILogger logger)
     public async Task<bool> RepairTrunkSlotAsync(string logicName, CancellationToken cancellationToken)
     {
         // Next to the trunk file: a temporary file a crash leaves there is swept like an upload's.
-        string near = ctx.Trunk.Files.FullPath(Trunk.TrunkBlock.FromName(FileNameCodec.Decode(logicName)).File);
+        string near = trunk.Files.FullPath(Trunk.TrunkBlock.FromName(FileNameCodec.Decode(logicName)).File);
         string? good = await FetchVerifiedAsync(logicName, near, cancellationToken).ConfigureAwait(false);
         if (good is null)
         {
@@ -183,7 +183,7 @@ internal sealed class PeerRepair(StorageContext ctx, ILogger logger)
 
         try
         {
-            return ctx.Trunk.RewriteSlotData(logicName, good);
+            return trunk.RewriteSlotData(logicName, good);
         }
         finally
         {

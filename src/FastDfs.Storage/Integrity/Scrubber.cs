@@ -17,7 +17,8 @@ internal sealed class Scrubber
 
     private const int FileOverheadBytes = 4096;
 
-    private readonly StorageContext _ctx;
+    private readonly StorageState _ctx;
+    private readonly Trunk.TrunkStore _trunk;
     private readonly ILogger _logger;
     private readonly PeerRepair _repair;
     private readonly Lock _gate = new();
@@ -39,18 +40,19 @@ internal sealed class Scrubber
     private long _repaired;
     private long _unrepairable;
 
-    public Scrubber(StorageContext ctx, ILogger logger)
+    public Scrubber(StorageState ctx, Trunk.TrunkStore trunk, ILogger logger)
     {
         _ctx = ctx;
+        _trunk = trunk;
         _logger = logger;
-        _repair = new PeerRepair(ctx, logger);
+        _repair = new PeerRepair(ctx, trunk, logger);
         _statePath = Path.Combine(ctx.DataDirectory, StateFileName);
         var state = StateFile.TryRead(_statePath, "delete it: the next scrub pass then starts one scrub_interval from now");
         _passes = state?.GetLong("passes") ?? 0;
         _lastStart = state?.GetLong("last_pass_start") ?? 0;
         _lastEnd = state?.GetLong("last_pass_end") ?? 0;
         long interval = ctx.Config.ScrubInterval;
-        _nextDue = interval <= 0 ? 0 : (_lastEnd > 0 ? _lastEnd : StorageContext.Now) + interval;
+        _nextDue = interval <= 0 ? 0 : (_lastEnd > 0 ? _lastEnd : _ctx.Now) + interval;
         _rate = ctx.Config.ScrubRate;
     }
 
@@ -105,7 +107,7 @@ internal sealed class Scrubber
                 long rate;
                 lock (_gate)
                 {
-                    bool due = _nextDue > 0 && StorageContext.Now >= _nextDue;
+                    bool due = _nextDue > 0 && _ctx.Now >= _nextDue;
                     if (!_manualPending && !due)
                     {
                         if (_wake.Task.IsCompleted)
@@ -123,14 +125,14 @@ internal sealed class Scrubber
                         _manualPending = false;
                         _running = true;
                         _rate = rate;
-                        _lastStart = StorageContext.Now;
+                        _lastStart = _ctx.Now;
                         _files = _bytes = _corrupt = _repaired = _unrepairable = 0;
                     }
                 }
 
                 if (rate == -2)
                 {
-                    await Task.WhenAny(wake, Task.Delay(TimeSpan.FromSeconds(30), stop)).ConfigureAwait(false);
+                    await Task.WhenAny(wake, Task.Delay(TimeSpan.FromSeconds(30), _ctx.Clock, stop)).ConfigureAwait(false);
                     continue;
                 }
 
@@ -168,7 +170,7 @@ internal sealed class Scrubber
             _running = false;
             _ended++;
             _lastFailed = !completed;
-            long now = StorageContext.Now;
+            long now = _ctx.Now;
             long interval = _ctx.Config.ScrubInterval;
             _nextDue = interval > 0 ? now + interval : 0;
             if (!completed)
@@ -305,7 +307,7 @@ internal sealed class Scrubber
             foreach (var entry in entries)
             {
                 position = entry.Next;
-                if (entry.Record is not { UpperOp: 'C' } record || !_ctx.Trunk.IsTrunkName(record.FileName, out _) ||
+                if (entry.Record is not { UpperOp: 'C' } record || !_trunk.IsTrunkName(record.FileName, out _) ||
                     !NameChecksum.TryGetExpected(record.FileName, out _, out uint crc))
                 {
                     continue;
@@ -313,7 +315,7 @@ internal sealed class Scrubber
 
                 stop.ThrowIfCancellationRequested();
                 bool matches;
-                using (var view = _ctx.Trunk.Open(record.FileName))
+                using (var view = _trunk.Open(record.FileName))
                 {
                     if (view is null)
                     {

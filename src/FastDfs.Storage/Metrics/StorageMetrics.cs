@@ -49,7 +49,7 @@ internal sealed class StorageMetrics : IDisposable
         _meter.CreateObservableGauge("fastdfs.storage.disk.free", () => Disk(ctx, total: false), "By", "Free space of each store path's file system");
         _meter.CreateObservableGauge("fastdfs.storage.sync.last_synced", () => counters[C.LastSyncedTimestamp], "s",
             "Unix time up to which this storage has received its peers' files (0 = nothing synced yet)");
-        _meter.CreateObservableGauge("fastdfs.storage.sync.lag", () => SyncLag(counters), "s",
+        _meter.CreateObservableGauge("fastdfs.storage.sync.lag", () => SyncLag(counters, ctx.Now), "s",
             "Seconds since the last file this storage received from a peer was written at its source (0 = nothing synced yet)");
         _meter.CreateObservableCounter("fastdfs.storage.integrity.events", () => Integrity(ctx), description:
             "Damaged copies and what was done about them: replica_refused (received bytes did not match their name), push_refused " +
@@ -119,10 +119,10 @@ internal sealed class StorageMetrics : IDisposable
 
     private static Measurement<long> Operation(long value, string op) => new(value, new KeyValuePair<string, object?>("op", op));
 
-    private static long SyncLag(Protocol.Messages.StorageStatCounters counters)
+    private static long SyncLag(Protocol.Messages.StorageStatCounters counters, long now)
     {
         long synced = counters[C.LastSyncedTimestamp];
-        return synced > 0 ? Math.Max(0, StorageContext.Now - synced) : 0;
+        return synced > 0 ? Math.Max(0, now - synced) : 0;
     }
 
     private static IEnumerable<Measurement<long>> Disk(StorageContext ctx, bool total)

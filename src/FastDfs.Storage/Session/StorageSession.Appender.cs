@@ -174,7 +174,7 @@ internal sealed partial class StorageSession
             // Under the lock: no append can change the content between its CRC32 and the rename.
             uint crc = await ComputeCrc32Async(target.FullPath).ConfigureAwait(false);
             long size = new FileInfo(target.FullPath).Length;
-            long now = StorageContext.Now;
+            long now = _ctx.Now;
             int high = Convert.ToInt32(target.Stored.SubHigh, 16);
             int low = Convert.ToInt32(target.Stored.SubLow, 16);
             string formattedExt = target.LogicName[^7..];

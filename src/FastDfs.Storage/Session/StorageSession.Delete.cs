@@ -35,7 +35,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException("delete target is not a regular file");
         }
 
-        long now = StorageContext.Now;
+        long now = _ctx.Now;
         // A file being changed (appender) or repaired right now, or its metadata, is deleted after that, not in its middle.
         using (await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false))
         using (await _ctx.FileLocks.AcquireAsync(target.LogicName + MetadataSuffix, Token).ConfigureAwait(false))

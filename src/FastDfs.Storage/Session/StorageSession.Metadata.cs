@@ -53,7 +53,7 @@ internal sealed partial class StorageSession
 
         string metaPath = target.FullPath + MetadataSuffix;
         string metaName = target.LogicName + MetadataSuffix;
-        long now = StorageContext.Now;
+        long now = _ctx.Now;
         // A merge reads, merges and writes the -m file: two at once would lose one's items.
         using (await _ctx.FileLocks.AcquireAsync(metaName, Token).ConfigureAwait(false))
         {

@@ -574,7 +574,7 @@ internal sealed partial class StorageSession
     private void AppliedFromPeer(long timestamp, char op, string logicName, string? extra)
     {
         _ctx.Binlog.Write(timestamp, op, logicName, extra);
-        _ctx.Counters[C.LastSyncUpdate] = StorageContext.Now;
+        _ctx.Counters[C.LastSyncUpdate] = _ctx.Now;
         string? source = _syncSourceId ?? _ctx.Replication.PeerIdByAddress(RemoteAddress);
         if (source is not null)
         {

@@ -230,7 +230,7 @@ internal sealed partial class StorageSession
             var crc = _uploadCrc ??= new Crc32();
             crc.Reset();
             await StreamBodyToFileAsync(handle, 0, size, crc).ConfigureAwait(false);
-            long timestamp = StorageContext.Now;
+            long timestamp = _ctx.Now;
             try
             {
                 File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));

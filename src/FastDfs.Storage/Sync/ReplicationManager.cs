@@ -13,7 +13,8 @@ namespace FastDfs.Storage.Sync;
 /// </summary>
 internal sealed partial class ReplicationManager
 {
-    private readonly StorageContext _ctx;
+    private readonly StorageState _ctx;
+    private readonly Trunk.TrunkStore _trunk;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly Dictionary<string, SyncPeerWorker> _workers = new(StringComparer.Ordinal);
@@ -26,39 +27,20 @@ internal sealed partial class ReplicationManager
     private int _waiting;
     private long _timestampsVersion;
 
-    public ReplicationManager(StorageContext ctx, ILoggerFactory loggerFactory)
+    public ReplicationManager(StorageState ctx, Trunk.TrunkStore trunk, ILoggerFactory loggerFactory)
     {
         _ctx = ctx;
+        _trunk = trunk;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<ReplicationManager>();
         Notifier = new TrackerNotifier(ctx, _logger);
-        ctx.Binlog.Appended += Pulse;
     }
 
     public TrackerNotifier Notifier { get; }
 
     /// <summary>Our storage id: the configured/assigned storage id, else as the leader's group list names us
     /// (ip, or ip:port beside a same-host storage).</summary>
-    public string MyId
-    {
-        get
-        {
-            if (_ctx.StorageId is { } storageId)
-            {
-                return storageId;
-            }
-
-            foreach (var brief in _ctx.Group.Servers)
-            {
-                if (brief.IpAddr == _ctx.SourceIp && brief.Port == _ctx.Port)
-                {
-                    return brief.Id;
-                }
-            }
-
-            return _ctx.SourceIp;
-        }
-    }
+    public string MyId => _ctx.IdInGroup;
 
     /// <summary>Changes whenever a source timestamp rises (the reporter sends SYNC_REPORT then).</summary>
     public long TimestampsVersion => Interlocked.Read(ref _timestampsVersion);
@@ -137,7 +119,7 @@ internal sealed partial class ReplicationManager
     {
         int needed = _ctx.Config.SyncAckReplicas - 1;
         int seconds = SyncAckTimeoutSeconds;
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var deadline = _ctx.Clock.GetUtcNow().AddSeconds(seconds);
         while (true)
         {
             if (Workers.Count(w => w.Holds(start, end)) >= needed)
@@ -145,7 +127,7 @@ internal sealed partial class ReplicationManager
                 return true;
             }
 
-            var left = deadline - DateTime.UtcNow;
+            var left = deadline - _ctx.Clock.GetUtcNow();
             if (left <= TimeSpan.Zero)
             {
                 _logger.LogWarning("sync_ack_replicas={Replicas}: binlog records {Index}:{Offset} not confirmed by {Needed} peer(s) within {Seconds}s",
@@ -227,7 +209,7 @@ internal sealed partial class ReplicationManager
                 }
                 else if (!gone)
                 {
-                    worker = new SyncPeerWorker(_ctx, this, brief, _loggerFactory.CreateLogger<SyncPeerWorker>());
+                    worker = new SyncPeerWorker(_ctx, _trunk, this, brief, _loggerFactory.CreateLogger<SyncPeerWorker>());
                     _workers[brief.Id] = worker;
                     seen.Add(brief.Id);
                     worker.Start();

@@ -44,7 +44,7 @@ internal sealed partial class SyncPeerWorker
 
     private async Task PushLoopAsync(PeerConnection connection, SyncMark mark, CancellationToken stop)
     {
-        long lastSent = StorageContext.Now;
+        long lastSent = _ctx.Now;
         var idleWait = TimeSpan.FromMilliseconds(Math.Clamp(_ctx.Config.SyncWaitMsec, 10, 1000));
         while (true)
         {
@@ -53,10 +53,10 @@ internal sealed partial class SyncPeerWorker
             if (entries.Count == 0)
             {
                 await OnIdleAsync(mark, stop).ConfigureAwait(false);
-                if (StorageContext.Now - lastSent >= HeartBeatSeconds)
+                if (_ctx.Now - lastSent >= HeartBeatSeconds)
                 {
                     Check(await connection.RequestAsync(FdfsCommand.ActiveTest, ReadOnlyMemory<byte>.Empty, stop).ConfigureAwait(false), "ACTIVE_TEST");
-                    lastSent = StorageContext.Now;
+                    lastSent = _ctx.Now;
                 }
 
                 await _manager.WaitForChangeAsync(idleWait, stop).ConfigureAwait(false);
@@ -88,7 +88,7 @@ internal sealed partial class SyncPeerWorker
                         }
 
                         mark.SyncRowCount++;
-                        lastSent = StorageContext.Now;
+                        lastSent = _ctx.Now;
                     }
                 }
 
@@ -98,7 +98,7 @@ internal sealed partial class SyncPeerWorker
             PruneCopies(mark.Position);
             if (_ctx.Config.SyncInterval > 0)
             {
-                await Task.Delay(_ctx.Config.SyncInterval, stop).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(_ctx.Config.SyncInterval), _ctx.Clock, stop).ConfigureAwait(false);
             }
         }
     }
@@ -169,7 +169,7 @@ internal sealed partial class SyncPeerWorker
         bool mutable = IsMutable(logicName);
         var snapshot = default(BinlogPosition);
         // A trunk-stored file is pushed from its slot (data after the 24-byte header) while its header is its own.
-        using var trunkView = !mutable && _ctx.Trunk.IsTrunkName(logicName, out _) ? _ctx.Trunk.Open(logicName) : null;
+        using var trunkView = !mutable && _trunk.IsTrunkName(logicName, out _) ? _trunk.Open(logicName) : null;
         SafeFileHandleSource? file;
         if (trunkView is not null)
         {

@@ -15,7 +15,8 @@ internal sealed partial class SyncPeerWorker
 {
     private const int BatchSize = 64;
 
-    private readonly StorageContext _ctx;
+    private readonly StorageState _ctx;
+    private readonly Trunk.TrunkStore _trunk;
     private readonly ReplicationManager _manager;
     private readonly ILogger _logger;
     private readonly BinlogReader _reader;
@@ -40,9 +41,10 @@ internal sealed partial class SyncPeerWorker
     private long _doneReportedAt;
     private Task _running = Task.CompletedTask;
 
-    public SyncPeerWorker(StorageContext ctx, ReplicationManager manager, StorageBrief peer, ILogger logger)
+    public SyncPeerWorker(StorageState ctx, Trunk.TrunkStore trunk, ReplicationManager manager, StorageBrief peer, ILogger logger)
     {
         _ctx = ctx;
+        _trunk = trunk;
         _manager = manager;
         _peer = peer;
         _logger = logger;
@@ -204,7 +206,7 @@ internal sealed partial class SyncPeerWorker
                 SaveMarkIfDirty();
                 try
                 {
-                    await Task.Delay(backoffMs, stop).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromMilliseconds(backoffMs), _ctx.Clock, stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -439,7 +441,7 @@ internal sealed partial class SyncPeerWorker
             return;
         }
 
-        long now = StorageContext.Now;
+        long now = _ctx.Now;
         if (_doneReportedAt != 0)
         {
             if (now - _doneReportedAt < 3 * HeartBeatSeconds)

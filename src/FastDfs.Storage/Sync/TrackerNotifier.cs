@@ -9,7 +9,7 @@ namespace FastDfs.Storage.Sync;
 /// The sync workers' short tracker conversations (spec 6.6, 6.7): SYNC_SRC_REQ (86) to one tracker and
 /// REPORT_STATUS (76) to every tracker, each on a fresh connection closed with QUIT, as stock does.
 /// </summary>
-internal sealed class TrackerNotifier(StorageContext ctx, ILogger logger)
+internal sealed class TrackerNotifier(StorageState ctx, ILogger logger)
 {
     private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(ctx.Config.ConnectTimeout > 0 ? ctx.Config.ConnectTimeout : 10);
     private TimeSpan NetworkTimeout => TimeSpan.FromSeconds(ctx.Config.NetworkTimeout > 0 ? ctx.Config.NetworkTimeout : 30);

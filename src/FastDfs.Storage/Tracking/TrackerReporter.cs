@@ -64,7 +64,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
 
             try
             {
-                await Task.Delay(TimeSpan.FromSeconds(Math.Clamp(HeartBeatSeconds, 1, 10)), stop).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromSeconds(Math.Clamp(HeartBeatSeconds, 1, 10)), ctx.Clock, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -112,7 +112,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
         long reportedVersion = -1;
         while (true)
         {
-            long now = StorageContext.Now;
+            long now = ctx.Now;
             if (now - lastDiskReport >= StatReportSeconds)
             {
                 await ReportDiskUsageAsync(connection, stop).ConfigureAwait(false);
@@ -142,7 +142,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
                 await ctx.Trunk.ReserveIdsAsync(connection, stop).ConfigureAwait(false);
             }
 
-            var tick = Task.Delay(TimeSpan.FromSeconds(1), stop);
+            var tick = Task.Delay(TimeSpan.FromSeconds(1), ctx.Clock, stop);
             await (leaderConnection ? Task.WhenAny(tick, ctx.Trunk.Ids.Needed) : tick).ConfigureAwait(false);
             stop.ThrowIfCancellationRequested();
         }
@@ -201,7 +201,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
                     if (status == Errno.ENOENT)
                     {
                         // No writable peer yet: ask again later on this connection.
-                        await Task.Delay(TimeSpan.FromSeconds(HeartBeatSeconds), stop).ConfigureAwait(false);
+                        await Task.Delay(TimeSpan.FromSeconds(HeartBeatSeconds), ctx.Clock, stop).ConfigureAwait(false);
                         continue;
                     }
 

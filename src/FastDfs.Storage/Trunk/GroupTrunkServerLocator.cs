@@ -1,5 +1,6 @@
 using FastDfs.Protocol;
 using FastDfs.Protocol.Messages;
+using FastDfs.ServerCore.Time;
 
 namespace FastDfs.Storage.Trunk;
 
@@ -16,7 +17,7 @@ namespace FastDfs.Storage.Trunk;
 /// list is its own trunk server; otherwise, or before the first group list, the role is Unknown.</item>
 /// </list>
 /// </summary>
-internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServerLocator
+internal sealed class GroupTrunkServerLocator(StorageState ctx) : ITrunkServerLocator
 {
     private readonly object _gate = new();
     private bool _namedSelf;
@@ -74,7 +75,7 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
     {
         lock (_gate)
         {
-            _lastLeaderContactTicks = Environment.TickCount64;
+            _lastLeaderContactTicks = ctx.Clock.Milliseconds();
         }
     }
 
@@ -89,7 +90,7 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
 
             lock (_gate)
             {
-                long now = Environment.TickCount64;
+                long now = ctx.Clock.Milliseconds();
                 return now >= _selfFromTicks && now - _lastLeaderContactTicks <= (long)Lease.TotalMilliseconds && _idsReadyEpoch == _epoch
                     ? TrunkServerRole.Self
                     : TrunkServerRole.Unknown;
@@ -149,7 +150,7 @@ internal sealed class GroupTrunkServerLocator(StorageContext ctx) : ITrunkServer
                     _idsReadyEpoch = _epoch;
                 }
 
-                _selfFromTicks = _selfByOnlyMemberRule || IsOnlyMember() ? 0 : Environment.TickCount64 + (long)TakeoverDelay.TotalMilliseconds;
+                _selfFromTicks = _selfByOnlyMemberRule || IsOnlyMember() ? 0 : ctx.Clock.Milliseconds() + (long)TakeoverDelay.TotalMilliseconds;
             }
 
             if (!self && _namedSelf)

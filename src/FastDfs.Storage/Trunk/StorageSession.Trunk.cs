@@ -20,7 +20,7 @@ internal sealed partial class StorageSession
     /// </summary>
     private async ValueTask<byte?> TryUploadToTrunkAsync(int pathIndex, long fileSize, string ext)
     {
-        long arrival = StorageContext.Now;
+        long arrival = _ctx.Now;
         var trunk = _ctx.Trunk;
         var upload = await trunk.BeginUploadAsync(pathIndex, fileSize, Token).ConfigureAwait(false);
         if (upload is null)
@@ -90,7 +90,7 @@ internal sealed partial class StorageSession
             return Errno.ENOENT;
         }
 
-        long now = StorageContext.Now;
+        long now = _ctx.Now;
         LogSource(now, BinlogOp.Delete, logicName);
         string metaPath = fullPath + MetadataSuffix;
         using (await _ctx.FileLocks.AcquireAsync(logicName + MetadataSuffix, Token).ConfigureAwait(false))

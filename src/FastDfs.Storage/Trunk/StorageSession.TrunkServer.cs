@@ -145,7 +145,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException("TRUNK_TRUNCATE_BINLOG_FILE to the trunk server itself", Errno.EINVAL);
         }
 
-        if (!_ctx.Trunk.ReadyForNewTrunkTerm(_ctx.Replication.PeerIdByAddress(RemoteAddress)))
+        if (!_ctx.Trunk.ReadyForNewTrunkTerm(_ctx.Replication.Workers, _ctx.Replication.PeerIdByAddress(RemoteAddress)))
         {
             throw new ProtocolException("TRUNK_TRUNCATE_BINLOG_FILE before our files reached the trunk server", Errno.EAGAIN);
         }

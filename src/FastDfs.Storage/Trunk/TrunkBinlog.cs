@@ -54,12 +54,15 @@ internal readonly record struct TrunkBinlogRecord(long Timestamp, char Op, Trunk
 internal sealed class TrunkBinlog : IDisposable
 {
     private readonly ILogger _logger;
+    private readonly TimeProvider _clock;
     private readonly object _gate = new();
     private FileStream? _file;
     private int _generation;
 
-    public TrunkBinlog(string dataDirectory, ILogger logger)
+    /// <param name="clock">Names the backups (local time, as stock); <see cref="TimeProvider.System"/> when null.</param>
+    public TrunkBinlog(string dataDirectory, ILogger logger, TimeProvider? clock = null)
     {
+        _clock = clock ?? TimeProvider.System;
         Directory = Path.Combine(dataDirectory, "trunk");
         FilePath = Path.Combine(Directory, "binlog");
         SnapshotPath = Path.Combine(dataDirectory, TrunkSnapshot.FileName);
@@ -218,7 +221,7 @@ internal sealed class TrunkBinlog : IDisposable
             return;
         }
 
-        string backup = FilePath + "." + DateTime.Now.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        string backup = FilePath + "." + _clock.GetLocalNow().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
         if (!File.Exists(backup))
         {
             File.Copy(FilePath, backup);

@@ -43,8 +43,9 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
                 if (trunkServer)
                 {
                     // Compaction runs here, between pushes: no push reads the binlog while it is replaced.
-                    ctx.Trunk.CompactIfDue(DateTime.Now);
-                    ctx.Trunk.CreateAheadIfDue(DateTime.Now);
+                    var now = ctx.Clock.GetLocalNow().DateTime;
+                    ctx.Trunk.CompactIfDue(now);
+                    ctx.Trunk.CreateAheadIfDue(now);
                     await PushAllAsync(stop).ConfigureAwait(false);
                 }
                 else
@@ -55,7 +56,7 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
                 // Only the trunk server pushes; the others look again once a second (no wake-up every
                 // sync_wait_msec on a storage that has nothing to push).
                 int waitMs = trunkServer ? Math.Clamp(ctx.Config.SyncWaitMsec, 20, 1000) : 1000;
-                await Task.Delay(TimeSpan.FromMilliseconds(waitMs), stop).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(waitMs), ctx.Clock, stop).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException)
@@ -153,7 +154,7 @@ internal sealed class TrunkBinlogPusher(StorageContext ctx, ILogger logger)
             if (ctx.Config.SyncInterval > 0)
             {
                 // sync_interval paces the trunk binlog push as it paces the file sync (stock's trunk sync thread too).
-                await Task.Delay(ctx.Config.SyncInterval, stop).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(ctx.Config.SyncInterval), ctx.Clock, stop).ConfigureAwait(false);
             }
         }
     }

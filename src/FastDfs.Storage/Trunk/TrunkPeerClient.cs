@@ -41,7 +41,7 @@ internal sealed class TrunkPeerConnection : IAsyncDisposable
 /// The client side of TRUNK_ALLOC_SPACE (27), TRUNK_ALLOC_CONFIRM (28) and TRUNK_FREE_SPACE (29): a member that is
 /// not the trunk server asks the one the tracker announced. Idle connections are pooled per trunk server.
 /// </summary>
-internal sealed class RemoteTrunkAllocator(StorageContext ctx) : ITrunkSpaceAllocator, IAsyncDisposable
+internal sealed class RemoteTrunkAllocator(StorageState ctx) : ITrunkSpaceAllocator, IAsyncDisposable
 {
     private readonly ConcurrentBag<TrunkPeerConnection> _idle = [];
 

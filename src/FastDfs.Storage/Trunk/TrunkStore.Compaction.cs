@@ -31,7 +31,7 @@ internal sealed partial class TrunkStore
             return false;
         }
 
-        _ctx.InitFlag.TrunkLastCompressTime = StorageContext.Now;
+        _ctx.InitFlag.TrunkLastCompressTime = _ctx.Now;
         _ctx.InitFlag.Save();
         TrunkBinlogPusher.ForgetMarks(Binlog.Directory);
         return true;
@@ -49,10 +49,10 @@ internal sealed partial class TrunkStore
         {
             var settings = Settings;
             if (settings.CompressBinlogMinInterval > 0 &&
-                StorageContext.Now - _ctx.InitFlag.TrunkLastCompressTime > settings.CompressBinlogMinInterval &&
+                _ctx.Now - _ctx.InitFlag.TrunkLastCompressTime > settings.CompressBinlogMinInterval &&
                 _manager.Compact(settings.BinlogMaxBackups))
             {
-                _ctx.InitFlag.TrunkLastCompressTime = StorageContext.Now;
+                _ctx.InitFlag.TrunkLastCompressTime = _ctx.Now;
                 _ctx.InitFlag.Save();
                 TrunkBinlogPusher.ForgetMarks(Binlog.Directory);
                 return;

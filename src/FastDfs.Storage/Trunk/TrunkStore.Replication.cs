@@ -37,7 +37,7 @@ internal sealed partial class TrunkStore
     /// The new trunk server keeps the free space of the previous term in quarantine until every member accepted.
     /// <paramref name="trunkServerId"/> null (its address is shared by several members): all our sync peers count.
     /// </summary>
-    public bool ReadyForNewTrunkTerm(string? trunkServerId)
+    public bool ReadyForNewTrunkTerm(IReadOnlyList<Sync.SyncPeerWorker> syncWorkers, string? trunkServerId)
     {
         string key = trunkServerId ?? string.Empty;
         Sync.BinlogPosition barrier;
@@ -50,7 +50,7 @@ internal sealed partial class TrunkStore
             }
         }
 
-        var workers = _ctx.Replication.Workers.Where(w => trunkServerId is null || w.PeerId == trunkServerId).ToList();
+        var workers = syncWorkers.Where(w => trunkServerId is null || w.PeerId == trunkServerId).ToList();
         // No sync peer: we owe nothing when our binlog is empty or the group list shows nobody else.
         bool ready = workers.Count == 0
             ? barrier == default || GroupLocator.IsOnlyMember()

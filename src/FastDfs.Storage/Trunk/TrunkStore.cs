@@ -66,7 +66,7 @@ internal sealed class TrunkFileView(TrunkBlock slot, TrunkSlotHeader header, Saf
 /// </summary>
 internal sealed partial class TrunkStore : ITrunkStore, IDisposable
 {
-    private readonly StorageContext _ctx;
+    private readonly StorageState _ctx;
     private readonly ILogger _logger;
     private readonly object _managerGate = new();
     private readonly object _deleteGate = new();
@@ -82,15 +82,16 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
     private int _managerEpoch;
     private (long Length, TrunkStats Stats)? _replicaStats;
 
-    public TrunkStore(StorageContext ctx, TrunkFileStore files)
+    public TrunkStore(StorageState ctx, TrunkFileStore files)
     {
         _ctx = ctx;
         Files = files;
-        GroupLocator = new GroupTrunkServerLocator(ctx);
-        Ids = new TrunkFileIdSequence(ctx.InitFlag, () => GroupLocator.NamedSelf);
-        Locator = GroupLocator;
+        var groupLocator = new GroupTrunkServerLocator(ctx);
+        GroupLocator = groupLocator;
+        Ids = new TrunkFileIdSequence(ctx.InitFlag, () => groupLocator.NamedSelf);
+        Locator = groupLocator;
         RemoteAllocator = new RemoteTrunkAllocator(ctx);
-        Binlog = new TrunkBinlog(ctx.DataDirectory, ctx.LoggerFactory.CreateLogger<TrunkBinlog>());
+        Binlog = new TrunkBinlog(ctx.DataDirectory, ctx.LoggerFactory.CreateLogger<TrunkBinlog>(), ctx.Clock);
         Binlog.TrimTornTail();
         _logger = ctx.LoggerFactory.CreateLogger<TrunkStore>();
     }
@@ -130,7 +131,7 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
                     _manager?.Dispose();
                     _manager = null;
                     var manager = new TrunkSpaceManager(
-                        () => Settings, Binlog, Ids, Files, NewFileDirectory, () => StorageContext.Now,
+                        () => Settings, Binlog, Ids, Files, NewFileDirectory, () => _ctx.Now,
                         _ctx.LoggerFactory.CreateLogger<TrunkSpaceManager>());
                     manager.Load(InFlightSlots(), RecentForeignSlots());
                     if (epoch > 0 && !GroupLocator.IsOnlyMember())
@@ -382,8 +383,8 @@ internal sealed partial class TrunkStore : ITrunkStore, IDisposable
         }
 
         using var replica = new TrunkSpaceManager(
-            () => Settings, new TrunkBinlog(_ctx.DataDirectory, _ctx.LoggerFactory.CreateLogger<TrunkBinlog>()), Ids, Files,
-            NewFileDirectory, () => StorageContext.Now, _ctx.LoggerFactory.CreateLogger<TrunkSpaceManager>());
+            () => Settings, new TrunkBinlog(_ctx.DataDirectory, _ctx.LoggerFactory.CreateLogger<TrunkBinlog>(), _ctx.Clock), Ids, Files,
+            NewFileDirectory, () => _ctx.Now, _ctx.LoggerFactory.CreateLogger<TrunkSpaceManager>());
         replica.LoadReadOnly();
         var stats = replica.GetStats();
         lock (_managerGate)

@@ -17,7 +17,7 @@ internal sealed partial class ClusterState
     public long StatsVersion => Interlocked.Read(ref _statsVersion);
 
     /// <summary>The tracker's data directory (changelog); null for a tracker without one.</summary>
-    public TrackerDataStore? DataStore { get; set; }
+    public TrackerDataStore? DataStore { get; } = dataStore;
 
     private void StateChanged() => Interlocked.Increment(ref _stateVersion);
 

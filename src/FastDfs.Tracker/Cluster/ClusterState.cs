@@ -1,5 +1,7 @@
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
+using FastDfs.ServerCore.Time;
+using FastDfs.Tracker.Persistence;
 using FastDfs.Tracker.StorageIds;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +11,7 @@ namespace FastDfs.Tracker.Cluster;
 /// The tracker's view of the storage cluster: groups sorted by name, each with its storages.
 /// One lock guards the whole topology: every operation is short and in memory.
 /// </summary>
-internal sealed partial class ClusterState(TrackerConfig config, ILogger logger)
+internal sealed partial class ClusterState(TrackerConfig config, TrackerDataStore? dataStore, TimeProvider clock, ILogger logger)
 {
     private readonly Lock _lock = new();
     private readonly List<StorageGroup> _groups = [];
@@ -20,7 +22,11 @@ internal sealed partial class ClusterState(TrackerConfig config, ILogger logger)
     /// <summary>storage_ids.conf when use_storage_id is on, else null.</summary>
     public StorageIdTable? StorageIds { get; init; }
 
-    public static long Now => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    /// <summary>The tracker's clock: <see cref="TimeProvider.System"/>, or a fake one in tests.</summary>
+    public TimeProvider Clock { get; } = clock;
+
+    /// <summary>Now in Unix seconds, by <see cref="Clock"/>.</summary>
+    public long Now => Clock.UnixSeconds();
 
     private StorageGroup? FindGroup(string name) => _groups.Find(g => g.Name == name);
 

@@ -1,5 +1,6 @@
 using FastDfs.Protocol.Config;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +12,8 @@ public static class TrackerHostingExtensions
     public static IServiceCollection AddFastDfsTracker(this IServiceCollection services, TrackerConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        services.AddSingleton(sp => new TrackerServer(config, sp.GetRequiredService<ILoggerFactory>()));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new TrackerServer(config, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()));
         services.AddHostedService<TrackerHostedService>();
         return services;
     }

@@ -1,5 +1,6 @@
 using System.Net;
 using FastDfs.Protocol.Config;
+using FastDfs.ServerCore.Time;
 using FastDfs.ServerCore.Transport;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;
@@ -39,12 +40,39 @@ public sealed class TrackerServer : IAsyncDisposable
     private Task[] _loops = [];
 
     /// <summary>A tracker configured from a stock tracker.conf (<see cref="TrackerConfig.Load"/>) or <c>TrackerConfig.Default(path) with { ... }</c>.</summary>
-    public TrackerServer(TrackerConfig config, ILoggerFactory loggerFactory)
+    /// <param name="timeProvider">The tracker's clock (<see cref="TimeProvider.System"/> when null; tests pass a fake one).</param>
+    public TrackerServer(TrackerConfig config, ILoggerFactory loggerFactory, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(loggerFactory);
-        _runtime = new TrackerRuntime(config, loggerFactory);
+        _runtime = Compose(config, loggerFactory, timeProvider ?? TimeProvider.System);
         _logger = loggerFactory.CreateLogger<TrackerServer>();
+    }
+
+    /// <summary>
+    /// The composition root: loads storage_ids.conf and base_path/data, builds the cluster state, the tracker peers and
+    /// the loops on them (each gets only what it uses), and joins them in the <see cref="TrackerRuntime"/> the
+    /// connections share.
+    /// </summary>
+    private static TrackerRuntime Compose(TrackerConfig config, ILoggerFactory loggerFactory, TimeProvider clock)
+    {
+        var storageIds = config.UseStorageId ? StorageIds.StorageIdTable.Load(config.StorageIdsFilename) : null;
+        var dataStore = new Persistence.TrackerDataStore(config.BasePath, loggerFactory.CreateLogger<Persistence.TrackerDataStore>(), clock);
+        var cluster = new ClusterState(config, dataStore, clock, loggerFactory.CreateLogger<ClusterState>()) { StorageIds = storageIds };
+        long startTime = cluster.Now;
+        var (_, lastCheck) = dataStore.ReadStatus();
+        var peersLogger = loggerFactory.CreateLogger<TrackerPeers>();
+        var peers = new TrackerPeers(startTime, lastCheck > 0 ? Math.Max(0, startTime - lastCheck) : 0, clock, peersLogger,
+            TrackerRuntime.ConfiguredPeers(config, peersLogger));
+        var connections = new ConnectionCounts();
+        var relationship = new LeaderRelationship(config, cluster, peers, dataStore, connections, clock, loggerFactory.CreateLogger<LeaderRelationship>());
+        var trunkElector = new TrunkServerElector(config, cluster, peers, clock, loggerFactory.CreateLogger<TrunkServerElector>());
+        if (dataStore.Load(cluster))
+        {
+            relationship.StateLoaded();
+        }
+
+        return new TrackerRuntime(config, loggerFactory, clock, storageIds, dataStore, cluster, peers, connections, relationship, trunkElector);
     }
 
     public TrackerConfig Config => _runtime.Config;
@@ -112,7 +140,7 @@ public sealed class TrackerServer : IAsyncDisposable
         _listener.Start();
         _http?.OnStarted(EndPoint);
         _runtime.Peers.ListenPort = EndPoint.Port;
-        _runtime.DataStore.WriteStatus(_runtime.StartTime, ClusterState.Now);
+        _runtime.DataStore.WriteStatus(_runtime.StartTime, _runtime.Now);
         _loopsStop = new CancellationTokenSource();
         var stop = _loopsStop.Token;
         _loops =
@@ -131,7 +159,7 @@ public sealed class TrackerServer : IAsyncDisposable
         if (await ShutDownAsync(cancellationToken).ConfigureAwait(false))
         {
             SaveState();
-            _runtime.DataStore.WriteStatus(_runtime.StartTime, ClusterState.Now);
+            _runtime.DataStore.WriteStatus(_runtime.StartTime, _runtime.Now);
             _logger.LogInformation("tracker stopped");
         }
     }
@@ -203,15 +231,21 @@ public sealed class TrackerServer : IAsyncDisposable
     internal Task ServeAsync(IFrameTransport connection) =>
         (_connectionHandler ?? throw new InvalidOperationException("the tracker is not started")).ServeAsync(connection);
 
+    private long _activeChecks;
+
+    /// <summary>How many active checks ran (tests that move a fake clock wait for the check to have run).</summary>
+    internal long ActiveChecks => Interlocked.Read(ref _activeChecks);
+
     /// <summary>Every check_active_interval, ACTIVE storages without a recent heartbeat turn OFFLINE.</summary>
     private async Task RunActiveCheckAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, Config.CheckActiveInterval)));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, Config.CheckActiveInterval)), _runtime.Clock);
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
                 _runtime.Cluster.DemoteSilentStorages();
+                Interlocked.Increment(ref _activeChecks);
             }
         }
         catch (OperationCanceledException)
@@ -225,15 +259,16 @@ public sealed class TrackerServer : IAsyncDisposable
     /// <summary>Writes the data files within a second of a state change and every 10 s while counters move.</summary>
     private async Task RunStateWriterAsync(CancellationToken ct)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        long lastStatsSave = Environment.TickCount64, lastStatusSave = Environment.TickCount64;
+        var clock = _runtime.Clock;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
+        long lastStatsSave = clock.Milliseconds(), lastStatusSave = clock.Milliseconds();
         try
         {
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
                 try
                 {
-                    long now = Environment.TickCount64;
+                    long now = clock.Milliseconds();
                     var cluster = _runtime.Cluster;
                     if (cluster.StateVersion != _savedStateVersion ||
                         (cluster.StatsVersion != _savedStatsVersion && now - lastStatsSave >= StatsSaveInterval.TotalMilliseconds))
@@ -244,7 +279,7 @@ public sealed class TrackerServer : IAsyncDisposable
 
                     if (now - lastStatusSave >= StatusSaveInterval.TotalMilliseconds)
                     {
-                        _runtime.DataStore.WriteStatus(_runtime.StartTime, ClusterState.Now);
+                        _runtime.DataStore.WriteStatus(_runtime.StartTime, _runtime.Now);
                         lastStatusSave = now;
                     }
                 }

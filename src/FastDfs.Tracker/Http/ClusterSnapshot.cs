@@ -12,7 +12,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
 {
     public static ClusterSnapshot Take(TrackerRuntime runtime, int httpPort, Func<string, int, IntegrityStatus?>? integrity = null)
     {
-        long now = ClusterState.Now;
+        long now = runtime.Now;
         var options = runtime.Config;
         var groups = runtime.Cluster.Read(all => all.Select(g => new GroupSummary(
             g.Name,

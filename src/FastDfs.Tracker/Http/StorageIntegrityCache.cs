@@ -9,7 +9,7 @@ namespace FastDfs.Tracker.Http;
 /// in the background when the dashboard wants them and the last answer is older than a few seconds, so a page load
 /// never waits for a storage. A stock storage (which refuses the command) or one that does not answer has none.
 /// </summary>
-internal sealed class StorageIntegrityCache(Func<FastDfsClient> client)
+internal sealed class StorageIntegrityCache(Func<FastDfsClient> client, TimeProvider clock)
 {
     private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(3);
 
@@ -22,7 +22,7 @@ internal sealed class StorageIntegrityCache(Func<FastDfsClient> client)
     private sealed class Entry
     {
         public IntegrityStatus? Status;
-        public DateTime Fetched = DateTime.MinValue;
+        public DateTimeOffset Fetched = DateTimeOffset.MinValue;
         public int Refreshing;
         public bool Refused;
     }
@@ -31,7 +31,7 @@ internal sealed class StorageIntegrityCache(Func<FastDfsClient> client)
     public IntegrityStatus? Get(string ip, int port)
     {
         var entry = _entries.GetOrAdd((ip, port), _ => new Entry());
-        if (DateTime.UtcNow - entry.Fetched > (entry.Refused ? RefusedAge : MaxAge) && Interlocked.Exchange(ref entry.Refreshing, 1) == 0)
+        if (clock.GetUtcNow() - entry.Fetched > (entry.Refused ? RefusedAge : MaxAge) && Interlocked.Exchange(ref entry.Refreshing, 1) == 0)
         {
             _ = RefreshAsync(ip, port, entry);
         }
@@ -58,7 +58,7 @@ internal sealed class StorageIntegrityCache(Func<FastDfsClient> client)
         }
         finally
         {
-            entry.Fetched = DateTime.UtcNow;
+            entry.Fetched = clock.GetUtcNow();
             Volatile.Write(ref entry.Refreshing, 0);
         }
     }

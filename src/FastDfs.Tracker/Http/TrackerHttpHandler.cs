@@ -29,7 +29,7 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
     public const string SecretHeader = "X-FastDFS-Secret";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly StorageHttpPorts _storagePorts = new(storageFallbackPort);
-    private readonly StorageIntegrityCache _integrity = new(client);
+    private readonly StorageIntegrityCache _integrity = new(client, runtime.Clock);
 
     /// <summary>
     /// Where a body of unknown length waits until its size is known (FastDFS needs it first): beside the tracker's

@@ -10,34 +10,40 @@ namespace FastDfs.Tracker.Network;
 /// <summary>Everything the connection handler shares across connections of one tracker instance.</summary>
 internal sealed class TrackerRuntime
 {
-    private int _currentConnections;
-    private int _peakConnections;
-
-    public TrackerRuntime(TrackerConfig config, ILoggerFactory loggerFactory)
+    /// <summary>
+    /// Joins the parts <see cref="TrackerServer"/>'s composition root built; every member is set here and never
+    /// replaced.
+    /// </summary>
+    public TrackerRuntime(TrackerConfig config, ILoggerFactory loggerFactory, TimeProvider clock, StorageIdTable? storageIds,
+        TrackerDataStore dataStore, ClusterState cluster, TrackerPeers peers, ConnectionCounts connections, LeaderRelationship relationship,
+        TrunkServerElector trunkElector)
     {
         Config = config;
         LoggerFactory = loggerFactory;
-        StorageIds = config.UseStorageId ? StorageIdTable.Load(config.StorageIdsFilename) : null;
-        IpSize = config.ResolveResponseIpAddrSize(StorageIds?.HasIpv6 ?? false);
-        DataStore = new TrackerDataStore(config.BasePath, loggerFactory.CreateLogger<TrackerDataStore>());
-        Cluster = new ClusterState(config, loggerFactory.CreateLogger<ClusterState>()) { StorageIds = StorageIds };
-        Cluster.DataStore = DataStore;
-        StartTime = ClusterState.Now;
-        var (_, lastCheck) = DataStore.ReadStatus();
-        Peers = new TrackerPeers(StartTime, lastCheck > 0 ? Math.Max(0, StartTime - lastCheck) : 0,
-            loggerFactory.CreateLogger<TrackerPeers>(), ConfiguredPeers(config, loggerFactory.CreateLogger<TrackerPeers>()));
-        PeerKey = config.ClusterSecretKey.Length > 0 ? Protocol.Messages.PeerAuth.Key(config.ClusterSecretKey) : null;
+        Clock = clock;
+        StorageIds = storageIds;
+        IpSize = config.ResolveResponseIpAddrSize(storageIds?.HasIpv6 ?? false);
+        DataStore = dataStore;
+        Cluster = cluster;
+        Peers = peers;
+        Connections = connections;
+        StartTime = peers.StartTime;
+        PeerKey = PeerKeyOf(config);
         AdminHosts = ServerCore.Transport.AllowHosts.Build(config.AdminHosts, loggerFactory.CreateLogger<TrackerRuntime>(), "admin_hosts");
-        Relationship = new LeaderRelationship(this, loggerFactory.CreateLogger<LeaderRelationship>());
-        TrunkElector = new TrunkServerElector(this, loggerFactory.CreateLogger<TrunkServerElector>());
-        if (DataStore.Load(Cluster))
-        {
-            Relationship.StateLoaded();
-        }
+        Relationship = relationship;
+        TrunkElector = trunkElector;
     }
 
+    /// <summary><c>cluster_secret_key</c> as HMAC key bytes, or null when none is set (no peer handshake).</summary>
+    public static byte[]? PeerKeyOf(TrackerConfig config) =>
+        config.ClusterSecretKey.Length > 0 ? Protocol.Messages.PeerAuth.Key(config.ClusterSecretKey) : null;
+
+    /// <summary>The address outgoing peer connections bind to: bind_addr when it names one address, else the system's choice.</summary>
+    public static System.Net.IPAddress? ClientBindAddressOf(TrackerConfig config) =>
+        System.Net.IPAddress.TryParse(config.BindAddr.Split(',')[0].Trim(), out var ip) && !ip.Equals(System.Net.IPAddress.Any) ? ip : null;
+
     /// <summary>tracker.conf's <c>tracker_server</c> lines with host names resolved (both addresses of a dual-address tracker).</summary>
-    private static List<TrackerPeer> ConfiguredPeers(TrackerConfig config, ILogger logger)
+    public static List<TrackerPeer> ConfiguredPeers(TrackerConfig config, ILogger logger)
     {
         var peers = new List<TrackerPeer>();
         foreach (var tracker in config.TrackerServers)
@@ -60,10 +66,17 @@ internal sealed class TrackerRuntime
     }
 
     /// <summary>The address outgoing peer connections bind to: bind_addr when it names one address, else the system's choice.</summary>
-    public System.Net.IPAddress? ClientBindAddress =>
-        System.Net.IPAddress.TryParse(Config.BindAddr.Split(',')[0].Trim(), out var ip) && !ip.Equals(System.Net.IPAddress.Any) ? ip : null;
+    public System.Net.IPAddress? ClientBindAddress => ClientBindAddressOf(Config);
 
     public TrackerConfig Config { get; }
+
+    /// <summary>The tracker's clock: <see cref="TimeProvider.System"/>, or a fake one in tests.</summary>
+    public TimeProvider Clock { get; }
+
+    /// <summary>Now in Unix seconds, by <see cref="Clock"/>.</summary>
+    public long Now => Cluster.Now;
+
+    public ConnectionCounts Connections { get; }
 
     /// <summary><c>cluster_secret_key</c> as HMAC key bytes, or null when none is set (no peer handshake).</summary>
     public byte[]? PeerKey { get; }
@@ -86,21 +99,13 @@ internal sealed class TrackerRuntime
     public int IpSize { get; }
 
     public long StartTime { get; }
-    public int CurrentConnections => Volatile.Read(ref _currentConnections);
-    public int PeakConnections => Volatile.Read(ref _peakConnections);
+    public int CurrentConnections => Connections.Current;
+    public int PeakConnections => Connections.Peak;
 
     /// <summary>Request metrics, present when the HTTP server (which exports them) is on.</summary>
     public Http.TrackerMetrics? Metrics { get; set; }
 
-    public void ConnectionOpened()
-    {
-        int now = Interlocked.Increment(ref _currentConnections);
-        int peak;
-        while (now > (peak = Volatile.Read(ref _peakConnections)) &&
-               Interlocked.CompareExchange(ref _peakConnections, now, peak) != peak)
-        {
-        }
-    }
+    public void ConnectionOpened() => Connections.Opened();
 
-    public void ConnectionClosed() => Interlocked.Decrement(ref _currentConnections);
+    public void ConnectionClosed() => Connections.Closed();
 }

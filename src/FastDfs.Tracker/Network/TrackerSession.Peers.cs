@@ -32,7 +32,7 @@ internal sealed partial class TrackerSession
                     throw new ProtocolException("GET_STATUS: no group yet", Errno.ENOENT);
                 }
 
-                var status = peers.LocalStatus(ClusterState.Now);
+                var status = peers.LocalStatus(_cluster.Now);
                 Reply(TrackerStatusReply.Size, (span, _) => status.Write(span));
                 return true;
             case FdfsCommand.TrackerJoinLeader:
@@ -142,7 +142,7 @@ internal sealed partial class TrackerSession
 
         var follower = _runtime.Peers.LearnPeer(new TrackerPeer(RemoteIp, (int)request.ServerPort))
             ?? throw new ProtocolException($"JOIN_LEADER from {RemoteIp}:{request.ServerPort}: not a tracker of the cluster", Errno.EPERM);
-        _runtime.Peers.RecordFollower(follower, new FollowerInfo(request.Version, request.UpTime, ClusterState.Now, default));
+        _runtime.Peers.RecordFollower(follower, new FollowerInfo(request.Version, request.UpTime, _cluster.Now, default));
         _follower = follower;
         _logger.LogInformation("tracker {Follower} follows this leader", follower);
         ReplyEmpty();
@@ -155,7 +155,7 @@ internal sealed partial class TrackerSession
         var counts = PingLeaderRequest.Parse(body);
         var previous = _runtime.Peers.FollowerOf(follower);
         _runtime.Peers.RecordFollower(follower,
-            new FollowerInfo(previous?.Version ?? "", previous?.UpTime ?? 0, ClusterState.Now, counts));
+            new FollowerInfo(previous?.Version ?? "", previous?.UpTime ?? 0, _cluster.Now, counts));
 
         // The group/trunk list goes out on the first ping of a connection and again after a change.
         long trunkVersion = _cluster.TrunkVersion;
@@ -191,7 +191,7 @@ internal sealed partial class TrackerSession
         byte filter = body[0];
         bool wantActive = body[1] != 0, wantLeader = body[2] != 0;
         var own = new PingLeaderRequest(_options.MaxConnections, _runtime.CurrentConnections, _runtime.PeakConnections);
-        var entries = _runtime.Peers.ClusterStat(ClusterState.Now, own)
+        var entries = _runtime.Peers.ClusterStat(_cluster.Now, own)
             .Where(e => ((filter & 1) == 0 || e.IsActive == wantActive) && ((filter & 2) == 0 || e.IsLeader == wantLeader))
             .Take(byte.MaxValue)
             .ToList();

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
 using FastDfs.Tracker.Cluster;
 using Microsoft.Extensions.Logging;
@@ -14,23 +15,23 @@ namespace FastDfs.Tracker.Network;
 /// order. Unlike stock, every candidate is compared with the best so far (stock compares each with the group's
 /// store server only), and a storage that cannot be asked is skipped rather than aborting the election.
 /// </summary>
-internal sealed class TrunkServerElector(TrackerRuntime runtime, ILogger<TrunkServerElector> logger)
+internal sealed class TrunkServerElector(TrackerConfig config, ClusterState cluster, Peers.TrackerPeers peers, TimeProvider clock, ILogger<TrunkServerElector> logger)
 {
     private readonly SemaphoreSlim _electing = new(1, 1);
 
     public async Task RunAsync(CancellationToken stop)
     {
-        if (!runtime.Config.UseTrunkFile)
+        if (!config.UseTrunkFile)
         {
             return;
         }
 
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1), clock);
         try
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                if (runtime.Peers.IsLeader)
+                if (peers.IsLeader)
                 {
                     await ElectMissingAsync(stop).ConfigureAwait(false);
                 }
@@ -47,10 +48,10 @@ internal sealed class TrunkServerElector(TrackerRuntime runtime, ILogger<TrunkSe
         await _electing.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            foreach (var (group, candidates) in runtime.Cluster.GroupsNeedingTrunkServer())
+            foreach (var (group, candidates) in cluster.GroupsNeedingTrunkServer())
             {
                 string chosen = await ChooseAsync(group, candidates, ct).ConfigureAwait(false) ?? "";
-                runtime.Cluster.ElectTrunkServer(group, chosen);
+                cluster.ElectTrunkServer(group, chosen);
             }
         }
         finally
@@ -93,7 +94,7 @@ internal sealed class TrunkServerElector(TrackerRuntime runtime, ILogger<TrunkSe
     private async Task<long> QueryBinlogSizeAsync(TrunkCandidate candidate, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(Math.Clamp(runtime.Config.ConnectTimeout + runtime.Config.NetworkTimeout, 2, 30)));
+        timeout.CancelAfter(TimeSpan.FromSeconds(Math.Clamp(config.ConnectTimeout + config.NetworkTimeout, 2, 30)));
         using var client = new TcpClient { NoDelay = true };
         await client.ConnectAsync(candidate.Ip, candidate.Port, timeout.Token).ConfigureAwait(false);
         var stream = client.GetStream();

@@ -44,7 +44,7 @@ internal sealed partial class LeaderRelationship
             {
                 try
                 {
-                    await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, ct, runtime.ClientBindAddress, runtime.PeerKey).ConfigureAwait(false);
+                    await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, ct, _bindAddress, _peerKey).ConfigureAwait(false);
                     var (status, _) = await connection.RequestAsync(FdfsCommand.TrackerGetStatus, default, ct).ConfigureAwait(false);
                     if (status != Errno.Ok)
                     {
@@ -52,7 +52,7 @@ internal sealed partial class LeaderRelationship
                     }
 
                     var files = await CopySysFilesAsync(connection, ct).ConfigureAwait(false);
-                    runtime.DataStore.InstallFromPeer(files, _cluster);
+                    dataStore.InstallFromPeer(files, _cluster);
                     logger.LogInformation("copied the tracker state files from {Peer}", peer);
                     _stateSettled = true;
                     return true;

@@ -1,8 +1,10 @@
 using FastDfs.Protocol;
 using FastDfs.Protocol.Messages;
 using FastDfs.Protocol.Config;
+using FastDfs.ServerCore.Time;
 using FastDfs.Tracker.Cluster;
 using FastDfs.Tracker.Network;
+using FastDfs.Tracker.Persistence;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Peers;
@@ -12,7 +14,8 @@ namespace FastDfs.Tracker.Peers;
 /// JOIN_LEADER and a PING_LEADER every second (three failed pings in a row forget it and start a new
 /// election), and, as leader, checks every few seconds that no other tracker also claims leadership.
 /// </summary>
-internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger logger)
+internal sealed partial class LeaderRelationship(TrackerConfig config, ClusterState cluster, TrackerPeers peers, TrackerDataStore dataStore,
+    ConnectionCounts connections, TimeProvider clock, ILogger logger)
 {
     /// <summary>Consecutive failed pings after which the leader is considered gone (stock: 3).</summary>
     public const int MaxPingFailures = 3;
@@ -20,8 +23,10 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
     private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LeaderCheckInterval = TimeSpan.FromSeconds(3);
 
-    private readonly TrackerPeers _peers = runtime.Peers;
-    private readonly ClusterState _cluster = runtime.Cluster;
+    private readonly TrackerPeers _peers = peers;
+    private readonly ClusterState _cluster = cluster;
+    private readonly System.Net.IPAddress? _bindAddress = TrackerRuntime.ClientBindAddressOf(config);
+    private readonly byte[]? _peerKey = TrackerRuntime.PeerKeyOf(config);
     private PeerConnection? _leaderConnection;
     private int _pingFailures;
     private long _electionNotBefore;
@@ -29,9 +34,9 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
     private long _lastPing;
     private TrackerPeer? _lastPinged;
 
-    private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(Math.Clamp(runtime.Config.ConnectTimeout, 1, 3));
+    private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(Math.Clamp(config.ConnectTimeout, 1, 3));
 
-    private TimeSpan NetworkTimeout => TimeSpan.FromSeconds(Math.Clamp(runtime.Config.NetworkTimeout, 1, 5));
+    private TimeSpan NetworkTimeout => TimeSpan.FromSeconds(Math.Clamp(config.NetworkTimeout, 1, 5));
 
     public async Task RunAsync(CancellationToken stop)
     {
@@ -48,8 +53,8 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
                     logger.LogDebug("tracker relationship: {Message}", e.Message);
                 }
 
-                // A second between steps, or at once when a new tracker was learnt or the leader lost.
-                await _peers.Wake.WaitAsync(PingInterval, stop).ConfigureAwait(false);
+                // A second between steps (by the tracker's clock), or at once when a new tracker was learnt or the leader lost.
+                await WaitForWakeOrTickAsync(stop).ConfigureAwait(false);
                 while (_peers.Wake.Wait(0))
                 {
                 }
@@ -62,6 +67,20 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         finally
         {
             await DropLeaderConnectionAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task WaitForWakeOrTickAsync(CancellationToken stop)
+    {
+        using var tick = new CancellationTokenSource(PingInterval, clock);
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(stop, tick.Token);
+        try
+        {
+            await _peers.Wake.WaitAsync(either.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+        {
+            // The second is up.
         }
     }
 
@@ -78,7 +97,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         if (leader is null)
         {
             await DropLeaderConnectionAsync().ConfigureAwait(false);
-            if (Environment.TickCount64 >= _electionNotBefore && !_peers.AwaitingCommit)
+            if (clock.Milliseconds() >= _electionNotBefore && !_peers.AwaitingCommit)
             {
                 await ElectAsync(self, stop).ConfigureAwait(false);
             }
@@ -89,9 +108,9 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         if (leader == self)
         {
             await DropLeaderConnectionAsync().ConfigureAwait(false);
-            if (Environment.TickCount64 - _lastLeaderCheck >= LeaderCheckInterval.TotalMilliseconds)
+            if (clock.Milliseconds() - _lastLeaderCheck >= LeaderCheckInterval.TotalMilliseconds)
             {
-                _lastLeaderCheck = Environment.TickCount64;
+                _lastLeaderCheck = clock.Milliseconds();
                 await CheckSingleLeaderAsync(self, stop).ConfigureAwait(false);
             }
 
@@ -104,7 +123,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
     private async Task PingLeaderAsync(TrackerPeer self, TrackerPeer leader, CancellationToken stop)
     {
         // Pings stay a second apart even when the loop is woken early: three failures take about 3 s.
-        if (_lastPinged == leader && Environment.TickCount64 - _lastPing < PingInterval.TotalMilliseconds - 50)
+        if (_lastPinged == leader && clock.Milliseconds() - _lastPing < PingInterval.TotalMilliseconds - 50)
         {
             return;
         }
@@ -115,13 +134,13 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         }
 
         _lastPinged = leader;
-        _lastPing = Environment.TickCount64;
+        _lastPing = clock.Milliseconds();
         try
         {
             if (_leaderConnection is null || _leaderConnection.Peer != leader)
             {
                 await DropLeaderConnectionAsync().ConfigureAwait(false);
-                _leaderConnection = await PeerConnection.ConnectAsync(leader, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress, runtime.PeerKey).ConfigureAwait(false);
+                _leaderConnection = await PeerConnection.ConnectAsync(leader, ConnectTimeout, NetworkTimeout, stop, _bindAddress, _peerKey).ConfigureAwait(false);
             }
 
             if (!_leaderConnection.JoinedLeader)
@@ -136,7 +155,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
                 _leaderConnection.JoinedLeader = true;
             }
 
-            var ping = new PingLeaderRequest(runtime.Config.MaxConnections, runtime.CurrentConnections, runtime.PeakConnections);
+            var ping = new PingLeaderRequest(config.MaxConnections, connections.Current, connections.Peak);
             var (status, body) = await _leaderConnection.RequestAsync(FdfsCommand.TrackerPingLeader, ping.ToArray(), stop).ConfigureAwait(false);
             if (status != Errno.Ok)
             {
@@ -181,12 +200,12 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
     {
         if (peer == _peers.Self)
         {
-            return _peers.LocalStatus(ClusterState.Now);
+            return _peers.LocalStatus(_cluster.Now);
         }
 
         try
         {
-            await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress, runtime.PeerKey).ConfigureAwait(false);
+            await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, _bindAddress, _peerKey).ConfigureAwait(false);
             var (status, body) = await connection.RequestAsync(FdfsCommand.TrackerGetStatus, default, stop).ConfigureAwait(false);
             return status switch
             {
@@ -227,7 +246,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
 
         if (!candidates.Any(c => c.Peer == self))
         {
-            candidates.Add((self, _peers.LocalStatus(ClusterState.Now)));
+            candidates.Add((self, _peers.LocalStatus(_cluster.Now)));
         }
 
         var winner = PickWinner(candidates);
@@ -263,7 +282,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
     }
 
     private void DelayNextElection(int minMs, int maxMs) =>
-        _electionNotBefore = Environment.TickCount64 + Random.Shared.Next(minMs, maxMs);
+        _electionNotBefore = clock.Milliseconds() + Random.Shared.Next(minMs, maxMs);
 
     private async Task<bool> TellAllAsync(FdfsCommand command, TrackerPeer self, List<TrackerPeer> peers, CancellationToken stop)
     {
@@ -273,7 +292,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
         {
             try
             {
-                await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, runtime.ClientBindAddress, runtime.PeerKey).ConfigureAwait(false);
+                await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, stop, _bindAddress, _peerKey).ConfigureAwait(false);
                 var (status, _) = await connection.RequestAsync(command, text, stop).ConfigureAwait(false);
                 if (status != Errno.Ok)
                 {
@@ -304,7 +323,7 @@ internal sealed partial class LeaderRelationship(TrackerRuntime runtime, ILogger
                 continue;
             }
 
-            var winner = PickWinner([(self, _peers.LocalStatus(ClusterState.Now)), (peer, status)]);
+            var winner = PickWinner([(self, _peers.LocalStatus(_cluster.Now)), (peer, status)]);
             if (winner != self)
             {
                 _peers.SetLeader(peer, $"{peer} is also leader and outranks this tracker");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Messages;
+using FastDfs.ServerCore.Time;
 using Microsoft.Extensions.Logging;
 
 namespace FastDfs.Tracker.Peers;
@@ -27,6 +28,7 @@ internal sealed class TrackerPeers
     private readonly Dictionary<TrackerPeer, FollowerInfo> _followers = [];
     private readonly HashSet<string> _localIps;
     private readonly ILogger _logger;
+    private readonly TimeProvider _clock;
     private TrackerPeer? _self;
     private TrackerPeer? _leader;
     private TrackerPeer? _nextLeader;
@@ -34,8 +36,9 @@ internal sealed class TrackerPeers
     private long _leaderChanges;
 
     /// <param name="configured">tracker.conf's <c>tracker_server</c> list (addresses resolved): the only peers when not empty.</param>
-    public TrackerPeers(long startTime, long restartInterval, ILogger logger, IReadOnlyCollection<TrackerPeer>? configured = null)
+    public TrackerPeers(long startTime, long restartInterval, TimeProvider clock, ILogger logger, IReadOnlyCollection<TrackerPeer>? configured = null)
     {
+        _clock = clock;
         StartTime = startTime;
         RestartInterval = restartInterval;
         _logger = logger;
@@ -286,7 +289,7 @@ internal sealed class TrackerPeers
 
             stepDown = _leader is not null && _leader == _self && next != _self;
             _nextLeader = next;
-            _nextLeaderAt = Environment.TickCount64;
+            _nextLeaderAt = _clock.Milliseconds();
         }
 
         if (stepDown)
@@ -295,7 +298,7 @@ internal sealed class TrackerPeers
             lock (_lock)
             {
                 _nextLeader = next;
-                _nextLeaderAt = Environment.TickCount64;
+                _nextLeaderAt = _clock.Milliseconds();
             }
 
             return Errno.EINVAL;
@@ -311,7 +314,7 @@ internal sealed class TrackerPeers
         {
             lock (_lock)
             {
-                return _nextLeader is not null && Environment.TickCount64 - _nextLeaderAt < 3000;
+                return _nextLeader is not null && _clock.Milliseconds() - _nextLeaderAt < 3000;
             }
         }
     }

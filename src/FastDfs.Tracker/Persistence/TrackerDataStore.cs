@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
+using FastDfs.ServerCore.Time;
 using FastDfs.Tracker.Cluster;
 using Microsoft.Extensions.Logging;
 
@@ -21,6 +22,7 @@ internal sealed class TrackerDataStore
     public const int ChangelogChunk = 8 * 1024;
 
     private readonly ILogger _logger;
+    private readonly TimeProvider _clock;
     private readonly Lock _changelogLock = new();
     private readonly Lock _sysFilesLock = new();
     private object? _sysFilesOwner;
@@ -28,10 +30,11 @@ internal sealed class TrackerDataStore
     /// <summary>The state files as GET_SYS_FILES_START saw them, served to the copying peer (changelog excluded).</summary>
     private byte[][]? _sysFilesSnapshot;
 
-    public TrackerDataStore(string basePath, ILogger logger)
+    public TrackerDataStore(string basePath, ILogger logger, TimeProvider clock)
     {
         DataDirectory = Path.Combine(basePath, "data");
         _logger = logger;
+        _clock = clock;
         Directory.CreateDirectory(DataDirectory);
         // Stock creates the changelog empty at start.
         using (File.Open(PathOf(TrackerStateFormat.ChangelogFile), FileMode.OpenOrCreate, FileAccess.Write))
@@ -107,7 +110,7 @@ internal sealed class TrackerDataStore
         var snapshot = ExportSnapshot(cluster);
         lock (_sysFilesLock)
         {
-            long now = Environment.TickCount64;
+            long now = _clock.Milliseconds();
             if (_sysFilesOwner is not null && !ReferenceEquals(_sysFilesOwner, owner) && now - _sysFilesTouched < (long)expiry.TotalMilliseconds)
             {
                 return false;
@@ -127,7 +130,7 @@ internal sealed class TrackerDataStore
         {
             if (ReferenceEquals(_sysFilesOwner, owner))
             {
-                _sysFilesTouched = Environment.TickCount64;
+                _sysFilesTouched = _clock.Milliseconds();
             }
         }
     }
@@ -199,7 +202,7 @@ internal sealed class TrackerDataStore
     /// <summary>Appends one changelog line <c>ts group id status arg\n</c> (spec 14.3).</summary>
     public void AppendChangelog(string group, string id, StorageStatus status, string arg)
     {
-        string line = string.Create(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow.ToUnixTimeSeconds()} {group} {id} {(byte)status} {arg}\n");
+        string line = string.Create(CultureInfo.InvariantCulture, $"{_clock.UnixSeconds()} {group} {id} {(byte)status} {arg}\n");
         lock (_changelogLock)
         {
             using var stream = new FileStream(PathOf(TrackerStateFormat.ChangelogFile), FileMode.Append, FileAccess.Write, FileShare.Read);

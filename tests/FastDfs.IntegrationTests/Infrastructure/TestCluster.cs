@@ -16,12 +16,14 @@ public sealed class TestCluster : IAsyncDisposable
     private readonly List<StorageServer> _storages = [];
     private readonly List<StorageConfig> _storageConfigs = [];
     private readonly bool _http;
+    private readonly TimeProvider? _storageClock;
 
-    private TestCluster(string root, TrackerServer tracker, bool http)
+    private TestCluster(string root, TrackerServer tracker, bool http, TimeProvider? storageClock)
     {
         Root = root;
         Tracker = tracker;
         _http = http;
+        _storageClock = storageClock;
     }
 
     public string Root { get; }
@@ -40,7 +42,9 @@ public sealed class TestCluster : IAsyncDisposable
         Func<TrackerConfig, TrackerConfig>? configureTracker = null,
         Func<int, StorageConfig, StorageConfig>? configureStorage = null,
         CancellationToken ct = default,
-        bool http = false)
+        bool http = false,
+        TimeProvider? trackerClock = null,
+        TimeProvider? storageClock = null)
     {
         string root = Path.Combine(Path.GetTempPath(), "fdfs-it-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
@@ -58,9 +62,10 @@ public sealed class TestCluster : IAsyncDisposable
 
         trackerConfig = configureTracker?.Invoke(trackerConfig) ?? trackerConfig;
         Directory.CreateDirectory(trackerConfig.BasePath);
-        var tracker = new TrackerServer(trackerConfig, NullLoggerFactory.Instance);
+        // Each server runs on the clock the test gives it (a FakeTimeProvider it moves), else the system clock.
+        var tracker = new TrackerServer(trackerConfig, NullLoggerFactory.Instance, trackerClock);
         await tracker.StartAsync(ct);
-        var cluster = new TestCluster(root, tracker, http);
+        var cluster = new TestCluster(root, tracker, http, storageClock);
         try
         {
             for (int i = 0; i < storageCount; i++)
@@ -97,7 +102,7 @@ public sealed class TestCluster : IAsyncDisposable
         }
 
         config = configure?.Invoke(config) ?? config;
-        var storage = new StorageServer(config, NullLoggerFactory.Instance);
+        var storage = new StorageServer(config, NullLoggerFactory.Instance, _storageClock);
         await storage.StartAsync(ct);
         _storages.Add(storage);
         _storageConfigs.Add(config);
@@ -121,7 +126,7 @@ public sealed class TestCluster : IAsyncDisposable
         var config = _storageConfigs[index] with { Port = previous.EndPoint.Port };
         config = configure?.Invoke(config) ?? config;
         await previous.DisposeAsync();
-        var storage = new StorageServer(config, NullLoggerFactory.Instance);
+        var storage = new StorageServer(config, NullLoggerFactory.Instance, _storageClock);
         await storage.StartAsync(ct);
         _storages[index] = storage;
         _storageConfigs[index] = config;

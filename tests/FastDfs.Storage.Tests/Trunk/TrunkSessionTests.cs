@@ -285,7 +285,7 @@ public sealed class TrunkSessionTests
     {
         await using var storage = await StartTrunkStorageAsync();
         storage.Server.Context.Group.Apply(new ChangeNotification(ChangeFlags.GroupServers, null, null, [])); // no group list yet
-        storage.Server.Context.Trunk.Locator = new GroupTrunkServerLocator(storage.Server.Context);
+        storage.Server.Context.Trunk.Locator = new GroupTrunkServerLocator(storage.Server.Context.State);
         Assert.Equal(44, (await storage.UploadAsync([1], "bin")).Length);
     }
 }

@@ -94,7 +94,7 @@ public sealed class TrunkSnapshotTests
         Assert.Equal(linesBefore, File.ReadAllLines(Assert.Single(bed.Binlog.Backups())).Length);
         for (int i = 0; i < 2; i++)
         {
-            Thread.Sleep(1100); // backups are named by the second
+            bed.Time.Advance(TimeSpan.FromSeconds(1)); // backups are named by the second
             Assert.True(bed.Manager.Compact(maxBackups: 2));
         }
 

@@ -1,6 +1,7 @@
 using FastDfs.Storage.Store;
 using FastDfs.Storage.Trunk;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace FastDfs.Storage.Tests.Trunk;
 
@@ -9,15 +10,16 @@ internal sealed class TrunkTestBed : IDisposable
 {
     private int _nextId;
 
-    public TrunkTestBed(TrunkSettings settings, string? basePath = null, int startId = 0)
+    public TrunkTestBed(TrunkSettings settings, string? basePath = null, int startId = 0, FakeTimeProvider? time = null)
     {
+        Time = time ?? new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1795479568));
         BasePath = basePath ?? Directory.CreateTempSubdirectory("fdfs-trunk-").FullName;
         Settings = settings;
         _nextId = startId;
         var paths = new StorePathSet(TestStorage.MakeConfig(BasePath, subdirs: 2));
         paths.EnsureDirectories();
         Files = new TrunkFileStore(paths);
-        Binlog = new TrunkBinlog(Path.Combine(BasePath, "data"), NullLogger.Instance);
+        Binlog = new TrunkBinlog(Path.Combine(BasePath, "data"), NullLogger.Instance, Time);
         Manager = new TrunkSpaceManager(() => Settings, Binlog, new CountingIds(this), Files, _ => (0, 0), () => Clock, NullLogger.Instance);
         Manager.Load();
     }
@@ -28,6 +30,9 @@ internal sealed class TrunkTestBed : IDisposable
     public TrunkBinlog Binlog { get; }
     public TrunkSpaceManager Manager { get; }
     public long Clock { get; set; } = 1795479568;
+
+    /// <summary>The trunk binlog's clock (it names the backups by the second): moved by the tests, never slept for.</summary>
+    public FakeTimeProvider Time { get; }
     public int LastId => _nextId;
 
     public static TrunkSettings StockSample(int trunkFileSize = 64 << 20, bool merge = false) => new()
@@ -61,7 +66,7 @@ internal sealed class TrunkTestBed : IDisposable
     public TrunkTestBed Reopen()
     {
         Manager.Dispose();
-        return new TrunkTestBed(Settings, BasePath, _nextId);
+        return new TrunkTestBed(Settings, BasePath, _nextId, Time);
     }
 
     public void Dispose()

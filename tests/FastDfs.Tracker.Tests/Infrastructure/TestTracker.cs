@@ -11,9 +11,10 @@ public sealed class TestTracker : IAsyncDisposable
 {
     private readonly bool _ownsBasePath;
 
-    private TestTracker(TrackerServer server, CancellationTokenSource timeout, string basePath, bool ownsBasePath)
+    private TestTracker(TrackerServer server, CancellationTokenSource timeout, string basePath, bool ownsBasePath, TimeProvider? clock)
     {
         Server = server;
+        Clock = clock;
         Timeout = timeout;
         BasePath = basePath;
         _ownsBasePath = ownsBasePath;
@@ -23,6 +24,9 @@ public sealed class TestTracker : IAsyncDisposable
     public string BasePath { get; }
 
     public TrackerServer Server { get; }
+
+    /// <summary>The clock the tracker runs on when the test gave one (a FakeTimeProvider), else null (the system clock).</summary>
+    public TimeProvider? Clock { get; }
 
     public CancellationTokenSource Timeout { get; }
 
@@ -39,16 +43,16 @@ public sealed class TestTracker : IAsyncDisposable
     }
 
     public static async Task<TestTracker> StartAsync(Func<TrackerConfig, TrackerConfig>? configure = null, int timeoutSeconds = 30,
-        string? basePath = null, Microsoft.Extensions.Logging.ILoggerFactory? loggers = null)
+        string? basePath = null, Microsoft.Extensions.Logging.ILoggerFactory? loggers = null, TimeProvider? clock = null)
     {
         var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
         bool owns = basePath is null;
         basePath ??= NewBasePath();
         var config = TrackerConfig.Default(basePath);
         config = (configure?.Invoke(config) ?? config) with { BindAddr = "127.0.0.1", Port = 0 };
-        var server = new TrackerServer(config, loggers ?? NullLoggerFactory.Instance);
+        var server = new TrackerServer(config, loggers ?? NullLoggerFactory.Instance, clock);
         await server.StartAsync(timeout.Token);
-        return new TestTracker(server, timeout, basePath, owns);
+        return new TestTracker(server, timeout, basePath, owns, clock);
     }
 
     public Task<RawConnection> ConnectAsync(string? localIp = null) => RawConnection.ConnectAsync(EndPoint, Ct, localIp);
