@@ -79,7 +79,7 @@ internal sealed class StorageState : IDisposable
         var counters = new StorageStatCounters();
 
         Directory.CreateDirectory(dataDirectory);
-        paths.EnsureDirectories();
+        bool[] directoriesCreated = paths.EnsureDirectories();
         var initFlag = DataInitFlag.LoadOrCreate(dataDirectory, paths.Count, now);
         if (initFlag.WasCreated)
         {
@@ -87,7 +87,16 @@ internal sealed class StorageState : IDisposable
             initFlag.LastServerPort = config.Port;
         }
 
-        ReconcileStorePathMarks(config, paths, initFlag, sourceIp, now, logger);
+        foreach (int lost in ReconcileStorePathMarks(config, paths, initFlag, directoriesCreated, sourceIp, now, logger))
+        {
+            // Written before anything else happens: a crash from here on still recovers the path at the next start.
+            var recovery = new Recovery.RecoveryFiles(paths[lost].DataDirectory);
+            if (!recovery.InProgress)
+            {
+                recovery.WriteFlag(new Recovery.RecoveryFiles.Flag(Recovery.RecoveryFiles.UnknownStatus, false, -1));
+            }
+        }
+
         initFlag.Save();
         StorageStatFile.Load(dataDirectory, counters, distributor, logger);
         RemoveStaleReplicaTempFiles(paths, logger);
@@ -136,8 +145,17 @@ internal sealed class StorageState : IDisposable
         }
     }
 
-    private static void ReconcileStorePathMarks(StorageConfig config, StorePathSet paths, DataInitFlag initFlag, string sourceIp, long now, ILogger logger)
+    /// <summary>
+    /// Checks each store path's mark against the init flag; returns the paths whose data is lost and must be recovered
+    /// from a peer: with data expected (an init flag whose old-data sync is done), a path whose directories had to be
+    /// created or whose mark is gone (an empty replacement disk), or whose mark belongs to no path of ours (a foreign
+    /// disk). Such a path gets a new mark. Marks of two of our paths swapped, or an unrecorded mark, stop the start.
+    /// </summary>
+    private static List<int> ReconcileStorePathMarks(StorageConfig config, StorePathSet paths, DataInitFlag initFlag, bool[] directoriesCreated,
+        string sourceIp, long now, ILogger logger)
     {
+        var lost = new List<int>();
+        bool dataExpected = !initFlag.WasCreated && initFlag.SyncOldDone;
         for (int i = 0; i < paths.Count; i++)
         {
             string dataDir = paths[i].DataDirectory;
@@ -145,9 +163,16 @@ internal sealed class StorageState : IDisposable
             string recorded = initFlag.StorePathMarks[i] ?? string.Empty;
             if (onDisk is null)
             {
-                string mark = recorded.Length > 0 ? recorded : StorePathMark.Build(sourceIp, config.Port, i, now);
+                bool replaced = dataExpected && (directoriesCreated[i] || recorded.Length > 0);
+                string mark = recorded.Length > 0 && !replaced ? recorded : StorePathMark.Build(sourceIp, config.Port, i, now);
                 StorePathMark.Write(dataDir, mark);
                 initFlag.StorePathMarks[i] = mark;
+                if (replaced)
+                {
+                    logger.LogWarning("store path {Index} ({Path}) has lost its data (no {Vars}): recovering it from a peer", i, paths[i].Root,
+                        StorePathMark.VarsFileName);
+                    lost.Add(i);
+                }
             }
             else if (recorded.Length == 0)
             {
@@ -160,13 +185,43 @@ internal sealed class StorageState : IDisposable
                 logger.LogInformation("adopting the existing store path mark of {Path}", paths[i].Root);
                 initFlag.StorePathMarks[i] = onDisk;
             }
-            else if (onDisk != recorded && config.CheckStorePathMark)
+            else if (onDisk != recorded)
             {
-                throw new InvalidOperationException(
-                    $"store path {paths[i].Root}: mark in {StorePathMark.VarsFileName} differs from {DataInitFlag.FileName}: wrong disk mounted?");
+                int owner = Array.IndexOf(initFlag.StorePathMarks, onDisk);
+                if (owner >= 0)
+                {
+                    throw new InvalidOperationException(
+                        $"store path {paths[i].Root} holds the disk of store path {owner} ({paths[owner].Root}): disks swapped? Mount each at its own path.");
+                }
+
+                if (dataExpected)
+                {
+                    logger.LogWarning("store path {Index} ({Path}) holds a disk that is not ours (foreign mark in {Vars}): recovering the path from a peer; "
+                        + "the disk's other files are left in place", i, paths[i].Root, StorePathMark.VarsFileName);
+                    string mark = StorePathMark.Build(sourceIp, config.Port, i, now);
+                    StorePathMark.Write(dataDir, mark);
+                    initFlag.StorePathMarks[i] = mark;
+                    lost.Add(i);
+                }
+                else if (config.CheckStorePathMark)
+                {
+                    throw new InvalidOperationException(
+                        $"store path {paths[i].Root}: mark in {StorePathMark.VarsFileName} differs from {DataInitFlag.FileName}: wrong disk mounted?");
+                }
+            }
+            else if (directoriesCreated[i] && dataExpected)
+            {
+                logger.LogWarning("store path {Index} ({Path}) had lost its data directories: recovering it from a peer", i, paths[i].Root);
+                lost.Add(i);
             }
         }
+
+        return lost;
     }
+
+    /// <summary>The store paths with a disk recovery due or in progress (their <c>.recovery.flag</c>).</summary>
+    public IReadOnlyList<int> PathsToRecover() =>
+        [.. Enumerable.Range(0, Paths.Count).Where(i => new Recovery.RecoveryFiles(Paths[i].DataDirectory).InProgress)];
 
     /// <summary>The server's clock: <see cref="TimeProvider.System"/>, or a fake one in tests.</summary>
     public TimeProvider Clock { get; }

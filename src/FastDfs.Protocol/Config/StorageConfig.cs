@@ -149,7 +149,14 @@ public sealed record StorageConfig
     /// </summary>
     public int AntiEntropyInterval { get; init; } = 86400;
 
+    /// <summary>Stock's <c>disk_recovery_threads</c>: the workers that fetch a lost store path's files from a peer.</summary>
     public int DiskRecoveryThreads { get; init; } = 1;
+
+    /// <summary>
+    /// FastDFS.NET addition (<c>disk_recovery_rate</c>): bytes per second a disk recovery may fetch from its peer, all
+    /// workers together (0 = unlimited), so that the peer keeps serving its clients.
+    /// </summary>
+    public long DiskRecoveryRate { get; init; }
 
     /// <summary><c>store_path0..N-1</c>; <c>store_path0</c> defaults to <see cref="BasePath"/>.</summary>
     public required IReadOnlyList<StorePath> StorePaths { get; init; }
@@ -335,6 +342,7 @@ public sealed record StorageConfig
             AdminHosts = g.GetAll("admin_hosts") is { Count: > 0 } admins ? admins : d.AdminHosts,
             ClusterSecretKey = g.GetString("cluster_secret_key") ?? "",
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
+            DiskRecoveryRate = Math.Max(0, g.GetBytes("disk_recovery_rate", d.DiskRecoveryRate)),
             StorePaths = storePaths,
             SubdirCountPerPath = subdirCount,
             TrackerServers = ConfigReading.TrackerServers(ini),

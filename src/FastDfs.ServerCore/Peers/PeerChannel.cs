@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using FastDfs.Protocol;
@@ -128,6 +129,97 @@ public sealed class PeerChannel : IAsyncDisposable
 
             var (status, _) = await ReadReplyAsync(command, 64 * 1024, timeout.Token).ConfigureAwait(false);
             return status;
+        }
+        catch (Exception e) when (IsNetworkFailure(e, ct))
+        {
+            throw new IOException($"{Name}: {command} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Sends one request whose reply body is copied to <paramref name="destination"/> as it arrives (network_timeout
+    /// re-armed after every chunk); returns the reply's status and how many body bytes were copied. A reply that declares
+    /// <paramref name="streamedLength"/> is stock's open-ended form: the body runs until the peer closes and ends with its
+    /// own length as an i64be, which is checked and not copied.
+    /// </summary>
+    public async Task<(byte Status, long Length)> RequestToStreamAsync(FdfsCommand command, ReadOnlyMemory<byte> body, Stream destination,
+        long streamedLength, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(NetworkTimeout);
+        try
+        {
+            var frame = new byte[ProtocolConstants.HeaderSize + body.Length];
+            new PacketHeader(body.Length, command).WriteTo(frame);
+            body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
+            await _stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
+            var headerBytes = new byte[ProtocolConstants.HeaderSize];
+            await _stream.ReadExactlyAsync(headerBytes, timeout.Token).ConfigureAwait(false);
+            var header = PacketHeader.Read(headerBytes);
+            if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0)
+            {
+                throw new IOException($"{Name} answered {command} with cmd {header.Command}, body {header.BodyLength}");
+            }
+
+            if (header.Status != Errno.Ok)
+            {
+                return (header.Status, 0);
+            }
+
+            bool streamed = header.BodyLength == streamedLength;
+            var buffer = ArrayPool<byte>.Shared.Rent(FileChunkSize);
+            try
+            {
+                long copied = 0;
+                // The open-ended form keeps its last 8 bytes back until the end: they are the trailer, not records.
+                var held = new byte[8];
+                int heldCount = 0;
+                while (streamed || copied < header.BodyLength)
+                {
+                    int want = streamed ? buffer.Length : (int)Math.Min(buffer.Length, header.BodyLength - copied);
+                    int read = await _stream.ReadAsync(buffer.AsMemory(0, want), timeout.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        if (!streamed)
+                        {
+                            throw new EndOfStreamException($"{Name} closed after {copied} of {header.BodyLength} reply bytes");
+                        }
+
+                        break;
+                    }
+
+                    timeout.CancelAfter(NetworkTimeout);
+                    if (!streamed)
+                    {
+                        await destination.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                        copied += read;
+                        continue;
+                    }
+
+                    // Release what can no longer be part of the trailer.
+                    int total = heldCount + read;
+                    int release = Math.Max(0, total - held.Length);
+                    int fromHeld = Math.Min(release, heldCount);
+                    await destination.WriteAsync(held.AsMemory(0, fromHeld), ct).ConfigureAwait(false);
+                    await destination.WriteAsync(buffer.AsMemory(0, release - fromHeld), ct).ConfigureAwait(false);
+                    copied += release;
+                    var rest = held.AsSpan(fromHeld, heldCount - fromHeld).ToArray();
+                    rest.CopyTo(held, 0);
+                    buffer.AsSpan(release - fromHeld, read - (release - fromHeld)).CopyTo(held.AsSpan(rest.Length));
+                    heldCount = total - release;
+                }
+
+                if (streamed && (heldCount != held.Length || BinaryPrimitives.ReadInt64BigEndian(held) != copied))
+                {
+                    throw new IOException($"{Name} ended its {command} reply after {copied} bytes without the matching length");
+                }
+
+                return (Errno.Ok, copied);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
         catch (Exception e) when (IsNetworkFailure(e, ct))
         {

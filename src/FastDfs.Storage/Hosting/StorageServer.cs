@@ -86,6 +86,37 @@ public sealed class StorageServer : IAsyncDisposable
         }
     }
 
+    /// <summary>What the disk recoveries of this start did (empty when no store path had lost its data).</summary>
+    internal IReadOnlyList<Recovery.DiskRecovery.Result> Recoveries { get; private set; } = [];
+
+    private async Task RecoverLostPathsAsync(StorageContext ctx, CancellationToken cancellationToken)
+    {
+        var lost = ctx.State.PathsToRecover();
+        if (lost.Count == 0)
+        {
+            return;
+        }
+
+        var recovery = new Recovery.DiskRecovery(ctx.State, _loggerFactory.CreateLogger<Recovery.DiskRecovery>());
+        var results = new List<Recovery.DiskRecovery.Result>();
+        try
+        {
+            foreach (int index in lost)
+            {
+                results.Add(await recovery.RecoverAsync(index, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch
+        {
+            // Stopped (or failed) half-way: the recovery files say where, and the next start resumes; nothing stays open.
+            _ctx = null;
+            ctx.Dispose();
+            throw;
+        }
+
+        Recoveries = results;
+    }
+
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
@@ -101,6 +132,9 @@ public sealed class StorageServer : IAsyncDisposable
         // real clock, whatever clock the server runs on.
         _startedUtc = DateTime.UtcNow.AddSeconds(-1);
         var ctx = _ctx = Compose(config, _loggerFactory, _clock);
+        // A store path whose disk was replaced is filled again from a peer before anything is served or reported (stock's
+        // order): the trackers see this storage in RECOVERY meanwhile, and it joins only once every path is whole.
+        await RecoverLostPathsAsync(ctx, cancellationToken).ConfigureAwait(false);
         _http = Http.StorageHttpServer.CreateIfEnabled(ctx, _loggerFactory);
         ctx.Metrics = _http?.Metrics;
 

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace FastDfs.Storage.Integrity;
 
 /// <summary>
-/// Keeps a background reader (the scrub, anti-entropy's checksums) at or below a number of bytes per second, so that
+/// Keeps a background reader (the scrub, anti-entropy's checksums, a disk recovery) at or below a number of bytes per second, so that
 /// it never takes the disk from clients. A pause (a directory with nothing to read) does not earn a later burst of
 /// more than one second's worth.
 /// </summary>
@@ -23,9 +23,15 @@ internal sealed class ReadThrottle(long bytesPerSecond)
         }
 
         double now = _clock.Elapsed.TotalSeconds;
-        _creditSeconds = Math.Max(_creditSeconds, now - 1);
-        _creditSeconds += (double)bytes / BytesPerSecond;
-        double ahead = _creditSeconds - now;
+        double ahead;
+        lock (_clock)
+        {
+            // Several workers may share one throttle (disk recovery).
+            _creditSeconds = Math.Max(_creditSeconds, now - 1);
+            _creditSeconds += (double)bytes / BytesPerSecond;
+            ahead = _creditSeconds - now;
+        }
+
         if (ahead > 0.005)
         {
             await Task.Delay(TimeSpan.FromSeconds(ahead), cancellationToken).ConfigureAwait(false);

@@ -36,12 +36,13 @@ internal sealed partial class StorageSession
 
     private ValueTask<byte> DispatchSyncAsync(PacketHeader request)
     {
-        if (ChangesStoredData(request.Cmd) && !CallerIsGroupMember())
+        bool membersOnly = ChangesStoredData(request.Cmd) || request.Cmd == FdfsCommand.FetchOnePathBinlog;
+        if (membersOnly && !CallerIsGroupMember())
         {
             return new ValueTask<byte>(RefuseNonMember(request));
         }
 
-        if (ChangesStoredData(request.Cmd) && PeerProofMissing(request))
+        if (membersOnly && PeerProofMissing(request))
         {
             return new ValueTask<byte>(Errno.EPERM);
         }
@@ -110,6 +111,7 @@ internal sealed partial class StorageSession
         FdfsCommand.SyncTruncateFile => SyncTruncateAsync(request),
         FdfsCommand.SyncCreateLink => SyncLinkOrRenameAsync(request, rename: false),
         FdfsCommand.SyncRenameFile => SyncLinkOrRenameAsync(request, rename: true),
+        FdfsCommand.FetchOnePathBinlog => FetchPathBinlogAsync(request), // the file list of a path: members only too
         _ => DispatchTrunkAsync(request),
     };
 

@@ -71,10 +71,14 @@ internal sealed class StorePathSet
     /// Creates <c>data/00/00 .. data/XX/XX</c> of every path. Like stock, a path whose first and last
     /// sub-directories exist is taken as complete, so later starts cost two stat calls per path.
     /// </summary>
-    public void EnsureDirectories()
+    /// <summary>Creates the data directories that are missing; returns, per store path, whether they had to be created
+    /// (with an init flag that says the data was there, stock's sign of a replaced disk).</summary>
+    public bool[] EnsureDirectories()
     {
-        foreach (var path in _paths)
+        var created = new bool[_paths.Length];
+        for (int i = 0; i < _paths.Length; i++)
         {
+            var path = _paths[i];
             Directory.CreateDirectory(path.DataDirectory);
             string last = (_subdirCount - 1).ToString("X2");
             if (Directory.Exists(Path.Combine(path.DataDirectory, "00", "00")) &&
@@ -82,6 +86,8 @@ internal sealed class StorePathSet
             {
                 continue;
             }
+
+            created[i] = true;
 
             Parallel.For(0, _subdirCount, high =>
             {
@@ -92,6 +98,8 @@ internal sealed class StorePathSet
                 }
             });
         }
+
+        return created;
     }
 
     public string FullPath(in StoredFilePath stored) =>

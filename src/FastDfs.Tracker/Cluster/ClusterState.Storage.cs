@@ -506,6 +506,16 @@ internal sealed partial class ClusterState
 
             var target = group.Find(brief.Id)
                 ?? throw new ProtocolException($"REPORT_STATUS for unknown storage {brief.Id}", Errno.ENOENT);
+            if (brief.Status == StorageStatus.Recovery && target.Status is StorageStatus.Offline or StorageStatus.Online or StorageStatus.Active &&
+                (target.Ip == remoteIp || target.JoinedFrom == remoteIp))
+            {
+                // A storage restarted with a lost disk says so itself: it holds none of that disk's files until it has
+                // recovered them, so no reader is sent to it, even before its last heartbeat times out (stock keeps it
+                // ACTIVE until then).
+                SetStatus(target, StorageStatus.Recovery);
+                return;
+            }
+
             if (target.Status is StorageStatus.Deleted or StorageStatus.IpChanged or StorageStatus.Init or StorageStatus.Online
                     or StorageStatus.Active or StorageStatus.Recovery ||
                 !Enum.IsDefined(brief.Status) || brief.Status is StorageStatus.None or StorageStatus.Deleted ||

@@ -1,0 +1,444 @@
+using System.Diagnostics;
+using System.Globalization;
+using FastDfs.Client;
+using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
+using FastDfs.ServerCore.Peers;
+using FastDfs.Storage.Tracking;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Recovery;
+
+/// <summary>
+/// Recovers a store path whose data was lost (a replaced disk), the way stock does and interoperable with it: asks the
+/// trackers for our status (GET_STATUS 71) and the group's members, reports RECOVERY (REPORT_STATUS 76), fetches the
+/// path's file list from an ACTIVE peer (FETCH_ONE_PATH_BINLOG 26), splits it among <c>disk_recovery_threads</c>
+/// workers that download every file (DOWNLOAD_FILE 14) to a temporary name, rename it into place and give it the
+/// record's time. Progress is kept in stock's <see cref="RecoveryFiles"/>, so a crash resumes. Runs before the storage
+/// opens its port and joins the trackers: it becomes ONLINE, then ACTIVE, only once the path is whole.
+/// </summary>
+internal sealed class DiskRecovery(StorageState state, ILogger logger)
+{
+    private readonly Integrity.ReadThrottle _throttle = new(state.Config.DiskRecoveryRate);
+
+    /// <summary>Records between two progress marks (a crash fetches at most these again).</summary>
+    private const int MarkEvery = 1000;
+
+    private static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(2);
+
+    private TimeSpan ConnectTimeout => TimeSpan.FromSeconds(state.Config.ConnectTimeout > 0 ? state.Config.ConnectTimeout : 10);
+
+    private TimeSpan NetworkTimeout => TimeSpan.FromSeconds(state.Config.NetworkTimeout > 0 ? state.Config.NetworkTimeout : 30);
+
+    /// <summary>The address the trackers know us by: the last one recorded (the current one may not be learnt yet).</summary>
+    private string OwnIp => state.InitFlag.LastIpAddr is { Length: > 0 } last ? last : state.SourceIp;
+
+    /// <summary>What a recovery did, for the log and the tests.</summary>
+    public sealed record Result(int StorePathIndex, long Files, long Links, long Bytes, long Missing, TimeSpan Elapsed, string? Source);
+
+    /// <summary>Recovers store path <paramref name="pathIndex"/>, whose <see cref="RecoveryFiles"/> say a recovery is due or in progress.</summary>
+    public async Task<Result> RecoverAsync(int pathIndex, CancellationToken ct)
+    {
+        var started = Stopwatch.StartNew();
+        var files = new RecoveryFiles(state.Paths[pathIndex].DataDirectory);
+        var flag = files.ReadFlag() ?? new RecoveryFiles.Flag(RecoveryFiles.UnknownStatus, false, -1);
+        var me = await QueryOwnStatusAsync(ct).ConfigureAwait(false);
+        if (me is null || me.Value.Status is StorageStatus.Init or StorageStatus.IpChanged or StorageStatus.Deleted)
+        {
+            logger.LogWarning("store path {Index} lost its data, but no tracker knows this storage as a member with data ({Status}): "
+                + "nothing to recover from, the path starts empty", pathIndex, me?.Status.ToMonitorName() ?? "unknown");
+            files.Finish();
+            return new Result(pathIndex, 0, 0, 0, 0, started.Elapsed, null);
+        }
+
+        var self = me.Value;
+        var source = await ChooseSourceAsync(self, ct).ConfigureAwait(false);
+        if (source is null)
+        {
+            logger.LogWarning("store path {Index} lost its data, but group {Group} has no other member: nothing to recover from", pathIndex,
+                state.GroupName);
+            files.Finish();
+            return new Result(pathIndex, 0, 0, 0, 0, started.Elapsed, null);
+        }
+
+        await ReportRecoveryAsync(self, ct).ConfigureAwait(false);
+        logger.LogInformation("recovering store path {Index} ({Path}) from {Peer}", pathIndex, state.Paths[pathIndex].Root, Describe(source.Value));
+        if (!flag.FetchDone || flag.Threads <= 0)
+        {
+            long records = await FetchRecordsAsync(source.Value, pathIndex, files, ct).ConfigureAwait(false);
+            int threads = Math.Max(1, state.Config.DiskRecoveryThreads);
+            Split(files, threads);
+            flag = new RecoveryFiles.Flag((int)self.Status, true, threads);
+            files.WriteFlag(flag);
+            logger.LogInformation("store path {Index}: {Records} files to fetch with {Threads} worker(s)", pathIndex, records, threads);
+        }
+
+        var totals = await Task.WhenAll(Enumerable.Range(0, flag.Threads)
+            .Select(worker => RunWorkerAsync(pathIndex, worker, files, source.Value, self, ct))).ConfigureAwait(false);
+        files.Finish();
+        var result = new Result(pathIndex, totals.Sum(t => t.Files), totals.Sum(t => t.Links), totals.Sum(t => t.Bytes), totals.Sum(t => t.Missing),
+            started.Elapsed, Describe(source.Value));
+        logger.LogInformation("store path {Index} recovered from {Peer}: {Files} files and {Links} links, {Bytes} bytes in {Seconds:F1} s "
+            + "({Missing} no longer on the peer)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
+            result.Elapsed.TotalSeconds, result.Missing);
+        return result;
+    }
+
+    private static string Describe(StorageBrief peer) => $"{peer.Id} ({peer.IpAddr}:{peer.Port})";
+
+    /// <summary>Our record on the trackers (GET_STATUS), asked until one answers; null when every tracker says it does not know us.</summary>
+    private async Task<StorageBrief?> QueryOwnStatusAsync(CancellationToken ct)
+    {
+        var body = new StorageStatusQuery(state.GroupName, OwnIp, state.Port).ToArray();
+        while (true)
+        {
+            bool anyUnknown = false;
+            StorageBrief? best = null;
+            foreach (var tracker in state.Config.TrackerServers)
+            {
+                try
+                {
+                    await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, ConnectTimeout, NetworkTimeout, ct,
+                        state.ClientBindAddress, state.PeerKey).ConfigureAwait(false);
+                    var (status, reply) = await connection.RequestAsync(StorageStatusQuery.Command, body, ct).ConfigureAwait(false);
+                    if (status == Errno.ENOENT)
+                    {
+                        anyUnknown = true;
+                    }
+                    else if (status == Errno.Ok && reply.Length == StorageBrief.Size)
+                    {
+                        var brief = StorageBrief.Parse(reply);
+                        if (best is null || brief.Status > best.Value.Status)
+                        {
+                            best = brief;
+                        }
+                    }
+                }
+                catch (IOException e)
+                {
+                    logger.LogDebug("GET_STATUS from tracker {Tracker}: {Message}", tracker, e.Message);
+                }
+            }
+
+            // Unlike stock, one tracker that is down does not stop the recovery while another answers.
+            if (best is not null)
+            {
+                return best;
+            }
+
+            if (anyUnknown)
+            {
+                return null;
+            }
+
+            logger.LogWarning("disk recovery: no tracker answered GET_STATUS; trying again");
+            await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An ACTIVE member of the group other than us, asked until there is one; null when we are alone in the group.</summary>
+    private async Task<StorageBrief?> ChooseSourceAsync(StorageBrief self, CancellationToken ct)
+    {
+        while (true)
+        {
+            var members = await ListMembersAsync(ct).ConfigureAwait(false);
+            if (members is not null)
+            {
+                var others = members.Where(m => !IsSelf(m, self)).ToList();
+                if (others.Count == 0)
+                {
+                    return null;
+                }
+
+                if (others.FirstOrDefault(m => m.Status == StorageStatus.Active) is { IpAddr.Length: > 0 } active)
+                {
+                    return active;
+                }
+
+                logger.LogWarning("disk recovery: no ACTIVE member of group {Group} to recover from yet; waiting", state.GroupName);
+            }
+
+            await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
+        }
+    }
+
+    private bool IsSelf(StorageBrief member, StorageBrief self) =>
+        member.Id == self.Id || (member.IpAddr == OwnIp && member.Port == state.Port);
+
+    private async Task<List<StorageBrief>?> ListMembersAsync(CancellationToken ct)
+    {
+        await using var client = NewClient();
+        foreach (var tracker in state.Config.TrackerServers)
+        {
+            try
+            {
+                var stats = await client.Tracker.ListStoragesOnAsync(new FastDfsEndpoint(tracker.Host, tracker.Port), state.GroupName, ct: ct)
+                    .ConfigureAwait(false);
+                return [.. stats.Select(s => new StorageBrief(s.Status, (int)s.StoragePort, s.Id, s.IpAddr))];
+            }
+            catch (Exception e) when (e is FastDfsException or IOException)
+            {
+                logger.LogDebug("listing group {Group} on {Tracker}: {Message}", state.GroupName, tracker, e.Message);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>REPORT_STATUS RECOVERY to every tracker: none sends a reader or a writer here meanwhile.</summary>
+    private async Task ReportRecoveryAsync(StorageBrief self, CancellationToken ct)
+    {
+        var body = new byte[ProtocolConstants.GroupNameMaxLen + StorageBrief.Size];
+        FixedString.Write(body.AsSpan(0, ProtocolConstants.GroupNameMaxLen), state.GroupName);
+        (self with { Status = StorageStatus.Recovery, Port = 0 }).Write(body.AsSpan(ProtocolConstants.GroupNameMaxLen));
+        foreach (var tracker in state.Config.TrackerServers)
+        {
+            try
+            {
+                await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, ConnectTimeout, NetworkTimeout, ct,
+                    state.ClientBindAddress, state.PeerKey).ConfigureAwait(false);
+                var (status, _) = await connection.RequestAsync(FdfsCommand.StorageReportStatus, body, ct).ConfigureAwait(false);
+                if (status != Errno.Ok)
+                {
+                    logger.LogWarning("tracker {Tracker} refused REPORT_STATUS RECOVERY: {Error}", tracker, Errno.Describe(status));
+                }
+            }
+            catch (IOException e)
+            {
+                logger.LogWarning("REPORT_STATUS RECOVERY to tracker {Tracker}: {Message}", tracker, e.Message);
+            }
+        }
+    }
+
+    /// <summary>The path's file list from <paramref name="source"/>, into the fetched-records file; returns how many lines.</summary>
+    private async Task<long> FetchRecordsAsync(StorageBrief source, int pathIndex, RecoveryFiles files, CancellationToken ct)
+    {
+        var request = new FetchPathBinlogRequest(state.GroupName, pathIndex).ToArray();
+        while (true)
+        {
+            try
+            {
+                await using var channel = await PeerChannel.ConnectAsync(source.IpAddr, source.Port,
+                    new PeerChannelOptions(ConnectTimeout, NetworkTimeout, state.ClientBindAddress, state.PeerKey), "storage", ct).ConfigureAwait(false);
+                await using (var output = new FileStream(files.FetchedPath, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+                {
+                    var (status, _) = await channel.RequestToStreamAsync(FetchPathBinlogRequest.Command, request, output,
+                        FetchPathBinlogRequest.StreamedReplyLength, ct).ConfigureAwait(false);
+                    if (status != Errno.Ok)
+                    {
+                        throw new IOException($"{Describe(source)} answered FETCH_ONE_PATH_BINLOG with {Errno.Describe(status)}");
+                    }
+
+                    output.Flush(flushToDisk: true);
+                }
+
+                return File.ReadLines(files.FetchedPath).LongCount(line => line.Length > 0);
+            }
+            catch (IOException e)
+            {
+                logger.LogWarning("disk recovery: fetching the file list of store path {Index} from {Peer} failed: {Message}; trying again",
+                    pathIndex, Describe(source), e.Message);
+                await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Deals the fetched records to <paramref name="threads"/> worker files by a hash of the name (stock's Time33), marks at 0.</summary>
+    private static void Split(RecoveryFiles files, int threads)
+    {
+        var writers = new StreamWriter[threads];
+        try
+        {
+            for (int t = 0; t < threads; t++)
+            {
+                writers[t] = new StreamWriter(files.BinlogPath(t) + ".tmp", append: false) { NewLine = "\n" };
+            }
+
+            foreach (string line in File.ReadLines(files.FetchedPath))
+            {
+                if (RecoveryRecord.TryParse(line, out var record))
+                {
+                    writers[(int)(Time33(record.FileName) % (uint)threads)].Write(line + "\n");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var writer in writers)
+            {
+                writer?.Dispose();
+            }
+        }
+
+        for (int t = 0; t < threads; t++)
+        {
+            File.Move(files.BinlogPath(t) + ".tmp", files.BinlogPath(t), overwrite: true);
+            files.WriteMark(t, 0);
+        }
+
+        File.Delete(files.FetchedPath);
+    }
+
+    private static uint Time33(string text)
+    {
+        uint hash = 0;
+        foreach (char c in text)
+        {
+            hash = unchecked((hash << 5) + hash + c);
+        }
+
+        return hash;
+    }
+
+    private FastDfsClient NewClient() => new(new FastDfsClientOptions
+    {
+        Trackers = state.Config.TrackerServers.Select(t => new FastDfsEndpoint(t.Host, t.Port)).ToList(),
+        ConnectTimeout = ConnectTimeout,
+        NetworkTimeout = NetworkTimeout,
+    });
+
+    /// <summary>Fetches the records of worker <paramref name="worker"/> from its mark on; returns what it placed.</summary>
+    private async Task<(long Files, long Links, long Bytes, long Missing)> RunWorkerAsync(int pathIndex, int worker, RecoveryFiles files,
+        StorageBrief source, StorageBrief self, CancellationToken ct)
+    {
+        long offset = files.ReadMark(worker);
+        long placed = 0, links = 0, bytes = 0, missing = 0, sinceMark = 0;
+        await using var client = NewClient();
+        using var reader = new StreamReader(new FileStream(files.BinlogPath(worker), FileMode.Open, FileAccess.Read, FileShare.Read));
+        reader.BaseStream.Seek(offset, SeekOrigin.Begin);
+        string? line;
+        while ((line = await reader.ReadLineAsync(ct).ConfigureAwait(false)) is not null)
+        {
+            long next = offset + line.Length + 1;
+            if (RecoveryRecord.TryParse(line, out var record))
+            {
+                while (true)
+                {
+                    try
+                    {
+                        if (record.LinkTarget is { } target)
+                        {
+                            links += PlaceLink(record.FileName, target) ? 1 : 0;
+                        }
+                        else if (await FetchFileAsync(client, source, record, ct).ConfigureAwait(false) is { } size)
+                        {
+                            placed++;
+                            bytes += size;
+                            await _throttle.WaitAsync((int)Math.Min(size, int.MaxValue), ct).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            missing++;
+                        }
+
+                        break;
+                    }
+                    catch (Exception e) when (e is FastDfsException or IOException && !ct.IsCancellationRequested)
+                    {
+                        files.WriteMark(worker, offset);
+                        logger.LogWarning("disk recovery of store path {Index}: fetching {Name} from {Peer} failed: {Message}; trying again",
+                            pathIndex, record.FileName, Describe(source), e.Message);
+                        await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
+                        // Another ACTIVE member when this one is gone (stock keeps trying the same one).
+                        source = await ChooseSourceAsync(self, ct).ConfigureAwait(false) ?? source;
+                    }
+                }
+            }
+
+            offset = next;
+            if (++sinceMark >= MarkEvery)
+            {
+                files.WriteMark(worker, offset);
+                sinceMark = 0;
+            }
+        }
+
+        files.WriteMark(worker, offset);
+        return (placed, links, bytes, missing);
+    }
+
+    /// <summary>Downloads one file to a temporary name beside it, then renames it into place; null when the peer no longer has it.</summary>
+    private async Task<long?> FetchFileAsync(FastDfsClient client, StorageBrief source, RecoveryRecord record, CancellationToken ct)
+    {
+        if (!StoredFilePath.TryParse(record.FileName, state.Paths.Count, out var stored))
+        {
+            logger.LogWarning("disk recovery: skipping the invalid name {Name}", record.FileName);
+            return null;
+        }
+
+        string final = state.Paths.FullPath(stored);
+        string temp = final + ".recovery.tmp";
+        try
+        {
+            long size;
+            await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            {
+                await client.GetStorage(new StorageEndpoint(source.IpAddr, source.Port))
+                    .DownloadAsync(new FileId(state.GroupName, record.FileName), file, ct: ct).ConfigureAwait(false);
+                size = file.Length;
+            }
+
+            File.SetLastWriteTimeUtc(temp, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
+            File.Move(temp, final, overwrite: true);
+            return size;
+        }
+        catch (FastDfsException e) when (e.ErrorCode == Errno.ENOENT)
+        {
+            File.Delete(temp);
+            return null; // deleted on the peer since its list was made
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Recreates a symbolic link (a slave's link to its master); false when it is there already.</summary>
+    private bool PlaceLink(string name, string target)
+    {
+        if (!StoredFilePath.TryParse(name, state.Paths.Count, out var stored) || !StoredFilePath.TryParse(target, state.Paths.Count, out var targetPath))
+        {
+            logger.LogWarning("disk recovery: skipping the link {Name} -> {Target}", name, target);
+            return false;
+        }
+
+        string linkPath = state.Paths.FullPath(stored);
+        if (new FileInfo(linkPath).LinkTarget is not null || File.Exists(linkPath))
+        {
+            return false;
+        }
+
+        File.CreateSymbolicLink(linkPath, state.Paths.FullPath(targetPath));
+        return true;
+    }
+}
+
+/// <summary>One line of a recovery binlog: <c>ts op name[ target]</c> (C/c a file, L/l a link to <c>target</c>).</summary>
+internal readonly record struct RecoveryRecord(long Timestamp, char Op, string FileName, string? LinkTarget)
+{
+    public static bool TryParse(string line, out RecoveryRecord record)
+    {
+        record = default;
+        var parts = line.Split(' ');
+        if (parts.Length < 3 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long timestamp) ||
+            parts[1].Length != 1 || parts[2].Length == 0)
+        {
+            return false;
+        }
+
+        char op = parts[1][0];
+        switch (op)
+        {
+            case 'C' or 'c' when parts.Length == 3:
+                record = new RecoveryRecord(timestamp, op, parts[2], null);
+                return true;
+            case 'L' or 'l' when parts.Length == 4:
+                record = new RecoveryRecord(timestamp, op, parts[2], parts[3]);
+                return true;
+            default:
+                return false;
+        }
+    }
+}

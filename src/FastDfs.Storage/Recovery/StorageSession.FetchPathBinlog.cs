@@ -1,0 +1,46 @@
+using FastDfs.Protocol;
+using FastDfs.Protocol.Framing;
+using FastDfs.Protocol.Messages;
+using FastDfs.Storage.Recovery;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Session;
+
+/// <summary>FETCH_ONE_PATH_BINLOG (26), the serving side of disk recovery: a member recovering a store path asks which files it held.</summary>
+internal sealed partial class StorageSession
+{
+    private async ValueTask<byte> FetchPathBinlogAsync(PacketHeader request)
+    {
+        if (request.BodyLength != FetchPathBinlogRequest.Size)
+        {
+            throw new ProtocolException($"FETCH_ONE_PATH_BINLOG of {request.BodyLength} bytes");
+        }
+
+        var fetch = FetchPathBinlogRequest.Parse((await ReadBodyAsync(FetchPathBinlogRequest.Size).ConfigureAwait(false)).Span);
+        CheckGroup(fetch.Group);
+        if (fetch.StorePathIndex >= _ctx.Paths.Count)
+        {
+            throw new ProtocolException($"FETCH_ONE_PATH_BINLOG of store path {fetch.StorePathIndex}, we have {_ctx.Paths.Count}");
+        }
+
+        // The records go to a file that deletes itself, then to the socket with sendfile: the answer has an ordinary
+        // length (which stock accepts as well as its streamed form) and never sits in memory.
+        _ctx.Binlog.Flush();
+        string temp = Path.Combine(_ctx.DataDirectory, $".path-binlog.{_ctx.NextTempSequence()}.tmp");
+        await using var dump = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024,
+            FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        long records = PathBinlogDump.Write(_ctx.Binlog, _ctx.Paths, fetch.StorePathIndex, name => _ctx.Trunk.IsTrunkName(name, out _), dump,
+            RefreshTimeout, _logger);
+        dump.Flush();
+        long length = dump.Length;
+        _logger.LogInformation("{Remote} fetched the binlog of store path {Index}: {Records} files, {Bytes} bytes", RemoteAddress,
+            fetch.StorePathIndex, records, length);
+        _output.WriteResponseHeader(length);
+        if (length > 0)
+        {
+            await _connection.SendFileAsync(dump.SafeFileHandle, 0, length, RefreshTimeout, Token).ConfigureAwait(false);
+        }
+
+        return Errno.Ok;
+    }
+}

@@ -1,0 +1,35 @@
+using System.Text;
+using FastDfs.Protocol.Messages;
+
+namespace FastDfs.Protocol.Tests;
+
+/// <summary>The disk recovery frames (spec 7.8, GET_STATUS of 6.16): examples written out from the documented layout.</summary>
+public sealed class DiskRecoveryMessagesTests
+{
+    private const string Group1 = "67726f757031000000000000 00000000"; // "group1" NUL-padded to 16
+
+    private static byte[] Hex(string spaced) => Convert.FromHexString(spaced.Replace(" ", "", StringComparison.Ordinal));
+
+    [Fact]
+    public void FetchPathBinlog_IsTheGroupThenOneByteOfStorePathIndex()
+    {
+        byte[] expected = Hex(Group1 + " 01");
+        Assert.Equal(expected, new FetchPathBinlogRequest("group1", 1).ToArray());
+        Assert.Equal(new FetchPathBinlogRequest("group1", 1), FetchPathBinlogRequest.Parse(expected));
+        Assert.Equal(255, FetchPathBinlogRequest.Parse(Hex(Group1 + " ff")).StorePathIndex);
+        foreach (int length in new[] { 0, 16, 18 })
+        {
+            Assert.Throws<ProtocolException>(() => FetchPathBinlogRequest.Parse(new byte[length]));
+        }
+
+        // Stock's open-ended reply length: 04 00 00 00 00 00 00 00.
+        Assert.Equal(0x0400000000000000L, FetchPathBinlogRequest.StreamedReplyLength);
+    }
+
+    [Fact]
+    public void GetStatus_IsTheGroupThenIpColonPort_WithIPv6InBrackets()
+    {
+        Assert.Equal([.. Hex(Group1), .. Encoding.ASCII.GetBytes("10.0.0.7:23000")], new StorageStatusQuery("group1", "10.0.0.7", 23000).ToArray());
+        Assert.Equal([.. Hex(Group1), .. Encoding.ASCII.GetBytes("[fd00::7]:23000")], new StorageStatusQuery("group1", "fd00::7", 23000).ToArray());
+    }
+}

@@ -1,0 +1,56 @@
+using System.Text;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+
+namespace FastDfs.Storage.Tests.Sync;
+
+/// <summary>FETCH_ONE_PATH_BINLOG (26): what a member recovering a disk is told it held, built as stock builds it.</summary>
+public sealed class FetchPathBinlogTests
+{
+    [Fact]
+    public async Task The_answer_lists_the_files_still_on_disk_with_renames_as_creates_and_links_with_their_target()
+    {
+        await using var storage = await TestStorage.StartAsync();
+        string kept = await storage.UploadAsync("kept"u8.ToArray(), "txt");
+        string deleted = await storage.UploadAsync("deleted"u8.ToArray(), "txt");
+        string appender = await storage.UploadAsync("appender"u8.ToArray(), "log", appender: true);
+        await using var client = await storage.ConnectAsync();
+        Assert.Equal(0, (await client.RequestAsync(FdfsCommand.DeleteFile, Requests.GroupAndName(deleted))).Status);
+        var (status, body) = await client.RequestAsync(FdfsCommand.RegenerateAppenderFilename, Encoding.ASCII.GetBytes(appender));
+        Assert.Equal(0, status);
+        string renamed = StoredFileResponse.Parse(body).LogicName;
+        // A replica received from a peer (lower case) and a link to it, as SYNC_CREATE_LINK makes them.
+        const string replica = "M00/00/00/fwAAAWdXAAAAAAAAAAAAAA1234567.bin";
+        const string link = "M00/00/00/fwAAAWdXAAAAAAAAAAAAAA1234567_s.bin";
+        Assert.Equal(0, (await client.RequestAsync(FdfsCommand.SyncCreateFile, SyncBodies.Create(replica, "replica"u8.ToArray(), 1_700_000_000))).Status);
+        Assert.Equal(0, (await client.RequestAsync(FdfsCommand.SyncCreateLink, SyncBodies.TwoNames(link, replica, 1_700_000_001))).Status);
+
+        (status, body) = await client.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 0).ToArray());
+        Assert.Equal(0, status);
+        var lines = Encoding.ASCII.GetString(body).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var records = lines.Select(l => l.Split(' ')).ToList();
+        Assert.All(records, r => Assert.True(long.Parse(r[0]) > 0));
+        Assert.Equal(
+            [$"C {kept}", $"C {renamed}", $"c {replica}", $"l {link} M00/{replica[4..]}"],
+            records.Select(r => string.Join(' ', r.Skip(1))));
+        Assert.DoesNotContain(lines, l => l.Contains(deleted) || l.Contains(appender));
+
+        // Refusals: another group, a store path we do not have, a wrong length (EINVAL closes the connection).
+        Assert.Equal(Errno.EINVAL, (await client.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 1).ToArray())).Status);
+        await using var other = await storage.ConnectAsync();
+        Assert.Equal(Errno.EINVAL, (await other.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest("group9", 0).ToArray())).Status);
+    }
+
+    [Fact]
+    public async Task A_stranger_gets_no_file_list()
+    {
+        await using var storage = await TestStorage.StartAsync();
+        await storage.UploadAsync("secret"u8.ToArray(), "txt");
+        var socket = new System.Net.Sockets.TcpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.9"), 0));
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, storage.Server.EndPoint.Port, storage.Timeout);
+        await using var stranger = RawClient.Wrap(socket, storage.Timeout);
+        var (status, body) = await stranger.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 0).ToArray());
+        Assert.Equal(Errno.EPERM, status);
+        Assert.Empty(body);
+    }
+}
