@@ -53,8 +53,8 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         }
 
         var self = me.Value;
-        var source = await ChooseSourceAsync(self, ct).ConfigureAwait(false);
-        if (source is null)
+        var sources = await ChooseSourcesAsync(self, ct).ConfigureAwait(false);
+        if (sources.Count == 0)
         {
             logger.LogWarning("store path {Index} lost its data, but group {Group} has no other member: nothing to recover from", pathIndex,
                 state.GroupName);
@@ -63,10 +63,11 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         }
 
         await ReportRecoveryAsync(self, ct).ConfigureAwait(false);
-        logger.LogInformation("recovering store path {Index} ({Path}) from {Peer}", pathIndex, state.Paths[pathIndex].Root, Describe(source.Value));
+        string from = string.Join(", ", sources.Select(Describe));
+        logger.LogInformation("recovering store path {Index} ({Path}) from {Peers}", pathIndex, state.Paths[pathIndex].Root, from);
         if (!flag.FetchDone || flag.Threads <= 0)
         {
-            long records = await FetchRecordsAsync(source.Value, pathIndex, files, ct).ConfigureAwait(false);
+            long records = await FetchRecordsAsync(sources, self, pathIndex, files, ct).ConfigureAwait(false);
             int threads = Math.Max(1, state.Config.DiskRecoveryThreads);
             Split(files, threads);
             flag = new RecoveryFiles.Flag((int)self.Status, true, threads);
@@ -74,16 +75,21 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             logger.LogInformation("store path {Index}: {Records} files to fetch with {Threads} worker(s)", pathIndex, records, threads);
         }
 
+        // Beyond stock, which takes every file from one peer: the workers share out the ACTIVE members.
         var totals = await Task.WhenAll(Enumerable.Range(0, flag.Threads)
-            .Select(worker => RunWorkerAsync(pathIndex, worker, files, source.Value, self, ct))).ConfigureAwait(false);
+            .Select(worker => RunWorkerAsync(pathIndex, worker, files, Rotate(sources, worker), self, ct))).ConfigureAwait(false);
         files.Finish();
         var result = new Result(pathIndex, totals.Sum(t => t.Files), totals.Sum(t => t.Links), totals.Sum(t => t.Bytes), totals.Sum(t => t.Missing),
-            started.Elapsed, Describe(source.Value));
-        logger.LogInformation("store path {Index} recovered from {Peer}: {Files} files and {Links} links, {Bytes} bytes in {Seconds:F1} s "
-            + "({Missing} no longer on the peer)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
+            started.Elapsed, from);
+        logger.LogInformation("store path {Index} recovered from {Peers}: {Files} files and {Links} links, {Bytes} bytes in {Seconds:F1} s "
+            + "({Missing} no longer on any peer)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
             result.Elapsed.TotalSeconds, result.Missing);
         return result;
     }
+
+    /// <summary><paramref name="sources"/> starting at the worker's own (each worker asks its own peer first).</summary>
+    private static List<StorageBrief> Rotate(IReadOnlyList<StorageBrief> sources, int worker) =>
+        [.. sources.Skip(worker % sources.Count), .. sources.Take(worker % sources.Count)];
 
     private static string Describe(StorageBrief peer) => $"{peer.Id} ({peer.IpAddr}:{peer.Port})";
 
@@ -137,8 +143,8 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         }
     }
 
-    /// <summary>An ACTIVE member of the group other than us, asked until there is one; null when we are alone in the group.</summary>
-    private async Task<StorageBrief?> ChooseSourceAsync(StorageBrief self, CancellationToken ct)
+    /// <summary>The ACTIVE members of the group other than us, asked until there is one; empty when we are alone in the group.</summary>
+    private async Task<List<StorageBrief>> ChooseSourcesAsync(StorageBrief self, CancellationToken ct)
     {
         while (true)
         {
@@ -148,10 +154,11 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 var others = members.Where(m => !IsSelf(m, self)).ToList();
                 if (others.Count == 0)
                 {
-                    return null;
+                    return [];
                 }
 
-                if (others.FirstOrDefault(m => m.Status == StorageStatus.Active) is { IpAddr.Length: > 0 } active)
+                var active = others.Where(m => m.Status == StorageStatus.Active && m.IpAddr.Length > 0).ToList();
+                if (active.Count > 0)
                 {
                     return active;
                 }
@@ -212,34 +219,42 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     }
 
     /// <summary>The path's file list from <paramref name="source"/>, into the fetched-records file; returns how many lines.</summary>
-    private async Task<long> FetchRecordsAsync(StorageBrief source, int pathIndex, RecoveryFiles files, CancellationToken ct)
+    private async Task<long> FetchRecordsAsync(List<StorageBrief> sources, StorageBrief self, int pathIndex, RecoveryFiles files, CancellationToken ct)
     {
         var request = new FetchPathBinlogRequest(state.GroupName, pathIndex).ToArray();
         while (true)
         {
-            try
+            foreach (var source in sources)
             {
-                await using var channel = await PeerChannel.ConnectAsync(source.IpAddr, source.Port,
-                    new PeerChannelOptions(ConnectTimeout, NetworkTimeout, state.ClientBindAddress, state.PeerKey), "storage", ct).ConfigureAwait(false);
-                await using (var output = new FileStream(files.FetchedPath, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+                try
                 {
-                    var (status, _) = await channel.RequestToStreamAsync(FetchPathBinlogRequest.Command, request, output,
-                        FetchPathBinlogRequest.StreamedReplyLength, ct).ConfigureAwait(false);
-                    if (status != Errno.Ok)
+                    await using var channel = await PeerChannel.ConnectAsync(source.IpAddr, source.Port,
+                        new PeerChannelOptions(ConnectTimeout, NetworkTimeout, state.ClientBindAddress, state.PeerKey), "storage", ct).ConfigureAwait(false);
+                    await using (var output = new FileStream(files.FetchedPath, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
                     {
-                        throw new IOException($"{Describe(source)} answered FETCH_ONE_PATH_BINLOG with {Errno.Describe(status)}");
+                        var (status, _) = await channel.RequestToStreamAsync(FetchPathBinlogRequest.Command, request, output,
+                            FetchPathBinlogRequest.StreamedReplyLength, ct).ConfigureAwait(false);
+                        if (status != Errno.Ok)
+                        {
+                            throw new IOException($"{Describe(source)} answered FETCH_ONE_PATH_BINLOG with {Errno.Describe(status)}");
+                        }
+
+                        output.Flush(flushToDisk: true);
                     }
 
-                    output.Flush(flushToDisk: true);
+                    return File.ReadLines(files.FetchedPath).LongCount(line => line.Length > 0);
                 }
-
-                return File.ReadLines(files.FetchedPath).LongCount(line => line.Length > 0);
+                catch (IOException e)
+                {
+                    logger.LogWarning("disk recovery: fetching the file list of store path {Index} from {Peer} failed: {Message}",
+                        pathIndex, Describe(source), e.Message);
+                }
             }
-            catch (IOException e)
+
+            await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
+            if (await ChooseSourcesAsync(self, ct).ConfigureAwait(false) is { Count: > 0 } now)
             {
-                logger.LogWarning("disk recovery: fetching the file list of store path {Index} from {Peer} failed: {Message}; trying again",
-                    pathIndex, Describe(source), e.Message);
-                await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
+                sources = now;
             }
         }
     }
@@ -298,9 +313,10 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         NetworkTimeout = NetworkTimeout,
     });
 
-    /// <summary>Fetches the records of worker <paramref name="worker"/> from its mark on; returns what it placed.</summary>
+    /// <summary>Fetches the records of worker <paramref name="worker"/> from its mark on, from the first of <paramref name="sources"/>
+    /// that has each file; returns what it placed.</summary>
     private async Task<(long Files, long Links, long Bytes, long Missing)> RunWorkerAsync(int pathIndex, int worker, RecoveryFiles files,
-        StorageBrief source, StorageBrief self, CancellationToken ct)
+        List<StorageBrief> sources, StorageBrief self, CancellationToken ct)
     {
         long offset = files.ReadMark(worker);
         long placed = 0, links = 0, bytes = 0, missing = 0, sinceMark = 0;
@@ -321,7 +337,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                         {
                             links += PlaceLink(record.FileName, target) ? 1 : 0;
                         }
-                        else if (await FetchFileAsync(client, source, record, ct).ConfigureAwait(false) is { } size)
+                        else if (await FetchFileAsync(client, sources, record, ct).ConfigureAwait(false) is { } size)
                         {
                             placed++;
                             bytes += size;
@@ -337,11 +353,14 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                     catch (Exception e) when (e is FastDfsException or IOException && !ct.IsCancellationRequested)
                     {
                         files.WriteMark(worker, offset);
-                        logger.LogWarning("disk recovery of store path {Index}: fetching {Name} from {Peer} failed: {Message}; trying again",
-                            pathIndex, record.FileName, Describe(source), e.Message);
+                        logger.LogWarning("disk recovery of store path {Index}: fetching {Name} failed: {Message}; trying again",
+                            pathIndex, record.FileName, e.Message);
                         await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
-                        // Another ACTIVE member when this one is gone (stock keeps trying the same one).
-                        source = await ChooseSourceAsync(self, ct).ConfigureAwait(false) ?? source;
+                        // The members that are ACTIVE now (stock keeps trying the same one).
+                        if (await ChooseSourcesAsync(self, ct).ConfigureAwait(false) is { Count: > 0 } now)
+                        {
+                            sources = Rotate(now, worker);
+                        }
                     }
                 }
             }
@@ -358,8 +377,11 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         return (placed, links, bytes, missing);
     }
 
-    /// <summary>Downloads one file to a temporary name beside it, then renames it into place; null when the peer no longer has it.</summary>
-    private async Task<long?> FetchFileAsync(FastDfsClient client, StorageBrief source, RecoveryRecord record, CancellationToken ct)
+    /// <summary>
+    /// Downloads one file from the first of <paramref name="sources"/> that has it, to a temporary name beside it, then renames
+    /// it into place; null when none has it (deleted since the list was made).
+    /// </summary>
+    private async Task<long?> FetchFileAsync(FastDfsClient client, List<StorageBrief> sources, RecoveryRecord record, CancellationToken ct)
     {
         if (!StoredFilePath.TryParse(record.FileName, state.Paths.Count, out var stored))
         {
@@ -369,30 +391,34 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
 
         string final = state.Paths.FullPath(stored);
         string temp = final + ".recovery.tmp";
-        try
+        foreach (var source in sources)
         {
-            long size;
-            await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            try
             {
-                await client.GetStorage(new StorageEndpoint(source.IpAddr, source.Port))
-                    .DownloadAsync(new FileId(state.GroupName, record.FileName), file, ct: ct).ConfigureAwait(false);
-                size = file.Length;
-            }
+                long size;
+                await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+                {
+                    await client.GetStorage(new StorageEndpoint(source.IpAddr, source.Port))
+                        .DownloadAsync(new FileId(state.GroupName, record.FileName), file, ct: ct).ConfigureAwait(false);
+                    size = file.Length;
+                }
 
-            File.SetLastWriteTimeUtc(temp, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
-            File.Move(temp, final, overwrite: true);
-            return size;
+                File.SetLastWriteTimeUtc(temp, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
+                File.Move(temp, final, overwrite: true);
+                return size;
+            }
+            catch (FastDfsException e) when (e.ErrorCode == Errno.ENOENT)
+            {
+                File.Delete(temp); // this peer lacks it (deleted, or not replicated there yet): ask the next one
+            }
+            catch
+            {
+                File.Delete(temp);
+                throw;
+            }
         }
-        catch (FastDfsException e) when (e.ErrorCode == Errno.ENOENT)
-        {
-            File.Delete(temp);
-            return null; // deleted on the peer since its list was made
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+
+        return null;
     }
 
     /// <summary>Recreates a symbolic link (a slave's link to its master); false when it is there already.</summary>

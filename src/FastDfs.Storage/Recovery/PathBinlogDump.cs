@@ -12,8 +12,10 @@ namespace FastDfs.Storage.Recovery;
 /// What FETCH_ONE_PATH_BINLOG (26) answers, as stock builds it: one pass over the whole binlog, keeping the create, link
 /// and rename records of one store path whose file is still on disk (a rename becomes a create of the new name, a name
 /// that is a symbolic link becomes a link record, a link whose target is gone is dropped), as
-/// <c>"&lt;ts&gt; &lt;op&gt; &lt;name&gt;[ M&lt;ii&gt;/&lt;target&gt;]\n"</c> lines in binlog order. Trunk-stored files are left out
-/// (a recovering storage cannot fetch them by name).
+/// <c>"&lt;ts&gt; &lt;op&gt; &lt;name&gt;[ M&lt;ii&gt;/&lt;target&gt;]\n"</c> lines in binlog order. Unlike stock, an update record
+/// counts as a create too (a replica that arrived whole by SYNC_UPDATE, as convergent replication and anti-entropy send
+/// it, has no create record), and each name is listed once (the set of names listed costs ~100 bytes per file).
+/// Trunk-stored files are left out (a recovering storage cannot fetch them by name).
 /// </summary>
 internal static class PathBinlogDump
 {
@@ -30,6 +32,7 @@ internal static class PathBinlogDump
         var end = binlog.End;
         long records = 0;
         var line = new StringBuilder(BinlogRecord.MaxLineLength);
+        var listed = new HashSet<string>(StringComparer.Ordinal);
         using var writer = new StreamWriter(destination, new UTF8Encoding(false), 64 * 1024, leaveOpen: true) { NewLine = "\n" };
         while (position < end)
         {
@@ -42,8 +45,9 @@ internal static class PathBinlogDump
             foreach (var entry in entries)
             {
                 position = entry.Next;
-                if (entry.Record is { } record && Describe(record, paths, prefix, isTrunkName, line))
+                if (entry.Record is { } record && !listed.Contains(record.FileName) && Describe(record, paths, prefix, isTrunkName, line))
                 {
+                    listed.Add(record.FileName);
                     writer.Write(line);
                     writer.Write('\n');
                     records++;
@@ -61,7 +65,7 @@ internal static class PathBinlogDump
     private static bool Describe(BinlogRecord record, StorePathSet paths, string prefix, Func<string, bool> isTrunkName, StringBuilder line)
     {
         char op = record.UpperOp;
-        if (op is not ('C' or 'L' or 'R') || !record.FileName.StartsWith(prefix, StringComparison.Ordinal) || isTrunkName(record.FileName) ||
+        if (op is not ('C' or 'U' or 'L' or 'R') || !record.FileName.StartsWith(prefix, StringComparison.Ordinal) || isTrunkName(record.FileName) ||
             !StoredFilePath.TryParse(record.FileName, paths.Count, out var stored))
         {
             return false;

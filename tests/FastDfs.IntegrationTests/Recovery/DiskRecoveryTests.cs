@@ -153,4 +153,30 @@ public sealed class DiskRecoveryTests(Xunit.Abstractions.ITestOutputHelper outpu
 
         Assert.False(File.Exists(Path.Combine(disk1, "data", ".recovery.flag")));
     }
+
+    [Fact]
+    public async Task With_two_peers_the_workers_fetch_from_both_and_an_appender_replicated_whole_is_recovered_too()
+    {
+        var ct = Timeouts.Test(120);
+        await using var cluster = await ReplicationCluster.StartAsync(3, ct, TwoPaths());
+        await using var client = cluster.CreateClient();
+        var (files, _) = await FillAsync(cluster, client, 40, ct);
+        var onLostPath = files.Keys.Where(id => id.LogicName.StartsWith("M01/", StringComparison.Ordinal)).ToList();
+        await ReplicationCluster.AllServeAsync(client, cluster.Storages, files, ct, mutable: true);
+
+        await cluster.Storages[2].DisposeAsync();
+        Directory.Delete(cluster.StorageConfigs[2].StorePaths[1].Path, recursive: true);
+        await cluster.RestartStorageAsync(2, ct: ct);
+        var result = Assert.Single(cluster.Storages[2].Recoveries);
+        output.WriteLine($"{result}");
+        Assert.Equal(onLostPath.Count, result.Files);
+        Assert.Equal(2, result.Source!.Split(", ").Length);
+        foreach (var id in onLostPath)
+        {
+            var copy = Path.Combine(DataDir(cluster, 2, 1), id.LogicName[4..]);
+            Assert.Equal(files[id], await File.ReadAllBytesAsync(copy, ct));
+        }
+
+        await cluster.WaitForActiveAsync(3, ct);
+    }
 }

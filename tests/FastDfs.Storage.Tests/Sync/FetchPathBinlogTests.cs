@@ -24,6 +24,10 @@ public sealed class FetchPathBinlogTests
         const string link = "M00/00/00/fwAAAWdXAAAAAAAAAAAAAA1234567_s.bin";
         Assert.Equal(0, (await client.RequestAsync(FdfsCommand.SyncCreateFile, SyncBodies.Create(replica, "replica"u8.ToArray(), 1_700_000_000))).Status);
         Assert.Equal(0, (await client.RequestAsync(FdfsCommand.SyncCreateLink, SyncBodies.TwoNames(link, replica, 1_700_000_001))).Status);
+        // A replica that arrived whole by SYNC_UPDATE (convergent replication, anti-entropy) has no create record.
+        const string updated = "M00/00/00/fwAAAWdXAAAAAAAAAAAAAA7654321.log";
+        Assert.Equal(0, (await client.RequestAsync(FdfsCommand.SyncUpdateFile, SyncBodies.Create(updated, "whole"u8.ToArray(), 1_700_000_002))).Status);
+        Assert.Equal(0, (await client.RequestAsync(FdfsCommand.SyncUpdateFile, SyncBodies.Create(updated, "whole again"u8.ToArray(), 1_700_000_003))).Status);
 
         (status, body) = await client.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 0).ToArray());
         Assert.Equal(0, status);
@@ -31,7 +35,7 @@ public sealed class FetchPathBinlogTests
         var records = lines.Select(l => l.Split(' ')).ToList();
         Assert.All(records, r => Assert.True(long.Parse(r[0]) > 0));
         Assert.Equal(
-            [$"C {kept}", $"C {renamed}", $"c {replica}", $"l {link} M00/{replica[4..]}"],
+            [$"C {kept}", $"C {renamed}", $"c {replica}", $"l {link} M00/{replica[4..]}", $"c {updated}"],
             records.Select(r => string.Join(' ', r.Skip(1))));
         Assert.DoesNotContain(lines, l => l.Contains(deleted) || l.Contains(appender));
 
