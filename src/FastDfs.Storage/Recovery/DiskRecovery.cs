@@ -68,6 +68,15 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         if (!flag.FetchDone || flag.Threads <= 0)
         {
             long records = await FetchRecordsAsync(sources, self, pathIndex, files, ct).ConfigureAwait(false);
+            if (records < 0)
+            {
+                logger.LogWarning("store path {Index} lost its data, but no member of group {Group} has a store path {Index}: nothing to "
+                    + "recover from, the path starts empty", pathIndex, state.GroupName, pathIndex);
+                File.Delete(files.FetchedPath);
+                files.Finish();
+                return new Result(pathIndex, 0, 0, 0, 0, started.Elapsed, null);
+            }
+
             int threads = Math.Max(1, state.Config.DiskRecoveryThreads);
             Split(files, threads);
             flag = new RecoveryFiles.Flag((int)self.Status, true, threads);
@@ -218,12 +227,14 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         }
     }
 
-    /// <summary>The path's file list from <paramref name="source"/>, into the fetched-records file; returns how many lines.</summary>
+    /// <summary>The path's file list from the first of <paramref name="sources"/> that answers, into the fetched-records file; returns
+    /// how many lines, or -1 when every member refuses (none has that store path).</summary>
     private async Task<long> FetchRecordsAsync(List<StorageBrief> sources, StorageBrief self, int pathIndex, RecoveryFiles files, CancellationToken ct)
     {
         var request = new FetchPathBinlogRequest(state.GroupName, pathIndex).ToArray();
         while (true)
         {
+            int refused = 0;
             foreach (var source in sources)
             {
                 try
@@ -234,6 +245,11 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                     {
                         var (status, _) = await channel.RequestToStreamAsync(FetchPathBinlogRequest.Command, request, output,
                             FetchPathBinlogRequest.StreamedReplyLength, ct).ConfigureAwait(false);
+                        if (status == Errno.EINVAL)
+                        {
+                            refused++; // it has no such store path (fewer paths than us)
+                        }
+
                         if (status != Errno.Ok)
                         {
                             throw new IOException($"{Describe(source)} answered FETCH_ONE_PATH_BINLOG with {Errno.Describe(status)}");
@@ -249,6 +265,11 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                     logger.LogWarning("disk recovery: fetching the file list of store path {Index} from {Peer} failed: {Message}",
                         pathIndex, Describe(source), e.Message);
                 }
+            }
+
+            if (refused == sources.Count)
+            {
+                return -1;
             }
 
             await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
