@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
+using FastDfs.ServerCore.Peers;
 using FastDfs.Tracker.Cluster;
 using Microsoft.Extensions.Logging;
 
@@ -91,36 +92,19 @@ internal sealed class TrunkServerElector(TrackerConfig config, ClusterState clus
         return best;
     }
 
+    /// <summary>TRUNK_GET_BINLOG_SIZE on a short connection, through the servers' one outgoing channel (connect timeout,
+    /// client_bind, the cluster_secret_key proof when one is set).</summary>
     private async Task<long> QueryBinlogSizeAsync(TrunkCandidate candidate, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(Math.Clamp(config.ConnectTimeout + config.NetworkTimeout, 2, 30)));
-        using var client = new TcpClient { NoDelay = true };
-        await client.ConnectAsync(candidate.Ip, candidate.Port, timeout.Token).ConfigureAwait(false);
-        var stream = client.GetStream();
-        var frame = new byte[ProtocolConstants.HeaderSize];
-        new PacketHeader(0, TrunkBinlogSizeReply.Command).WriteTo(frame);
-        await stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
-        await stream.ReadExactlyAsync(frame, timeout.Token).ConfigureAwait(false);
-        var reply = PacketHeader.Read(frame);
-        if (reply.Status != Errno.Ok || reply.BodyLength != TrunkBinlogSizeReply.Size)
+        var options = new PeerChannelOptions(TimeSpan.FromSeconds(Math.Clamp(config.ConnectTimeout, 1, 30)),
+            TimeSpan.FromSeconds(Math.Clamp(config.NetworkTimeout, 1, 30)), TrackerRuntime.ClientBindAddressOf(config), TrackerRuntime.PeerKeyOf(config));
+        await using var channel = await PeerChannel.ConnectAsync(candidate.Ip, candidate.Port, options, "storage", ct).ConfigureAwait(false);
+        var (status, body) = await channel.RequestAsync(TrunkBinlogSizeReply.Command, default, TrunkBinlogSizeReply.Size, ct).ConfigureAwait(false);
+        if (status != Errno.Ok || body.Length != TrunkBinlogSizeReply.Size)
         {
-            throw new ProtocolException($"TRUNK_GET_BINLOG_SIZE answered status {reply.Status}, body {reply.BodyLength}",
-                reply.Status == Errno.Ok ? Errno.EINVAL : reply.Status);
+            throw new ProtocolException($"TRUNK_GET_BINLOG_SIZE answered status {status}, body {body.Length}", status == Errno.Ok ? Errno.EINVAL : status);
         }
 
-        var size = new byte[TrunkBinlogSizeReply.Size];
-        await stream.ReadExactlyAsync(size, timeout.Token).ConfigureAwait(false);
-        try
-        {
-            new PacketHeader(0, FdfsCommand.Quit).WriteTo(frame);
-            await stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
-        }
-        catch (IOException)
-        {
-            // The answer is in; the goodbye is a courtesy.
-        }
-
-        return TrunkBinlogSizeReply.Parse(size).BinlogSize;
+        return TrunkBinlogSizeReply.Parse(body).BinlogSize;
     }
 }
