@@ -79,6 +79,8 @@ internal sealed class StorageContext : IDisposable
     public BinlogWriter Binlog => State.Binlog;
     public DataInitFlag InitFlag => State.InitFlag;
     public GroupView Group => State.Group;
+
+    public Recovery.RecoveringMembers RecoveringMembers => State.RecoveringMembers;
     public Integrity.IntegrityStats Integrity => State.Integrity;
     public FileLocks FileLocks => State.FileLocks;
     public long StartTime => State.StartTime;

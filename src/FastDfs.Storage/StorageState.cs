@@ -40,6 +40,7 @@ internal sealed class StorageState : IDisposable
         AdminHosts = adminHosts;
         TrackerAddresses = trackerAddresses;
         Integrity = new Integrity.IntegrityStats(clock);
+        RecoveringMembers = new Recovery.RecoveringMembers(config, clock, loggerFactory.CreateLogger<Recovery.RecoveringMembers>());
         var listerLogger = loggerFactory.CreateLogger<Integrity.FileLister>();
         Lister = new Integrity.FileLister(paths)
         {
@@ -257,6 +258,9 @@ internal sealed class StorageState : IDisposable
     public BinlogWriter Binlog { get; }
     public DataInitFlag InitFlag { get; }
     public GroupView Group { get; } = new();
+
+    /// <summary>Whether a member of the group recovers a disk now (the trackers asked, cached two seconds).</summary>
+    public Recovery.RecoveringMembers RecoveringMembers { get; }
 
     /// <summary>Damaged and missing copies found and repaired (checked replication, scrub, anti-entropy).</summary>
     public Integrity.IntegrityStats Integrity { get; }

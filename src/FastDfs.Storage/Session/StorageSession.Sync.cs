@@ -36,6 +36,11 @@ internal sealed partial class StorageSession
 
     private ValueTask<byte> DispatchSyncAsync(PacketHeader request)
     {
+        if (request.Cmd == FdfsCommand.FetchOnePathBinlog && !CallerIsGroupMember())
+        {
+            return FetchPathBinlogForRecoveringMemberAsync(request);
+        }
+
         bool membersOnly = ChangesStoredData(request.Cmd) || request.Cmd == FdfsCommand.FetchOnePathBinlog;
         if (membersOnly && !CallerIsGroupMember())
         {

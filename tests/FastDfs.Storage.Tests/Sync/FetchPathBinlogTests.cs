@@ -57,4 +57,32 @@ public sealed class FetchPathBinlogTests
         Assert.Equal(Errno.EPERM, status);
         Assert.Empty(body);
     }
+
+    [Fact]
+    public async Task While_a_member_recovers_a_disk_the_list_is_given_to_its_hosts_default_address_too()
+    {
+        // A stock storage that recovers connects from its host's default address, not from its registered one.
+        await using var storage = await TestStorage.StartAsync();
+        string name = await storage.UploadAsync("needed"u8.ToArray(), "txt");
+        storage.Server.Context.Group.Apply(new ChangeNotification(ChangeFlags.GroupServers, null, null,
+        [
+            new StorageBrief(StorageStatus.Active, 0, "127.0.0.1", "127.0.0.1"),
+            new StorageBrief(StorageStatus.Recovery, 0, "10.1.2.3", "10.1.2.3"),
+        ]));
+        var socket = new System.Net.Sockets.TcpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse("127.0.0.9"), 0));
+        await socket.ConnectAsync(System.Net.IPAddress.Loopback, storage.Server.EndPoint.Port, storage.Timeout);
+        await using var recovering = RawClient.Wrap(socket, storage.Timeout);
+        var (status, body) = await recovering.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 0).ToArray());
+        Assert.Equal(0, status);
+        Assert.Contains($" C {name}", Encoding.ASCII.GetString(body));
+
+        // The recovery over (the member ACTIVE again): refused.
+        storage.Server.Context.Group.Apply(new ChangeNotification(ChangeFlags.GroupServers, null, null,
+        [
+            new StorageBrief(StorageStatus.Active, 0, "127.0.0.1", "127.0.0.1"),
+            new StorageBrief(StorageStatus.Active, 0, "10.1.2.3", "10.1.2.3"),
+        ]));
+        (status, _) = await recovering.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 0).ToArray());
+        Assert.Equal(Errno.EPERM, status);
+    }
 }

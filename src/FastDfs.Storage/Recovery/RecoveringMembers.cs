@@ -1,0 +1,71 @@
+using FastDfs.Client;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
+using FastDfs.Protocol.Messages;
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Recovery;
+
+/// <summary>
+/// Whether a member of our group is recovering a disk, as the trackers list the group now: asked when a FETCH_ONE_PATH_BINLOG
+/// comes from an address that is not a member's before our heartbeat has brought the news. One question every two
+/// seconds at most, whoever asks.
+/// </summary>
+internal sealed class RecoveringMembers(StorageConfig config, TimeProvider clock, ILogger logger)
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _askedAt;
+    private bool _asked;
+    private StorageBrief? _recovering;
+
+    /// <summary>A member the trackers list in RECOVERY, or null.</summary>
+    public async Task<StorageBrief?> RecoveringMemberAsync(CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_asked && clock.GetElapsedTime(_askedAt) < CacheFor)
+            {
+                return _recovering;
+            }
+
+            _recovering = await AskAsync(ct).ConfigureAwait(false);
+            _askedAt = clock.GetTimestamp();
+            _asked = true;
+            return _recovering;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<StorageBrief?> AskAsync(CancellationToken ct)
+    {
+        await using var client = new FastDfsClient(new FastDfsClientOptions
+        {
+            Trackers = config.TrackerServers.Select(t => new FastDfsEndpoint(t.Host, t.Port)).ToList(),
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Clamp(config.ConnectTimeout, 1, 5)),
+            NetworkTimeout = TimeSpan.FromSeconds(Math.Clamp(config.NetworkTimeout, 1, 5)),
+            UseConnectionPool = false,
+        });
+        foreach (var tracker in config.TrackerServers)
+        {
+            try
+            {
+                var members = await client.Tracker.ListStoragesOnAsync(new FastDfsEndpoint(tracker.Host, tracker.Port), config.GroupName!, ct: ct)
+                    .ConfigureAwait(false);
+                return members.Where(m => m.Status == StorageStatus.Recovery)
+                    .Select(m => (StorageBrief?)new StorageBrief(m.Status, (int)m.StoragePort, m.Id, m.IpAddr)).FirstOrDefault();
+            }
+            catch (Exception e) when (e is FastDfsException or IOException)
+            {
+                logger.LogDebug("listing group {Group} on {Tracker}: {Message}", config.GroupName, tracker, e.Message);
+            }
+        }
+
+        return null;
+    }
+}
