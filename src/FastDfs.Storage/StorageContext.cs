@@ -81,6 +81,8 @@ internal sealed class StorageContext : IDisposable
     public GroupView Group => State.Group;
 
     public Recovery.RecoveringMembers RecoveringMembers => State.RecoveringMembers;
+
+    public StorePathHealth PathHealth => State.PathHealth;
     public Integrity.IntegrityStats Integrity => State.Integrity;
     public FileLocks FileLocks => State.FileLocks;
     public long StartTime => State.StartTime;

@@ -41,6 +41,7 @@ internal sealed class StorageState : IDisposable
         TrackerAddresses = trackerAddresses;
         Integrity = new Integrity.IntegrityStats(clock);
         RecoveringMembers = new Recovery.RecoveringMembers(config, clock, loggerFactory.CreateLogger<Recovery.RecoveringMembers>());
+        PathHealth = new StorePathHealth(paths, config.SubdirCountPerPath, loggerFactory.CreateLogger<StorePathHealth>());
         var listerLogger = loggerFactory.CreateLogger<Integrity.FileLister>();
         Lister = new Integrity.FileLister(paths)
         {
@@ -258,6 +259,9 @@ internal sealed class StorageState : IDisposable
     public BinlogWriter Binlog { get; }
     public DataInitFlag InitFlag { get; }
     public GroupView Group { get; } = new();
+
+    /// <summary>The check of the store paths' disks (a failed one is taken out of service).</summary>
+    public StorePathHealth PathHealth { get; }
 
     /// <summary>Whether a member of the group recovers a disk now (the trackers asked, cached two seconds).</summary>
     public Recovery.RecoveringMembers RecoveringMembers { get; }

@@ -33,3 +33,21 @@ public sealed class DiskRecoveryMessagesTests
         Assert.Equal([.. Hex(Group1), .. Encoding.ASCII.GetBytes("[fd00::7]:23000")], new StorageStatusQuery("group1", "fd00::7", 23000).ToArray());
     }
 }
+
+/// <summary>STORE_PATH_HEALTH (248, FastDFS.NET): the count, then one flag byte per store path.</summary>
+public sealed class StorePathHealthReportTests
+{
+    [Fact]
+    public void IsTheCountThenOneFlagPerPath()
+    {
+        byte[] expected = Convert.FromHexString("03000100");
+        var report = new StorePathHealthReport([false, true, false]);
+        Assert.Equal(expected, report.ToArray());
+        Assert.Equal([false, true, false], StorePathHealthReport.Parse(expected).Failed);
+        Assert.Equal((FdfsCommand)248, StorePathHealthReport.Command);
+        foreach (string bad in new[] { "", "01", "0200", "020001", "0102", "03000100ff" })
+        {
+            Assert.Throws<ProtocolException>(() => StorePathHealthReport.Parse(Convert.FromHexString(bad)));
+        }
+    }
+}

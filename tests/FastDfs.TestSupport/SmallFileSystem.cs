@@ -49,6 +49,16 @@ public sealed class SmallFileSystem : IDisposable
         return filler;
     }
 
+    /// <summary>Remounts the file system read-only (what the kernel does to a disk that reports errors) or writable again.</summary>
+    public void Remount(bool readOnly)
+    {
+        var (code, output) = Run("mount", "-o", readOnly ? "remount,ro" : "remount,rw", Path);
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"remounting {Path} failed: {output.Trim()}");
+        }
+    }
+
     public void Dispose()
     {
         Run("umount", "-l", Path);

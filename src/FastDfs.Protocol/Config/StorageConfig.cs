@@ -149,6 +149,12 @@ public sealed record StorageConfig
     /// </summary>
     public int AntiEntropyInterval { get; init; } = 86400;
 
+    /// <summary>
+    /// FastDFS.NET addition (<c>store_path_check_interval</c>): seconds between two checks of every store path's disk (its
+    /// data directories are there, a small synced write succeeds); a path that fails is taken out of service. 0 = off.
+    /// </summary>
+    public int StorePathCheckInterval { get; init; } = 10;
+
     /// <summary>Stock's <c>disk_recovery_threads</c>: the workers that fetch a lost store path's files from a peer.</summary>
     public int DiskRecoveryThreads { get; init; } = 1;
 
@@ -343,6 +349,7 @@ public sealed record StorageConfig
             ClusterSecretKey = g.GetString("cluster_secret_key") ?? "",
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
             DiskRecoveryRate = Math.Max(0, g.GetBytes("disk_recovery_rate", d.DiskRecoveryRate)),
+            StorePathCheckInterval = Math.Max(0, g.GetInt("store_path_check_interval", d.StorePathCheckInterval)),
             StorePaths = storePaths,
             SubdirCountPerPath = subdirCount,
             TrackerServers = ConfigReading.TrackerServers(ini),

@@ -180,6 +180,11 @@ public sealed class StorageServer : IAsyncDisposable
         }
 
         _background.Add(Task.Run(() => PeriodicFlushAsync(ctx, _stopping.Token)));
+        if (config.StorePathCheckInterval > 0)
+        {
+            _background.Add(Task.Run(() => ctx.PathHealth.RunAsync(TimeSpan.FromSeconds(config.StorePathCheckInterval), _stopping.Token)));
+        }
+
         _background.Add(Task.Run(() => SweepLeftoversAsync(ctx, _stopping.Token)));
         _background.Add(Task.Run(() => ctx.Scrubber.RunAsync(_stopping.Token)));
         _background.Add(Task.Run(() => ctx.AntiEntropy.RunAsync(_stopping.Token)));

@@ -47,6 +47,9 @@ internal sealed class StorageMetrics : IDisposable
             description: "Open FastDFS protocol connections");
         _meter.CreateObservableGauge("fastdfs.storage.disk.total", () => Disk(ctx, total: true), "By", "Size of each store path's file system");
         _meter.CreateObservableGauge("fastdfs.storage.disk.free", () => Disk(ctx, total: false), "By", "Free space of each store path's file system");
+        _meter.CreateObservableGauge("fastdfs.storage.disk.failed", () => ctx.Paths.All.Select(p => new Measurement<int>(p.Failure is null ? 0 : 1,
+                new KeyValuePair<string, object?>("store_path", $"M{p.Index:X2}"), new KeyValuePair<string, object?>("path", p.Root))),
+            description: "1 while the store path's disk is out of service (failed its check), else 0");
         _meter.CreateObservableGauge("fastdfs.storage.sync.last_synced", () => counters[C.LastSyncedTimestamp], "s",
             "Unix time up to which this storage has received its peers' files (0 = nothing synced yet)");
         _meter.CreateObservableGauge("fastdfs.storage.sync.lag", () => SyncLag(counters, ctx.Now), "s",

@@ -8,12 +8,14 @@ namespace FastDfs.Storage.Recovery;
 
 /// <summary>
 /// Whether a member of our group is recovering a disk, as the trackers list the group now: asked when a FETCH_ONE_PATH_BINLOG
-/// comes from an address that is not a member's before our heartbeat has brought the news. One question every two
-/// seconds at most, whoever asks.
+/// comes from an address that is not a member's before our heartbeat has brought the news. Answers are reused for a
+/// moment, so that a flood of such requests does not become a flood of questions to the trackers.
 /// </summary>
 internal sealed class RecoveringMembers(StorageConfig config, TimeProvider clock, ILogger logger)
 {
-    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
+    /// <summary>How long an answer is reused: a RECOVERY seen for two seconds; "nobody" only briefly, since a stock storage
+    /// asks right after it reported RECOVERY.</summary>
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2), CacheNobodyFor = TimeSpan.FromMilliseconds(200);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private long _askedAt;
@@ -26,7 +28,7 @@ internal sealed class RecoveringMembers(StorageConfig config, TimeProvider clock
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            if (_asked && clock.GetElapsedTime(_askedAt) < CacheFor)
+            if (_asked && clock.GetElapsedTime(_askedAt) < (_recovering is null ? CacheNobodyFor : CacheFor))
             {
                 return _recovering;
             }

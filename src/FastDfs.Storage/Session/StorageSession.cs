@@ -70,6 +70,11 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
                 // The disk, not the client: answer the errno (ENOSPC, EIO...) and keep the connection.
                 _logger.LogWarning("command {Command} failed: {Message}", request.Command, e.Message);
                 status = e.Status == Errno.Ok ? Errno.EIO : e.Status;
+                if (status is Errno.EIO or Store.StoreIoException.EROFS)
+                {
+                    _ctx.PathHealth.CheckSoon(); // a failing or read-only disk: take its path out of service now
+                }
+
                 return true;
             case FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException:
                 // A file vanished or is unreadable between our checks and its use.

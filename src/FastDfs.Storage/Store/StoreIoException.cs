@@ -15,7 +15,7 @@ internal sealed class StoreIoException(byte status, string message, Exception in
     public static StoreIoException From(IOException e, string what) => new(ErrnoOf(e), $"{what}: {e.Message}", e);
 
     private const int EDQUOT = 122;
-    private const int EROFS = 30;
+    public const byte EROFS = 30;
 
     /// <summary>
     /// .NET puts the errno of a failed file call in <see cref="Exception.HResult"/> on Unix. Only the disk's own answers

@@ -11,6 +11,22 @@ internal sealed class StorePathState(int index, string root, bool readOnly)
     public string DataDirectory { get; } = Path.Combine(root, "data");
     public bool ReadOnly { get; } = readOnly;
 
+    private volatile string? _failure;
+
+    /// <summary>Why the path's disk is out of service (unwritable, gone), or null while it works.</summary>
+    public string? Failure => _failure;
+
+    /// <summary>New uploads may go here: not configured read-only and its disk not failed.</summary>
+    public bool Writable => !ReadOnly && _failure is null;
+
+    /// <summary>Records the outcome of a health check; true when the state changed (failed or back in service).</summary>
+    public bool SetFailure(string? failure)
+    {
+        string? before = _failure;
+        _failure = failure;
+        return (before is null) != (failure is null);
+    }
+
     /// <summary>How long a disk measurement is reused: every upload checks the space, statfs per upload is waste.</summary>
     private const long MeasurementTtlMillis = 500;
 
@@ -108,6 +124,16 @@ internal sealed class StorePathSet
     public string SubdirPath(int storePathIndex, int subHigh, int subLow) =>
         Path.Combine(_paths[storePathIndex].DataDirectory, HexByte[subHigh], HexByte[subLow]);
 
+    private int _healthVersion;
+
+    /// <summary>Changes whenever a path fails or comes back (the trackers are told).</summary>
+    public int HealthVersion => Volatile.Read(ref _healthVersion);
+
+    /// <summary>Which paths are out of service, in path order.</summary>
+    public bool[] FailedPaths() => [.. _paths.Select(p => p.Failure is not null)];
+
+    internal void HealthChanged() => Interlocked.Increment(ref _healthVersion);
+
     /// <summary>"00".."FF": sub-directory names without a string per upload.</summary>
     private static readonly string[] HexByte = Enumerable.Range(0, 256).Select(i => i.ToString("X2")).ToArray();
 
@@ -118,7 +144,7 @@ internal sealed class StorePathSet
     /// </summary>
     public int Choose(int requested, long fileSize, ReservedSpace reserved, int storePathMode)
     {
-        if (requested >= 0 && !_paths[requested].ReadOnly)
+        if (requested >= 0 && _paths[requested].Writable)
         {
             return HasSpace(_paths[requested], fileSize, reserved) ? requested : -1;
         }
@@ -129,7 +155,7 @@ internal sealed class StorePathSet
             long bestFree = long.MinValue;
             foreach (var path in _paths)
             {
-                if (path.ReadOnly || !HasSpace(path, fileSize, reserved))
+                if (!path.Writable || !HasSpace(path, fileSize, reserved))
                 {
                     continue;
                 }
@@ -149,7 +175,7 @@ internal sealed class StorePathSet
         {
             int index = (int)((uint)Interlocked.Increment(ref _roundRobin) % (uint)_paths.Length);
             var path = _paths[index];
-            if (!path.ReadOnly && HasSpace(path, fileSize, reserved))
+            if (path.Writable && HasSpace(path, fileSize, reserved))
             {
                 return index;
             }

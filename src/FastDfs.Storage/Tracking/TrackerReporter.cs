@@ -110,9 +110,26 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
         byte[]? lastStats = null;
         long lastBeat = 0, lastDiskReport = 0, lastSyncReport = 0;
         long reportedVersion = -1;
+        int reportedHealth = -1;
+        bool reportedFailure = false;
         while (true)
         {
             long now = ctx.Now;
+            // Failed store paths (and their return) as they change; nothing while every path works, so a stock tracker
+            // never sees the FastDFS.NET command unless there is something to say.
+            int health = ctx.Paths.HealthVersion;
+            if (health != reportedHealth && !_pathHealthUnsupported && _pathHealthDropped < 2)
+            {
+                bool[] failed = ctx.Paths.FailedPaths();
+                if (failed.Any(f => f) || reportedFailure)
+                {
+                    await ReportPathHealthAsync(connection, failed, stop).ConfigureAwait(false);
+                    reportedFailure = failed.Any(f => f);
+                }
+
+                reportedHealth = health;
+            }
+
             if (now - lastDiskReport >= StatReportSeconds)
             {
                 await ReportDiskUsageAsync(connection, stop).ConfigureAwait(false);
@@ -242,6 +259,30 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
         Check(status, "BEAT");
         ApplyChanges(body);
         return stats;
+    }
+
+    /// <summary>Set when this tracker does not know STORE_PATH_HEALTH (a stock tracker): it is not asked again.</summary>
+    private bool _pathHealthUnsupported;
+
+    /// <summary>Connections lost during STORE_PATH_HEALTH in a row: a tracker that drops the connection on it is not asked again.</summary>
+    private int _pathHealthDropped;
+
+    private async Task ReportPathHealthAsync(TrackerConnection connection, bool[] failed, CancellationToken stop)
+    {
+        _pathHealthDropped++;
+        var (status, _) = await connection.RequestAsync(StorePathHealthReport.Command, new StorePathHealthReport(failed).ToArray(), stop)
+            .ConfigureAwait(false);
+        _pathHealthDropped = 0;
+        if (status == Errno.EINVAL)
+        {
+            _pathHealthUnsupported = true;
+            logger.LogWarning("tracker {Tracker} does not take STORE_PATH_HEALTH (a stock tracker?): it may send readers to this storage "
+                + "for files of a failed store path", tracker);
+        }
+        else
+        {
+            Check(status, "STORE_PATH_HEALTH");
+        }
     }
 
     private async Task ReportDiskUsageAsync(TrackerConnection connection, CancellationToken stop)

@@ -178,17 +178,41 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>What the tracker reads from a file name: source IP, timestamp and whether it is a normal file.</summary>
-    private readonly record struct FileFacts(string SourceIp, long Timestamp, bool IsNormal, bool SourceIsId = false);
+    private readonly record struct FileFacts(string SourceIp, long Timestamp, bool IsNormal, bool SourceIsId = false, int StorePath = -1);
 
     private static FileFacts DescribeFile(string logicName)
     {
+        int storePath = StorePathOf(logicName);
         if (!FileNameCodec.TryDecode(logicName, out var info))
         {
             // Too short or not base64: no source, timestamp 0 ("old enough"), as if anything may serve it.
-            return new FileFacts("", 0, !FileNameCodec.IsSlaveName(logicName.Length, trunk: false));
+            return new FileFacts("", 0, !FileNameCodec.IsSlaveName(logicName.Length, trunk: false), StorePath: storePath);
         }
 
-        return new FileFacts(info.Source, info.Timestamp, !info.IsAppender && !info.IsSlave, info.SourceIsStorageId);
+        return new FileFacts(info.Source, info.Timestamp, !info.IsAppender && !info.IsSlave, info.SourceIsStorageId, storePath);
+    }
+
+    /// <summary>The store path index of <c>Mxx/...</c>, or -1.</summary>
+    private static int StorePathOf(string logicName) =>
+        logicName.Length > 4 && logicName[0] == 'M' && logicName[3] == '/' &&
+        int.TryParse(logicName.AsSpan(1, 2), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out int index)
+            ? index
+            : -1;
+
+    /// <summary>
+    /// The readable storages that can serve a file of <paramref name="storePath"/>: those whose disk for that path failed
+    /// are left out while another one remains (FastDFS.NET's STORE_PATH_HEALTH; stock trackers know nothing of it).
+    /// </summary>
+    private static List<StorageNode> ReadableFor(StorageGroup group, int storePath)
+    {
+        var readable = group.Readable;
+        if (storePath < 0 || !readable.Any(s => s.HasFailedPath(storePath)))
+        {
+            return readable;
+        }
+
+        var working = readable.Where(s => !s.HasFailedPath(storePath)).ToList();
+        return working.Count > 0 ? working : readable;
     }
 
     // Without storage ids a file name only carries the source's IP; with several storages on one host
@@ -223,7 +247,7 @@ internal sealed partial class ClusterState
 
     private StorageNode SelectFetchServer(StorageGroup group, in FileFacts file)
     {
-        var readable = group.Readable;
+        var readable = ReadableFor(group, file.StorePath);
         if (readable.Count == 0)
         {
             throw new ProtocolException($"group {group.Name} has no readable storage", Errno.ENOENT);
@@ -255,7 +279,7 @@ internal sealed partial class ClusterState
             }
         }
 
-        return FallbackFetchServer(group);
+        return FallbackFetchServer(group, file.StorePath);
     }
 
     private List<StorageNode> SelectFetchServers(StorageGroup group, in FileFacts file)
@@ -267,17 +291,23 @@ internal sealed partial class ClusterState
 
         long now = Now;
         var facts = file;
+        var readable = ReadableFor(group, file.StorePath);
         var chosen = file.IsNormal
-            ? group.Readable.Where(s => MayServe(s, facts, now)).ToList()
-            : group.Readable.Where(s => IsSource(s, facts)).Take(1).ToList();
-        return chosen.Count > 0 ? chosen : [FallbackFetchServer(group)];
+            ? readable.Where(s => MayServe(s, facts, now)).ToList()
+            : readable.Where(s => IsSource(s, facts)).Take(1).ToList();
+        return chosen.Count > 0 ? chosen : [FallbackFetchServer(group, file.StorePath)];
     }
 
-    private StorageNode FallbackFetchServer(StorageGroup group)
+    private StorageNode FallbackFetchServer(StorageGroup group, int storePath)
     {
         var preferred = PreferredStoreServer(group);
-        return preferred is { CanRead: true }
-            ? preferred
-            : throw new ProtocolException($"no storage of {group.Name} may serve the file yet", Errno.ENOENT);
+        if (preferred is { CanRead: true } && !preferred.HasFailedPath(storePath))
+        {
+            return preferred;
+        }
+
+        // The preferred storage lost that disk: any readable one that has it.
+        return ReadableFor(group, storePath).FirstOrDefault(s => !s.HasFailedPath(storePath))
+            ?? (preferred is { CanRead: true } ? preferred : throw new ProtocolException($"no storage of {group.Name} may serve the file yet", Errno.ENOENT));
     }
 }

@@ -260,6 +260,22 @@ internal sealed partial class ClusterState
         }
     }
 
+    /// <summary>STORE_PATH_HEALTH: which of the storage's paths are out of service (readers of their files go elsewhere).</summary>
+    public void ReportFailedPaths(StorageNode node, IReadOnlyList<bool> failed)
+    {
+        lock (_lock)
+        {
+            var now = failed.Any(f => f) ? failed.ToArray() : null;
+            string before = node.FailedPaths is { } old ? string.Join(",", Enumerable.Range(0, old.Length).Where(i => old[i])) : "";
+            string after = now is null ? "" : string.Join(",", Enumerable.Range(0, now.Length).Where(i => now[i]));
+            node.FailedPaths = now;
+            if (before != after)
+            {
+                logger.LogWarning("storage {Group}/{Id}: failed store paths now [{Failed}] (were [{Before}])", node.Group.Name, node.Id, after, before);
+            }
+        }
+    }
+
     public void ReportDiskUsage(StorageNode node, ReadOnlySpan<byte> body)
     {
         lock (_lock)

@@ -33,6 +33,12 @@ internal sealed class StorageNode(string id, StorageGroup group)
     public long UpTime { get; set; }
     public long UploadPriority { get; set; }
     public int StorePathCount { get; set; }
+
+    /// <summary>The store paths whose disk failed, as the storage reported them (STORE_PATH_HEALTH); null when all work.</summary>
+    public bool[]? FailedPaths { get; set; }
+
+    /// <summary>Whether store path <paramref name="index"/> of this storage is out of service.</summary>
+    public bool HasFailedPath(int index) => FailedPaths is { } failed && index >= 0 && index < failed.Length && failed[index];
     public int SubdirCount { get; set; }
     public int CurrentWritePath { get; set; }
     public long[] PathTotalMb { get; set; } = [];

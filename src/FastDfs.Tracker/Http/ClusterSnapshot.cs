@@ -39,7 +39,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
         s.LastHeartbeat,
         s.TotalMb,
         s.FreeMb,
-        s.PathTotalMb.Zip(s.PathFreeMb, (total, free) => new PathUsage(total, free)).ToList(),
+        s.PathTotalMb.Zip(s.PathFreeMb, (total, free) => (total, free)).Select((p, i) => new PathUsage(p.total, p.free, s.HasFailedPath(i))).ToList(),
         SyncLag(s, group),
         s.LastSyncedTimestamp,
         s.SrcId,
@@ -103,7 +103,8 @@ internal sealed record IntegritySummary(long ScrubPasses, bool ScrubRunning, lon
         r.CorruptFound, r.Repaired, r.Unrepairable, r.ReplicasRefused, r.AntiEntropyRounds, r.AntiEntropyResent, r.AntiEntropyRestored);
 }
 
-internal sealed record PathUsage(long TotalMb, long FreeMb);
+/// <summary>One store path of a storage; <c>Failed</c> when its disk is out of service (STORE_PATH_HEALTH).</summary>
+internal sealed record PathUsage(long TotalMb, long FreeMb, bool Failed);
 
 internal sealed record OperationCounters(long Uploads, long UploadsTotal, long Downloads, long DownloadsTotal, long Deletes,
     long DeletesTotal, long UploadBytes, long DownloadBytes, long SyncInBytes, long SyncOutBytes, int Connections);

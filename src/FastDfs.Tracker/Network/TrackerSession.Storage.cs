@@ -33,6 +33,10 @@ internal sealed partial class TrackerSession
                 _cluster.SyncReport(JoinedStorage(command), body);
                 ReplyChangeNotification();
                 return true;
+            case StorePathHealthReport.Command:
+                _cluster.ReportFailedPaths(JoinedStorage(command), StorePathHealthReport.Parse(body).Failed);
+                ReplyEmpty();
+                return true;
             case FdfsCommand.StorageChangelogReq:
             {
                 StorageNode node;

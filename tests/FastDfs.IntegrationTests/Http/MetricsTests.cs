@@ -26,6 +26,7 @@ public sealed class MetricsTests
         Series(storage, "fastdfs_storage_http_requests_total", 1, "code=\"200\"", "method=\"GET\"");
         Series(storage, "fastdfs_storage_http_sent_bytes_total", 4096);
         Assert.Matches("fastdfs_storage_disk_free_bytes\\{[^}]*store_path=\"M00\"\\} [1-9]", storage);
+        Assert.Matches("fastdfs_storage_disk_failed\\{[^}]*store_path=\"M00\"[^}]*\\} 0", storage);
         Assert.Matches("fastdfs_storage_disk_total_bytes\\{[^}]*store_path=\"M00\"\\} [1-9]", storage);
         Assert.Contains("fastdfs_storage_connections{", storage);
         Assert.Contains("fastdfs_storage_sync_lag_seconds{", storage);

@@ -57,6 +57,8 @@ public sealed class ParserFuzzTests
     {
         ["PacketHeader"] = b => _ = b.Length >= ProtocolConstants.HeaderSize ? PacketHeader.Read(b) : default,
         ["StorageJoinRequest"] = b => StorageJoinRequest.Parse(b),
+        ["FetchPathBinlogRequest"] = b => FetchPathBinlogRequest.Parse(b),
+        ["StorePathHealthReport"] = b => StorePathHealthReport.Parse(b),
         ["StorageJoinResponse"] = b => StorageJoinResponse.Parse(b),
         ["SyncSourceBody"] = b => SyncSourceBody.Parse(b),
         ["QueryStoreResponse"] = b => QueryStoreResponse.Parse(b),

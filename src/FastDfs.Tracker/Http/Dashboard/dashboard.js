@@ -42,12 +42,17 @@ function integrity(s) {
     el("div", { class: "muted" }, i.replicasRefused + " refused · " + i.antiEntropyResent + " re-sent · " + i.antiEntropyRestored + " restored"));
 }
 
+function failedPaths(s) {
+  const failed = (s.paths || []).map((p, i) => p.failed ? "M" + i.toString(16).toUpperCase().padStart(2, "0") : null).filter(x => x);
+  return failed.length ? el("div", { class: "error" }, "failed disk: " + failed.join(", ")) : el("span", {});
+}
+
 function storageRow(s) {
   const c = s.counters;
   return el("tr", { "data-storage": s.id },
     el("td", {}, s.id, el("div", { class: "muted" }, s.ip + ":" + s.port + (s.isTrunkServer ? " · trunk server" : ""))),
     el("td", {}, el("span", { class: "state " + s.status, "data-field": "status" }, s.status), el("div", { class: "reason" }, s.reason)),
-    el("td", {}, usage(s.totalMb, s.freeMb)),
+    el("td", { "data-field": "disk" }, usage(s.totalMb, s.freeMb), failedPaths(s)),
     el("td", { class: "num", "data-field": "syncLag" }, s.syncLagSeconds + " s"),
     el("td", { class: "num", "data-field": "uploads" }, c.uploads),
     el("td", { class: "num", "data-field": "downloads" }, c.downloads),

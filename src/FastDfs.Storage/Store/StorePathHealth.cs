@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Logging;
+
+namespace FastDfs.Storage.Store;
+
+/// <summary>
+/// Watches the disks of the store paths while the storage runs: every <c>store_path_check_interval</c> seconds, and at
+/// once when a request met EIO or a read-only file system, each path must still have its data directories and take a
+/// small synced write. A path that fails is taken out of service (no new uploads; the trackers are told, and send its
+/// files' readers to the group's other members); one that passes again comes back. The other paths go on serving.
+/// </summary>
+internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogger logger)
+{
+    private const string ProbeFileName = ".health_probe";
+
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>Asks for a check now (a request failed with EIO or EROFS).</summary>
+    public void CheckSoon()
+    {
+        try
+        {
+            _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+            // A check is already asked for.
+        }
+    }
+
+    public async Task RunAsync(TimeSpan interval, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            await Task.Run(CheckAll, stop).ConfigureAwait(false);
+            try
+            {
+                await _wake.WaitAsync(interval, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Checks every path now; returns how many are out of service.</summary>
+    public int CheckAll()
+    {
+        int failed = 0;
+        foreach (var path in paths.All)
+        {
+            string? failure = Probe(path);
+            failed += failure is null ? 0 : 1;
+            if (!path.SetFailure(failure))
+            {
+                continue;
+            }
+
+            paths.HealthChanged();
+            if (failure is not null)
+            {
+                logger.LogError("store path {Index} ({Path}) is out of service: {Failure}. No upload goes there; the trackers send readers of "
+                    + "its files to the group's other members. Replace the disk and restart the storage to recover it from them.",
+                    path.Index, path.Root, failure);
+            }
+            else
+            {
+                logger.LogWarning("store path {Index} ({Path}) works again: back in service", path.Index, path.Root);
+            }
+        }
+
+        return failed;
+    }
+
+    private string? Probe(StorePathState path)
+    {
+        string last = (subdirCount - 1).ToString("X2");
+        if (!Directory.Exists(Path.Combine(path.DataDirectory, "00", "00")) || !Directory.Exists(Path.Combine(path.DataDirectory, last, last)))
+        {
+            return "its data directories are gone (the disk unmounted?)";
+        }
+
+        string probe = Path.Combine(path.DataDirectory, ProbeFileName);
+        try
+        {
+            using (var file = new FileStream(probe, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.WriteThrough))
+            {
+                file.WriteByte(1);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"a test write failed: {e.Message}";
+        }
+    }
+}
