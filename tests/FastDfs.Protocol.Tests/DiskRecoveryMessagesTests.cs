@@ -45,7 +45,7 @@ public sealed class StorePathHealthReportTests
         Assert.Equal(expected, report.ToArray());
         Assert.Equal([false, true, false], StorePathHealthReport.Parse(expected).Failed);
         Assert.Equal((FdfsCommand)248, StorePathHealthReport.Command);
-        foreach (string bad in new[] { "", "01", "0200", "020001", "0102", "03000100ff" })
+        foreach (string bad in new[] { "", "01", "0200", "02000100", "0102", "03000100ff" })
         {
             Assert.Throws<ProtocolException>(() => StorePathHealthReport.Parse(Convert.FromHexString(bad)));
         }

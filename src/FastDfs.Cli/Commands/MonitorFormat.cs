@@ -195,6 +195,16 @@ internal static class MonitorFormat
             string synced = lag.LastSyncedTimestamp > 0 ? Time(lag.LastSyncedTimestamp, zone) : "never";
             s.Append(CultureInfo.InvariantCulture, $"\t\tsynced_from {lag.SrcId} = {synced} ({lag.DelaySeconds}s delay)\n");
         }
+
+        if (sync.Recoveries.TryGetValue(id, out var recovery))
+        {
+            s.Append(CultureInfo.InvariantCulture, $"\t\tdisk_recovery = {recovery.Describe()}\n");
+        }
+
+        if (sync.FailedPaths.TryGetValue(id, out var failed) && failed.Count > 0)
+        {
+            s.Append(CultureInfo.InvariantCulture, $"\t\tfailed_store_paths = {string.Join(", ", failed.Select(i => $"M{i:X2}"))}\n");
+        }
     }
 
     /// <summary>FastDFS.NET addition (from storages that answer <see cref="TrunkSpaceQuery"/>): the storage's trunk space.</summary>

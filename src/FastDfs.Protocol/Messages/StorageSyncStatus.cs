@@ -10,10 +10,18 @@ public readonly record struct SyncLag(string DestId, string SrcId, long LastSync
 /// FastDFS.NET extension command <see cref="FdfsCommand.ServerStorageSyncStatus"/> (tracker, request
 /// <c>group_name[16]</c>): why each storage is in its state and each peer's sync lag. Stock trackers do
 /// not know the command (they answer EINVAL or close); the stock StorageStat bytes are unchanged.
-/// Body: text lines, tab separated: <c>R id reason</c> and <c>S dest src last_synced_timestamp delay_seconds</c>.
+/// Body: text lines, tab separated: <c>R id reason</c>, <c>S dest src last_synced_timestamp delay_seconds</c>,
+/// <c>P id store_path files_done files_total bytes_done elapsed_ms</c> (a disk recovery under way) and
+/// <c>F id index,index...</c> (store paths out of service). A reader skips the kinds of lines it does not know.
 /// </summary>
 public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reasons, IReadOnlyList<SyncLag> Lags)
 {
+    /// <summary>Disk recoveries under way, by storage id.</summary>
+    public IReadOnlyDictionary<string, RecoveryProgress> Recoveries { get; init; } = new Dictionary<string, RecoveryProgress>();
+
+    /// <summary>Store paths out of service, by storage id.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<int>> FailedPaths { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
+
     public byte[] ToArray()
     {
         var text = new StringBuilder();
@@ -27,6 +35,16 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
             text.Append(CultureInfo.InvariantCulture, $"S\t{lag.DestId}\t{lag.SrcId}\t{lag.LastSyncedTimestamp}\t{lag.DelaySeconds}\n");
         }
 
+        foreach (var (id, p) in Recoveries)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"P\t{id}\t{p.StorePathIndex}\t{p.FilesDone}\t{p.FilesTotal}\t{p.BytesDone}\t{p.ElapsedMillis}\n");
+        }
+
+        foreach (var (id, paths) in FailedPaths)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"F\t{id}\t{string.Join(',', paths)}\n");
+        }
+
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 
@@ -34,6 +52,8 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
     {
         var reasons = new Dictionary<string, string>(StringComparer.Ordinal);
         var lags = new List<SyncLag>();
+        var recoveries = new Dictionary<string, RecoveryProgress>(StringComparer.Ordinal);
+        var failed = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
         foreach (var line in Encoding.UTF8.GetString(body).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var fields = line.Split('\t');
@@ -47,8 +67,22 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
             {
                 lags.Add(new SyncLag(dest, src, syncedTs, delaySeconds));
             }
+            else if (fields is ["P", var rid, var path, var done, var total, var bytes, var elapsed] &&
+                     int.TryParse(path, NumberStyles.None, CultureInfo.InvariantCulture, out int pathIndex) &&
+                     long.TryParse(done, NumberStyles.None, CultureInfo.InvariantCulture, out long filesDone) &&
+                     long.TryParse(total, NumberStyles.None, CultureInfo.InvariantCulture, out long filesTotal) &&
+                     long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out long bytesDone) &&
+                     long.TryParse(elapsed, NumberStyles.None, CultureInfo.InvariantCulture, out long elapsedMs))
+            {
+                recoveries[rid] = new RecoveryProgress(pathIndex, filesDone, filesTotal, bytesDone, elapsedMs);
+            }
+            else if (fields is ["F", var fid, var list])
+            {
+                failed[fid] = [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries)
+                    .Select(x => int.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out int i) ? i : -1).Where(i => i >= 0)];
+            }
         }
 
-        return new StorageSyncStatus(reasons, lags);
+        return new StorageSyncStatus(reasons, lags) { Recoveries = recoveries, FailedPaths = failed };
     }
 }

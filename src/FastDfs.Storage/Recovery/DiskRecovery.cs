@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using FastDfs.Client;
 using FastDfs.Protocol;
+using FastDfs.Protocol.Config;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Messages;
 using FastDfs.ServerCore.Peers;
@@ -85,8 +86,23 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         }
 
         // Beyond stock, which takes every file from one peer: the workers share out the ACTIVE members.
-        var totals = await Task.WhenAll(Enumerable.Range(0, flag.Threads)
-            .Select(worker => RunWorkerAsync(pathIndex, worker, files, Rotate(sources, worker), self, ct))).ConfigureAwait(false);
+        var (total, done) = CountRecords(files, flag.Threads);
+        _filesDone = done;
+        _bytesDone = 0;
+        using var progressEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var progress = ReportProgressAsync(pathIndex, self, total, progressEnd.Token);
+        (long Files, long Links, long Bytes, long Missing)[] totals;
+        try
+        {
+            totals = await Task.WhenAll(Enumerable.Range(0, flag.Threads)
+                .Select(worker => RunWorkerAsync(pathIndex, worker, files, Rotate(sources, worker), self, ct))).ConfigureAwait(false);
+        }
+        finally
+        {
+            await progressEnd.CancelAsync().ConfigureAwait(false);
+            await progress.ConfigureAwait(false);
+        }
+
         files.Finish();
         var result = new Result(pathIndex, totals.Sum(t => t.Files), totals.Sum(t => t.Links), totals.Sum(t => t.Bytes), totals.Sum(t => t.Missing),
             started.Elapsed, from);
@@ -94,6 +110,81 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             + "({Missing} no longer on any peer)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
             result.Elapsed.TotalSeconds, result.Missing);
         return result;
+    }
+
+    private long _filesDone;
+    private long _bytesDone;
+
+    /// <summary>The records of all workers, and those before their marks (done by an earlier run).</summary>
+    private static (long Total, long Done) CountRecords(RecoveryFiles files, int threads)
+    {
+        long total = 0, done = 0;
+        for (int t = 0; t < threads; t++)
+        {
+            long mark = files.ReadMark(t), offset = 0;
+            foreach (string line in File.ReadLines(files.BinlogPath(t)))
+            {
+                total++;
+                if (offset < mark)
+                {
+                    done++;
+                }
+
+                offset += line.Length + 1;
+            }
+        }
+
+        return (total, done);
+    }
+
+    /// <summary>
+    /// Every two seconds, how far the recovery has come, to every tracker (RECOVERY_PROGRESS: `fdfs monitor`, the dashboard
+    /// and the metrics show it) and every ten seconds to the log. Stock trackers refuse it and are not asked again.
+    /// </summary>
+    private async Task ReportProgressAsync(int pathIndex, StorageBrief self, long total, CancellationToken ct)
+    {
+        var started = state.Clock.GetTimestamp();
+        var unsupported = new HashSet<TrackerAddress>();
+        long lastLogged = 0;
+        try
+        {
+            while (true)
+            {
+                var elapsed = state.Clock.GetElapsedTime(started);
+                var progress = new RecoveryProgress(pathIndex, Interlocked.Read(ref _filesDone), total, Interlocked.Read(ref _bytesDone),
+                    (long)elapsed.TotalMilliseconds);
+                if (elapsed.TotalSeconds - lastLogged >= 10)
+                {
+                    lastLogged = (long)elapsed.TotalSeconds;
+                    logger.LogInformation("disk recovery {Progress}", progress.Describe());
+                }
+
+                var body = new RecoveryProgressReport(state.GroupName, self.Id, progress).ToArray();
+                foreach (var tracker in state.Config.TrackerServers.Where(t => !unsupported.Contains(t)))
+                {
+                    try
+                    {
+                        await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, ConnectTimeout, NetworkTimeout, ct,
+                            state.ClientBindAddress, state.PeerKey).ConfigureAwait(false);
+                        var (status, _) = await connection.RequestAsync(RecoveryProgressReport.Command, body, ct).ConfigureAwait(false);
+                        if (status == Errno.EINVAL)
+                        {
+                            unsupported.Add(tracker);
+                        }
+                    }
+                    catch (IOException e)
+                    {
+                        logger.LogDebug("RECOVERY_PROGRESS to {Tracker}: {Message}", tracker, e.Message);
+                    }
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(2), state.Clock, ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The recovery ended (or the storage stops).
+        }
     }
 
     /// <summary><paramref name="sources"/> starting at the worker's own (each worker asks its own peer first).</summary>
@@ -362,6 +453,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                         {
                             placed++;
                             bytes += size;
+                            Interlocked.Add(ref _bytesDone, size);
                             await _throttle.WaitAsync((int)Math.Min(size, int.MaxValue), ct).ConfigureAwait(false);
                         }
                         else
@@ -387,6 +479,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             }
 
             offset = next;
+            Interlocked.Increment(ref _filesDone);
             if (++sinceMark >= MarkEvery)
             {
                 files.WriteMark(worker, offset);

@@ -42,7 +42,14 @@ internal sealed partial class ClusterState
                 }
             }
 
-            return new StorageSyncStatus(reasons, lags);
+            return new StorageSyncStatus(reasons, lags)
+            {
+                Recoveries = group.Storages.Where(n => n.Status == StorageStatus.Recovery && n.Recovery is not null)
+                    .ToDictionary(n => n.Id, n => n.Recovery!.Value, StringComparer.Ordinal),
+                FailedPaths = group.Storages.Where(n => n.FailedPaths is not null)
+                    .ToDictionary(n => n.Id, n => (IReadOnlyList<int>)[.. Enumerable.Range(0, n.FailedPaths!.Length).Where(n.HasFailedPath)],
+                        StringComparer.Ordinal),
+            };
         }
     }
 
@@ -62,6 +69,9 @@ internal sealed partial class ClusterState
             StorageStatus.Syncing => $"receiving the group's files from {source!.Id}",
             StorageStatus.Offline => "not connected to this tracker (stopped, unreachable, or heartbeat lost)",
             StorageStatus.Online => "joined; ACTIVE after its next heartbeat",
+            StorageStatus.Recovery => node.Recovery is { } progress
+                ? "recovering a replaced disk from its peers, " + progress.Describe()
+                : "recovering a replaced disk from its peers",
             _ => null,
         };
     }

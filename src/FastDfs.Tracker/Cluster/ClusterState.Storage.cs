@@ -260,6 +260,22 @@ internal sealed partial class ClusterState
         }
     }
 
+    /// <summary>RECOVERY_PROGRESS from a storage recovering a disk (not joined yet: known by its group, id and address).</summary>
+    public void ReportRecoveryProgress(RecoveryProgressReport report, string remoteIp)
+    {
+        lock (_lock)
+        {
+            var group = FindGroup(report.Group) ?? throw new ProtocolException($"unknown group {report.Group}", Errno.ENOENT);
+            var node = group.Find(report.StorageId) ?? throw new ProtocolException($"RECOVERY_PROGRESS for unknown storage {report.StorageId}", Errno.ENOENT);
+            if (node.Ip != remoteIp && node.JoinedFrom != remoteIp)
+            {
+                throw new ProtocolException($"RECOVERY_PROGRESS for {node.Id} from {remoteIp}", Errno.EPERM);
+            }
+
+            node.Recovery = report.Progress;
+        }
+    }
+
     /// <summary>STORE_PATH_HEALTH: which of the storage's paths are out of service (readers of their files go elsewhere).</summary>
     public void ReportFailedPaths(StorageNode node, IReadOnlyList<bool> failed)
     {

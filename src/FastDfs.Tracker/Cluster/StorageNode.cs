@@ -34,6 +34,9 @@ internal sealed class StorageNode(string id, StorageGroup group)
     public long UploadPriority { get; set; }
     public int StorePathCount { get; set; }
 
+    /// <summary>The last RECOVERY_PROGRESS of a disk recovery this storage runs (shown while it is in RECOVERY).</summary>
+    public RecoveryProgress? Recovery { get; set; }
+
     /// <summary>The store paths whose disk failed, as the storage reported them (STORE_PATH_HEALTH); null when all work.</summary>
     public bool[]? FailedPaths { get; set; }
 

@@ -81,7 +81,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
         StorageStatus.Syncing => s.SrcId.Length > 0 ? $"copying existing files from {s.SrcId}" : "copying existing files",
         StorageStatus.IpChanged => "its IP address changed",
         StorageStatus.Deleted => "deleted by an administrator",
-        StorageStatus.Recovery => "recovering its data from a peer",
+        StorageStatus.Recovery => s.Recovery is { } progress ? "recovering a replaced disk, " + progress.Describe() : "recovering its data from a peer",
         _ => "unknown state",
     };
 }

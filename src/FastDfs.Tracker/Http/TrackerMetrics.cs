@@ -31,6 +31,10 @@ internal sealed class TrackerMetrics : IDisposable
             "Disk size of each storage (sum of its store paths)");
         meter.CreateObservableGauge("fastdfs.tracker.storage.disk.free", () => PerStorage(cluster, s => s.FreeMb * 1024 * 1024), "By",
             "Free disk of each storage");
+        meter.CreateObservableGauge("fastdfs.tracker.storage.recovery.remaining", () => cluster.Read(groups => groups
+            .SelectMany(g => g.Storages.Where(s => s.Status == StorageStatus.Recovery && s.Recovery is not null)
+                .Select(s => new Measurement<long>(Math.Max(0, s.Recovery!.Value.FilesTotal - s.Recovery.Value.FilesDone), StorageTags(s))))
+            .ToList()), description: "Files a storage recovering a replaced disk still has to fetch (RECOVERY_PROGRESS)");
         meter.CreateObservableGauge("fastdfs.tracker.storage.sync.lag", () => cluster.Read(groups => groups
             .SelectMany(g => g.Storages.Select(s => new Measurement<long>(ClusterSnapshot.SyncLag(s, g), StorageTags(s))))
             .ToList()), "s", "Seconds between the newest write of a storage's peers and what it has synced");

@@ -33,6 +33,10 @@ internal sealed partial class TrackerSession
                 _cluster.SyncReport(JoinedStorage(command), body);
                 ReplyChangeNotification();
                 return true;
+            case RecoveryProgressReport.Command:
+                _cluster.ReportRecoveryProgress(RecoveryProgressReport.Parse(body), RemoteIp);
+                ReplyEmpty();
+                return true;
             case StorePathHealthReport.Command:
                 _cluster.ReportFailedPaths(JoinedStorage(command), StorePathHealthReport.Parse(body).Failed);
                 ReplyEmpty();

@@ -67,13 +67,24 @@ public sealed class DiskRecoveryTests(Xunit.Abstractions.ITestOutputHelper outpu
         Directory.Delete(cluster.StorageConfigs[1].StorePaths[1].Path, recursive: true); // the new, empty disk
 
         var restart = cluster.RestartStorageAsync(1, ct: ct);
-        bool sawRecovery = false;
+        bool sawRecovery = false, sawProgress = false;
         while (!restart.IsCompleted)
         {
             var stat = (await client.ListStoragesAsync("group1", ct: ct)).Single(s => s.IpAddr == ip && s.StoragePort == port);
             if (stat.Status == StorageStatus.Recovery)
             {
                 sawRecovery = true;
+                // The progress the storage reports (RECOVERY_PROGRESS), as `fdfs monitor` and the dashboard show it.
+                var status = await client.Tracker.GetSyncStatusAsync("group1", ct);
+                if (status.Recoveries.TryGetValue(stat.Id, out var progress))
+                {
+                    sawProgress = true;
+                    Assert.Equal(1, progress.StorePathIndex);
+                    Assert.Equal(onLostPath.Count, progress.FilesTotal);
+                    Assert.InRange(progress.FilesDone, 0, progress.FilesTotal);
+                    Assert.Contains("recovering a replaced disk", status.Reasons[stat.Id]);
+                }
+
                 // While it recovers, the tracker sends every reader of a file of the lost path to the peer.
                 foreach (var id in onLostPath.Take(5))
                 {
@@ -87,6 +98,7 @@ public sealed class DiskRecoveryTests(Xunit.Abstractions.ITestOutputHelper outpu
 
         await restart;
         Assert.True(sawRecovery, "the storage was never seen in RECOVERY");
+        Assert.True(sawProgress, "the tracker never had the recovery's progress");
         var result = Assert.Single(cluster.Storages[1].Recoveries);
         output.WriteLine($"recovered {result.Files} files, {result.Bytes} bytes in {result.Elapsed}");
         Assert.Equal(1, result.StorePathIndex);

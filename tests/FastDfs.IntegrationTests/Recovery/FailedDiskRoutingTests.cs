@@ -56,6 +56,8 @@ public sealed class FailedDiskRoutingTests
         }
 
         Assert.True(await OffersFailingAsync(onDisk0[0]));
+        var stat = (await client.ListStoragesAsync("group1", ct: ct)).Single(s => s.IpAddr == ip && s.StoragePort == port);
+        Assert.Equal([1], (await client.Tracker.GetSyncStatusAsync("group1", ct)).FailedPaths[stat.Id]);
         var later = await ReplicationCluster.Direct(client, failing).UploadAsync(new MemoryStream("still writable"u8.ToArray()), 14, "txt", ct: ct);
         Assert.StartsWith("M00/", later.LogicName);
 
