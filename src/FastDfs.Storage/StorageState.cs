@@ -76,6 +76,7 @@ internal sealed class StorageState : IDisposable
         var trackerAddresses = ResolveTrackers(config, logger);
         string sourceIp = !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out _) ? config.BindAddr : "127.0.0.1";
         string dataDirectory = DataDirectoryOf(config);
+        config = Recovery.SparePaths.Apply(config, dataDirectory, logger); // store paths on the spares that replaced failed disks
         var paths = new StorePathSet(config);
         var distributor = new SubdirDistributor(config.FileDistributePathMode, config.FileDistributeRotateCount, config.SubdirCountPerPath);
         var counters = new StorageStatCounters();

@@ -155,6 +155,12 @@ public sealed record StorageConfig
     /// </summary>
     public int StorePathCheckInterval { get; init; } = 10;
 
+    /// <summary>
+    /// FastDFS.NET addition (<c>spare_store_path</c>, repeatable): empty disks kept ready. When the disk of a store path
+    /// fails, the first unused spare takes its place and is refilled from the group's peers, with no human action.
+    /// </summary>
+    public IReadOnlyList<string> SpareStorePaths { get; init; } = [];
+
     /// <summary>Stock's <c>disk_recovery_threads</c>: the workers that fetch a lost store path's files from a peer.</summary>
     public int DiskRecoveryThreads { get; init; } = 1;
 
@@ -350,6 +356,7 @@ public sealed record StorageConfig
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
             DiskRecoveryRate = Math.Max(0, g.GetBytes("disk_recovery_rate", d.DiskRecoveryRate)),
             StorePathCheckInterval = Math.Max(0, g.GetInt("store_path_check_interval", d.StorePathCheckInterval)),
+            SpareStorePaths = [.. g.GetAll("spare_store_path").Where(p => p.Length > 0).Select(ConfigReading.ChopPath)],
             StorePaths = storePaths,
             SubdirCountPerPath = subdirCount,
             TrackerServers = ConfigReading.TrackerServers(ini),

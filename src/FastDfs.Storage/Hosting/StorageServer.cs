@@ -182,7 +182,15 @@ public sealed class StorageServer : IAsyncDisposable
         _background.Add(Task.Run(() => PeriodicFlushAsync(ctx, _stopping.Token)));
         if (config.StorePathCheckInterval > 0)
         {
-            _background.Add(Task.Run(() => ctx.PathHealth.RunAsync(TimeSpan.FromSeconds(config.StorePathCheckInterval), _stopping.Token)));
+            var interval = TimeSpan.FromSeconds(config.StorePathCheckInterval);
+            _background.Add(Task.Run(() => ctx.PathHealth.RunAsync(interval, _stopping.Token)));
+            if (config.SpareStorePaths.Count > 0)
+            {
+                var spares = new Recovery.SpareTakeover(ctx.State,
+                    new Recovery.DiskRecovery(ctx.State, _loggerFactory.CreateLogger<Recovery.DiskRecovery>()),
+                    _loggerFactory.CreateLogger<Recovery.SpareTakeover>());
+                _background.Add(Task.Run(() => spares.RunAsync(interval, _stopping.Token)));
+            }
         }
 
         _background.Add(Task.Run(() => SweepLeftoversAsync(ctx, _stopping.Token)));

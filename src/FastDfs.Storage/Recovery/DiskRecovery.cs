@@ -39,7 +39,9 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     public sealed record Result(int StorePathIndex, long Files, long Links, long Bytes, long Missing, TimeSpan Elapsed, string? Source);
 
     /// <summary>Recovers store path <paramref name="pathIndex"/>, whose <see cref="RecoveryFiles"/> say a recovery is due or in progress.</summary>
-    public async Task<Result> RecoverAsync(int pathIndex, CancellationToken ct)
+    /// <param name="whileServing">a spare refilled while the storage runs (it stays ACTIVE for its other paths): no RECOVERY
+    /// state and no progress reports to the trackers, which keep the path's readers away through STORE_PATH_HEALTH</param>
+    public async Task<Result> RecoverAsync(int pathIndex, CancellationToken ct, bool whileServing = false)
     {
         var started = Stopwatch.StartNew();
         var files = new RecoveryFiles(state.Paths[pathIndex].DataDirectory);
@@ -63,7 +65,11 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             return new Result(pathIndex, 0, 0, 0, 0, started.Elapsed, null);
         }
 
-        await ReportRecoveryAsync(self, ct).ConfigureAwait(false);
+        if (!whileServing)
+        {
+            await ReportRecoveryAsync(self, ct).ConfigureAwait(false);
+        }
+
         string from = string.Join(", ", sources.Select(Describe));
         logger.LogInformation("recovering store path {Index} ({Path}) from {Peers}", pathIndex, state.Paths[pathIndex].Root, from);
         if (!flag.FetchDone || flag.Threads <= 0)
@@ -90,7 +96,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         _filesDone = done;
         _bytesDone = 0;
         using var progressEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var progress = ReportProgressAsync(pathIndex, self, total, progressEnd.Token);
+        var progress = ReportProgressAsync(pathIndex, self, total, toTrackers: !whileServing, progressEnd.Token);
         (long Files, long Links, long Bytes, long Missing)[] totals;
         try
         {
@@ -141,7 +147,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     /// Every two seconds, how far the recovery has come, to every tracker (RECOVERY_PROGRESS: `fdfs monitor`, the dashboard
     /// and the metrics show it) and every ten seconds to the log. Stock trackers refuse it and are not asked again.
     /// </summary>
-    private async Task ReportProgressAsync(int pathIndex, StorageBrief self, long total, CancellationToken ct)
+    private async Task ReportProgressAsync(int pathIndex, StorageBrief self, long total, bool toTrackers, CancellationToken ct)
     {
         var started = state.Clock.GetTimestamp();
         var unsupported = new HashSet<TrackerAddress>();
@@ -160,7 +166,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 }
 
                 var body = new RecoveryProgressReport(state.GroupName, self.Id, progress).ToArray();
-                foreach (var tracker in state.Config.TrackerServers.Where(t => !unsupported.Contains(t)))
+                foreach (var tracker in state.Config.TrackerServers.Where(t => toTrackers && !unsupported.Contains(t)))
                 {
                     try
                     {

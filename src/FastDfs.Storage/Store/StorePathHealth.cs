@@ -49,6 +49,12 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
         int failed = 0;
         foreach (var path in paths.All)
         {
+            if (path.Refilling)
+            {
+                failed++;
+                continue; // a spare being filled stays out of service until it is whole
+            }
+
             string? failure = Probe(path);
             failed += failure is null ? 0 : 1;
             if (!path.SetFailure(failure))

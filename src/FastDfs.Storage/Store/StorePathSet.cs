@@ -16,6 +16,10 @@ internal sealed class StorePathState(int index, string root, bool readOnly)
     /// <summary>Why the path's disk is out of service (unwritable, gone), or null while it works.</summary>
     public string? Failure => _failure;
 
+    /// <summary>A spare disk that took this path's place and is being filled from the peers: out of service until then,
+    /// whatever its checks say.</summary>
+    public bool Refilling { get; set; }
+
     /// <summary>New uploads may go here: not configured read-only and its disk not failed.</summary>
     public bool Writable => !ReadOnly && _failure is null;
 
@@ -82,6 +86,17 @@ internal sealed class StorePathSet
     public int SubdirCount => _subdirCount;
     public StorePathState this[int index] => _paths[index];
     public IReadOnlyList<StorePathState> All => _paths;
+
+    /// <summary>Puts <paramref name="root"/> (a spare disk) in the place of store path <paramref name="index"/>, out of service
+    /// while it is refilled.</summary>
+    public StorePathState Replace(int index, string root)
+    {
+        var replacement = new StorePathState(index, root, readOnly: false) { Refilling = true };
+        replacement.SetFailure("a spare disk being refilled from the peers");
+        _paths[index] = replacement;
+        HealthChanged();
+        return replacement;
+    }
 
     /// <summary>
     /// Creates <c>data/00/00 .. data/XX/XX</c> of every path. Like stock, a path whose first and last

@@ -480,6 +480,14 @@ internal sealed class TrunkSpaceManager : ITrunkSpaceAllocator, IDisposable
     private bool Replay(TrunkBinlogRecord record)
     {
         var block = record.Block;
+        if (!_files.IsValidPath(block.File) || block.Offset < 0 || block.Size <= 0)
+        {
+            // A record this storage cannot place (a store path it does not have; found by the session fuzzer in lines a
+            // member pushed with TRUNK_SYNC_BINLOG): skipped, not a reason to stop loading the trunk space.
+            _logger.LogWarning("trunk binlog record {Record} names no trunk file of this storage: skipped", record);
+            return false;
+        }
+
         if (!_trunkFiles.ContainsKey(block.File))
         {
             long length = _files.Length(block.File);

@@ -128,6 +128,8 @@ public sealed class DiskRecoveryKillTests(Xunit.Abstractions.ITestOutputHelper o
 
                 return true;
             }, TimeSpan.FromSeconds(60), "the child to hold every file", ct);
+            // And the peer too: a file whose only copy was on the destroyed disk could not come back from anywhere.
+            await ReplicationCluster.AllServeAsync(client, cluster.Storages, files, ct, TimeSpan.FromSeconds(60));
 
             // The disk is replaced while the storage is down; it recovers slowly (16 KB/s) and is killed twice.
             await KillAsync(child, ct);

@@ -62,6 +62,19 @@ public sealed class TrunkSnapshotTests
     }
 
     [Fact]
+    public void A_binlog_record_of_a_store_path_this_storage_does_not_have_is_skipped()
+    {
+        // Found by the session fuzzer: a member's TRUNK_SYNC_BINLOG line naming store path 7 of a one-path storage stopped
+        // the trunk space from loading (IndexOutOfRangeException) for every later request.
+        using var bed = new TrunkTestBed(TrunkTestBed.StockSample(trunkFileSize: 1 << 20));
+        Churn(bed, 2, 100);
+        var expected = Ordered(bed.Manager.FreeBlocks(0));
+        File.AppendAllText(Path.Combine(bed.BasePath, "data", "trunk", "binlog"), "1795479600 A 7 0 0 1 0 256\n1795479600 D 0 9 9 1 -5 0\n");
+        using var reopened = bed.Reopen();
+        Assert.Equal(expected, Ordered(reopened.Manager.FreeBlocks(0)));
+    }
+
+    [Fact]
     public void ReloadFromBinlog_DeletesTheSnapshot_AndASnapshotBeyondTheBinlogIsIgnored()
     {
         using var bed = new TrunkTestBed(TrunkTestBed.StockSample(trunkFileSize: 1 << 20));
