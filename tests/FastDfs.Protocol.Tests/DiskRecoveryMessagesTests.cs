@@ -51,3 +51,36 @@ public sealed class StorePathHealthReportTests
         }
     }
 }
+
+/// <summary>RECOVERY_PROGRESS (249) and FETCH_FILES (250), FastDFS.NET's recovery frames.</summary>
+public sealed class RecoveryFrameTests
+{
+    private const string Group1 = "67726f75703100000000000000000000";
+
+    [Fact]
+    public void RecoveryProgress_IsGroupIdPathThenFourCounters()
+    {
+        var report = new RecoveryProgressReport("group1", "10.0.0.7", new RecoveryProgress(1, 120, 400, 3_000_000, 2500));
+        byte[] expected = Convert.FromHexString(Group1 + "31302e302e302e370000000000000000" + "01" +
+            "0000000000000078" + "0000000000000190" + "00000000002dc6c0" + "00000000000009c4");
+        Assert.Equal(expected, report.ToArray());
+        Assert.Equal(report, RecoveryProgressReport.Parse(expected));
+        Assert.Equal(1_200_000, report.Progress.BytesPerSecond);
+        Assert.Equal(5, report.Progress.EtaSeconds); // 280 files left at 48 files/s
+        Assert.Throws<ProtocolException>(() => RecoveryProgressReport.Parse(expected[..^1]));
+    }
+
+    [Fact]
+    public void FetchFiles_IsGroupCountThenLengthPrefixedNames()
+    {
+        var request = new FetchFilesRequest("group1", ["M00/00/00/a.jpg", "M01/0A/FF/bc.txt"]);
+        byte[] expected = Convert.FromHexString(Group1 + "0002" + "0f" + Convert.ToHexString("M00/00/00/a.jpg"u8) + "10" +
+            Convert.ToHexString("M01/0A/FF/bc.txt"u8));
+        Assert.Equal(expected, request.ToArray());
+        Assert.Equal(request.Names, FetchFilesRequest.Parse(expected).Names);
+        foreach (byte[] bad in new[] { expected[..^1], [.. expected, 0], Convert.FromHexString(Group1 + "0000"), Convert.FromHexString(Group1 + "0101" + "00") })
+        {
+            Assert.Throws<ProtocolException>(() => FetchFilesRequest.Parse(bad));
+        }
+    }
+}

@@ -299,6 +299,14 @@ public sealed class StorageLifecycleTests
             Frames.GroupAnd("group1", "127.0.0.5:23000")));
         Assert.Equal(Errno.ENOENT, await client.StatusOfAsync(FdfsCommand.StorageGetStatus,
             Frames.GroupAnd("group1", "127.0.0.9:23000")));
+        // 6.00-6.15 storages ask with the address alone, or with nothing (their own address) before a disk recovery.
+        Assert.Equal(brief, StorageBrief.Parse(await client.RequestOkAsync(FdfsCommand.StorageGetStatus, Frames.GroupAnd("group1", "127.0.0.5"))));
+        await using (var itself = await tracker.ConnectAsync("127.0.0.5"))
+        {
+            Assert.Equal(brief, StorageBrief.Parse(await itself.RequestOkAsync(FdfsCommand.StorageGetStatus, Frames.Group("group1"))));
+        }
+
+        Assert.Equal(Errno.ENOENT, await client.StatusOfAsync(FdfsCommand.StorageGetStatus, Frames.GroupAnd("group1", "127.0.0.9")));
 
         // CHANGE_STATUS between available states changes nothing; to SYNCING it applies.
         await storage.Connection.RequestOkAsync(FdfsCommand.StorageChangeStatus, new[] { (byte)StorageStatus.Online });

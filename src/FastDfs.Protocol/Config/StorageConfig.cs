@@ -356,7 +356,9 @@ public sealed record StorageConfig
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
             DiskRecoveryRate = Math.Max(0, g.GetBytes("disk_recovery_rate", d.DiskRecoveryRate)),
             StorePathCheckInterval = Math.Max(0, g.GetInt("store_path_check_interval", d.StorePathCheckInterval)),
-            SpareStorePaths = [.. g.GetAll("spare_store_path").Where(p => p.Length > 0).Select(ConfigReading.ChopPath)],
+            SpareStorePaths = g.GetAll("spare_store_path") is { Count: > 0 } spares
+                ? [.. spares.Where(p => p.Length > 0).Select(ConfigReading.ChopPath)]
+                : d.SpareStorePaths,
             StorePaths = storePaths,
             SubdirCountPerPath = subdirCount,
             TrackerServers = ConfigReading.TrackerServers(ini),

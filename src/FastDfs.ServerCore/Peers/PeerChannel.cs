@@ -227,6 +227,49 @@ public sealed class PeerChannel : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends one request and hands a successful reply's body to <paramref name="readBody"/>, which must read all of it through
+    /// the <see cref="PeerReplyReader"/> (network_timeout re-armed after every read); returns the reply's status.
+    /// </summary>
+    public async Task<byte> RequestWithReplyReaderAsync(FdfsCommand command, ReadOnlyMemory<byte> body, Func<PeerReplyReader, Task> readBody,
+        CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(NetworkTimeout);
+        try
+        {
+            var frame = new byte[ProtocolConstants.HeaderSize + body.Length];
+            new PacketHeader(body.Length, command).WriteTo(frame);
+            body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
+            await _stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
+            var headerBytes = new byte[ProtocolConstants.HeaderSize];
+            await _stream.ReadExactlyAsync(headerBytes, timeout.Token).ConfigureAwait(false);
+            var header = PacketHeader.Read(headerBytes);
+            if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0 || (header.Status != Errno.Ok && header.BodyLength != 0))
+            {
+                throw new IOException($"{Name} answered {command} with cmd {header.Command}, status {header.Status}, body {header.BodyLength}");
+            }
+
+            if (header.Status != Errno.Ok)
+            {
+                return header.Status;
+            }
+
+            var reader = new PeerReplyReader(_stream, header.BodyLength, timeout, NetworkTimeout);
+            await readBody(reader).ConfigureAwait(false);
+            if (reader.Remaining != 0)
+            {
+                throw new IOException($"{Name}: {reader.Remaining} bytes of the {command} reply were not read");
+            }
+
+            return Errno.Ok;
+        }
+        catch (Exception e) when (IsNetworkFailure(e, ct))
+        {
+            throw new IOException($"{Name}: {command} failed: {e.Message}", e);
+        }
+    }
+
     private async Task<(byte Status, byte[] Body)> ReadReplyAsync(FdfsCommand command, long maxReplyBody, CancellationToken ct)
     {
         var headerBytes = new byte[ProtocolConstants.HeaderSize];
@@ -289,5 +332,59 @@ public sealed class PeerChannel : IAsyncDisposable
 
         await _stream.DisposeAsync().ConfigureAwait(false);
         _client.Dispose();
+    }
+}
+
+/// <summary>Reads a reply body of a known length from a <see cref="PeerChannel"/>, re-arming network_timeout after every read.</summary>
+public sealed class PeerReplyReader
+{
+    private readonly Stream _stream;
+    private readonly CancellationTokenSource _timeout;
+    private readonly TimeSpan _networkTimeout;
+
+    internal PeerReplyReader(Stream stream, long length, CancellationTokenSource timeout, TimeSpan networkTimeout)
+    {
+        _stream = stream;
+        Remaining = length;
+        _timeout = timeout;
+        _networkTimeout = networkTimeout;
+    }
+
+    /// <summary>Body bytes not read yet.</summary>
+    public long Remaining { get; private set; }
+
+    public async Task ReadExactlyAsync(Memory<byte> destination)
+    {
+        if (destination.Length > Remaining)
+        {
+            throw new IOException($"the reply has {Remaining} bytes left, {destination.Length} wanted");
+        }
+
+        await _stream.ReadExactlyAsync(destination, _timeout.Token).ConfigureAwait(false);
+        Remaining -= destination.Length;
+        _timeout.CancelAfter(_networkTimeout);
+    }
+
+    /// <summary>Copies the next <paramref name="count"/> bytes to <paramref name="destination"/>.</summary>
+    public async Task CopyToAsync(Stream destination, long count, byte[] buffer)
+    {
+        if (count > Remaining)
+        {
+            throw new IOException($"the reply has {Remaining} bytes left, {count} wanted");
+        }
+
+        while (count > 0)
+        {
+            int read = await _stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), _timeout.Token).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
+            }
+
+            await destination.WriteAsync(buffer.AsMemory(0, read), _timeout.Token).ConfigureAwait(false);
+            count -= read;
+            Remaining -= read;
+            _timeout.CancelAfter(_networkTimeout);
+        }
     }
 }

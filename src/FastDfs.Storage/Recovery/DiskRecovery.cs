@@ -36,7 +36,8 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     private string OwnIp => state.InitFlag.LastIpAddr is { Length: > 0 } last ? last : state.SourceIp;
 
     /// <summary>What a recovery did, for the log and the tests.</summary>
-    public sealed record Result(int StorePathIndex, long Files, long Links, long Bytes, long Missing, TimeSpan Elapsed, string? Source);
+    /// <param name="Batched">of <paramref name="Files"/>, those that came many per request (FETCH_FILES from FastDFS.NET peers)</param>
+    public sealed record Result(int StorePathIndex, long Files, long Links, long Bytes, long Missing, TimeSpan Elapsed, string? Source, long Batched = 0);
 
     /// <summary>Recovers store path <paramref name="pathIndex"/>, whose <see cref="RecoveryFiles"/> say a recovery is due or in progress.</summary>
     /// <param name="whileServing">a spare refilled while the storage runs (it stays ACTIVE for its other paths): no RECOVERY
@@ -111,7 +112,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
 
         files.Finish();
         var result = new Result(pathIndex, totals.Sum(t => t.Files), totals.Sum(t => t.Links), totals.Sum(t => t.Bytes), totals.Sum(t => t.Missing),
-            started.Elapsed, from);
+            started.Elapsed, from, Interlocked.Read(ref _batched));
         logger.LogInformation("store path {Index} recovered from {Peers}: {Files} files and {Links} links, {Bytes} bytes in {Seconds:F1} s "
             + "({Missing} no longer on any peer)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
             result.Elapsed.TotalSeconds, result.Missing);
@@ -120,6 +121,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
 
     private long _filesDone;
     private long _bytesDone;
+    private long _batched;
 
     /// <summary>The records of all workers, and those before their marks (done by an earlier run).</summary>
     private static (long Total, long Done) CountRecords(RecoveryFiles files, int threads)
@@ -431,62 +433,79 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         NetworkTimeout = NetworkTimeout,
     });
 
-    /// <summary>Fetches the records of worker <paramref name="worker"/> from its mark on, from the first of <paramref name="sources"/>
-    /// that has each file; returns what it placed.</summary>
+    /// <summary>Files per FETCH_FILES request: enough to make small files cheap, few enough that a retry costs little.</summary>
+    private const int BatchFiles = 64;
+
+    /// <summary>Peers that answered FETCH_FILES with EINVAL (stock storages): asked file by file.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _noBatch = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _batchWorked = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _batchFailures = new(StringComparer.Ordinal);
+
+    /// <summary>What one worker placed.</summary>
+    private sealed class WorkerTotals
+    {
+        public long Files, Links, Bytes, Missing;
+    }
+
+    /// <summary>Fetches the records of worker <paramref name="worker"/> from its mark on, many files per request from a FastDFS.NET
+    /// peer (FETCH_FILES), file by file from a stock one, each from the first of <paramref name="sources"/> that has it.</summary>
     private async Task<(long Files, long Links, long Bytes, long Missing)> RunWorkerAsync(int pathIndex, int worker, RecoveryFiles files,
         List<StorageBrief> sources, StorageBrief self, CancellationToken ct)
     {
         long offset = files.ReadMark(worker);
-        long placed = 0, links = 0, bytes = 0, missing = 0, sinceMark = 0;
+        long sinceMark = 0;
+        var totals = new WorkerTotals();
         await using var client = NewClient();
+        var buffer = new byte[256 * 1024];
         using var reader = new StreamReader(new FileStream(files.BinlogPath(worker), FileMode.Open, FileAccess.Read, FileShare.Read));
         reader.BaseStream.Seek(offset, SeekOrigin.Begin);
-        string? line;
-        while ((line = await reader.ReadLineAsync(ct).ConfigureAwait(false)) is not null)
+        var batch = new List<RecoveryRecord>(BatchFiles);
+        long batchEnd = offset;
+        bool more = true;
+        while (more)
         {
-            long next = offset + line.Length + 1;
-            if (RecoveryRecord.TryParse(line, out var record))
+            string? line = await reader.ReadLineAsync(ct).ConfigureAwait(false);
+            more = line is not null;
+            if (line is not null)
             {
-                while (true)
+                batchEnd += line.Length + 1;
+                if (RecoveryRecord.TryParse(line, out var record))
                 {
-                    try
-                    {
-                        if (record.LinkTarget is { } target)
-                        {
-                            links += PlaceLink(record.FileName, target) ? 1 : 0;
-                        }
-                        else if (await FetchFileAsync(client, sources, record, ct).ConfigureAwait(false) is { } size)
-                        {
-                            placed++;
-                            bytes += size;
-                            Interlocked.Add(ref _bytesDone, size);
-                            await _throttle.WaitAsync((int)Math.Min(size, int.MaxValue), ct).ConfigureAwait(false);
-                        }
-                        else
-                        {
-                            missing++;
-                        }
+                    batch.Add(record);
+                }
 
-                        break;
-                    }
-                    catch (Exception e) when (e is FastDfsException or IOException && !ct.IsCancellationRequested)
+                if (batch.Count < BatchFiles)
+                {
+                    continue;
+                }
+            }
+
+            while (true)
+            {
+                try
+                {
+                    await PlaceBatchAsync(client, sources, batch, buffer, totals, ct).ConfigureAwait(false);
+                    break;
+                }
+                catch (Exception e) when (e is FastDfsException or IOException && !ct.IsCancellationRequested)
+                {
+                    files.WriteMark(worker, offset);
+                    logger.LogWarning("disk recovery of store path {Index}: fetching {Count} files failed: {Message}; trying again",
+                        pathIndex, batch.Count, e.Message);
+                    await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
+                    // The members that are ACTIVE now (stock keeps trying the same one).
+                    if (await ChooseSourcesAsync(self, ct).ConfigureAwait(false) is { Count: > 0 } now)
                     {
-                        files.WriteMark(worker, offset);
-                        logger.LogWarning("disk recovery of store path {Index}: fetching {Name} failed: {Message}; trying again",
-                            pathIndex, record.FileName, e.Message);
-                        await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
-                        // The members that are ACTIVE now (stock keeps trying the same one).
-                        if (await ChooseSourcesAsync(self, ct).ConfigureAwait(false) is { Count: > 0 } now)
-                        {
-                            sources = Rotate(now, worker);
-                        }
+                        sources = Rotate(now, worker);
                     }
                 }
             }
 
-            offset = next;
-            Interlocked.Increment(ref _filesDone);
-            if (++sinceMark >= MarkEvery)
+            Interlocked.Add(ref _filesDone, batch.Count);
+            sinceMark += batch.Count;
+            batch.Clear();
+            offset = batchEnd;
+            if (sinceMark >= MarkEvery)
             {
                 files.WriteMark(worker, offset);
                 sinceMark = 0;
@@ -494,7 +513,142 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         }
 
         files.WriteMark(worker, offset);
-        return (placed, links, bytes, missing);
+        return (totals.Files, totals.Links, totals.Bytes, totals.Missing);
+    }
+
+    /// <summary>Places one batch: its links, then its files in one FETCH_FILES from the first source (file by file from a stock
+    /// peer), and what that source lacked from the others.</summary>
+    private async Task PlaceBatchAsync(FastDfsClient client, List<StorageBrief> sources, List<RecoveryRecord> batch, byte[] buffer,
+        WorkerTotals totals, CancellationToken ct)
+    {
+        var wanted = new List<RecoveryRecord>(batch.Count);
+        foreach (var record in batch)
+        {
+            if (record.LinkTarget is { } target)
+            {
+                totals.Links += PlaceLink(record.FileName, target) ? 1 : 0;
+            }
+            else if (StoredFilePath.TryParse(record.FileName, state.Paths.Count, out _))
+            {
+                wanted.Add(record);
+            }
+            else
+            {
+                logger.LogWarning("disk recovery: skipping the invalid name {Name}", record.FileName);
+                totals.Missing++;
+            }
+        }
+
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+
+        var first = sources[0];
+        string key = Describe(first);
+        List<RecoveryRecord> lacking;
+        if (_noBatch.ContainsKey(key))
+        {
+            lacking = wanted;
+        }
+        else
+        {
+            try
+            {
+                lacking = await FetchBatchAsync(first, wanted, buffer, totals, ct).ConfigureAwait(false);
+                _batchWorked[key] = true;
+            }
+            catch (IOException e) when (!_batchWorked.ContainsKey(key) && _batchFailures.AddOrUpdate(key, 1, (_, n) => n + 1) >= 2)
+            {
+                // A peer that drops the connection on FETCH_FILES without ever having answered one: asked file by file.
+                logger.LogInformation("{Peer} does not answer FETCH_FILES ({Message}): fetching from it file by file", key, e.Message);
+                _noBatch[key] = true;
+                lacking = wanted;
+            }
+        }
+
+        foreach (var record in lacking)
+        {
+            if (await FetchFileAsync(client, sources, record, ct).ConfigureAwait(false) is { } size)
+            {
+                totals.Files++;
+                totals.Bytes += size;
+                Interlocked.Add(ref _bytesDone, size);
+                await _throttle.WaitAsync((int)Math.Min(size, int.MaxValue), ct).ConfigureAwait(false);
+            }
+            else
+            {
+                totals.Missing++;
+            }
+        }
+    }
+
+    /// <summary>FETCH_FILES of <paramref name="records"/> from <paramref name="source"/>; returns the records it did not place (the
+    /// source lacks them, or it is a stock storage and everything is asked file by file).</summary>
+    private async Task<List<RecoveryRecord>> FetchBatchAsync(StorageBrief source, List<RecoveryRecord> records, byte[] buffer, WorkerTotals totals,
+        CancellationToken ct)
+    {
+        var lacking = new List<RecoveryRecord>();
+        var request = new FetchFilesRequest(state.GroupName, [.. records.Select(r => r.FileName)]).ToArray();
+        await using var channel = await PeerChannel.ConnectAsync(source.IpAddr, source.Port,
+            new PeerChannelOptions(ConnectTimeout, NetworkTimeout, state.ClientBindAddress, state.PeerKey), "storage", ct).ConfigureAwait(false);
+        var entry = new byte[FetchFilesRequest.EntryHeaderSize];
+        byte status = await channel.RequestWithReplyReaderAsync(FetchFilesRequest.Command, request, async reply =>
+        {
+            foreach (var record in records)
+            {
+                await reply.ReadExactlyAsync(entry).ConfigureAwait(false);
+                long size = System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(entry.AsSpan(1));
+                if (entry[0] != Errno.Ok || size < 0)
+                {
+                    if (size > 0)
+                    {
+                        await reply.CopyToAsync(Stream.Null, size, buffer).ConfigureAwait(false);
+                    }
+
+                    lacking.Add(record);
+                    continue;
+                }
+
+                StoredFilePath.TryParse(record.FileName, state.Paths.Count, out var stored);
+                string final = state.Paths.FullPath(stored);
+                string temp = final + ".recovery.tmp";
+                try
+                {
+                    await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+                    {
+                        await reply.CopyToAsync(file, size, buffer).ConfigureAwait(false);
+                    }
+
+                    File.SetLastWriteTimeUtc(temp, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
+                    File.Move(temp, final, overwrite: true);
+                }
+                catch
+                {
+                    File.Delete(temp);
+                    throw;
+                }
+
+                totals.Files++;
+                totals.Bytes += size;
+                Interlocked.Add(ref _bytesDone, size);
+                Interlocked.Increment(ref _batched);
+                await _throttle.WaitAsync((int)Math.Min(size, int.MaxValue), ct).ConfigureAwait(false);
+            }
+        }, ct).ConfigureAwait(false);
+        if (status == Errno.EINVAL)
+        {
+            // A stock storage: it does not know FETCH_FILES (and closed the connection); asked file by file from now on.
+            _noBatch[Describe(source)] = true;
+            return records;
+        }
+
+        if (status != Errno.Ok)
+        {
+            throw new IOException($"{Describe(source)} answered FETCH_FILES with {Errno.Describe(status)}");
+        }
+
+        return lacking;
     }
 
     /// <summary>

@@ -10,12 +10,12 @@ namespace FastDfs.Storage.Session;
 internal sealed partial class StorageSession
 {
     /// <summary>
-    /// FETCH_ONE_PATH_BINLOG from an address that is not a member's. A stock storage recovering a disk connects from its
+    /// FETCH_ONE_PATH_BINLOG (or FETCH_FILES) from an address that is not a member's. A stock storage recovering a disk connects from its
     /// host's default address, not from the address it is registered with, so the list is also given out while a member of
     /// the group is in RECOVERY (as the trackers say, asked again if our view has none); at any other time the file list
     /// of a path, which would let anyone download every file, is refused.
     /// </summary>
-    private async ValueTask<byte> FetchPathBinlogForRecoveringMemberAsync(PacketHeader request)
+    private async ValueTask<byte> RecoveryReadForRecoveringMemberAsync(PacketHeader request)
     {
         if (!_ctx.Group.Servers.Any(s => s.Status == StorageStatus.Recovery) &&
             (_ctx.Config.TrackerServers.Count == 0 || await _ctx.RecoveringMembers.RecoveringMemberAsync(Token).ConfigureAwait(false) is null))
@@ -28,9 +28,14 @@ internal sealed partial class StorageSession
             return Errno.EPERM;
         }
 
-        _logger.LogInformation("answering FETCH_ONE_PATH_BINLOG from {Remote}, not a member's address: a member of group {Group} is recovering a disk",
-            RemoteAddress, _ctx.GroupName);
-        return await FetchPathBinlogAsync(request).ConfigureAwait(false);
+        if (request.Cmd == FdfsCommand.FetchOnePathBinlog)
+        {
+            _logger.LogInformation("answering FETCH_ONE_PATH_BINLOG from {Remote}, not a member's address: a member of group {Group} is recovering a disk",
+                RemoteAddress, _ctx.GroupName);
+            return await FetchPathBinlogAsync(request).ConfigureAwait(false);
+        }
+
+        return await FetchFilesAsync(request).ConfigureAwait(false);
     }
 
     private async ValueTask<byte> FetchPathBinlogAsync(PacketHeader request)

@@ -36,12 +36,13 @@ internal sealed partial class StorageSession
 
     private ValueTask<byte> DispatchSyncAsync(PacketHeader request)
     {
-        if (request.Cmd == FdfsCommand.FetchOnePathBinlog && !CallerIsGroupMember())
+        bool recoveryRead = request.Cmd is FdfsCommand.FetchOnePathBinlog || request.Cmd == Protocol.Messages.FetchFilesRequest.Command;
+        if (recoveryRead && !CallerIsGroupMember())
         {
-            return FetchPathBinlogForRecoveringMemberAsync(request);
+            return RecoveryReadForRecoveringMemberAsync(request);
         }
 
-        bool membersOnly = ChangesStoredData(request.Cmd) || request.Cmd == FdfsCommand.FetchOnePathBinlog;
+        bool membersOnly = ChangesStoredData(request.Cmd) || recoveryRead;
         if (membersOnly && !CallerIsGroupMember())
         {
             return new ValueTask<byte>(RefuseNonMember(request));
@@ -117,6 +118,7 @@ internal sealed partial class StorageSession
         FdfsCommand.SyncCreateLink => SyncLinkOrRenameAsync(request, rename: false),
         FdfsCommand.SyncRenameFile => SyncLinkOrRenameAsync(request, rename: true),
         FdfsCommand.FetchOnePathBinlog => FetchPathBinlogAsync(request), // the file list of a path: members only too
+        Protocol.Messages.FetchFilesRequest.Command => FetchFilesAsync(request),
         _ => DispatchTrunkAsync(request),
     };
 

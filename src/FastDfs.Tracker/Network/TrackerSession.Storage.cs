@@ -260,23 +260,41 @@ internal sealed partial class TrackerSession
         Reply(SyncSourceBody.Size, (span, _) => body.Write(span));
     }
 
-    /// <summary>GET_STATUS / GET_SERVER_ID request: group[16] + "ip:port" text.</summary>
+    /// <summary>
+    /// GET_STATUS / GET_SERVER_ID request: <c>group[16]</c> + <c>ip:port</c> text (6.16), or <c>group[16]</c> + <c>ip</c> (6.00 to
+    /// 6.15, which know storages by address only), or the group alone (the caller's address): older storages ask this
+    /// before a disk recovery, and looped for ever on EINVAL.
+    /// </summary>
     private StorageBrief FindStorageByHost(ReadOnlySpan<byte> body)
     {
-        if (body.Length <= ProtocolConstants.GroupNameMaxLen)
+        if (body.Length < ProtocolConstants.GroupNameMaxLen)
         {
             throw new ProtocolException($"storage lookup body of {body.Length} bytes");
         }
 
         string group = ReadGroupName(body);
         string host = FixedString.ReadCString(body[ProtocolConstants.GroupNameMaxLen..]);
+        string ip;
+        int port = 0;
         int colon = host.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(host.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port))
+        bool bareIpv6 = host.Count(c => c == ':') > 1 && !host.StartsWith('[');
+        if (host.Length == 0)
+        {
+            ip = RemoteIp;
+        }
+        else if (colon <= 0 || bareIpv6)
+        {
+            ip = host.Trim('[', ']');
+        }
+        else if (int.TryParse(host.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port))
+        {
+            ip = host[..colon].Trim('[', ']');
+        }
+        else
         {
             throw new ProtocolException($"storage lookup of malformed host '{host}'");
         }
 
-        string ip = host[..colon].Trim('[', ']');
         return _cluster.FindStorage(group, ip, port)
             ?? throw new ProtocolException($"no storage {host} in group {group}", Errno.ENOENT);
     }

@@ -183,6 +183,7 @@ public sealed class DiskRecoveryTests(Xunit.Abstractions.ITestOutputHelper outpu
         output.WriteLine($"{result}");
         Assert.Equal(onLostPath.Count, result.Files);
         Assert.Equal(2, result.Source!.Split(", ").Length);
+        Assert.Equal(result.Files, result.Batched); // our peers answer FETCH_FILES: many files per request
         foreach (var id in onLostPath)
         {
             var copy = Path.Combine(DataDir(cluster, 2, 1), id.LogicName[4..]);

@@ -59,6 +59,8 @@ public sealed class ParserFuzzTests
         ["StorageJoinRequest"] = b => StorageJoinRequest.Parse(b),
         ["FetchPathBinlogRequest"] = b => FetchPathBinlogRequest.Parse(b),
         ["StorePathHealthReport"] = b => StorePathHealthReport.Parse(b),
+        ["RecoveryProgressReport"] = b => RecoveryProgressReport.Parse(b),
+        ["FetchFilesRequest"] = b => FetchFilesRequest.Parse(b),
         ["StorageJoinResponse"] = b => StorageJoinResponse.Parse(b),
         ["SyncSourceBody"] = b => SyncSourceBody.Parse(b),
         ["QueryStoreResponse"] = b => QueryStoreResponse.Parse(b),

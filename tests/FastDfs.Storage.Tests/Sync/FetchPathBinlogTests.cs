@@ -85,4 +85,31 @@ public sealed class FetchPathBinlogTests
         (status, _) = await recovering.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 0).ToArray());
         Assert.Equal(Errno.EPERM, status);
     }
+
+    [Fact]
+    public async Task FETCH_FILES_answers_many_files_in_one_reply_with_ENOENT_for_a_missing_one()
+    {
+        await using var storage = await TestStorage.StartAsync();
+        string a = await storage.UploadAsync("first file"u8.ToArray(), "txt");
+        string b = await storage.UploadAsync(new byte[300_000], "bin"); // beyond one sendfile piece of the small-reply path
+        const string missing = "M00/00/00/fwAAAWdXAAAAAAAAAAAAAA0000000.bin";
+        await using var client = await storage.ConnectAsync();
+        var (status, body) = await client.RequestAsync(FetchFilesRequest.Command, new FetchFilesRequest(TestStorage.Group, [a, missing, b]).ToArray());
+        Assert.Equal(0, status);
+        var rest = body.AsSpan();
+        Assert.Equal((byte)0, rest[0]);
+        Assert.Equal(10, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(rest[1..]));
+        Assert.Equal("first file"u8.ToArray(), rest.Slice(9, 10).ToArray());
+        rest = rest[19..];
+        Assert.Equal(Errno.ENOENT, rest[0]);
+        Assert.Equal(0, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(rest[1..]));
+        rest = rest[9..];
+        Assert.Equal((byte)0, rest[0]);
+        Assert.Equal(300_000, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(rest[1..]));
+        Assert.Equal(9 + 300_000, rest.Length);
+
+        // The same connection serves on; a malformed list is EINVAL.
+        Assert.Equal(0, (await client.RequestAsync(FdfsCommand.ActiveTest, [])).Status);
+        Assert.Equal(Errno.EINVAL, (await client.RequestAsync(FetchFilesRequest.Command, new byte[18])).Status);
+    }
 }
