@@ -96,6 +96,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         var (total, done) = CountRecords(files, flag.Threads);
         _filesDone = done;
         _bytesDone = 0;
+        _batched = 0;
         using var progressEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = ReportProgressAsync(pathIndex, self, total, toTrackers: !whileServing, progressEnd.Token);
         (long Files, long Links, long Bytes, long Missing)[] totals;
@@ -153,6 +154,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     {
         var started = state.Clock.GetTimestamp();
         var unsupported = new HashSet<TrackerAddress>();
+        var failures = new Dictionary<TrackerAddress, int>();
         long lastLogged = 0;
         try
         {
@@ -179,10 +181,17 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                         {
                             unsupported.Add(tracker);
                         }
+
+                        failures.Remove(tracker);
                     }
                     catch (IOException e)
                     {
+                        // A tracker that drops the connection on it three times in a row is not asked again (nor flooded).
                         logger.LogDebug("RECOVERY_PROGRESS to {Tracker}: {Message}", tracker, e.Message);
+                        if ((failures[tracker] = failures.GetValueOrDefault(tracker) + 1) >= 3)
+                        {
+                            unsupported.Add(tracker);
+                        }
                     }
                 }
 
