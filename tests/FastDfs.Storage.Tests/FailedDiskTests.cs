@@ -75,4 +75,30 @@ public class FailedDiskTests
         Directory.Move(Path.Combine(other, "data.gone"), Path.Combine(other, "data"));
         Assert.Equal(0, storage.Server.Context.PathHealth.CheckAll());
     }
+
+    [Fact]
+    public async Task A_full_disk_is_not_a_failed_disk_and_a_failed_path_is_not_listed_for_a_recovering_member()
+    {
+        using var small = SmallFileSystem.Mount(8);
+        string other = Directory.CreateTempSubdirectory("fdfs-second-path-").FullName;
+        await using var storage = await TestStorage.StartAsync(tweak: c => c with
+        {
+            StorePaths = [new StorePath(small.Path), new StorePath(other)],
+            StorePathCheckInterval = 3600,
+        });
+        string filler = small.Fill();
+        Assert.Equal(0, storage.Server.Context.PathHealth.CheckAll()); // full, not broken
+        File.Delete(filler);
+
+        // Path 1's disk vanishes: a member recovering its own path 1 must not get our (empty) view of it as the list.
+        string name = await storage.UploadAsync("on the second path"u8.ToArray(), "txt");
+        Directory.Move(Path.Combine(other, "data"), Path.Combine(other, "data.gone"));
+        Assert.Equal(1, storage.Server.Context.PathHealth.CheckAll());
+        await using var client = await storage.ConnectAsync();
+        Assert.Equal(Errno.EAGAIN, (await client.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 1).ToArray())).Status);
+        Assert.Equal(Errno.EAGAIN, (await client.RequestAsync(FetchFilesRequest.Command,
+            new FetchFilesRequest(TestStorage.Group, ["M01/00/00/fwAAAWdXAAAAAAAAAAAAAA1234567.bin"]).ToArray())).Status);
+        Assert.Equal(0, (await client.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 0).ToArray())).Status);
+        _ = name;
+    }
 }

@@ -142,11 +142,12 @@ public sealed class PeerChannel : IAsyncDisposable
     /// <paramref name="streamedLength"/> is stock's open-ended form: the body runs until the peer closes and ends with its
     /// own length as an i64be, which is checked and not copied.
     /// </summary>
+    /// <param name="headerTimeout">how long the peer may take before its reply starts (it may build the body first), at least network_timeout</param>
     public async Task<(byte Status, long Length)> RequestToStreamAsync(FdfsCommand command, ReadOnlyMemory<byte> body, Stream destination,
-        long streamedLength, CancellationToken ct)
+        long streamedLength, CancellationToken ct, TimeSpan? headerTimeout = null)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(NetworkTimeout);
+        timeout.CancelAfter(headerTimeout is { } wait && wait > NetworkTimeout ? wait : NetworkTimeout);
         try
         {
             var frame = new byte[ProtocolConstants.HeaderSize + body.Length];
@@ -155,6 +156,7 @@ public sealed class PeerChannel : IAsyncDisposable
             await _stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
             var headerBytes = new byte[ProtocolConstants.HeaderSize];
             await _stream.ReadExactlyAsync(headerBytes, timeout.Token).ConfigureAwait(false);
+            timeout.CancelAfter(NetworkTimeout);
             var header = PacketHeader.Read(headerBytes);
             if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0)
             {

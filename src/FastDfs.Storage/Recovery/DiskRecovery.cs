@@ -124,6 +124,9 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     private long _bytesDone;
     private long _batched;
 
+    /// <summary>Each member's store path count, as the trackers list it (0 when unknown).</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _pathCounts = new(StringComparer.Ordinal);
+
     /// <summary>The records of all workers, and those before their marks (done by an earlier run).</summary>
     private static (long Total, long Done) CountRecords(RecoveryFiles files, int threads)
     {
@@ -216,7 +219,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         var body = new StorageStatusQuery(state.GroupName, OwnIp, state.Port).ToArray();
         while (true)
         {
-            bool anyUnknown = false;
+            bool anyUnknown = false, anyUnreachable = false;
             StorageBrief? best = null;
             foreach (var tracker in state.Config.TrackerServers)
             {
@@ -240,6 +243,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 }
                 catch (IOException e)
                 {
+                    anyUnreachable = true;
                     logger.LogDebug("GET_STATUS from tracker {Tracker}: {Message}", tracker, e.Message);
                 }
             }
@@ -250,7 +254,8 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 return best;
             }
 
-            if (anyUnknown)
+            // "Not known here" counts only when every tracker said so: one that is down may be the one that knows us.
+            if (anyUnknown && !anyUnreachable)
             {
                 return null;
             }
@@ -299,6 +304,11 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             {
                 var stats = await client.Tracker.ListStoragesOnAsync(new FastDfsEndpoint(tracker.Host, tracker.Port), state.GroupName, ct: ct)
                     .ConfigureAwait(false);
+                foreach (var stat in stats)
+                {
+                    _pathCounts[stat.Id] = stat.StorePathCount;
+                }
+
                 return [.. stats.Select(s => new StorageBrief(s.Status, (int)s.StoragePort, s.Id, s.IpAddr))];
             }
             catch (Exception e) when (e is FastDfsException or IOException)
@@ -351,11 +361,20 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                         new PeerChannelOptions(ConnectTimeout, NetworkTimeout, state.ClientBindAddress, state.PeerKey), "storage", ct).ConfigureAwait(false);
                     await using (var output = new FileStream(files.FetchedPath, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
                     {
+                        // The peer builds the whole list before it answers: as stock, up to ten minutes for that.
                         var (status, _) = await channel.RequestToStreamAsync(FetchPathBinlogRequest.Command, request, output,
-                            FetchPathBinlogRequest.StreamedReplyLength, ct).ConfigureAwait(false);
+                            FetchPathBinlogRequest.StreamedReplyLength, ct, headerTimeout: TimeSpan.FromMinutes(10)).ConfigureAwait(false);
                         if (status == Errno.EINVAL)
                         {
-                            refused++; // it has no such store path (fewer paths than us)
+                            if (_pathCounts.TryGetValue(source.Id, out long count) && count > 0 && count <= pathIndex)
+                            {
+                                refused++; // it has no such store path (fewer paths than us)
+                            }
+                            else
+                            {
+                                logger.LogWarning("disk recovery: {Peer} has store path {Index} but refuses FETCH_ONE_PATH_BINLOG (a FastDFS.NET "
+                                    + "older than this feature?): upgrade it, or recover from another member", Describe(source), pathIndex);
+                            }
                         }
 
                         if (status != Errno.Ok)
@@ -415,6 +434,8 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             }
         }
 
+        // The worker lists must be on disk before the flag says the fetch is done (a power cut would leave empty lists).
+        Store.DurableFiles.SyncFileSystemOf(files.DataDirectory);
         for (int t = 0; t < threads; t++)
         {
             File.Move(files.BinlogPath(t) + ".tmp", files.BinlogPath(t), overwrite: true);
@@ -454,7 +475,13 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     private sealed class WorkerTotals
     {
         public long Files, Links, Bytes, Missing;
+
+        /// <summary>Files no member had when asked: asked again at the end (a peer may have been down or behind).</summary>
+        public readonly List<RecoveryRecord> Deferred = [];
     }
+
+    /// <summary>Rounds in which the deferred files are asked again before they count as gone.</summary>
+    private const int DeferredRounds = 3;
 
     /// <summary>Fetches the records of worker <paramref name="worker"/> from its mark on, many files per request from a FastDFS.NET
     /// peer (FETCH_FILES), file by file from a stock one, each from the first of <paramref name="sources"/> that has it.</summary>
@@ -471,6 +498,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         var batch = new List<RecoveryRecord>(BatchFiles);
         long batchEnd = offset;
         bool more = true;
+        int failures = 0;
         while (more)
         {
             string? line = await reader.ReadLineAsync(ct).ConfigureAwait(false);
@@ -502,10 +530,10 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                     logger.LogWarning("disk recovery of store path {Index}: fetching {Count} files failed: {Message}; trying again",
                         pathIndex, batch.Count, e.Message);
                     await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
-                    // The members that are ACTIVE now (stock keeps trying the same one).
+                    // The members that are ACTIVE now (stock keeps trying the same one), another one first each time.
                     if (await ChooseSourcesAsync(self, ct).ConfigureAwait(false) is { Count: > 0 } now)
                     {
-                        sources = Rotate(now, worker);
+                        sources = Rotate(now, worker + ++failures);
                     }
                 }
             }
@@ -516,11 +544,15 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             offset = batchEnd;
             if (sinceMark >= MarkEvery)
             {
+                // The files are written without fsync (as stock): one syncfs makes them durable before the mark says so.
+                Store.DurableFiles.SyncFileSystemOf(files.DataDirectory);
                 files.WriteMark(worker, offset);
                 sinceMark = 0;
             }
         }
 
+        await RetryDeferredAsync(client, self, worker, totals, ct).ConfigureAwait(false);
+        Store.DurableFiles.SyncFileSystemOf(files.DataDirectory);
         files.WriteMark(worker, offset);
         return (totals.Files, totals.Links, totals.Bytes, totals.Missing);
     }
@@ -587,8 +619,52 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             }
             else
             {
-                totals.Missing++;
+                totals.Deferred.Add(record);
             }
+        }
+    }
+
+    /// <summary>
+    /// The files no member had when first asked, asked again a few times with the members ACTIVE then (the peer that listed
+    /// them may have been restarting, another one behind); what still is nowhere counts as deleted since the list was made.
+    /// </summary>
+    private async Task RetryDeferredAsync(FastDfsClient client, StorageBrief self, int worker, WorkerTotals totals, CancellationToken ct)
+    {
+        for (int round = 0; round < DeferredRounds && totals.Deferred.Count > 0; round++)
+        {
+            await Task.Delay(RetryPause, state.Clock, ct).ConfigureAwait(false);
+            var sources = Rotate(await ChooseSourcesAsync(self, ct).ConfigureAwait(false) is { Count: > 0 } now ? now : [self], worker);
+            var still = new List<RecoveryRecord>();
+            foreach (var record in totals.Deferred)
+            {
+                try
+                {
+                    if (await FetchFileAsync(client, sources, record, ct).ConfigureAwait(false) is { } size)
+                    {
+                        totals.Files++;
+                        totals.Bytes += size;
+                        Interlocked.Add(ref _bytesDone, size);
+                        continue;
+                    }
+                }
+                catch (Exception e) when (e is FastDfsException or IOException && !ct.IsCancellationRequested)
+                {
+                    logger.LogDebug("disk recovery: {Name} asked again: {Message}", record.FileName, e.Message);
+                }
+
+                still.Add(record);
+            }
+
+            totals.Deferred.Clear();
+            totals.Deferred.AddRange(still);
+        }
+
+        if (totals.Deferred.Count > 0)
+        {
+            logger.LogWarning("disk recovery: {Count} files are on no member any more (deleted since the list was made?), e.g. {Names}",
+                totals.Deferred.Count, string.Join(", ", totals.Deferred.Take(5).Select(r => r.FileName)));
+            totals.Missing += totals.Deferred.Count;
+            totals.Deferred.Clear();
         }
     }
 

@@ -27,10 +27,11 @@ internal sealed class SpareTakeover(StorageState state, DiskRecovery recovery, I
             {
                 return;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception e)
             {
+                // Whatever the failed disk or the spare throws, this loop (and a clean stop) must go on.
                 logger.LogError(e, "taking over a failed store path with a spare failed; trying again");
-                await Task.Delay(interval, state.Clock, stop).ConfigureAwait(false);
+                await Task.Delay(interval, state.Clock, stop).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
         }
     }

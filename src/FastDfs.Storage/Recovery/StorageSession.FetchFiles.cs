@@ -13,6 +13,15 @@ internal sealed partial class StorageSession
     {
         var fetch = FetchFilesRequest.Parse((await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 2).ConfigureAwait(false)).Span);
         CheckGroup(fetch.Group);
+        foreach (string name in fetch.Names)
+        {
+            if (StoredFilePath.TryParse(name, _ctx.Paths.Count, out var stored) && _ctx.Paths[stored.StorePathIndex].Failure is { } failure)
+            {
+                // A file missing from an out-of-service path is not a file that is gone: ask another member.
+                throw new ProtocolException($"store path {stored.StorePathIndex} is out of service here: {failure}", Errno.EAGAIN);
+            }
+        }
+
         var files = new (SafeFileHandle? Handle, long Size)[fetch.Names.Count];
         try
         {

@@ -52,6 +52,13 @@ internal sealed partial class StorageSession
             throw new ProtocolException($"FETCH_ONE_PATH_BINLOG of store path {fetch.StorePathIndex}, we have {_ctx.Paths.Count}");
         }
 
+        if (_ctx.Paths[fetch.StorePathIndex].Failure is { } failure)
+        {
+            // Our own copy of that path is out of service (or a spare still being filled): its list would leave out
+            // files we do not have, and the caller would take that for the whole path. Ask another member.
+            throw new ProtocolException($"store path {fetch.StorePathIndex} is out of service here: {failure}", Errno.EAGAIN);
+        }
+
         // The records go to a file that deletes itself, then to the socket with sendfile: the answer has an ordinary
         // length (which stock accepts as well as its streamed form) and never sits in memory.
         _ctx.Binlog.Flush();

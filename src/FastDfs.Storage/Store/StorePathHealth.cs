@@ -12,6 +12,10 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
 {
     private const string ProbeFileName = ".health_probe";
 
+    private static readonly TimeSpan ConfirmAfter = TimeSpan.FromSeconds(1);
+
+    private const int ENOSPC = 28;
+
     private readonly SemaphoreSlim _wake = new(0, 1);
 
     /// <summary>Asks for a check now (a request failed with EIO or EROFS).</summary>
@@ -31,14 +35,20 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
     {
         while (!stop.IsCancellationRequested)
         {
-            await Task.Run(CheckAll, stop).ConfigureAwait(false);
             try
             {
+                await Task.Run(CheckAll, stop).ConfigureAwait(false);
                 await _wake.WaitAsync(interval, stop).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                // The check must outlive anything a broken disk throws at it (and a stop must still flush the state).
+                logger.LogError(e, "checking the store paths failed; trying again");
+                await Task.Delay(interval, stop).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             }
         }
     }
@@ -56,6 +66,14 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
             }
 
             string? failure = Probe(path);
+            if (failure is not null && path.Failure is null)
+            {
+                // One failed write is not a failed disk: confirmed by a second try a moment later before the path is
+                // taken out of service (and perhaps replaced by a spare).
+                Thread.Sleep(ConfirmAfter);
+                failure = Probe(path);
+            }
+
             failed += failure is null ? 0 : 1;
             if (!path.SetFailure(failure))
             {
@@ -98,9 +116,27 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
             File.Delete(probe);
             return null;
         }
+        catch (IOException e) when (e.HResult is ENOSPC or 122)
+        {
+            // A full disk (or quota) is full, not broken: uploads already go elsewhere by the free-space rules.
+            TryDelete(probe);
+            return null;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return $"a test write failed: {e.Message}";
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing was written, or the disk is in no state to delete: the next check tries again.
         }
     }
 }

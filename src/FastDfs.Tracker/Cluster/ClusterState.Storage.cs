@@ -68,6 +68,10 @@ internal sealed partial class ClusterState
 
             node.Ip = ip;
             node.JoinedFrom = remoteIp;
+            // A new connection starts with every path in service: a storage whose path is still out reports it again
+            // right after joining (a replaced disk must not stay routed around), and a finished recovery is not shown.
+            node.FailedPaths = null;
+            node.Recovery = null;
             node.Port = port;
             node.Version = request.Version;
             node.JoinTime = request.JoinTime;
