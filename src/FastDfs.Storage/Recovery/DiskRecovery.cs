@@ -73,6 +73,13 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
 
         string from = string.Join(", ", sources.Select(Describe));
         logger.LogInformation("recovering store path {Index} ({Path}) from {Peers}", pathIndex, state.Paths[pathIndex].Root, from);
+        if (flag.FetchDone && flag.Threads > 0 && Enumerable.Range(0, flag.Threads).Any(t => !File.Exists(files.BinlogPath(t))))
+        {
+            // A worker's list is gone (deleted by hand, or left by stock with another thread count): fetch the list again.
+            logger.LogWarning("store path {Index}: a worker's recovery list is missing; the file list is fetched again", pathIndex);
+            flag = flag with { FetchDone = false };
+        }
+
         if (!flag.FetchDone || flag.Threads <= 0)
         {
             long records = await FetchRecordsAsync(sources, self, pathIndex, files, ct).ConfigureAwait(false);
@@ -97,6 +104,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         _filesDone = done;
         _bytesDone = 0;
         _batched = 0;
+        _trunkSkipped = 0;
         using var progressEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = ReportProgressAsync(pathIndex, self, total, toTrackers: !whileServing, progressEnd.Token);
         (long Files, long Links, long Bytes, long Missing)[] totals;
@@ -115,14 +123,20 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         var result = new Result(pathIndex, totals.Sum(t => t.Files), totals.Sum(t => t.Links), totals.Sum(t => t.Bytes), totals.Sum(t => t.Missing),
             started.Elapsed, from, Interlocked.Read(ref _batched));
         logger.LogInformation("store path {Index} recovered from {Peers}: {Files} files and {Links} links, {Bytes} bytes in {Seconds:F1} s "
-            + "({Missing} no longer on any peer)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
+            + "({Missing} not recovered: no longer on any peer, or trunk-stored)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
             result.Elapsed.TotalSeconds, result.Missing);
+        if (Interlocked.Read(ref _trunkSkipped) > 0)
+        {
+            logger.LogWarning("store path {Index}: {Count} trunk-stored files were not recovered (not supported yet)", pathIndex,
+                Interlocked.Read(ref _trunkSkipped));
+        }
         return result;
     }
 
     private long _filesDone;
     private long _bytesDone;
     private long _batched;
+    private long _trunkSkipped;
 
     /// <summary>Each member's store path count, as the trackers list it (0 when unknown).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _pathCounts = new(StringComparer.Ordinal);
@@ -568,6 +582,14 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             if (record.LinkTarget is { } target)
             {
                 totals.Links += PlaceLink(record.FileName, target) ? 1 : 0;
+            }
+            else if (record.FileName.Length == ProtocolConstants.TrunkLogicFilenameLength && FileNameCodec.TryDecode(record.FileName, out var info) &&
+                     info.IsTrunk)
+            {
+                // A trunk-stored file (a stock peer lists them): it lives in a trunk container, not under its name, and
+                // is not recovered yet (docs/recovery.md).
+                totals.Missing++;
+                Interlocked.Increment(ref _trunkSkipped);
             }
             else if (StoredFilePath.TryParse(record.FileName, state.Paths.Count, out _))
             {

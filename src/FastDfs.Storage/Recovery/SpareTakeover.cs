@@ -63,15 +63,16 @@ internal sealed class SpareTakeover(StorageState state, DiskRecovery recovery, I
         logger.LogWarning("store path {Index} ({Path}) failed ({Failure}): the spare {Spare} takes its place and is refilled from the peers",
             index, failedRoot, failure, spare);
         var path = state.Paths.Replace(index, spare);
-        Directory.CreateDirectory(path.DataDirectory);
-        state.Paths.EnsureDirectories();
+        // Only the spare's directories: another failed path's vanished mount point must not get a fresh, empty tree.
+        state.Paths.EnsureDirectories(index);
+        // The refill is due before anything records the takeover: a crash from here on finds the flag on the spare and
+        // resumes the refill at the next start, never an empty spare in service.
+        new RecoveryFiles(path.DataDirectory).WriteFlag(new RecoveryFiles.Flag(RecoveryFiles.UnknownStatus, false, -1));
         string mark = StorePathMark.Build(state.SourceIp, state.Port, index, state.Now);
         StorePathMark.Write(path.DataDirectory, mark);
         state.InitFlag.StorePathMarks[index] = mark;
         state.InitFlag.Save();
         SparePaths.Record(state.DataDirectory, index, spare);
-        // Before any file arrives: a crash from here on resumes the refill at the next start.
-        new RecoveryFiles(path.DataDirectory).WriteFlag(new RecoveryFiles.Flag(RecoveryFiles.UnknownStatus, false, -1));
 
         var result = await recovery.RecoverAsync(index, ct, whileServing: true).ConfigureAwait(false);
         path.Refilling = false;

@@ -91,7 +91,7 @@ internal sealed class StorePathSet
     /// while it is refilled.</summary>
     public StorePathState Replace(int index, string root)
     {
-        var replacement = new StorePathState(index, root, readOnly: false) { Refilling = true };
+        var replacement = new StorePathState(index, root, readOnly: _paths[index].ReadOnly) { Refilling = true };
         replacement.SetFailure("a spare disk being refilled from the peers");
         _paths[index] = replacement;
         HealthChanged();
@@ -104,11 +104,19 @@ internal sealed class StorePathSet
     /// </summary>
     /// <summary>Creates the data directories that are missing; returns, per store path, whether they had to be created
     /// (with an init flag that says the data was there, stock's sign of a replaced disk).</summary>
-    public bool[] EnsureDirectories()
+    public bool[] EnsureDirectories() => EnsureDirectories(-1);
+
+    /// <summary>The same for store path <paramref name="only"/> alone (all paths when negative).</summary>
+    public bool[] EnsureDirectories(int only)
     {
         var created = new bool[_paths.Length];
         for (int i = 0; i < _paths.Length; i++)
         {
+            if (only >= 0 && i != only)
+            {
+                continue;
+            }
+
             var path = _paths[i];
             Directory.CreateDirectory(path.DataDirectory);
             string last = (_subdirCount - 1).ToString("X2");

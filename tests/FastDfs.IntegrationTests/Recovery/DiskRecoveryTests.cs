@@ -156,6 +156,8 @@ public sealed class DiskRecoveryTests(Xunit.Abstractions.ITestOutputHelper outpu
         }
 
         Assert.True(File.Exists(Path.Combine(disk1, "data", ".recovery.flag")), "the interrupted recovery left no state to resume");
+        // A worker's list lost as well (deleted by hand, or left by stock with another thread count): the list is fetched again.
+        File.Delete(Path.Combine(disk1, "data", ".binlog.recovery.0"));
         await cluster.RestartStorageAsync(1, c => c with { DiskRecoveryRate = 0 }, ct);
         await cluster.WaitForActiveAsync(2, ct);
         foreach (var id in onLostPath)
