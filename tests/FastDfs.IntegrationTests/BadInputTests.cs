@@ -81,8 +81,8 @@ public sealed class BadInputTests : IAsyncLifetime
     [Fact]
     public async Task UnknownCommandsAreEinval()
     {
-        Assert.Equal(Errno.EINVAL, await SendRawAsync(_cluster.Tracker.EndPoint.Port, Frame(0, 250)));
-        Assert.Equal(Errno.EINVAL, await SendRawAsync(_cluster.Storages[0].EndPoint.Port, Frame(0, 250)));
+        Assert.Equal(Errno.EINVAL, await SendRawAsync(_cluster.Tracker.EndPoint.Port, Frame(0, 253)));
+        Assert.Equal(Errno.EINVAL, await SendRawAsync(_cluster.Storages[0].EndPoint.Port, Frame(0, 253)));
         await AssertClusterStillServesAsync();
     }
 
