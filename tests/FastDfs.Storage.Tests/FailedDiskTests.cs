@@ -101,4 +101,30 @@ public class FailedDiskTests
         Assert.Equal(0, (await client.RequestAsync(FdfsCommand.FetchOnePathBinlog, new FetchPathBinlogRequest(TestStorage.Group, 0).ToArray())).Status);
         _ = name;
     }
+
+    [Fact]
+    public async Task Replicas_for_a_path_being_refilled_on_a_spare_are_refused_with_EAGAIN_and_sent_again_later()
+    {
+        // A delete or an append replicated while the spare is refilled would be undone by a copy fetched before it.
+        string other = Directory.CreateTempSubdirectory("fdfs-second-path-").FullName;
+        string spare = Directory.CreateTempSubdirectory("fdfs-spare-").FullName;
+        await using var storage = await TestStorage.StartAsync(tweak: c => c with
+        {
+            StorePaths = [new StorePath(c.BasePath), new StorePath(other)],
+            StorePathCheckInterval = 3600,
+        });
+        var paths = storage.Server.Context.Paths;
+        paths.Replace(1, spare);
+        paths.EnsureDirectories(1);
+        await using var peer = await storage.ConnectAsync();
+        const string onSpare = "M01/00/00/fwAAAWdXAAAAAAAAAAAAAA1234567.bin", onFirst = "M00/00/00/fwAAAWdXAAAAAAAAAAAAAA7654321.bin";
+        Assert.Equal(Errno.EAGAIN, (await peer.RequestAsync(FdfsCommand.SyncCreateFile, Sync.SyncBodies.Create(onSpare, "x"u8.ToArray(), 1_700_000_000))).Status);
+        Assert.Equal(Errno.EAGAIN, (await peer.RequestAsync(FdfsCommand.SyncDeleteFile, Sync.SyncBodies.Delete(onSpare, 1_700_000_001))).Status);
+        Assert.Equal(0, (await peer.RequestAsync(FdfsCommand.SyncCreateFile, Sync.SyncBodies.Create(onFirst, "y"u8.ToArray(), 1_700_000_002))).Status);
+
+        paths[1].Refilling = false;
+        paths[1].SetFailure(null);
+        Assert.Equal(0, (await peer.RequestAsync(FdfsCommand.SyncCreateFile, Sync.SyncBodies.Create(onSpare, "x"u8.ToArray(), 1_700_000_000))).Status);
+        Assert.True(File.Exists(Path.Combine(spare, "data", onSpare[4..])));
+    }
 }

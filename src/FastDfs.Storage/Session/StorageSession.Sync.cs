@@ -158,7 +158,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException("sync file lengths do not match the body");
         }
 
-        var target = Resolve(await ReadNameAsync(nameLength).ConfigureAwait(false));
+        var target = ResolveReplica(await ReadNameAsync(nameLength).ConfigureAwait(false));
         char op = update ? 'u' : 'c';
         Count(C.TotalSyncInBytes, contentLength);
         if (!withContent)
@@ -291,13 +291,28 @@ internal sealed partial class StorageSession
         return ReplyEmpty();
     }
 
+    /// <summary>
+    /// A replica's name, refused with EAGAIN while its store path is a spare being refilled: the sender keeps the record and
+    /// sends it again once the refill is over, so a delete or an append is never undone by a copy fetched before it.
+    /// </summary>
+    private (string LogicName, Protocol.FileIds.StoredFilePath Stored, string FullPath) ResolveReplica(string logicName)
+    {
+        var target = Resolve(logicName);
+        if (_ctx.Paths[target.Stored.StorePathIndex].Refilling)
+        {
+            throw new ProtocolException($"store path {target.Stored.StorePathIndex} is being refilled: send {target.LogicName} again later", Errno.EAGAIN);
+        }
+
+        return target;
+    }
+
     /// <summary>SYNC_DELETE_FILE (17), spec 7.3: ENOENT when already gone (nothing logged).</summary>
     private async ValueTask<byte> SyncDeleteAsync(PacketHeader request)
     {
         var body = await ReadSmallBodyAsync(request, SyncDeleteFixedSize + ProtocolConstants.LogicFilePathLen + 1).ConfigureAwait(false);
         var (timestamp, group, logicName) = SyncDeleteRequest.Parse(body.Span);
         CheckGroup(group);
-        var target = Resolve(logicName);
+        var target = ResolveReplica(logicName);
         if (_ctx.Trunk.IsTrunkName(target.LogicName, out _))
         {
             if (!_ctx.Trunk.DeleteReplica(target.LogicName))
@@ -340,7 +355,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException("sync append/modify lengths do not match the body");
         }
 
-        var target = Resolve(await ReadNameAsync(nameLength).ConfigureAwait(false));
+        var target = ResolveReplica(await ReadNameAsync(nameLength).ConfigureAwait(false));
         Count(C.TotalSyncInBytes, length);
         using var held = await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false);
         var info = new FileInfo(target.FullPath);
@@ -445,7 +460,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException("sync truncate lengths do not match the body");
         }
 
-        var target = Resolve(FixedString.ReadCString(span[SyncRangeFixedSize..]));
+        var target = ResolveReplica(FixedString.ReadCString(span[SyncRangeFixedSize..]));
         using var held = await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false);
         var info = new FileInfo(target.FullPath);
         if (!info.Exists && !Directory.Exists(target.FullPath) && info.LinkTarget is null)
@@ -499,8 +514,8 @@ internal sealed partial class StorageSession
             throw new ProtocolException("sync link/rename lengths do not match the body");
         }
 
-        var first = Resolve(FixedString.ReadCString(span.Slice(SyncFileFixedSize, (int)firstLength)));
-        var second = Resolve(FixedString.ReadCString(span.Slice(SyncFileFixedSize + (int)firstLength, (int)secondLength)));
+        var first = ResolveReplica(FixedString.ReadCString(span.Slice(SyncFileFixedSize, (int)firstLength)));
+        var second = ResolveReplica(FixedString.ReadCString(span.Slice(SyncFileFixedSize + (int)firstLength, (int)secondLength)));
         using var held = rename ? await _ctx.FileLocks.AcquireAsync(second.LogicName, Token).ConfigureAwait(false) : default;
         if (EntryExists(first.FullPath, out _, out _))
         {
