@@ -14,7 +14,7 @@ public sealed record CapturedFrame(bool IsRequest, string Title, string From, st
     public bool IsComplete => Bytes.Length - ProtocolConstants.HeaderSize == Header.BodyLength;
 }
 
-/// <summary>Reads the capture format of shared/testdata (see its README): direction lines, then hex bytes.</summary>
+/// <summary>Reads the capture format of this project's <c>testdata</c> folder (see its README): direction lines, then hex bytes.</summary>
 public static class HexCapture
 {
     public static List<CapturedFrame> Load(string fileName)

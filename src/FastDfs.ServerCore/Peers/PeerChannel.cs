@@ -86,18 +86,7 @@ public sealed class PeerChannel : IAsyncDisposable
         timeout.CancelAfter(NetworkTimeout);
         try
         {
-            byte[] frame = ArrayPool<byte>.Shared.Rent(ProtocolConstants.HeaderSize + body.Length);
-            try
-            {
-                new PacketHeader(body.Length, command, headerStatus).WriteTo(frame);
-                body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
-                await _stream.WriteAsync(frame.AsMemory(0, ProtocolConstants.HeaderSize + body.Length), timeout.Token).ConfigureAwait(false);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(frame);
-            }
-
+            await SendRequestAsync(command, body, headerStatus, timeout.Token).ConfigureAwait(false);
             return await ReadReplyAsync(command, maxReplyBody, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (IsNetworkFailure(e, ct))
@@ -137,10 +126,10 @@ public sealed class PeerChannel : IAsyncDisposable
     }
 
     /// <summary>
-    /// Sends one request whose reply body is copied to <paramref name="destination"/> as it arrives (network_timeout
-    /// re-armed after every chunk); returns the reply's status and how many body bytes were copied. A reply that declares
-    /// <paramref name="streamedLength"/> is stock's open-ended form: the body runs until the peer closes and ends with its
-    /// own length as an i64be, which is checked and not copied.
+    /// Sends one request whose reply body is copied to <paramref name="destination"/> (seekable) as it arrives
+    /// (network_timeout re-armed after every chunk); returns the reply's status and how many body bytes were copied. A
+    /// reply that declares <paramref name="streamedLength"/> is stock's open-ended form: the body runs until the peer closes
+    /// and ends with its own length as an i64be, which is checked and cut off again.
     /// </summary>
     /// <param name="headerTimeout">how long the peer may take before its reply starts (it may build the body first), at least network_timeout</param>
     public async Task<(byte Status, long Length)> RequestToStreamAsync(FdfsCommand command, ReadOnlyMemory<byte> body, Stream destination,
@@ -150,73 +139,43 @@ public sealed class PeerChannel : IAsyncDisposable
         timeout.CancelAfter(headerTimeout is { } wait && wait > NetworkTimeout ? wait : NetworkTimeout);
         try
         {
-            var frame = new byte[ProtocolConstants.HeaderSize + body.Length];
-            new PacketHeader(body.Length, command).WriteTo(frame);
-            body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
-            await _stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
-            var headerBytes = new byte[ProtocolConstants.HeaderSize];
-            await _stream.ReadExactlyAsync(headerBytes, timeout.Token).ConfigureAwait(false);
+            await SendRequestAsync(command, body, 0, timeout.Token).ConfigureAwait(false);
+            var header = await ReadResponseHeaderAsync(command, timeout.Token).ConfigureAwait(false);
             timeout.CancelAfter(NetworkTimeout);
-            var header = PacketHeader.Read(headerBytes);
-            if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0)
-            {
-                throw new IOException($"{Name} answered {command} with cmd {header.Command}, body {header.BodyLength}");
-            }
-
             if (header.Status != Errno.Ok)
             {
                 return (header.Status, 0);
             }
 
             bool streamed = header.BodyLength == streamedLength;
+            var reader = new PeerReplyReader(_stream, streamed ? long.MaxValue : header.BodyLength, timeout, NetworkTimeout);
             var buffer = ArrayPool<byte>.Shared.Rent(FileChunkSize);
             try
             {
-                long copied = 0;
-                // The open-ended form keeps its last 8 bytes back until the end: they are the trailer, not records.
-                var held = new byte[8];
-                int heldCount = 0;
-                while (streamed || copied < header.BodyLength)
+                long start = destination.Position;
+                long copied = await reader.CopyToAsync(destination, streamed ? long.MaxValue : header.BodyLength, buffer, untilEnd: streamed)
+                    .ConfigureAwait(false);
+                if (!streamed)
                 {
-                    int want = streamed ? buffer.Length : (int)Math.Min(buffer.Length, header.BodyLength - copied);
-                    int read = await _stream.ReadAsync(buffer.AsMemory(0, want), timeout.Token).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        if (!streamed)
-                        {
-                            throw new EndOfStreamException($"{Name} closed after {copied} of {header.BodyLength} reply bytes");
-                        }
-
-                        break;
-                    }
-
-                    timeout.CancelAfter(NetworkTimeout);
-                    if (!streamed)
-                    {
-                        await destination.WriteAsync(buffer.AsMemory(0, read), ct).ConfigureAwait(false);
-                        copied += read;
-                        continue;
-                    }
-
-                    // Release what can no longer be part of the trailer.
-                    int total = heldCount + read;
-                    int release = Math.Max(0, total - held.Length);
-                    int fromHeld = Math.Min(release, heldCount);
-                    await destination.WriteAsync(held.AsMemory(0, fromHeld), ct).ConfigureAwait(false);
-                    await destination.WriteAsync(buffer.AsMemory(0, release - fromHeld), ct).ConfigureAwait(false);
-                    copied += release;
-                    var rest = held.AsSpan(fromHeld, heldCount - fromHeld).ToArray();
-                    rest.CopyTo(held, 0);
-                    buffer.AsSpan(release - fromHeld, read - (release - fromHeld)).CopyTo(held.AsSpan(rest.Length));
-                    heldCount = total - release;
+                    return (Errno.Ok, copied);
                 }
 
-                if (streamed && (heldCount != held.Length || BinaryPrimitives.ReadInt64BigEndian(held) != copied))
+                // The open-ended form: its last 8 bytes are the length of what came before them.
+                long records = copied - sizeof(long);
+                var trailer = new byte[sizeof(long)];
+                if (records >= 0)
+                {
+                    destination.Position = start + records;
+                    destination.ReadExactly(trailer);
+                }
+
+                if (records < 0 || BinaryPrimitives.ReadInt64BigEndian(trailer) != records)
                 {
                     throw new IOException($"{Name} ended its {command} reply after {copied} bytes without the matching length");
                 }
 
-                return (Errno.Ok, copied);
+                destination.SetLength(start + records);
+                return (Errno.Ok, records);
             }
             finally
             {
@@ -240,21 +199,13 @@ public sealed class PeerChannel : IAsyncDisposable
         timeout.CancelAfter(NetworkTimeout);
         try
         {
-            var frame = new byte[ProtocolConstants.HeaderSize + body.Length];
-            new PacketHeader(body.Length, command).WriteTo(frame);
-            body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
-            await _stream.WriteAsync(frame, timeout.Token).ConfigureAwait(false);
-            var headerBytes = new byte[ProtocolConstants.HeaderSize];
-            await _stream.ReadExactlyAsync(headerBytes, timeout.Token).ConfigureAwait(false);
-            var header = PacketHeader.Read(headerBytes);
-            if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0 || (header.Status != Errno.Ok && header.BodyLength != 0))
-            {
-                throw new IOException($"{Name} answered {command} with cmd {header.Command}, status {header.Status}, body {header.BodyLength}");
-            }
-
+            await SendRequestAsync(command, body, 0, timeout.Token).ConfigureAwait(false);
+            var header = await ReadResponseHeaderAsync(command, timeout.Token).ConfigureAwait(false);
             if (header.Status != Errno.Ok)
             {
-                return header.Status;
+                return header.BodyLength == 0
+                    ? header.Status
+                    : throw new IOException($"{Name} answered {command} with status {header.Status} and a body of {header.BodyLength} bytes");
             }
 
             var reader = new PeerReplyReader(_stream, header.BodyLength, timeout, NetworkTimeout);
@@ -272,14 +223,42 @@ public sealed class PeerChannel : IAsyncDisposable
         }
     }
 
-    private async Task<(byte Status, byte[] Body)> ReadReplyAsync(FdfsCommand command, long maxReplyBody, CancellationToken ct)
+    /// <summary>Writes one request frame (header and body) with a pooled buffer.</summary>
+    private async Task SendRequestAsync(FdfsCommand command, ReadOnlyMemory<byte> body, byte headerStatus, CancellationToken ct)
+    {
+        byte[] frame = ArrayPool<byte>.Shared.Rent(ProtocolConstants.HeaderSize + body.Length);
+        try
+        {
+            new PacketHeader(body.Length, command, headerStatus).WriteTo(frame);
+            body.Span.CopyTo(frame.AsSpan(ProtocolConstants.HeaderSize));
+            await _stream.WriteAsync(frame.AsMemory(0, ProtocolConstants.HeaderSize + body.Length), ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(frame);
+        }
+    }
+
+    /// <summary>Reads a reply's header; anything but a response with a length of 0 or more is an <see cref="IOException"/>.</summary>
+    private async Task<PacketHeader> ReadResponseHeaderAsync(FdfsCommand command, CancellationToken ct)
     {
         var headerBytes = new byte[ProtocolConstants.HeaderSize];
         await _stream.ReadExactlyAsync(headerBytes, ct).ConfigureAwait(false);
         var header = PacketHeader.Read(headerBytes);
-        if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0 || header.BodyLength > maxReplyBody)
+        if (header.Cmd != FdfsCommand.Response || header.BodyLength < 0)
         {
             throw new IOException($"{Name} answered {command} with cmd {header.Command}, body {header.BodyLength}");
+        }
+
+        return header;
+    }
+
+    private async Task<(byte Status, byte[] Body)> ReadReplyAsync(FdfsCommand command, long maxReplyBody, CancellationToken ct)
+    {
+        var header = await ReadResponseHeaderAsync(command, ct).ConfigureAwait(false);
+        if (header.BodyLength > maxReplyBody)
+        {
+            throw new IOException($"{Name} answered {command} with a body of {header.BodyLength} bytes (at most {maxReplyBody})");
         }
 
         var reply = header.BodyLength == 0 ? [] : new byte[header.BodyLength];
@@ -367,26 +346,30 @@ public sealed class PeerReplyReader
         _timeout.CancelAfter(_networkTimeout);
     }
 
-    /// <summary>Copies the next <paramref name="count"/> bytes to <paramref name="destination"/>.</summary>
-    public async Task CopyToAsync(Stream destination, long count, byte[] buffer)
+    /// <summary>Copies the next <paramref name="count"/> bytes to <paramref name="destination"/> (or, with <paramref name="untilEnd"/>,
+    /// everything until the peer closes); returns how many.</summary>
+    public async Task<long> CopyToAsync(Stream destination, long count, byte[] buffer, bool untilEnd = false)
     {
         if (count > Remaining)
         {
             throw new IOException($"the reply has {Remaining} bytes left, {count} wanted");
         }
 
-        while (count > 0)
+        long copied = 0;
+        while (copied < count)
         {
-            int read = await _stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), _timeout.Token).ConfigureAwait(false);
+            int read = await _stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - copied)), _timeout.Token).ConfigureAwait(false);
             if (read == 0)
             {
-                throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
+                return untilEnd ? copied : throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
             }
 
             await destination.WriteAsync(buffer.AsMemory(0, read), _timeout.Token).ConfigureAwait(false);
-            count -= read;
+            copied += read;
             Remaining -= read;
             _timeout.CancelAfter(_networkTimeout);
         }
+
+        return copied;
     }
 }

@@ -40,7 +40,11 @@ public sealed class FrameSession : IDisposable
         _deadline = CancellationTokenSource.CreateLinkedTokenSource(_closed);
         _timeoutRefreshMillis = Math.Min(1000, (long)options.NetworkTimeout.TotalMilliseconds / 8);
         Peer = transport.RemoteEndPoint?.ToString() ?? "?";
+        Progress = RefreshTimeout;
     }
+
+    /// <summary><see cref="RefreshTimeout"/> as a delegate made once (a send-file callback per download would allocate one each).</summary>
+    public Action Progress { get; }
 
     public IFrameTransport Transport => _transport;
 

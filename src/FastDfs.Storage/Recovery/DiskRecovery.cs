@@ -311,51 +311,29 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
 
     private async Task<List<StorageBrief>?> ListMembersAsync(CancellationToken ct)
     {
-        await using var client = NewClient();
-        foreach (var tracker in state.Config.TrackerServers)
+        if (await GroupMembers.ListAsync(state.Config, ConnectTimeout, NetworkTimeout, logger, ct).ConfigureAwait(false) is not { } stats)
         {
-            try
-            {
-                var stats = await client.Tracker.ListStoragesOnAsync(new FastDfsEndpoint(tracker.Host, tracker.Port), state.GroupName, ct: ct)
-                    .ConfigureAwait(false);
-                foreach (var stat in stats)
-                {
-                    _pathCounts[stat.Id] = stat.StorePathCount;
-                }
-
-                return [.. stats.Select(s => new StorageBrief(s.Status, (int)s.StoragePort, s.Id, s.IpAddr))];
-            }
-            catch (Exception e) when (e is FastDfsException or IOException)
-            {
-                logger.LogDebug("listing group {Group} on {Tracker}: {Message}", state.GroupName, tracker, e.Message);
-            }
+            return null;
         }
 
-        return null;
+        foreach (var stat in stats)
+        {
+            _pathCounts[stat.Id] = stat.StorePathCount;
+        }
+
+        return [.. stats.Select(s => new StorageBrief(s.Status, (int)s.StoragePort, s.Id, s.IpAddr))];
     }
 
-    /// <summary>REPORT_STATUS RECOVERY to every tracker: none sends a reader or a writer here meanwhile.</summary>
+    /// <summary>REPORT_STATUS RECOVERY to every tracker (port 0, as stock): none sends a reader or a writer here meanwhile.</summary>
     private async Task ReportRecoveryAsync(StorageBrief self, CancellationToken ct)
     {
-        var body = new byte[ProtocolConstants.GroupNameMaxLen + StorageBrief.Size];
-        FixedString.Write(body.AsSpan(0, ProtocolConstants.GroupNameMaxLen), state.GroupName);
-        (self with { Status = StorageStatus.Recovery, Port = 0 }).Write(body.AsSpan(ProtocolConstants.GroupNameMaxLen));
-        foreach (var tracker in state.Config.TrackerServers)
+        try
         {
-            try
-            {
-                await using var connection = await TrackerConnection.ConnectAsync(tracker.Hosts, tracker.Port, ConnectTimeout, NetworkTimeout, ct,
-                    state.ClientBindAddress, state.PeerKey).ConfigureAwait(false);
-                var (status, _) = await connection.RequestAsync(FdfsCommand.StorageReportStatus, body, ct).ConfigureAwait(false);
-                if (status != Errno.Ok)
-                {
-                    logger.LogWarning("tracker {Tracker} refused REPORT_STATUS RECOVERY: {Error}", tracker, Errno.Describe(status));
-                }
-            }
-            catch (IOException e)
-            {
-                logger.LogWarning("REPORT_STATUS RECOVERY to tracker {Tracker}: {Message}", tracker, e.Message);
-            }
+            await new Sync.TrackerNotifier(state, logger).ReportStatusAsync(self with { Port = 0 }, StorageStatus.Recovery, ct).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            logger.LogWarning("REPORT_STATUS RECOVERY: {Message}", e.Message);
         }
     }
 
@@ -373,7 +351,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 {
                     await using var channel = await PeerChannel.ConnectAsync(source.IpAddr, source.Port,
                         new PeerChannelOptions(ConnectTimeout, NetworkTimeout, state.ClientBindAddress, state.PeerKey), "storage", ct).ConfigureAwait(false);
-                    await using (var output = new FileStream(files.FetchedPath, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+                    await using (var output = new FileStream(files.FetchedPath, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 64 * 1024))
                     {
                         // The peer builds the whole list before it answers: as stock, up to ten minutes for that.
                         var (status, _) = await channel.RequestToStreamAsync(FetchPathBinlogRequest.Command, request, output,
@@ -717,24 +695,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                     continue;
                 }
 
-                StoredFilePath.TryParse(record.FileName, state.Paths.Count, out var stored);
-                string final = state.Paths.FullPath(stored);
-                string temp = final + ".recovery.tmp";
-                try
-                {
-                    await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
-                    {
-                        await reply.CopyToAsync(file, size, buffer).ConfigureAwait(false);
-                    }
-
-                    File.SetLastWriteTimeUtc(temp, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
-                    File.Move(temp, final, overwrite: true);
-                }
-                catch
-                {
-                    File.Delete(temp);
-                    throw;
-                }
+                await PlaceAsync(record, file => reply.CopyToAsync(file, size, buffer)).ConfigureAwait(false);
 
                 totals.Files++;
                 totals.Bytes += size;
@@ -759,47 +720,54 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     }
 
     /// <summary>
-    /// Downloads one file from the first of <paramref name="sources"/> that has it, to a temporary name beside it, then renames
-    /// it into place; null when none has it (deleted since the list was made).
+    /// Downloads one file from the first of <paramref name="sources"/> that has it and places it; null when none has it
+    /// (deleted since the list was made).
     /// </summary>
     private async Task<long?> FetchFileAsync(FastDfsClient client, List<StorageBrief> sources, RecoveryRecord record, CancellationToken ct)
     {
-        if (!StoredFilePath.TryParse(record.FileName, state.Paths.Count, out var stored))
-        {
-            logger.LogWarning("disk recovery: skipping the invalid name {Name}", record.FileName);
-            return null;
-        }
-
-        string final = state.Paths.FullPath(stored);
-        string temp = final + ".recovery.tmp";
         foreach (var source in sources)
         {
             try
             {
-                long size;
-                await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
-                {
-                    await client.GetStorage(new StorageEndpoint(source.IpAddr, source.Port))
-                        .DownloadAsync(new FileId(state.GroupName, record.FileName), file, ct: ct).ConfigureAwait(false);
-                    size = file.Length;
-                }
-
-                File.SetLastWriteTimeUtc(temp, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
-                File.Move(temp, final, overwrite: true);
-                return size;
+                return await PlaceAsync(record, file => client.GetStorage(new StorageEndpoint(source.IpAddr, source.Port))
+                    .DownloadAsync(new FileId(state.GroupName, record.FileName), file, ct: ct)).ConfigureAwait(false);
             }
             catch (FastDfsException e) when (e.ErrorCode == Errno.ENOENT)
             {
-                File.Delete(temp); // this peer lacks it (deleted, or not replicated there yet): ask the next one
-            }
-            catch
-            {
-                File.Delete(temp);
-                throw;
+                // This peer lacks it (deleted, or not replicated there yet): ask the next one.
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Writes a recovered file under a temporary name beside its place (through <paramref name="write"/>), gives it the record's
+    /// time and renames it into place; returns its size. A failed write leaves nothing behind.
+    /// </summary>
+    private async Task<long> PlaceAsync(RecoveryRecord record, Func<Stream, Task> write)
+    {
+        StoredFilePath.TryParse(record.FileName, state.Paths.Count, out var stored);
+        string final = state.Paths.FullPath(stored);
+        string temp = final + ".recovery.tmp";
+        try
+        {
+            long size;
+            await using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            {
+                await write(file).ConfigureAwait(false);
+                size = file.Length;
+            }
+
+            File.SetLastWriteTimeUtc(temp, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
+            File.Move(temp, final, overwrite: true);
+            return size;
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
     }
 
     /// <summary>Recreates a symbolic link (a slave's link to its master); false when it is there already.</summary>

@@ -1,4 +1,3 @@
-using FastDfs.Client;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
 using FastDfs.Protocol.Messages;
@@ -44,30 +43,10 @@ internal sealed class RecoveringMembers(StorageConfig config, TimeProvider clock
         }
     }
 
-    private async Task<StorageBrief?> AskAsync(CancellationToken ct)
-    {
-        await using var client = new FastDfsClient(new FastDfsClientOptions
-        {
-            Trackers = config.TrackerServers.Select(t => new FastDfsEndpoint(t.Host, t.Port)).ToList(),
-            ConnectTimeout = TimeSpan.FromSeconds(Math.Clamp(config.ConnectTimeout, 1, 5)),
-            NetworkTimeout = TimeSpan.FromSeconds(Math.Clamp(config.NetworkTimeout, 1, 5)),
-            UseConnectionPool = false,
-        });
-        foreach (var tracker in config.TrackerServers)
-        {
-            try
-            {
-                var members = await client.Tracker.ListStoragesOnAsync(new FastDfsEndpoint(tracker.Host, tracker.Port), config.GroupName!, ct: ct)
-                    .ConfigureAwait(false);
-                return members.Where(m => m.Status == StorageStatus.Recovery)
-                    .Select(m => (StorageBrief?)new StorageBrief(m.Status, (int)m.StoragePort, m.Id, m.IpAddr)).FirstOrDefault();
-            }
-            catch (Exception e) when (e is FastDfsException or IOException)
-            {
-                logger.LogDebug("listing group {Group} on {Tracker}: {Message}", config.GroupName, tracker, e.Message);
-            }
-        }
-
-        return null;
-    }
+    private async Task<StorageBrief?> AskAsync(CancellationToken ct) =>
+        await GroupMembers.ListAsync(config, TimeSpan.FromSeconds(Math.Clamp(config.ConnectTimeout, 1, 5)),
+                TimeSpan.FromSeconds(Math.Clamp(config.NetworkTimeout, 1, 5)), logger, ct).ConfigureAwait(false) is { } members
+            ? members.Where(m => m.Status == StorageStatus.Recovery)
+                .Select(m => (StorageBrief?)new StorageBrief(m.Status, (int)m.StoragePort, m.Id, m.IpAddr)).FirstOrDefault()
+            : null;
 }

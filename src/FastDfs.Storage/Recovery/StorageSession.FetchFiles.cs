@@ -43,7 +43,7 @@ internal sealed partial class StorageSession
                 if (handle is not null && size > 0)
                 {
                     // A file that shrinks meanwhile cannot complete the reply: the connection is dropped and the caller asks again.
-                    await _connection.SendFileAsync(handle, 0, size, RefreshTimeout, Token).ConfigureAwait(false);
+                    await _connection.SendFileAsync(handle, 0, size, _frames.Progress, Token).ConfigureAwait(false);
                     Count(Protocol.Messages.StorageStatCounters.Counter.TotalSyncOutBytes, size);
                 }
             }

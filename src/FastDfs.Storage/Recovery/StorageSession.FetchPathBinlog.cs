@@ -66,7 +66,7 @@ internal sealed partial class StorageSession
         await using var dump = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024,
             FileOptions.DeleteOnClose | FileOptions.Asynchronous);
         long records = PathBinlogDump.Write(_ctx.Binlog, _ctx.Paths, fetch.StorePathIndex, name => _ctx.Trunk.IsTrunkName(name, out _), dump,
-            RefreshTimeout, _logger);
+            _frames.Progress, _logger);
         dump.Flush();
         long length = dump.Length;
         _logger.LogInformation("{Remote} fetched the binlog of store path {Index}: {Records} files, {Bytes} bytes", RemoteAddress,
@@ -74,7 +74,7 @@ internal sealed partial class StorageSession
         _output.WriteResponseHeader(length);
         if (length > 0)
         {
-            await _connection.SendFileAsync(dump.SafeFileHandle, 0, length, RefreshTimeout, Token).ConfigureAwait(false);
+            await _connection.SendFileAsync(dump.SafeFileHandle, 0, length, _frames.Progress, Token).ConfigureAwait(false);
         }
 
         return Errno.Ok;

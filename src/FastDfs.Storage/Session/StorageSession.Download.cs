@@ -72,7 +72,7 @@ internal sealed partial class StorageSession
         {
             _output.WriteResponseHeader(count);
             Count(C.TotalFileReadCount);
-            await _connection.SendFileAsync(handle, position, count, RefreshTimeout, Token).ConfigureAwait(false);
+            await _connection.SendFileAsync(handle, position, count, _frames.Progress, Token).ConfigureAwait(false);
             Count(C.SuccessFileReadCount);
         }
         else

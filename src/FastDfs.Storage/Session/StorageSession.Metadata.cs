@@ -140,7 +140,7 @@ internal sealed partial class StorageSession
             using var large = File.OpenHandle(metaPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
             long count = RandomAccess.GetLength(large);
             _output.WriteResponseHeader(count);
-            await _connection.SendFileAsync(large, 0, count, RefreshTimeout, Token).ConfigureAwait(false);
+            await _connection.SendFileAsync(large, 0, count, _frames.Progress, Token).ConfigureAwait(false);
             Count(C.SuccessGetMetaCount);
             return Errno.Ok;
         }

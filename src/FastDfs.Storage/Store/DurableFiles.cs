@@ -28,35 +28,17 @@ internal static partial class DurableFiles
     }
 
     /// <summary>fsync of a directory (its entries: creates, renames, deletes); a no-op where it cannot be done.</summary>
-    public static void SyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
-        int fd = Open(directory, ORdonly | ODirectory);
-        if (fd < 0)
-        {
-            return;
-        }
-
-        try
-        {
-            _ = Fsync(fd);
-        }
-        finally
-        {
-            _ = Close(fd);
-        }
-    }
+    public static void SyncDirectory(string directory) => OnDirectory(directory, Fsync);
 
     /// <summary>
     /// syncfs of the file system that holds <paramref name="directory"/>: every dirty byte and entry of it reaches the disk.
     /// One call for many files written without fsync (a disk recovery's batch), before a mark vouches for them; a no-op
     /// where it cannot be done.
     /// </summary>
-    public static void SyncFileSystemOf(string directory)
+    public static void SyncFileSystemOf(string directory) => OnDirectory(directory, SyncFs);
+
+    /// <summary>Runs <paramref name="call"/> on a descriptor of <paramref name="directory"/> (Linux only; errors ignored).</summary>
+    private static void OnDirectory(string directory, Func<int, int> call)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -71,7 +53,7 @@ internal static partial class DurableFiles
 
         try
         {
-            _ = SyncFs(fd);
+            _ = call(fd);
         }
         finally
         {

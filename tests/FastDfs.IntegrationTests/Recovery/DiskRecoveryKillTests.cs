@@ -89,10 +89,7 @@ public sealed class DiskRecoveryKillTests(Xunit.Abstractions.ITestOutputHelper o
         var ct = Timeouts.Test(240);
         ChildOutput.Clear();
         // Every member of a group has the same store paths: the in-process peer has two disks as well.
-        await using var cluster = await ReplicationCluster.StartAsync(1, ct, (_, c) => c with
-        {
-            StorePaths = [new Protocol.Config.StorePath(Path.Combine(c.BasePath, "disk0")), new Protocol.Config.StorePath(Path.Combine(c.BasePath, "disk1"))],
-        });
+        await using var cluster = await ReplicationCluster.StartAsync(1, ct, (_, c) => DiskRecoveryTests.TwoDisks(c));
         await using var client = cluster.CreateClient();
         string basePath = Path.Combine(cluster.Root, "child");
         string conf = Path.Combine(cluster.Root, "child.conf");

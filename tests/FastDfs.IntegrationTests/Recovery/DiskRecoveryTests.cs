@@ -14,12 +14,15 @@ namespace FastDfs.IntegrationTests.Recovery;
 /// </summary>
 public sealed class DiskRecoveryTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private static Func<int, StorageConfig, StorageConfig> TwoPaths(long rate = 0) => (_, c) => c with
+    private static Func<int, StorageConfig, StorageConfig> TwoPaths(long rate = 0) => (_, c) => TwoDisks(c) with
     {
-        StorePaths = [new StorePath(Path.Combine(c.BasePath, "disk0")), new StorePath(Path.Combine(c.BasePath, "disk1"))],
         DiskRecoveryThreads = 3,
         DiskRecoveryRate = rate,
     };
+
+    /// <summary>A storage with two store paths, <c>disk0</c> and <c>disk1</c> under its base path (each a "disk" of its own).</summary>
+    internal static StorageConfig TwoDisks(StorageConfig c) =>
+        c with { StorePaths = [new StorePath(Path.Combine(c.BasePath, "disk0")), new StorePath(Path.Combine(c.BasePath, "disk1"))] };
 
     private static string DataDir(TestCluster cluster, int storage, int path) => Path.Combine(cluster.StorageConfigs[storage].StorePaths[path].Path, "data");
 

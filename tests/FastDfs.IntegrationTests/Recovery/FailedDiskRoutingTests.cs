@@ -16,9 +16,8 @@ public sealed class FailedDiskRoutingTests
     public async Task Readers_of_a_failed_paths_files_are_sent_to_the_peer_and_come_back_when_the_disk_does()
     {
         var ct = Timeouts.Test(120);
-        await using var cluster = await ReplicationCluster.StartAsync(2, ct, (_, c) => c with
+        await using var cluster = await ReplicationCluster.StartAsync(2, ct, (_, c) => DiskRecoveryTests.TwoDisks(c) with
         {
-            StorePaths = [new StorePath(Path.Combine(c.BasePath, "disk0")), new StorePath(Path.Combine(c.BasePath, "disk1"))],
             StorePathCheckInterval = 1,
         });
         await using var client = cluster.CreateClient();

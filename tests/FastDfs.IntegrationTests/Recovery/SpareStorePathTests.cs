@@ -13,9 +13,8 @@ public sealed class SpareStorePathTests
     public async Task A_spare_takes_over_a_failed_disk_is_refilled_from_the_peer_and_stays_in_place_after_a_restart()
     {
         var ct = Timeouts.Test(120);
-        await using var cluster = await ReplicationCluster.StartAsync(2, ct, (i, c) => c with
+        await using var cluster = await ReplicationCluster.StartAsync(2, ct, (i, c) => DiskRecoveryTests.TwoDisks(c) with
         {
-            StorePaths = [new StorePath(Path.Combine(c.BasePath, "disk0")), new StorePath(Path.Combine(c.BasePath, "disk1"))],
             SpareStorePaths = i == 0 ? [Path.Combine(c.BasePath, "spare")] : [],
             StorePathCheckInterval = 1,
         });
