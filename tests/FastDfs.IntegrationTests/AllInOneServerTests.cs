@@ -11,21 +11,14 @@ namespace FastDfs.IntegrationTests;
 /// <summary><c>fdfs server</c>, the README's first command, started as a user would (ports made free for the test).</summary>
 public sealed class AllInOneServerTests
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     [Fact]
     public async Task ServerCommandStartsATrackerAndAStorageThatServeClients()
     {
         string data = Path.Combine(Path.GetTempPath(), "fdfs-aio-" + Guid.NewGuid().ToString("N")[..12]);
-        int trackerPort = FreePort();
-        int storagePort = FreePort();
-        int trackerHttpPort = FreePort();
-        int storageHttpPort = FreePort();
+        int trackerPort = FreePorts.On();
+        int storagePort = FreePorts.On();
+        int trackerHttpPort = FreePorts.On();
+        int storageHttpPort = FreePorts.On();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var output = new StringWriter();
         var server = CliApp.InvokeAsync(
@@ -72,8 +65,8 @@ public sealed class AllInOneServerTests
     public async Task ServerCommandWithTrunk_StoresSmallFilesInTrunkFiles()
     {
         string data = Path.Combine(Path.GetTempPath(), "fdfs-aio-" + Guid.NewGuid().ToString("N")[..12]);
-        int trackerPort = FreePort();
-        int storagePort = FreePort();
+        int trackerPort = FreePorts.On();
+        int storagePort = FreePorts.On();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(150));
         var output = new StringWriter();
         var server = CliApp.InvokeAsync(

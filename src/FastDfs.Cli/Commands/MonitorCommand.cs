@@ -77,6 +77,7 @@ internal static class MonitorCommand
         }
 
         int number = 0;
+        IReadOnlyList<SpareStorageEntry> spares = [];
         foreach (var g in groups)
         {
             number++;
@@ -87,10 +88,16 @@ internal static class MonitorCommand
 
             var storages = await client.Tracker.ListStoragesOnAsync(tracker, g.GroupName, ct: ct);
             var sync = await TryGetSyncStatusAsync(client, g.GroupName, ct);
+            spares = sync?.Spares ?? spares;
             var trunkSpace = g.CurrentTrunkFileId >= 0 ? await TryGetTrunkSpaceAsync(client, storages, ct) : null;
             var integrity = await TryGetIntegrityAsync(client, storages, ct);
             string header = only == null ? string.Create(CultureInfo.InvariantCulture, $"\nGroup {number}:\n") : string.Empty;
             await output.WriteAsync(header + MonitorFormat.Group(g, storages, zone, sync, trunkSpace, integrity));
+        }
+
+        if (only == null && spares.Count > 0)
+        {
+            await output.WriteAsync(MonitorFormat.Spares(spares, zone));
         }
 
         // Beyond stock: with several trackers, which one leads and why the others do not. Appended after the

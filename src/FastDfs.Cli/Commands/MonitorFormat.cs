@@ -120,6 +120,25 @@ internal static class MonitorFormat
         TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(unixSeconds), zone)
             .ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// FastDFS.NET addition after the groups (only when a tracker of ours hears from spare storages): each spare, waiting
+    /// or given the place of a member.
+    /// </summary>
+    public static string Spares(IReadOnlyList<SpareStorageEntry> spares, TimeZoneInfo zone)
+    {
+        var s = new StringBuilder();
+        s.Append(CultureInfo.InvariantCulture, $"\nSpare storages: {spares.Count}\n");
+        foreach (var w in spares)
+        {
+            string state = w.AssignedGroup.Length > 0 ? $"takes the place of {w.AssignedGroup}/{w.ReplacedId}" : $"waiting since {Time(w.FirstSeen, zone)}";
+            s.Append(CultureInfo.InvariantCulture,
+                $"\t{w.Address} = {state}; for {(w.WantedGroup.Length > 0 ? w.WantedGroup : "any group")}, {w.StorePathCount} store paths, ");
+            s.Append(CultureInfo.InvariantCulture, $"{w.FreeMb} MB free of {w.TotalMb} MB, last heard {Time(w.LastSeen, zone)}\n");
+        }
+
+        return s.ToString();
+    }
+
     /// <summary>The lines stock prints before the listing: tracker count/index and the tracker used.</summary>
     public static string Preamble(int trackerCount, int trackerIndex, string tracker) =>
         string.Create(CultureInfo.InvariantCulture, $"tracker server count={trackerCount}, current server index={trackerIndex}\n\ntracker server is {tracker}\n\n");

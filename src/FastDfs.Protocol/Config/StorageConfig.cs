@@ -161,6 +161,13 @@ public sealed record StorageConfig
     /// </summary>
     public IReadOnlyList<string> SpareStorePaths { get; init; } = [];
 
+    /// <summary>
+    /// FastDFS.NET addition (<c>spare_storage</c>): this storage waits without a group until the tracker leader gives it
+    /// the place of a member that has been OFFLINE for <c>spare_storage_takeover_time</c>; <see cref="GroupName"/>, when
+    /// set, limits it to that group. The assignment is kept in <c>data/spare_storage.dat</c>.
+    /// </summary>
+    public bool SpareStorage { get; init; }
+
     /// <summary>Stock's <c>disk_recovery_threads</c>: the workers that fetch a lost store path's files from a peer.</summary>
     public int DiskRecoveryThreads { get; init; } = 1;
 
@@ -356,6 +363,7 @@ public sealed record StorageConfig
             DiskRecoveryThreads = ConfigReading.RequirePositive(g, "disk_recovery_threads", d.DiskRecoveryThreads),
             DiskRecoveryRate = Math.Max(0, g.GetBytes("disk_recovery_rate", d.DiskRecoveryRate)),
             StorePathCheckInterval = Math.Max(0, g.GetInt("store_path_check_interval", d.StorePathCheckInterval)),
+            SpareStorage = g.GetBool("spare_storage", false),
             SpareStorePaths = g.GetAll("spare_store_path") is { Count: > 0 } spares
                 ? [.. spares.Where(p => p.Length > 0).Select(ConfigReading.ChopPath)]
                 : d.SpareStorePaths,

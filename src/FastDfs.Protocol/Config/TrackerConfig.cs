@@ -103,6 +103,12 @@ public sealed record TrackerConfig
     /// <summary>Seconds without a heartbeat before a storage is set OFFLINE.</summary>
     public int CheckActiveInterval { get; init; } = 100;
 
+    /// <summary>
+    /// FastDFS.NET addition (<c>spare_storage_takeover_time</c>): seconds a group member must have been OFFLINE before the
+    /// leader gives its place to a waiting spare storage (storage.conf <c>spare_storage = true</c>) and retires it. 0 = never.
+    /// </summary>
+    public int SpareStorageTakeoverTime { get; init; } = 3600;
+
     public long ThreadStackSize { get; init; } = 256 << 10;
 
     public bool StorageIpChangedAutoAdjust { get; init; } = true;
@@ -293,6 +299,7 @@ public sealed record TrackerConfig
             AdminHosts = g.GetAll("admin_hosts") is { Count: > 0 } admins ? admins : defaults.AdminHosts,
             ClusterSecretKey = g.GetString("cluster_secret_key") ?? "",
             CheckActiveInterval = ConfigReading.PositiveOrDefault(g, "check_active_interval", defaults.CheckActiveInterval),
+            SpareStorageTakeoverTime = Math.Max(0, g.GetInt("spare_storage_takeover_time", defaults.SpareStorageTakeoverTime)),
             ThreadStackSize = ConfigReading.ClampBytes(g, "thread_stack_size", defaults.ThreadStackSize, 64 << 10, 2L << 30),
             StorageIpChangedAutoAdjust = g.GetBool("storage_ip_changed_auto_adjust", true),
             StorageSyncFileMaxDelay = ConfigReading.PositiveOrDefault(g, "storage_sync_file_max_delay", defaults.StorageSyncFileMaxDelay),

@@ -12,7 +12,9 @@ public readonly record struct SyncLag(string DestId, string SrcId, long LastSync
 /// not know the command (they answer EINVAL or close); the stock StorageStat bytes are unchanged.
 /// Body: text lines, tab separated: <c>R id reason</c>, <c>S dest src last_synced_timestamp delay_seconds</c>,
 /// <c>P id store_path files_done files_total bytes_done elapsed_ms</c> (a disk recovery under way) and
-/// <c>F id index,index...</c> (store paths out of service). A reader skips the kinds of lines it does not know.
+/// <c>F id index,index...</c> (store paths out of service) and <c>W address wanted_group store_paths total_mb free_mb first_seen last_seen
+/// assigned_group replaced_id</c> (spare storages the tracker heard from, the same in every group's reply; empty fields are
+/// <c>-</c>). A reader skips the kinds of lines it does not know.
 /// </summary>
 public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reasons, IReadOnlyList<SyncLag> Lags)
 {
@@ -21,6 +23,13 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
 
     /// <summary>Store paths out of service, by storage id.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<int>> FailedPaths { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
+
+    /// <summary>Spare storages (storage.conf <c>spare_storage = true</c>) the tracker heard from.</summary>
+    public IReadOnlyList<SpareStorageEntry> Spares { get; init; } = [];
+
+    private static string Field(string value) => value.Length == 0 ? "-" : value;
+
+    private static string Unfield(string value) => value == "-" ? "" : value;
 
     public byte[] ToArray()
     {
@@ -45,6 +54,12 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
             text.Append(CultureInfo.InvariantCulture, $"F\t{id}\t{string.Join(',', paths)}\n");
         }
 
+        foreach (var w in Spares)
+        {
+            text.Append(CultureInfo.InvariantCulture,
+                $"W\t{w.Address}\t{Field(w.WantedGroup)}\t{w.StorePathCount}\t{w.TotalMb}\t{w.FreeMb}\t{w.FirstSeen}\t{w.LastSeen}\t{Field(w.AssignedGroup)}\t{Field(w.ReplacedId)}\n");
+        }
+
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 
@@ -54,6 +69,7 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
         var lags = new List<SyncLag>();
         var recoveries = new Dictionary<string, RecoveryProgress>(StringComparer.Ordinal);
         var failed = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
+        var spares = new List<SpareStorageEntry>();
         foreach (var line in Encoding.UTF8.GetString(body).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var fields = line.Split('\t');
@@ -81,8 +97,17 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
                 failed[fid] = [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries)
                     .Select(x => int.TryParse(x, NumberStyles.None, CultureInfo.InvariantCulture, out int i) ? i : -1).Where(i => i >= 0)];
             }
+            else if (fields is ["W", var address, var wanted, var paths, var size, var free, var first, var last, var assigned, var replaced] &&
+                     int.TryParse(paths, NumberStyles.None, CultureInfo.InvariantCulture, out int pathCount) &&
+                     long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out long totalMb) &&
+                     long.TryParse(free, NumberStyles.None, CultureInfo.InvariantCulture, out long freeMb) &&
+                     long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out long firstSeen) &&
+                     long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out long lastSeen))
+            {
+                spares.Add(new SpareStorageEntry(address, Unfield(wanted), pathCount, totalMb, freeMb, firstSeen, lastSeen, Unfield(assigned), Unfield(replaced)));
+            }
         }
 
-        return new StorageSyncStatus(reasons, lags) { Recoveries = recoveries, FailedPaths = failed };
+        return new StorageSyncStatus(reasons, lags) { Recoveries = recoveries, FailedPaths = failed, Spares = spares };
     }
 }

@@ -23,7 +23,7 @@ public sealed class StorageServer : IAsyncDisposable
 {
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
-    private readonly StorageConfig _config;
+    private StorageConfig _config;
     private readonly TimeProvider _clock;
 
     /// <summary>The composed storage: built by <see cref="StartAsync"/> (it opens the disk state), null before.</summary>
@@ -41,7 +41,7 @@ public sealed class StorageServer : IAsyncDisposable
     public StorageServer(StorageConfig config, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (config.GroupName is null)
+        if (config.GroupName is null && !config.SpareStorage)
         {
             throw new ArgumentException("storage config has no group_name", nameof(config));
         }
@@ -124,9 +124,17 @@ public sealed class StorageServer : IAsyncDisposable
             throw new InvalidOperationException("a storage server starts once");
         }
 
+        _stopping = new CancellationTokenSource();
+        if (_config.SpareStorage)
+        {
+            // A spare has no group until the trackers give it a place: it waits here, serving nothing.
+            using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            _config = await new Recovery.SpareStorageWait(_config, _clock, _loggerFactory.CreateLogger<Recovery.SpareStorageWait>())
+                .ResolveAsync(waiting.Token).ConfigureAwait(false);
+        }
+
         var config = _config;
         var address = string.IsNullOrEmpty(config.BindAddr) ? IPAddress.Any : IPAddress.Parse(config.BindAddr);
-        _stopping = new CancellationTokenSource();
         // A file older than this start cannot be an upload in progress (the leftover sweep's rule); the file
         // system's clock granularity is covered by the second subtracted. Compared with file times the OS wrote: the
         // real clock, whatever clock the server runs on.

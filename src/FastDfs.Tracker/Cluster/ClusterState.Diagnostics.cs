@@ -49,6 +49,7 @@ internal sealed partial class ClusterState
                 FailedPaths = group.Storages.Where(n => n.FailedPaths is not null)
                     .ToDictionary(n => n.Id, n => (IReadOnlyList<int>)[.. Enumerable.Range(0, n.FailedPaths!.Length).Where(n.HasFailedPath)],
                         StringComparer.Ordinal),
+                Spares = Spares(),
             };
         }
     }
@@ -67,6 +68,7 @@ internal sealed partial class ClusterState
                 $"waiting for its sync source {source.Id}, which is {source.Status.ToMonitorName()}",
             StorageStatus.WaitSync => $"waiting for {source!.Id} to start pushing the group's files",
             StorageStatus.Syncing => $"receiving the group's files from {source!.Id}",
+            StorageStatus.Deleted when node.RetiredFor is { } spare => $"retired: the spare storage {spare} took its place",
             StorageStatus.Offline => "not connected to this tracker (stopped, unreachable, or heartbeat lost)",
             StorageStatus.Online => "joined; ACTIVE after its next heartbeat",
             StorageStatus.Recovery => node.Recovery is { } progress

@@ -66,6 +66,7 @@ internal sealed partial class ClusterState
                 ApplyKnownJoinStatus(node);
             }
 
+            ForgetSpare(ip, port);
             node.Ip = ip;
             node.JoinedFrom = remoteIp;
             // A new connection starts with every path in service: a storage whose path is still out reports it again
@@ -228,6 +229,7 @@ internal sealed partial class ClusterState
         {
             case StorageStatus.Deleted or StorageStatus.IpChanged:
                 node.ClearForDelete();
+                node.RetiredFor = null;
                 node.Status = StorageStatus.Init;
                 break;
             case StorageStatus.Offline or StorageStatus.Recovery:
@@ -622,29 +624,36 @@ internal sealed partial class ClusterState
                     throw new ProtocolException($"storage {groupName}/{id} already deleted", Errno.EALREADY);
             }
 
-            node.ClearForDelete();
-            foreach (var peer in group.Storages.Where(s => s.SrcId == id))
+            RemoveFromGroup(group, node);
+        }
+    }
+
+    /// <summary>Deletes a member that is not serving (an administrator's DELETE_STORAGE, or a spare taking its place).</summary>
+    private void RemoveFromGroup(StorageGroup group, StorageNode node)
+    {
+        string id = node.Id;
+        node.ClearForDelete();
+        foreach (var peer in group.Storages.Where(s => s.SrcId == id))
+        {
+            peer.SrcId = "";
+            if (peer.Status is StorageStatus.WaitSync or StorageStatus.Syncing)
             {
-                peer.SrcId = "";
-                if (peer.Status is StorageStatus.WaitSync or StorageStatus.Syncing)
+                // Stock leaves such a storage waiting forever; give it another source, which then pushes
+                // everything again (SYNC_SRC_REQ names it once it sees the peer in WAIT_SYNC).
+                var replacement = group.Writable.Find(s => s != peer && s != node);
+                if (replacement is not null)
                 {
-                    // Stock leaves such a storage waiting forever; give it another source, which then pushes
-                    // everything again (SYNC_SRC_REQ names it once it sees the peer in WAIT_SYNC).
-                    var replacement = group.Writable.Find(s => s != peer && s != node);
-                    if (replacement is not null)
-                    {
-                        peer.SrcId = replacement.Id;
-                        peer.SyncUntil = Now;
-                        SetStatus(peer, StorageStatus.WaitSync);
-                        logger.LogInformation("storage {Group}/{Id}: sync source {Old} deleted, now {New}", groupName, peer.Id, id, replacement.Id);
-                    }
+                    peer.SrcId = replacement.Id;
+                    peer.SyncUntil = Now;
+                    SetStatus(peer, StorageStatus.WaitSync);
+                    logger.LogInformation("storage {Group}/{Id}: sync source {Old} deleted, now {New}", group.Name, peer.Id, id, replacement.Id);
                 }
             }
-
-            logger.LogInformation("storage {Group}/{Id} deleted", groupName, id);
-            SetStatus(node, StorageStatus.Deleted);
-            DataStore?.AppendChangelog(groupName, id, StorageStatus.Deleted, "");
         }
+
+        logger.LogInformation("storage {Group}/{Id} deleted", group.Name, id);
+        SetStatus(node, StorageStatus.Deleted);
+        DataStore?.AppendChangelog(group.Name, id, StorageStatus.Deleted, "");
     }
 
     /// <summary>DELETE_GROUP (4.9): only a group without any storage record.</summary>

@@ -37,6 +37,9 @@ internal sealed class StorageNode(string id, StorageGroup group)
     /// <summary>The last RECOVERY_PROGRESS of a disk recovery this storage runs (shown while it is in RECOVERY).</summary>
     public RecoveryProgress? Recovery { get; set; }
 
+    /// <summary>The spare storage (ip:port) that was given this member's place when it was retired, or null (in memory only).</summary>
+    public string? RetiredFor { get; set; }
+
     /// <summary>The store paths whose disk failed, as the storage reported them (STORE_PATH_HEALTH); null when all work.</summary>
     public bool[]? FailedPaths { get; set; }
 

@@ -8,7 +8,7 @@ using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 namespace FastDfs.Tracker.Http;
 
 /// <summary>The dashboard's <c>/api/cluster</c> document: the tracker's view of every group and storage.</summary>
-internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadOnlyList<GroupSummary> Groups)
+internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadOnlyList<GroupSummary> Groups, IReadOnlyList<SpareStorageEntry> Spares)
 {
     public static ClusterSnapshot Take(TrackerRuntime runtime, int httpPort, Func<string, int, IntegrityStatus?>? integrity = null)
     {
@@ -23,7 +23,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
             g.Storages.Count(s => s.Status == StorageStatus.Active),
             g.Storages.Select(s => StorageOf(s, g, now, options, integrity)).ToList())).ToList());
         var tracker = new TrackerSummary(ProtocolConstants.Version, runtime.StartTime, runtime.CurrentConnections, runtime.PeakConnections, httpPort);
-        return new ClusterSnapshot(now, tracker, groups);
+        return new ClusterSnapshot(now, tracker, groups, runtime.Cluster.Spares());
     }
 
     private static StorageSummary StorageOf(StorageNode s, StorageGroup group, long now, TrackerConfig options,
@@ -80,7 +80,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
         StorageStatus.WaitSync => s.SrcId.Length > 0 ? $"waiting for {s.SrcId} to start copying existing files" : "waiting for a peer to copy existing files",
         StorageStatus.Syncing => s.SrcId.Length > 0 ? $"copying existing files from {s.SrcId}" : "copying existing files",
         StorageStatus.IpChanged => "its IP address changed",
-        StorageStatus.Deleted => "deleted by an administrator",
+        StorageStatus.Deleted => s.RetiredFor is { } spare ? $"retired: the spare storage {spare} took its place" : "deleted by an administrator",
         StorageStatus.Recovery => s.Recovery is { } progress ? "recovering a replaced disk, " + progress.Describe() : "recovering its data from a peer",
         _ => "unknown state",
     };

@@ -35,6 +35,10 @@ internal sealed class TrackerMetrics : IDisposable
             .SelectMany(g => g.Storages.Where(s => s.Status == StorageStatus.Recovery && s.Recovery is not null)
                 .Select(s => new Measurement<long>(Math.Max(0, s.Recovery!.Value.FilesTotal - s.Recovery.Value.FilesDone), StorageTags(s))))
             .ToList()), description: "Files a storage recovering a replaced disk still has to fetch (RECOVERY_PROGRESS)");
+        meter.CreateObservableGauge("fastdfs.tracker.spare_storages", () => cluster.Spares()
+            .GroupBy(s => s.AssignedGroup.Length > 0 ? "assigned" : "waiting")
+            .Select(state => new Measurement<int>(state.Count(), Tag("state", state.Key)))
+            .ToList(), description: "Spare storages (spare_storage = true) this tracker hears from, waiting or given a place");
         meter.CreateObservableGauge("fastdfs.tracker.storage.sync.lag", () => cluster.Read(groups => groups
             .SelectMany(g => g.Storages.Select(s => new Measurement<long>(ClusterSnapshot.SyncLag(s, g), StorageTags(s))))
             .ToList()), "s", "Seconds between the newest write of a storage's peers and what it has synced");

@@ -27,7 +27,8 @@ internal sealed partial class TrackerSession
         FdfsCommand.StorageReportTrunkFid or FdfsCommand.StorageReportTrunkFree or FdfsCommand.StorageReplicaChange or
         FdfsCommand.TrackerJoinLeader or FdfsCommand.TrackerPingLeader or FdfsCommand.TrackerNotifyNextLeader or
         FdfsCommand.TrackerCommitNextLeader or FdfsCommand.TrackerNotifyReselectLeader or FdfsCommand.TrackerGetSysFilesStart or
-        FdfsCommand.TrackerGetOneSysFile or FdfsCommand.TrackerGetSysFilesEnd or StorePathHealthReport.Command or RecoveryProgressReport.Command;
+        FdfsCommand.TrackerGetOneSysFile or FdfsCommand.TrackerGetSysFilesEnd or StorePathHealthReport.Command or RecoveryProgressReport.Command or
+        SpareStorageReport.Command;
 
     /// <summary>HELLO, PROOF, or a guarded command on an unproven connection: answered here (its status), else null.</summary>
     private async ValueTask<byte?> TryHandlePeerProofAsync(PacketHeader header)

@@ -37,6 +37,14 @@ internal sealed partial class TrackerSession
                 _cluster.ReportRecoveryProgress(RecoveryProgressReport.Parse(body), RemoteIp);
                 ReplyEmpty();
                 return true;
+            case SpareStorageReport.Command:
+            {
+                var report = SpareStorageReport.Parse(body);
+                string ip = report.AnnounceIp.Length == 0 ? RemoteIp : ValidAnnouncedAddress(report.AnnounceIp);
+                var peers = _runtime.Peers;
+                Reply(_cluster.ReportSpare(report, ip, decides: peers.IsLeader || peers.Others.Count == 0).ToArray());
+                return true;
+            }
             case StorePathHealthReport.Command:
                 _cluster.ReportFailedPaths(JoinedStorage(command), StorePathHealthReport.Parse(body).Failed);
                 ReplyEmpty();

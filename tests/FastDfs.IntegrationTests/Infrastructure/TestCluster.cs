@@ -63,7 +63,7 @@ public sealed class TestCluster : IAsyncDisposable
         trackerConfig = configureTracker?.Invoke(trackerConfig) ?? trackerConfig;
         Directory.CreateDirectory(trackerConfig.BasePath);
         // Each server runs on the clock the test gives it (a FakeTimeProvider it moves), else the system clock.
-        var tracker = new TrackerServer(trackerConfig, NullLoggerFactory.Instance, trackerClock);
+        var tracker = new TrackerServer(trackerConfig, TrackerCluster.TestLogs.For("tracker"), trackerClock);
         await tracker.StartAsync(ct);
         var cluster = new TestCluster(root, tracker, http, storageClock);
         try
@@ -102,7 +102,7 @@ public sealed class TestCluster : IAsyncDisposable
         }
 
         config = configure?.Invoke(config) ?? config;
-        var storage = new StorageServer(config, NullLoggerFactory.Instance, _storageClock);
+        var storage = new StorageServer(config, TrackerCluster.TestLogs.For($"storage{_storages.Count}"), _storageClock);
         await storage.StartAsync(ct);
         _storages.Add(storage);
         _storageConfigs.Add(config);
@@ -126,7 +126,7 @@ public sealed class TestCluster : IAsyncDisposable
         var config = _storageConfigs[index] with { Port = previous.EndPoint.Port };
         config = configure?.Invoke(config) ?? config;
         await previous.DisposeAsync();
-        var storage = new StorageServer(config, NullLoggerFactory.Instance, _storageClock);
+        var storage = new StorageServer(config, TrackerCluster.TestLogs.For($"storage{index}"), _storageClock);
         await storage.StartAsync(ct);
         _storages[index] = storage;
         _storageConfigs[index] = config;
@@ -198,4 +198,15 @@ public static class Eventually
 public static class Timeouts
 {
     public static CancellationToken Test(int seconds = 60) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+}
+
+public static class FreePorts
+{
+    /// <summary>A TCP port free on <paramref name="address"/> right now (for servers that need a fixed port).</summary>
+    public static int On(string address = "127.0.0.1")
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Parse(address), 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
 }

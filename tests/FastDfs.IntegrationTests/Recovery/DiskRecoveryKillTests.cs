@@ -22,13 +22,6 @@ public sealed class DiskRecoveryKillTests(Xunit.Abstractions.ITestOutputHelper o
 
     private static readonly ConcurrentQueue<string> ChildOutput = new();
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Parse(ChildAddress), 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static Process StartStorageProcess(string conf)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -93,7 +86,7 @@ public sealed class DiskRecoveryKillTests(Xunit.Abstractions.ITestOutputHelper o
         await using var client = cluster.CreateClient();
         string basePath = Path.Combine(cluster.Root, "child");
         string conf = Path.Combine(cluster.Root, "child.conf");
-        int port = FreePort();
+        int port = FreePorts.On(ChildAddress);
         await WriteConfAsync(conf, basePath, port, cluster.Tracker.EndPoint.Port, "0", ct);
         var child = StartStorageProcess(conf);
         try

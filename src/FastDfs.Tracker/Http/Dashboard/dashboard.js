@@ -71,6 +71,21 @@ function groupSection(g) {
     el("table", {}, el("thead", {}, head), el("tbody", {}, ...g.storages.map(storageRow))));
 }
 
+// Spare storages (spare_storage = true): waiting for a group member that stays OFFLINE, or given its place.
+function spareSection(spares) {
+  if (!spares || !spares.length) return el("span", {});
+  const head = el("tr", {}, ...["Spare storage", "For", "Store paths", "Free", "State", "Last heard"].map(h => el("th", {}, h)));
+  const rows = spares.map(w => el("tr", { "data-spare": w.address },
+    el("td", {}, w.address),
+    el("td", {}, w.wantedGroup || "any group"),
+    el("td", { class: "num" }, w.storePathCount),
+    el("td", { class: "num" }, mb(w.freeMb)),
+    el("td", { "data-field": "spare-state" }, w.assignedGroup ? "takes the place of " + w.assignedGroup + "/" + w.replacedId : "waiting"),
+    el("td", {}, new Date(w.lastSeen * 1000).toLocaleTimeString())));
+  return el("section", { class: "group", "data-section": "spares" },
+    el("h2", {}, "Spare storages"), el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows)));
+}
+
 async function refresh() {
   const status = document.getElementById("refresh");
   try {
@@ -81,7 +96,8 @@ async function refresh() {
     document.getElementById("tracker").textContent =
       "tracker " + t.version + " · up since " + new Date(t.startTime * 1000).toLocaleString() + " · " + t.connections + " connections";
     const groups = document.getElementById("groups");
-    groups.replaceChildren(...(data.groups.length ? data.groups.map(groupSection) : [el("p", { class: "muted" }, "No storage has joined yet.")]));
+    groups.replaceChildren(...(data.groups.length ? data.groups.map(groupSection) : [el("p", { class: "muted" }, "No storage has joined yet.")]),
+      spareSection(data.spares));
     status.className = "muted";
     status.textContent = "updated " + new Date(data.time * 1000).toLocaleTimeString();
   } catch (e) {
