@@ -156,6 +156,12 @@ public sealed record StorageConfig
     public int StorePathCheckInterval { get; init; } = 10;
 
     /// <summary>
+    /// FastDFS.NET addition (<c>disk_slow_threshold</c>): seconds a store path's disk may hold requests with none answered
+    /// before the path is out of service as slow (readers to the peers, uploads elsewhere) until it answers again. 0 = off.
+    /// </summary>
+    public int DiskSlowThreshold { get; init; } = 5;
+
+    /// <summary>
     /// FastDFS.NET addition (<c>spare_store_path</c>, repeatable): empty disks kept ready. When the disk of a store path
     /// fails, the first unused spare takes its place and is refilled from the group's peers, with no human action.
     /// </summary>
@@ -364,6 +370,7 @@ public sealed record StorageConfig
             DiskRecoveryRate = Math.Max(0, g.GetBytes("disk_recovery_rate", d.DiskRecoveryRate)),
             StorePathCheckInterval = Math.Max(0, g.GetInt("store_path_check_interval", d.StorePathCheckInterval)),
             SpareStorage = g.GetBool("spare_storage", false),
+            DiskSlowThreshold = Math.Max(0, g.GetInt("disk_slow_threshold", d.DiskSlowThreshold)),
             SpareStorePaths = g.GetAll("spare_store_path") is { Count: > 0 } spares
                 ? [.. spares.Where(p => p.Length > 0).Select(ConfigReading.ChopPath)]
                 : d.SpareStorePaths,

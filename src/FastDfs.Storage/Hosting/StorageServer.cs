@@ -140,6 +140,7 @@ public sealed class StorageServer : IAsyncDisposable
         // real clock, whatever clock the server runs on.
         _startedUtc = DateTime.UtcNow.AddSeconds(-1);
         var ctx = _ctx = Compose(config, _loggerFactory, _clock);
+        ReserveDiskThreads(ctx.Paths);
         // A store path whose disk was replaced is filled again from a peer before anything is served or reported (stock's
         // order): the trackers see this storage in RECOVERY meanwhile, and it joins only once every path is whole.
         await RecoverLostPathsAsync(ctx, cancellationToken).ConfigureAwait(false);
@@ -201,11 +202,36 @@ public sealed class StorageServer : IAsyncDisposable
             }
         }
 
+        if (config.DiskSlowThreshold > 0)
+        {
+            var threshold = TimeSpan.FromSeconds(config.DiskSlowThreshold);
+            _background.Add(Task.Run(() => ctx.PathHealth.WatchSlowDisksAsync(threshold, _stopping.Token)));
+        }
+
         _background.Add(Task.Run(() => SweepLeftoversAsync(ctx, _stopping.Token)));
         _background.Add(Task.Run(() => ctx.Scrubber.RunAsync(_stopping.Token)));
         _background.Add(Task.Run(() => ctx.AntiEntropy.RunAsync(_stopping.Token)));
         _background.Add(Task.Run(() => ctx.Replication.RunAsync(_stopping.Token, _abandon.Token)));
         _background.Add(Task.Run(() => new Trunk.TrunkBinlogPusher(ctx, _loggerFactory.CreateLogger<Trunk.TrunkBinlogPusher>()).RunAsync(_stopping.Token)));
+    }
+
+    /// <summary>
+    /// With several store paths, requests wait for a disk on thread-pool threads, at most <see cref="Store.DiskGate.Limit"/> per
+    /// path: the pool starts that many without its usual slow growth, so a hanging disk cannot starve the others' requests.
+    /// </summary>
+    private static void ReserveDiskThreads(Store.StorePathSet paths)
+    {
+        if (paths.Count < 2)
+        {
+            return;
+        }
+
+        ThreadPool.GetMinThreads(out int workers, out int io);
+        int wanted = Environment.ProcessorCount + paths.All.Sum(p => p.Gate.Limit);
+        if (wanted > workers)
+        {
+            ThreadPool.SetMinThreads(wanted, io);
+        }
     }
 
     /// <summary>

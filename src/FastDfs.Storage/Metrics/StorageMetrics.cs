@@ -50,6 +50,9 @@ internal sealed class StorageMetrics : IDisposable
         _meter.CreateObservableGauge("fastdfs.storage.disk.failed", () => ctx.Paths.All.Select(p => new Measurement<int>(p.Failure is null ? 0 : 1,
                 new KeyValuePair<string, object?>("store_path", $"M{p.Index:X2}"), new KeyValuePair<string, object?>("path", p.Root))),
             description: "1 while the store path's disk is out of service (failed its check), else 0");
+        _meter.CreateObservableGauge("fastdfs.storage.disk.slow", () => ctx.Paths.All.Select(p => new Measurement<int>(p.Slow ? 1 : 0,
+                new KeyValuePair<string, object?>("store_path", $"M{p.Index:X2}"), new KeyValuePair<string, object?>("path", p.Root))),
+            description: "1 while the store path's disk holds requests for longer than disk_slow_threshold with none answered, else 0");
         _meter.CreateObservableGauge("fastdfs.storage.sync.last_synced", () => counters[C.LastSyncedTimestamp], "s",
             "Unix time up to which this storage has received its peers' files (0 = nothing synced yet)");
         _meter.CreateObservableGauge("fastdfs.storage.sync.lag", () => SyncLag(counters, ctx.Now), "s",

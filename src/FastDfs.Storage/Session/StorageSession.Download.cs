@@ -31,31 +31,50 @@ internal sealed partial class StorageSession
         }
 
         Count(C.TotalDownloadCount);
-        // File.Exists is false for a directory: one stat call on the common path, a second only on a miss.
-        if (!File.Exists(target.FullPath))
+        SafeFileHandle? handle = null;
+        try
         {
-            return Directory.Exists(target.FullPath) ? Errno.EISDIR : Errno.ENOENT;
-        }
+            long count;
+            // Inside the path's disk gate: the stat, the open and a small read (a large range goes out with sendfile after).
+            using (await EnterDiskAsync(target.Stored.StorePathIndex).ConfigureAwait(false))
+            {
+                // File.Exists is false for a directory: one stat call on the common path, a second only on a miss.
+                if (!File.Exists(target.FullPath))
+                {
+                    return Directory.Exists(target.FullPath) ? Errno.EISDIR : Errno.ENOENT;
+                }
 
-        Count(C.TotalFileOpenCount);
-        // Asynchronous: SendPacketsElement (sendfile) takes only such handles; reads stay plain pread.
-        using var handle = File.OpenHandle(target.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-        Count(C.SuccessFileOpenCount);
-        long size = RandomAccess.GetLength(handle);
-        // Stock refuses any offset on a 0-byte file; we serve it as an empty file (STOCK-NOTES).
-        if (offset > size || (offset == size && size != 0))
+                Count(C.TotalFileOpenCount);
+                // Asynchronous: SendPacketsElement (sendfile) takes only such handles; reads stay plain pread.
+                handle = File.OpenHandle(target.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+                Count(C.SuccessFileOpenCount);
+                long size = RandomAccess.GetLength(handle);
+                // Stock refuses any offset on a 0-byte file; we serve it as an empty file (STOCK-NOTES).
+                if (offset > size || (offset == size && size != 0))
+                {
+                    throw new ProtocolException($"download offset {offset} beyond size {size}");
+                }
+
+                count = size - offset;
+                if (length > 0 && length < count)
+                {
+                    count = length;
+                }
+
+                if (count < SendFileMinimum)
+                {
+                    await SendFileRangeAsync(handle, offset, count, target.LogicName).ConfigureAwait(false);
+                    return Errno.Ok;
+                }
+            }
+
+            await SendFileRangeAsync(handle, offset, count, target.LogicName).ConfigureAwait(false);
+            return Errno.Ok;
+        }
+        finally
         {
-            throw new ProtocolException($"download offset {offset} beyond size {size}");
+            handle?.Dispose();
         }
-
-        long count = size - offset;
-        if (length > 0 && length < count)
-        {
-            count = length;
-        }
-
-        await SendFileRangeAsync(handle, offset, count, target.LogicName).ConfigureAwait(false);
-        return Errno.Ok;
     }
 
     /// <summary>

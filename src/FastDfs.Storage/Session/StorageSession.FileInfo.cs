@@ -27,6 +27,7 @@ internal sealed partial class StorageSession
             return QueryTrunkFileInfo(target.LogicName, trunkInfo);
         }
 
+        using var disk = await EnterDiskAsync(target.Stored.StorePathIndex).ConfigureAwait(false);
         var file = new FileInfo(target.FullPath);
         if (!file.Exists)
         {

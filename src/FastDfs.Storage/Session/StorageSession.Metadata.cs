@@ -113,6 +113,7 @@ internal sealed partial class StorageSession
         CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
         var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
         Count(C.TotalGetMetaCount);
+        using var disk = await EnterDiskAsync(target.Stored.StorePathIndex).ConfigureAwait(false);
         if (Directory.Exists(target.FullPath))
         {
             return Errno.EISDIR;

@@ -158,6 +158,9 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
         return (logicName, stored, _ctx.Paths.FullPath(stored));
     }
 
+    /// <summary>Enters the disk of store path <paramref name="storePathIndex"/> for this request (see <see cref="Store.DiskGate"/>).</summary>
+    private ValueTask<Store.DiskGate.Section> EnterDiskAsync(int storePathIndex) => _ctx.Paths[storePathIndex].Gate.EnterAsync(Token);
+
     private static bool EntryExists(string fullPath, out bool isDirectory, out bool isLink)
     {
         isDirectory = Directory.Exists(fullPath);

@@ -53,6 +53,53 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
         }
     }
 
+    /// <summary>
+    /// Every quarter of <paramref name="threshold"/> (at most every second): a path whose disk has held requests for longer
+    /// than <paramref name="threshold"/> with none coming out is slow, out of service like a failed one (readers to the
+    /// peers, uploads elsewhere), until its requests come out again. Apart from the probe of <see cref="CheckAll"/>, which a
+    /// hanging disk would hold up.
+    /// </summary>
+    public async Task WatchSlowDisksAsync(TimeSpan threshold, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(threshold.TotalMilliseconds / 4, 50, 1000)));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                CheckSlowness(threshold);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Marks the paths whose disk is stalled for longer than <paramref name="threshold"/> slow, and the others not.</summary>
+    public void CheckSlowness(TimeSpan threshold)
+    {
+        foreach (var path in paths.All)
+        {
+            var stalled = path.Gate.StalledFor;
+            if (!path.SetSlow(stalled > threshold))
+            {
+                continue;
+            }
+
+            paths.HealthChanged();
+            if (path.Slow)
+            {
+                logger.LogError("store path {Index} ({Path}) is slow: {Inside} request(s) have waited {Seconds:F1} s for its disk with none " +
+                    "answered (disk_slow_threshold {Threshold} s). Out of service until it answers: the trackers send readers of its files to " +
+                    "the group's other members, uploads go to the other paths.", path.Index, path.Root, path.Gate.Inside, stalled.TotalSeconds,
+                    threshold.TotalSeconds);
+            }
+            else
+            {
+                logger.LogWarning("store path {Index} ({Path}) answers again: back in service", path.Index, path.Root);
+            }
+        }
+    }
+
     /// <summary>Checks every path now; returns how many are out of service.</summary>
     public int CheckAll()
     {

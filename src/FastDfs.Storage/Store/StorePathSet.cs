@@ -4,8 +4,11 @@ using FastDfs.Protocol.FileIds;
 namespace FastDfs.Storage.Store;
 
 /// <summary>One configured store path: its <c>data/</c> directory and last known disk usage.</summary>
-internal sealed class StorePathState(int index, string root, bool readOnly)
+internal sealed class StorePathState(int index, string root, bool readOnly, DiskGate gate)
 {
+    /// <summary>How requests enter this path's disk (counted; isolated from the other paths when there are several).</summary>
+    public DiskGate Gate { get; } = gate;
+
     public int Index { get; } = index;
     public string Root { get; } = root;
     public string DataDirectory { get; } = Path.Combine(root, "data");
@@ -20,8 +23,24 @@ internal sealed class StorePathState(int index, string root, bool readOnly)
     /// whatever its checks say.</summary>
     public bool Refilling { get; set; }
 
-    /// <summary>New uploads may go here: not configured read-only and its disk not failed.</summary>
-    public bool Writable => !ReadOnly && _failure is null;
+    private volatile bool _slow;
+
+    /// <summary>Its disk holds requests for longer than <c>disk_slow_threshold</c>: out of service until it answers again.</summary>
+    public bool Slow => _slow;
+
+    /// <summary>Records whether the disk is slow; true when that changed.</summary>
+    public bool SetSlow(bool slow)
+    {
+        bool before = _slow;
+        _slow = slow;
+        return before != slow;
+    }
+
+    /// <summary>Readers may be sent here and uploads come here: its disk neither failed nor slow.</summary>
+    public bool InService => _failure is null && !_slow;
+
+    /// <summary>New uploads may go here: not configured read-only and its disk in service.</summary>
+    public bool Writable => !ReadOnly && InService;
 
     /// <summary>Records the outcome of a health check; true when the state changed (failed or back in service).</summary>
     public bool SetFailure(string? failure)
@@ -76,11 +95,16 @@ internal sealed class StorePathSet
     private readonly int _subdirCount;
     private int _roundRobin = -1;
 
+    /// <summary>Requests inside one path's disk at once when the paths are isolated from each other (several paths).</summary>
+    public const int RequestsPerDisk = 16;
+
     public StorePathSet(StorageConfig config)
     {
         _subdirCount = config.SubdirCountPerPath;
-        _paths = config.StorePaths.Select((p, i) => new StorePathState(i, p.Path, p.ReadOnly)).ToArray();
+        _paths = config.StorePaths.Select((p, i) => new StorePathState(i, p.Path, p.ReadOnly, NewGate(config.StorePaths.Count))).ToArray();
     }
+
+    private static DiskGate NewGate(int pathCount) => new(RequestsPerDisk, isolate: pathCount > 1);
 
     public int Count => _paths.Length;
     public int SubdirCount => _subdirCount;
@@ -91,7 +115,7 @@ internal sealed class StorePathSet
     /// while it is refilled.</summary>
     public StorePathState Replace(int index, string root)
     {
-        var replacement = new StorePathState(index, root, readOnly: _paths[index].ReadOnly) { Refilling = true };
+        var replacement = new StorePathState(index, root, readOnly: _paths[index].ReadOnly, NewGate(_paths.Length)) { Refilling = true };
         replacement.SetFailure("a spare disk being refilled from the peers");
         _paths[index] = replacement;
         HealthChanged();
@@ -153,7 +177,7 @@ internal sealed class StorePathSet
     public int HealthVersion => Volatile.Read(ref _healthVersion);
 
     /// <summary>Which paths are out of service, in path order.</summary>
-    public bool[] FailedPaths() => [.. _paths.Select(p => p.Failure is not null)];
+    public bool[] FailedPaths() => [.. _paths.Select(p => !p.InService)];
 
     internal void HealthChanged() => Interlocked.Increment(ref _healthVersion);
 
