@@ -90,6 +90,57 @@ public sealed class SpareStorageTests
     }
 
     [Fact]
+    public async Task A_place_is_given_once_and_a_spare_keeps_the_one_it_was_given()
+    {
+        var (tracker, clock, a, b) = await GroupOfTwoAsync();
+        await using var _ = tracker;
+        await using var __ = a;
+        await using var client = await tracker.ConnectAsync();
+        await b.DisposeAsync();
+        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
+        clock.Advance(TimeSpan.FromSeconds(601));
+        await a.BeatAsync();
+        await using var first = await tracker.ConnectAsync(SpareIp);
+        var place = (await ReportAsync(first, Spare())).Place;
+        Assert.Equal(new SpareAssignment("group1", "127.0.0.3"), place);
+
+        // Another spare cannot claim that place, and the first cannot claim another one (A is ACTIVE anyway).
+        await using var second = await tracker.ConnectAsync("127.0.0.5");
+        Assert.Equal(Errno.EEXIST, (await ReportAsync(second, Spare(claim: place))).Status);
+        Assert.False((await ReportAsync(second, Spare())).Place.IsAssigned);
+        Assert.Equal(Errno.EEXIST, (await ReportAsync(first, Spare(claim: new("group1", "127.0.0.2")))).Status);
+        Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.2"));
+        Assert.Equal(place, (await ReportAsync(first, Spare())).Place);
+    }
+
+    [Fact]
+    public async Task A_claim_is_checked_as_the_leader_checks_a_spare()
+    {
+        var (tracker, clock, a, b) = await GroupOfTwoAsync();
+        await using var _ = tracker;
+        await using var __ = a;
+        await using var client = await tracker.ConnectAsync();
+        await b.DisposeAsync();
+        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
+        clock.Advance(TimeSpan.FromSeconds(601));
+        await a.BeatAsync();
+        await using var spare = await tracker.ConnectAsync(SpareIp);
+        var claim = new SpareAssignment("group1", "127.0.0.3");
+        Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, Spare(subdirs: 128, claim: claim))).Status);
+        Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, Spare(totalMb: 99_000, freeMb: 39_000, claim: claim))).Status);
+        Assert.Equal(StorageStatus.Offline, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
+        Assert.Equal(claim, (await ReportAsync(spare, Spare(claim: claim))).Place);
+    }
+
+    [Fact]
+    public async Task With_a_cluster_secret_only_a_proven_connection_reports_a_spare()
+    {
+        await using var tracker = await TestTracker.StartAsync(c => c with { ClusterSecretKey = "s3cret" });
+        await using var spare = await tracker.ConnectAsync(SpareIp);
+        Assert.Equal(Errno.EPERM, (await ReportAsync(spare, Spare())).Status);
+    }
+
+    [Fact]
     public async Task A_spare_takes_no_place_it_does_not_fit()
     {
         var (tracker, clock, a, b) = await GroupOfTwoAsync();
@@ -123,6 +174,7 @@ public sealed class SpareStorageTests
         await using var __ = a;
         await using var client = await tracker.ConnectAsync();
         await b.DisposeAsync();
+        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
         clock.Advance(TimeSpan.FromDays(30));
         await a.BeatAsync();
         await using var spare = await tracker.ConnectAsync(SpareIp);
@@ -143,7 +195,6 @@ public sealed class SpareStorageTests
         Assert.Equal(Errno.EBUSY, (await ReportAsync(spare, Spare(claim: new("group1", "127.0.0.3")))).Status);
         Assert.Equal(Errno.ENOENT, (await ReportAsync(spare, Spare(claim: new("group1", "127.0.0.9")))).Status);
         Assert.Equal(Errno.ENOENT, (await ReportAsync(spare, Spare(claim: new("group7", "127.0.0.3")))).Status);
-        Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, Spare(wanted: "group2", claim: new("group1", "127.0.0.3")))).Status);
         Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
 
         // Missing, but not for long enough here: "not yet" (the spare asks again).
@@ -153,6 +204,9 @@ public sealed class SpareStorageTests
         Assert.Equal((Errno.Ok, false), (status, place.IsAssigned));
 
         clock.Advance(TimeSpan.FromSeconds(601));
+        await a.BeatAsync();
+        // Not for a spare that asks for another group.
+        Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, Spare(wanted: "group2", claim: new("group1", "127.0.0.3")))).Status);
         Assert.Equal(new SpareAssignment("group1", "127.0.0.3"), (await ReportAsync(spare, Spare(claim: new("group1", "127.0.0.3")))).Place);
         Assert.Equal(StorageStatus.Deleted, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
     }
@@ -166,7 +220,8 @@ public sealed class SpareStorageTests
         await using var tracker = await TestTracker.StartAsync();
         await using var spare = await tracker.ConnectAsync(SpareIp);
         Assert.Equal(Errno.EINVAL, await spare.StatusOfAsync(SpareStorageReport.Command, new byte[length]));
-        // A claim without the member it replaces, and a port out of range, are refused as well.
+        // A claim without the member it replaces, a port out of range, a group name that is not one, are refused as well.
+        Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, new SpareStorageReport("grp\t1", "", "", "", 23000, 1, 256, 1, 1))).Status);
         Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, new SpareStorageReport("", "group1", "", "", 23000, 1, 256, 1, 1))).Status);
         Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, new SpareStorageReport("", "", "", "", 70000, 1, 256, 1, 1))).Status);
         Assert.Equal(Errno.Ok, (await ReportAsync(spare, Spare())).Status);

@@ -3,7 +3,7 @@ namespace FastDfs.Protocol.Messages;
 /// <summary>
 /// FastDFS.NET's SPARE_STORAGE (251), a spare storage (storage.conf <c>spare_storage = true</c>) to every tracker, every
 /// heartbeat until it has a group. Request: <c>wanted_group[16]</c> (empty = any group) + <c>claimed_group[16]</c> +
-/// <c>replaced_id[16]</c> (the leader's assignment, once the spare has one: the other trackers take it over) +
+/// <c>replaced_id[46]</c> (the leader's assignment, once the spare has one: the other trackers take it over) +
 /// <c>announce_ip[46]</c> (empty = the connection's address) + <c>port</c>, <c>store_path_count</c>,
 /// <c>subdir_count_per_path</c>, <c>total_mb</c>, <c>free_mb</c> (i64be each, the sums over its store paths). Reply: <see cref="SpareAssignment"/>. Stock trackers answer
 /// EINVAL: a spare needs FastDFS.NET trackers.
@@ -13,7 +13,7 @@ public readonly record struct SpareStorageReport(
 {
     public const FdfsCommand Command = (FdfsCommand)251;
 
-    public const int Size = 3 * ProtocolConstants.GroupNameMaxLen + ProtocolConstants.IpAddressSize + 5 * 8;
+    public const int Size = 2 * ProtocolConstants.GroupNameMaxLen + 2 * ProtocolConstants.IpAddressSize + 5 * 8;
 
     public byte[] ToArray()
     {
@@ -21,7 +21,7 @@ public readonly record struct SpareStorageReport(
         var w = new SpanWriter(bytes);
         w.WriteFixed(WantedGroup, ProtocolConstants.GroupNameMaxLen);
         w.WriteFixed(ClaimedGroup, ProtocolConstants.GroupNameMaxLen);
-        w.WriteFixed(ReplacedId, ProtocolConstants.StorageIdMaxSize);
+        w.WriteFixed(ReplacedId, SpareAssignment.ReplacedIdSize);
         w.WriteFixed(AnnounceIp, ProtocolConstants.IpAddressSize);
         w.WriteInt64(Port);
         w.WriteInt64(StorePathCount);
@@ -41,12 +41,18 @@ public readonly record struct SpareStorageReport(
         var r = new SpanReader(body);
         string wanted = r.ReadFixed(ProtocolConstants.GroupNameMaxLen);
         string claimed = r.ReadFixed(ProtocolConstants.GroupNameMaxLen);
-        string replaced = r.ReadFixed(ProtocolConstants.StorageIdMaxSize);
+        string replaced = r.ReadFixed(SpareAssignment.ReplacedIdSize);
         string ip = r.ReadFixed(ProtocolConstants.IpAddressSize);
         long port = r.ReadInt64(), paths = r.ReadInt64(), subdirs = r.ReadInt64(), total = r.ReadInt64(), free = r.ReadInt64();
         if (port is <= 0 or > 65535 || paths is < 1 or > 256 || subdirs is < 1 or > 256 || free < 0 || total < 0)
         {
             throw new ProtocolException($"SPARE_STORAGE with port {port}, {paths} store paths, {subdirs} subdirs, {free} MB free");
+        }
+
+        if (!SpareAssignment.IsGroupName(wanted, allowEmpty: true) || !SpareAssignment.IsGroupName(claimed, allowEmpty: true) ||
+            replaced.Any(c => c <= ' ' || c > '~'))
+        {
+            throw new ProtocolException("SPARE_STORAGE with an invalid group name or storage id");
         }
 
         if (claimed.Length == 0 != (replaced.Length == 0))
@@ -58,10 +64,17 @@ public readonly record struct SpareStorageReport(
     }
 }
 
-/// <summary>The reply to <see cref="SpareStorageReport"/>: <c>group[16]</c> + <c>replaced_id[16]</c>; both empty = keep waiting.</summary>
+/// <summary>The reply to <see cref="SpareStorageReport"/>: <c>group[16]</c> + <c>replaced_id[46]</c>; both empty = keep waiting.</summary>
 public readonly record struct SpareAssignment(string Group, string ReplacedId)
 {
-    public const int Size = ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize;
+    /// <summary>A member's id: its storage id, or without storage ids its address (an IPv6 one is longer than 16 bytes).</summary>
+    public const int ReplacedIdSize = ProtocolConstants.IpAddressSize;
+
+    public const int Size = ProtocolConstants.GroupNameMaxLen + ReplacedIdSize;
+
+    /// <summary>ASCII letters and digits, at most 16 (a stock group name); empty when <paramref name="allowEmpty"/>.</summary>
+    public static bool IsGroupName(string name, bool allowEmpty) =>
+        name.Length == 0 ? allowEmpty : name.Length <= ProtocolConstants.GroupNameMaxLen && name.All(char.IsAsciiLetterOrDigit);
 
     public static SpareAssignment None => new("", "");
 
@@ -72,7 +85,7 @@ public readonly record struct SpareAssignment(string Group, string ReplacedId)
         var bytes = new byte[Size];
         var w = new SpanWriter(bytes);
         w.WriteFixed(Group, ProtocolConstants.GroupNameMaxLen);
-        w.WriteFixed(ReplacedId, ProtocolConstants.StorageIdMaxSize);
+        w.WriteFixed(ReplacedId, ReplacedIdSize);
         return bytes;
     }
 
@@ -84,7 +97,13 @@ public readonly record struct SpareAssignment(string Group, string ReplacedId)
         }
 
         var r = new SpanReader(body);
-        return new SpareAssignment(r.ReadFixed(ProtocolConstants.GroupNameMaxLen), r.ReadFixed(ProtocolConstants.StorageIdMaxSize));
+        var place = new SpareAssignment(r.ReadFixed(ProtocolConstants.GroupNameMaxLen), r.ReadFixed(ReplacedIdSize));
+        if (!IsGroupName(place.Group, allowEmpty: true))
+        {
+            throw new ProtocolException("SPARE_STORAGE reply with an invalid group name");
+        }
+
+        return place;
     }
 }
 

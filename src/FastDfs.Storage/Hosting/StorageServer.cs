@@ -131,6 +131,8 @@ public sealed class StorageServer : IAsyncDisposable
             using var waiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
             _config = await new Recovery.SpareStorageWait(_config, _clock, _loggerFactory.CreateLogger<Recovery.SpareStorageWait>())
                 .ResolveAsync(waiting.Token).ConfigureAwait(false);
+            // Stopped just as the place came: start nothing (the place is recorded; the next start joins the group).
+            _stopping.Token.ThrowIfCancellationRequested();
         }
 
         var config = _config;

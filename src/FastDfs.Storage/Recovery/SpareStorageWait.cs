@@ -70,17 +70,23 @@ internal sealed class SpareStorageWait(StorageConfig config, TimeProvider clock,
             var (leaderChoice, pending) = await ReportAsync(assigned, ct).ConfigureAwait(false);
             if (assigned is null && leaderChoice is { } choice)
             {
+                // Recorded at once: a spare restarted from here on is that member, whatever the trackers remember.
+                Record(choice);
                 assigned = choice;
-                logger.LogWarning("spare storage: the tracker leader gives it the place of {Group}/{Replaced}: telling the other trackers",
-                    choice.Group, choice.ReplacedId);
+                logger.LogWarning("spare storage: the tracker leader gives it the place of {Group}/{Replaced} (recorded in {File}): telling the " +
+                    "other trackers", choice.Group, choice.ReplacedId, FileName);
                 continue;
             }
 
             if (assigned is { } place && (pending == 0 || ++followerRounds >= FollowerRounds))
             {
-                Record(place);
-                logger.LogWarning("spare storage: joins {Group} in place of {Replaced}; it gets a full copy from a peer (recorded in {File})",
-                    place.Group, place.ReplacedId, FileName);
+                if (pending > 0)
+                {
+                    logger.LogWarning("spare storage: {Pending} tracker(s) did not take over the retirement of {Replaced}; they keep it OFFLINE",
+                        pending, place.ReplacedId);
+                }
+
+                logger.LogWarning("spare storage: joins {Group} in place of {Replaced}; it gets a full copy from a peer", place.Group, place.ReplacedId);
                 return config with { GroupName = place.Group };
             }
 
@@ -109,6 +115,8 @@ internal sealed class SpareStorageWait(StorageConfig config, TimeProvider clock,
                 var (status, reply) = await connection.RequestAsync(SpareStorageReport.Command, body, ct).ConfigureAwait(false);
                 if (status != Errno.Ok)
                 {
+                    // A tracker that refuses the leader's choice (it sees the member alive: EBUSY) has not taken it over.
+                    pending += claim is not null ? 1 : 0;
                     logger.LogWarning("spare storage: tracker {Tracker} answers SPARE_STORAGE with {Error}{Hint}", tracker, Errno.Describe(status),
                         status == Errno.EINVAL ? " (a stock tracker? spares need FastDFS.NET trackers)" : "");
                     continue;
@@ -127,6 +135,7 @@ internal sealed class SpareStorageWait(StorageConfig config, TimeProvider clock,
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ProtocolException ||
                                       (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
+                // An unreachable tracker is not waited for: it learns nothing of the retirement, and keeps the member OFFLINE.
                 logger.LogDebug("spare storage: tracker {Tracker}: {Message}", tracker, e.Message);
             }
         }

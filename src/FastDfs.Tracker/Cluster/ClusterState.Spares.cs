@@ -15,6 +15,9 @@ internal sealed partial class ClusterState
 {
     private readonly Dictionary<string, SpareStorage> _spares = new(StringComparer.Ordinal);
 
+    /// <summary>Spares heard from at once at most: a flood of made-up addresses grows neither memory nor the log.</summary>
+    private const int MaxSpares = 64;
+
     /// <summary>When this tracker started: a member is not counted missing for longer than this tracker has been watching.</summary>
     private readonly long _watchingSince = clock.UnixSeconds();
 
@@ -38,6 +41,12 @@ internal sealed partial class ClusterState
             string key = SpareKey(ip, report.Port);
             if (!_spares.TryGetValue(key, out var spare))
             {
+                ForgetSilentSpares();
+                if (_spares.Count >= MaxSpares)
+                {
+                    throw new ProtocolException($"already {_spares.Count} spare storages waiting; {ip}:{report.Port} refused", Errno.ENOSPC);
+                }
+
                 spare = new SpareStorage(ip, report.Port) { FirstSeen = Now };
                 _spares[key] = spare;
                 logger.LogInformation("spare storage {Spare} waits for a place ({Wanted}, {Paths} store paths, {Free} MB free)",
@@ -50,6 +59,9 @@ internal sealed partial class ClusterState
             spare.FreeMb = report.FreeMb;
             spare.TotalMb = report.TotalMb;
             spare.LastSeen = Now;
+            // A place given before and not known here any more (this entry was forgotten): the member retired for it says so.
+            spare.Assigned ??= _groups.SelectMany(g => g.Storages).FirstOrDefault(s => s.Status == StorageStatus.Deleted && s.RetiredFor == spare.Address)
+                is { } retired ? new SpareAssignment(retired.Group.Name, retired.Id) : null;
             if (report.ClaimedGroup.Length > 0)
             {
                 return TakeOverClaim(spare, new SpareAssignment(report.ClaimedGroup, report.ReplacedId));
@@ -80,7 +92,8 @@ internal sealed partial class ClusterState
     private void ForgetSilentSpares()
     {
         long deadline = Now - Math.Max(Config.CheckActiveInterval, 10);
-        foreach (var (key, spare) in _spares.Where(s => s.Value.LastSeen < deadline).ToList())
+        // A spare with a place is kept until it joins: its place must not be given twice.
+        foreach (var (key, spare) in _spares.Where(s => s.Value.LastSeen < deadline && s.Value.Assigned is null).ToList())
         {
             _spares.Remove(key);
             logger.LogInformation("spare storage {Spare} no longer reports: forgotten", spare.Address);
@@ -93,30 +106,30 @@ internal sealed partial class ClusterState
     /// <summary>Since when <paramref name="node"/> has been missing, as far as this tracker can tell.</summary>
     private long MissingSince(StorageNode node) => Math.Max(node.LastHeartbeat, _watchingSince);
 
-    private bool MissingLongEnough(StorageNode node) =>
-        node.Status == StorageStatus.Offline && Config.SpareStorageTakeoverTime > 0 && Now - MissingSince(node) >= Config.SpareStorageTakeoverTime;
+    /// <param name="sinceLastHeartbeat">count from the member's last heartbeat alone (a decision the leader took), not from this
+    /// tracker's start at the earliest (its own decision)</param>
+    private bool MissingLongEnough(StorageNode node, bool sinceLastHeartbeat = false) =>
+        node.Status == StorageStatus.Offline && Config.SpareStorageTakeoverTime > 0 &&
+        Now - (sinceLastHeartbeat ? node.LastHeartbeat : MissingSince(node)) >= Config.SpareStorageTakeoverTime;
 
-    /// <summary>The leader's choice: the member missing longest that the spare can replace (same layout, room for its data).</summary>
+    /// <summary>Whether <paramref name="spare"/> can take <paramref name="node"/>'s place: same layout, room for its data, a
+    /// peer to copy from, the group it asks for, and with storage ids an id of its own in that group.</summary>
+    private bool Fits(SpareStorage spare, StorageGroup group, StorageNode node) =>
+        (spare.WantedGroup.Length == 0 || spare.WantedGroup == group.Name) && spare.StorePathCount >= group.StorePathCount &&
+        spare.SubdirCount == group.SubdirCount && group.Storages.Any(s => s.Status == StorageStatus.Active) &&
+        (StorageIds is not { } ids || ids.Find(group.Name, spare.Ip, spare.Port) is not null) &&
+        // It fits when its free space holds what the member's disks held, or its disks are as large as the member's.
+        (spare.FreeMb >= node.TotalMb - node.FreeMb || spare.TotalMb >= node.TotalMb);
+
+    /// <summary>The leader's choice: the member missing longest that the spare can replace.</summary>
     private void AssignSpare(SpareStorage spare)
     {
         StorageNode? chosen = null;
-        foreach (var group in _groups)
+        foreach (var node in _groups.SelectMany(g => g.Storages))
         {
-            if ((spare.WantedGroup.Length > 0 && spare.WantedGroup != group.Name) || spare.StorePathCount < group.StorePathCount ||
-                spare.SubdirCount != group.SubdirCount || !group.Storages.Any(s => s.Status == StorageStatus.Active) ||
-                (StorageIds is { } ids && ids.Find(group.Name, spare.Ip, spare.Port) is null))
+            if (MissingLongEnough(node) && Fits(spare, node.Group, node) && (chosen is null || MissingSince(node) < MissingSince(chosen)))
             {
-                continue;
-            }
-
-            foreach (var node in group.Storages)
-            {
-                // It fits when its free space holds what the member's disks held, or its disks are as large as the member's.
-                if (MissingLongEnough(node) && (spare.FreeMb >= node.TotalMb - node.FreeMb || spare.TotalMb >= node.TotalMb) &&
-                    (chosen is null || MissingSince(node) < MissingSince(chosen)))
-                {
-                    chosen = node;
-                }
+                chosen = node;
             }
         }
 
@@ -129,35 +142,42 @@ internal sealed partial class ClusterState
         }
     }
 
-    /// <summary>A follower takes over the leader's choice, once the member is missing long enough here too.</summary>
+    /// <summary>
+    /// The place the spare says the leader gave it: taken over once this tracker sees that member OFFLINE for the takeover
+    /// time since its last heartbeat, and only if the spare fits it, as the leader would have checked. A claim is never more
+    /// than what reporting as a spare gets.
+    /// </summary>
     private SpareAssignment TakeOverClaim(SpareStorage spare, SpareAssignment claim)
     {
-        if (spare.Assigned == claim)
+        if (spare.Assigned is { } given)
         {
-            return claim;
-        }
-
-        if (spare.WantedGroup.Length > 0 && spare.WantedGroup != claim.Group)
-        {
-            throw new ProtocolException($"spare {spare.Address} wants {spare.WantedGroup} but claims a place in {claim.Group}", Errno.EINVAL);
+            return given == claim
+                ? claim
+                : throw new ProtocolException($"spare {spare.Address} claims {claim.Group}/{claim.ReplacedId} but has the place of {given.Group}/{given.ReplacedId}",
+                    Errno.EEXIST);
         }
 
         var group = FindGroup(claim.Group) ?? throw new ProtocolException($"spare {spare.Address} claims a place in unknown group {claim.Group}", Errno.ENOENT);
         var node = group.Find(claim.ReplacedId)
             ?? throw new ProtocolException($"spare {spare.Address} claims the place of unknown storage {claim.Group}/{claim.ReplacedId}", Errno.ENOENT);
-        if (node.Status == StorageStatus.Deleted)
+        switch (node.Status)
         {
-            spare.Assigned = claim;
-            return claim;
+            case StorageStatus.Deleted when node.RetiredFor == spare.Address:
+                spare.Assigned = claim;
+                return claim;
+            case StorageStatus.Deleted or StorageStatus.IpChanged:
+                throw new ProtocolException($"spare {spare.Address} claims the place of {claim.Group}/{node.Id}, which was not retired for it", Errno.EEXIST);
+            case not StorageStatus.Offline:
+                throw new ProtocolException($"spare {spare.Address} claims the place of {claim.Group}/{node.Id}, which is {node.Status.ToMonitorName()} here",
+                    Errno.EBUSY);
         }
 
-        if (node.Status != StorageStatus.Offline)
+        if (!Fits(spare, group, node))
         {
-            throw new ProtocolException($"spare {spare.Address} claims the place of {claim.Group}/{node.Id}, which is {node.Status.ToMonitorName()} here",
-                Errno.EBUSY);
+            throw new ProtocolException($"spare {spare.Address} does not fit the place of {claim.Group}/{node.Id}", Errno.EINVAL);
         }
 
-        if (!MissingLongEnough(node))
+        if (!MissingLongEnough(node, sinceLastHeartbeat: true))
         {
             // Not missing for long enough by this tracker's watch yet: the spare asks again at its next beat.
             return SpareAssignment.None;
