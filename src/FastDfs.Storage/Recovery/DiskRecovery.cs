@@ -104,7 +104,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         _filesDone = done;
         _bytesDone = 0;
         _batched = 0;
-        _trunkSkipped = 0;
+        _trunkContainers = 0;
         using var progressEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var progress = ReportProgressAsync(pathIndex, self, total, toTrackers: !whileServing, progressEnd.Token);
         (long Files, long Links, long Bytes, long Missing)[] totals;
@@ -123,20 +123,21 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         var result = new Result(pathIndex, totals.Sum(t => t.Files), totals.Sum(t => t.Links), totals.Sum(t => t.Bytes), totals.Sum(t => t.Missing),
             started.Elapsed, from, Interlocked.Read(ref _batched));
         logger.LogInformation("store path {Index} recovered from {Peers}: {Files} files and {Links} links, {Bytes} bytes in {Seconds:F1} s "
-            + "({Missing} not recovered: no longer on any peer, or trunk-stored)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
+            + "({Missing} not recovered: no longer on any peer)", pathIndex, result.Source, result.Files, result.Links, result.Bytes,
             result.Elapsed.TotalSeconds, result.Missing);
-        if (Interlocked.Read(ref _trunkSkipped) > 0)
+        if (Interlocked.Read(ref _trunkContainers) > 0)
         {
-            logger.LogWarning("store path {Index}: {Count} trunk-stored files were not recovered (not supported yet)", pathIndex,
-                Interlocked.Read(ref _trunkSkipped));
+            logger.LogInformation("store path {Index}: {Count} trunk containers copied whole (with the trunk-stored files in them)", pathIndex,
+                Interlocked.Read(ref _trunkContainers));
         }
+
         return result;
     }
 
     private long _filesDone;
     private long _bytesDone;
     private long _batched;
-    private long _trunkSkipped;
+    private long _trunkContainers;
 
     /// <summary>Each member's store path count, as the trackers list it (0 when unknown).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _pathCounts = new(StringComparer.Ordinal);
@@ -399,6 +400,15 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         }
     }
 
+    /// <summary>
+    /// <c>Mxx/HH/LL/NNNNNN</c>, the trunk container of a trunk-stored file's name (its directories and its trunk id), or null
+    /// for any other name.
+    /// </summary>
+    internal static string? TrunkContainerOf(string fileName) =>
+        fileName.Length == ProtocolConstants.TrunkLogicFilenameLength && FileNameCodec.TryDecode(fileName, out var info) && info.Trunk is { } trunk
+            ? string.Concat(fileName.AsSpan(0, ProtocolConstants.LogicFilePathLen), trunk.TrunkId.ToString("D6", CultureInfo.InvariantCulture))
+            : null;
+
     /// <summary>Deals the fetched records to <paramref name="threads"/> worker files by a hash of the name (stock's Time33), marks at 0.</summary>
     private static void Split(RecoveryFiles files, int threads)
     {
@@ -414,7 +424,9 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
             {
                 if (RecoveryRecord.TryParse(line, out var record))
                 {
-                    writers[(int)(Time33(record.FileName) % (uint)threads)].Write(line + "\n");
+                    // The files of one trunk container go to one worker, which copies the container once.
+                    string key = TrunkContainerOf(record.FileName) ?? record.FileName;
+                    writers[(int)(Time33(key) % (uint)threads)].Write(line + "\n");
                 }
             }
         }
@@ -467,6 +479,9 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     private sealed class WorkerTotals
     {
         public long Files, Links, Bytes, Missing;
+
+        /// <summary>The trunk containers this worker copied in this run (each holds many files' records).</summary>
+        public readonly HashSet<string> Containers = new(StringComparer.Ordinal);
 
         /// <summary>Files no member had when asked: asked again at the end (a peer may have been down or behind).</summary>
         public readonly List<RecoveryRecord> Deferred = [];
@@ -555,19 +570,21 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         WorkerTotals totals, CancellationToken ct)
     {
         var wanted = new List<RecoveryRecord>(batch.Count);
+        var containers = new List<string>();
         foreach (var record in batch)
         {
             if (record.LinkTarget is { } target)
             {
                 totals.Links += PlaceLink(record.FileName, target) ? 1 : 0;
             }
-            else if (record.FileName.Length == ProtocolConstants.TrunkLogicFilenameLength && FileNameCodec.TryDecode(record.FileName, out var info) &&
-                     info.IsTrunk)
+            else if (TrunkContainerOf(record.FileName) is { } container)
             {
-                // A trunk-stored file (a stock peer lists them): it lives in a trunk container, not under its name, and
-                // is not recovered yet (docs/recovery.md).
-                totals.Missing++;
-                Interlocked.Increment(ref _trunkSkipped);
+                // A file inside a trunk container: the container is copied whole (as stock does), once per worker and run.
+                if (!totals.Containers.Contains(container) && !containers.Contains(container))
+                {
+                    containers.Add(container);
+                    wanted.Add(record with { FileName = container });
+                }
             }
             else if (StoredFilePath.TryParse(record.FileName, state.Paths.Count, out _))
             {
@@ -622,6 +639,10 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 totals.Deferred.Add(record);
             }
         }
+
+        // Only now: a batch that failed half-way is fetched again whole, its containers with it.
+        totals.Containers.UnionWith(containers);
+        Interlocked.Add(ref _trunkContainers, containers.Count);
     }
 
     /// <summary>

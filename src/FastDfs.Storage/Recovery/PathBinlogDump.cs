@@ -15,7 +15,8 @@ namespace FastDfs.Storage.Recovery;
 /// <c>"&lt;ts&gt; &lt;op&gt; &lt;name&gt;[ M&lt;ii&gt;/&lt;target&gt;]\n"</c> lines in binlog order. Unlike stock, an update record
 /// counts as a create too (a replica that arrived whole by SYNC_UPDATE, as convergent replication and anti-entropy send
 /// it, has no create record), and each name is listed once (the set of names listed costs ~100 bytes per file).
-/// Trunk-stored files are left out (a recovering storage cannot fetch them by name).
+/// Trunk-stored files are listed by name without a look at the disk (as stock): the recovering side fetches their trunk
+/// containers whole.
 /// </summary>
 internal static class PathBinlogDump
 {
@@ -65,8 +66,21 @@ internal static class PathBinlogDump
     private static bool Describe(BinlogRecord record, StorePathSet paths, string prefix, Func<string, bool> isTrunkName, StringBuilder line)
     {
         char op = record.UpperOp;
-        if (op is not ('C' or 'U' or 'L' or 'R') || !record.FileName.StartsWith(prefix, StringComparison.Ordinal) || isTrunkName(record.FileName) ||
-            !StoredFilePath.TryParse(record.FileName, paths.Count, out var stored))
+        if (op is not ('C' or 'U' or 'L' or 'R') || !record.FileName.StartsWith(prefix, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        bool lowerCase = !record.IsSource;
+        if (isTrunkName(record.FileName))
+        {
+            // A file inside a trunk container: no file of its own to look at; its container is what gets copied.
+            line.Clear().Append(record.Timestamp.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(lowerCase ? 'c' : 'C').Append(' ')
+                .Append(record.FileName);
+            return true;
+        }
+
+        if (!StoredFilePath.TryParse(record.FileName, paths.Count, out var stored))
         {
             return false;
         }
@@ -78,7 +92,6 @@ internal static class PathBinlogDump
             return false; // deleted, or renamed away since
         }
 
-        bool lowerCase = !record.IsSource;
         line.Clear().Append(record.Timestamp.ToString(CultureInfo.InvariantCulture)).Append(' ');
         if (linkTarget is null)
         {
