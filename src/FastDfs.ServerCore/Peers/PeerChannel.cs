@@ -208,11 +208,18 @@ public sealed class PeerChannel : IAsyncDisposable
                     : throw new IOException($"{Name} answered {command} with status {header.Status} and a body of {header.BodyLength} bytes");
             }
 
-            var reader = new PeerReplyReader(_stream, header.BodyLength, timeout, NetworkTimeout);
-            await readBody(reader).ConfigureAwait(false);
-            if (reader.Remaining != 0)
+            var reader = new PeerReplyReader(_stream, header.BodyLength, timeout, NetworkTimeout, readAhead: true);
+            try
             {
-                throw new IOException($"{Name}: {reader.Remaining} bytes of the {command} reply were not read");
+                await readBody(reader).ConfigureAwait(false);
+                if (reader.Remaining != 0)
+                {
+                    throw new IOException($"{Name}: {reader.Remaining} bytes of the {command} reply were not read");
+                }
+            }
+            finally
+            {
+                reader.Release();
             }
 
             return Errno.Ok;
@@ -316,23 +323,80 @@ public sealed class PeerChannel : IAsyncDisposable
     }
 }
 
-/// <summary>Reads a reply body of a known length from a <see cref="PeerChannel"/>, re-arming network_timeout after every read.</summary>
+/// <summary>
+/// Reads a reply body of a known length from a <see cref="PeerChannel"/>, re-arming network_timeout after every read. With a
+/// read-ahead buffer it takes the body from the socket in large reads (never past the body's end: the connection goes on),
+/// so a reply of many small entries costs a few receive calls, not two per entry.
+/// </summary>
 public sealed class PeerReplyReader
 {
+    private const int ReadAheadSize = 64 * 1024;
+
     private readonly Stream _stream;
     private readonly CancellationTokenSource _timeout;
     private readonly TimeSpan _networkTimeout;
+    private byte[]? _ahead;
+    private int _aheadStart;
+    private int _aheadEnd;
 
-    internal PeerReplyReader(Stream stream, long length, CancellationTokenSource timeout, TimeSpan networkTimeout)
+    /// <summary>Body bytes not taken from the socket yet.</summary>
+    private long _unread;
+
+    internal PeerReplyReader(Stream stream, long length, CancellationTokenSource timeout, TimeSpan networkTimeout, bool readAhead = false)
     {
         _stream = stream;
-        Remaining = length;
+        _unread = length;
         _timeout = timeout;
         _networkTimeout = networkTimeout;
+        _ahead = readAhead && length > 0 ? ArrayPool<byte>.Shared.Rent((int)Math.Min(ReadAheadSize, length)) : null;
     }
 
     /// <summary>Body bytes not read yet.</summary>
-    public long Remaining { get; private set; }
+    public long Remaining => _unread + (_aheadEnd - _aheadStart);
+
+    /// <summary>Gives the read-ahead buffer back (the channel calls it once the body is read).</summary>
+    internal void Release()
+    {
+        if (_ahead is { } ahead)
+        {
+            _ahead = null;
+            ArrayPool<byte>.Shared.Return(ahead);
+        }
+    }
+
+    /// <summary>Reads up to <paramref name="destination"/>'s length from the buffered bytes or the socket; 0 at the peer's end.</summary>
+    private async ValueTask<int> ReadSomeAsync(Memory<byte> destination)
+    {
+        int buffered = _aheadEnd - _aheadStart;
+        if (buffered > 0)
+        {
+            int n = Math.Min(buffered, destination.Length);
+            _ahead.AsSpan(_aheadStart, n).CopyTo(destination.Span);
+            _aheadStart += n;
+            return n;
+        }
+
+        if (_unread == 0)
+        {
+            return 0;
+        }
+
+        int read;
+        if (_ahead is { } ahead && destination.Length < ahead.Length)
+        {
+            read = await _stream.ReadAsync(ahead.AsMemory(0, (int)Math.Min(ahead.Length, _unread)), _timeout.Token).ConfigureAwait(false);
+            _aheadStart = 0;
+            _aheadEnd = read;
+            _unread -= read;
+            _timeout.CancelAfter(_networkTimeout);
+            return read == 0 ? 0 : await ReadSomeAsync(destination).ConfigureAwait(false);
+        }
+
+        read = await _stream.ReadAsync(destination[..(int)Math.Min(destination.Length, _unread)], _timeout.Token).ConfigureAwait(false);
+        _unread -= read;
+        _timeout.CancelAfter(_networkTimeout);
+        return read;
+    }
 
     public async Task ReadExactlyAsync(Memory<byte> destination)
     {
@@ -341,9 +405,16 @@ public sealed class PeerReplyReader
             throw new IOException($"the reply has {Remaining} bytes left, {destination.Length} wanted");
         }
 
-        await _stream.ReadExactlyAsync(destination, _timeout.Token).ConfigureAwait(false);
-        Remaining -= destination.Length;
-        _timeout.CancelAfter(_networkTimeout);
+        while (destination.Length > 0)
+        {
+            int read = await ReadSomeAsync(destination).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
+            }
+
+            destination = destination[read..];
+        }
     }
 
     /// <summary>
@@ -360,7 +431,7 @@ public sealed class PeerReplyReader
         long copied = 0;
         while (copied < count)
         {
-            int read = await _stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - copied)), _timeout.Token).ConfigureAwait(false);
+            int read = await ReadSomeAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - copied))).ConfigureAwait(false);
             if (read == 0)
             {
                 throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
@@ -368,8 +439,6 @@ public sealed class PeerReplyReader
 
             RandomAccess.Write(file, buffer.AsSpan(0, read), copied);
             copied += read;
-            Remaining -= read;
-            _timeout.CancelAfter(_networkTimeout);
         }
 
         return copied;
@@ -387,7 +456,7 @@ public sealed class PeerReplyReader
         long copied = 0;
         while (copied < count)
         {
-            int read = await _stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - copied)), _timeout.Token).ConfigureAwait(false);
+            int read = await ReadSomeAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - copied))).ConfigureAwait(false);
             if (read == 0)
             {
                 return untilEnd ? copied : throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
@@ -395,8 +464,6 @@ public sealed class PeerReplyReader
 
             await destination.WriteAsync(buffer.AsMemory(0, read), _timeout.Token).ConfigureAwait(false);
             copied += read;
-            Remaining -= read;
-            _timeout.CancelAfter(_networkTimeout);
         }
 
         return copied;

@@ -106,6 +106,10 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         _batched = 0;
         _trunkContainers = 0;
         using var progressEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // Before the storage serves, a file is written under its own name: nobody reads it until the recovery is complete, and
+        // a crash makes the next start fetch again every file after the last mark (those before it were synced whole).
+        // While the storage serves (a spare being refilled), a temporary name and a rename, as for any upload.
+        _directWrites = !whileServing;
         var progress = ReportProgressAsync(pathIndex, self, total, toTrackers: !whileServing, progressEnd.Token);
         (long Files, long Links, long Bytes, long Missing)[] totals;
         try
@@ -138,6 +142,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     private long _bytesDone;
     private long _batched;
     private long _trunkContainers;
+    private bool _directWrites;
 
     /// <summary>Each member's store path count, as the trackers list it (0 when unknown).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _pathCounts = new(StringComparer.Ordinal);
@@ -781,7 +786,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     {
         StoredFilePath.TryParse(record.FileName, state.Paths.Count, out var stored);
         string final = state.Paths.FullPath(stored);
-        string temp = final + ".recovery.tmp";
+        string temp = _directWrites ? final : final + ".recovery.tmp";
         try
         {
             long size;
@@ -791,7 +796,11 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
             }
 
-            File.Move(temp, final, overwrite: true);
+            if (!_directWrites)
+            {
+                File.Move(temp, final, overwrite: true);
+            }
+
             return size;
         }
         catch
