@@ -107,6 +107,13 @@ internal sealed class StorageHttpHandler
             }
         }
 
+        if (StoredFilePath.TryParse(fileId.LogicName, _ctx.Paths.Count, out var stored) && _ctx.Paths[stored.StorePathIndex].Slow)
+        {
+            // A slow disk is not asked (one stat could hold this request for seconds): the file's source, or 503 when that is us.
+            return await FromSourceAsync(http, fileId, StatusCodes.Status503ServiceUnavailable,
+                "the disk of this file's store path is slow: ask another storage of the group").ConfigureAwait(false);
+        }
+
         if (_lookup.TryLocate(fileId.LogicName, out bool valid, out var location))
         {
             string? downloadName = request.Query["filename"].FirstOrDefault() ?? request.Query["attname"].FirstOrDefault();
@@ -124,12 +131,13 @@ internal sealed class StorageHttpHandler
     }
 
     /// <summary>The file is not here: ask its source storage, unless we are the source or this is a relayed request.</summary>
-    private async Task<long> FromSourceAsync(HttpContext http, FileId fileId)
+    private async Task<long> FromSourceAsync(HttpContext http, FileId fileId, int notThere = StatusCodes.Status404NotFound,
+        string notThereText = "file not found")
     {
         var source = await FindSourceAsync(fileId, http.RequestAborted).ConfigureAwait(false);
         if (source is null || http.Request.Headers.ContainsKey(ProxiedHeader))
         {
-            await TextAsync(http, StatusCodes.Status404NotFound, "file not found").ConfigureAwait(false);
+            await TextAsync(http, notThere, notThereText).ConfigureAwait(false);
             return 0;
         }
 

@@ -43,7 +43,8 @@ public sealed class SlowDiskTests
     public async Task A_hanging_disk_holds_up_only_its_own_paths_requests_and_its_readers_go_to_the_peer_meanwhile()
     {
         var ct = Timeouts.Test(120);
-        await using var cluster = await ReplicationCluster.StartAsync(2, ct, (_, c) => DiskRecoveryTests.TwoDisks(c) with { DiskSlowThreshold = 1 });
+        await using var cluster = await TestCluster.StartAsync(2, t => t,
+            (i, c) => DiskRecoveryTests.TwoDisks(ReplicationCluster.Configure(i, c)) with { DiskSlowThreshold = 1 }, ct, http: true);
         await using var client = cluster.CreateClient();
         var slow = cluster.Storages[0];
         var direct = ReplicationCluster.Direct(client, slow);
@@ -111,6 +112,14 @@ public sealed class SlowDiskTests
             await Eventually.TrueAsync(async () => !await OffersSlowAsync(onDisk1[^1]), TimeSpan.FromSeconds(10), "the tracker to stop offering the slow path", ct);
             Assert.True(slow.Context.Paths[1].Slow);
             Assert.True(await OffersSlowAsync(onDisk0[0]));
+            // Its HTTP port does not ask the slow disk either: the file's source is this storage, so 503 at once.
+            using (var http = new HttpClient { BaseAddress = new Uri($"http://{slow.HttpEndPoint}"), Timeout = TimeSpan.FromSeconds(5) })
+            {
+                var answer = await http.GetAsync("/group1/" + hanging[0].LogicName, ct);
+                Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, answer.StatusCode);
+                Assert.Equal(files[onDisk0[0]], await http.GetByteArrayAsync("/group1/" + onDisk0[0].LogicName, ct));
+            }
+
             foreach (var id in hanging)
             {
                 Assert.Equal(files[id], await client.DownloadBytesAsync(id, ct: ct));
