@@ -421,7 +421,10 @@ public sealed class PeerReplyReader
     /// Writes the next <paramref name="count"/> bytes into <paramref name="file"/> from its start, with plain synchronous writes
     /// (a file write is cheaper than the thread-pool hop an asynchronous one costs on Linux); returns how many.
     /// </summary>
-    public async Task<long> CopyToFileAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, long count, byte[] buffer)
+    /// <param name="offSocketThread">leave the socket's thread before each write (a server that serves clients on these threads)</param>
+    /// <param name="afterChunk">awaited after each chunk is written with its size (a rate limit); network_timeout is re-armed after it</param>
+    public async Task<long> CopyToFileAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, long count, byte[] buffer, bool offSocketThread = false,
+        Func<int, ValueTask>? afterChunk = null)
     {
         if (count > Remaining)
         {
@@ -437,8 +440,18 @@ public sealed class PeerReplyReader
                 throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
             }
 
+            if (offSocketThread)
+            {
+                await Task.Yield();
+            }
+
             RandomAccess.Write(file, buffer.AsSpan(0, read), copied);
             copied += read;
+            if (afterChunk is not null)
+            {
+                await afterChunk(read).ConfigureAwait(false);
+                _timeout.CancelAfter(_networkTimeout);
+            }
         }
 
         return copied;

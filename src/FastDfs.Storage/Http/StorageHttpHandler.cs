@@ -107,14 +107,30 @@ internal sealed class StorageHttpHandler
             }
         }
 
-        if (StoredFilePath.TryParse(fileId.LogicName, _ctx.Paths.Count, out var stored) && _ctx.Paths[stored.StorePathIndex].Slow)
+        bool located;
+        bool valid;
+        StoredFileLocation location;
+        if (StoredFilePath.TryParse(fileId.LogicName, _ctx.Paths.Count, out var stored))
         {
-            // A slow disk is not asked (one stat could hold this request for seconds): the file's source, or 503 when that is us.
-            return await FromSourceAsync(http, fileId, StatusCodes.Status503ServiceUnavailable,
-                "the disk of this file's store path is slow: ask another storage of the group").ConfigureAwait(false);
+            if (_ctx.Paths[stored.StorePathIndex].Slow)
+            {
+                // A slow disk is not asked (one stat could hold this request for seconds): another member, or 503 when none is ACTIVE.
+                return await FromSourceAsync(http, fileId, StatusCodes.Status503ServiceUnavailable,
+                    "the disk of this file's store path is slow: ask another storage of the group", anyMember: true).ConfigureAwait(false);
+            }
+
+            // The lookup's stat and open inside the path's disk gate (bounded, so a hanging disk holds a few threads only).
+            using (await _ctx.Paths[stored.StorePathIndex].Gate.EnterAsync(http.RequestAborted).ConfigureAwait(false))
+            {
+                located = _lookup.TryLocate(fileId.LogicName, out valid, out location);
+            }
+        }
+        else
+        {
+            located = _lookup.TryLocate(fileId.LogicName, out valid, out location);
         }
 
-        if (_lookup.TryLocate(fileId.LogicName, out bool valid, out var location))
+        if (located)
         {
             string? downloadName = request.Query["filename"].FirstOrDefault() ?? request.Query["attname"].FirstOrDefault();
             return await HttpFileSender.SendAsync(http, location, _mime.GetContentType(fileId.LogicName), downloadName,
@@ -132,9 +148,9 @@ internal sealed class StorageHttpHandler
 
     /// <summary>The file is not here: ask its source storage, unless we are the source or this is a relayed request.</summary>
     private async Task<long> FromSourceAsync(HttpContext http, FileId fileId, int notThere = StatusCodes.Status404NotFound,
-        string notThereText = "file not found")
+        string notThereText = "file not found", bool anyMember = false)
     {
-        var source = await FindSourceAsync(fileId, http.RequestAborted).ConfigureAwait(false);
+        var source = await FindSourceAsync(fileId, http.RequestAborted, anyMember).ConfigureAwait(false);
         if (source is null || http.Request.Headers.ContainsKey(ProxiedHeader))
         {
             await TextAsync(http, notThere, notThereText).ConfigureAwait(false);
@@ -157,7 +173,8 @@ internal sealed class StorageHttpHandler
     /// <c>ip:httpPort</c> of the storage that created the file, or null if that is us or not a member of the group as the
     /// tracker lists it: the address inside a name is the client's to choose, so it never picks where we send anyone.
     /// </summary>
-    private async Task<string?> FindSourceAsync(FileId fileId, CancellationToken ct)
+    /// <param name="anyMember">any other ACTIVE member will do (its copy is as good: this one cannot read its own now)</param>
+    private async Task<string?> FindSourceAsync(FileId fileId, CancellationToken ct, bool anyMember = false)
     {
         if (!FileNameCodec.TryDecode(fileId.LogicName, out var info))
         {
@@ -169,7 +186,8 @@ internal sealed class StorageHttpHandler
         foreach (var peer in _ctx.Group.Servers)
         {
             bool isUs = peer.IpAddr == _ctx.SourceIp && peer.Port == _ctx.Port;
-            if (!isUs && (peer.IpAddr == info.Source || (info.SourceIsStorageId && peer.Id == info.Source)))
+            if (!isUs && (peer.IpAddr == info.Source || (info.SourceIsStorageId && peer.Id == info.Source) ||
+                          (anyMember && peer.Status == FastDfs.Protocol.StorageStatus.Active)))
             {
                 ip = peer.IpAddr;
                 storagePort = peer.Port > 0 ? peer.Port : storagePort;

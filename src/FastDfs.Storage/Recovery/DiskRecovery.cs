@@ -106,10 +106,9 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
         _batched = 0;
         _trunkContainers = 0;
         using var progressEnd = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        // Before the storage serves, a file is written under its own name: nobody reads it until the recovery is complete, and
-        // a crash makes the next start fetch again every file after the last mark (those before it were synced whole).
-        // While the storage serves (a spare being refilled), a temporary name and a rename, as for any upload.
-        _directWrites = !whileServing;
+        // While the storage serves (a spare being refilled), the file writes leave the socket threads first.
+        _offSocketThreads = whileServing;
+        _throttleChunk = _throttle.BytesPerSecond > 0 ? bytes => _throttle.WaitAsync(bytes, ct) : null;
         var progress = ReportProgressAsync(pathIndex, self, total, toTrackers: !whileServing, progressEnd.Token);
         (long Files, long Links, long Bytes, long Missing)[] totals;
         try
@@ -142,7 +141,10 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     private long _bytesDone;
     private long _batched;
     private long _trunkContainers;
-    private bool _directWrites;
+    private bool _offSocketThreads;
+
+    /// <summary>Waits out <c>disk_recovery_rate</c> for a chunk just written (null without a limit).</summary>
+    private Func<int, ValueTask>? _throttleChunk;
 
     /// <summary>Each member's store path count, as the trackers list it (0 when unknown).</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _pathCounts = new(StringComparer.Ordinal);
@@ -538,6 +540,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 }
                 catch (Exception e) when (e is FastDfsException or IOException && !ct.IsCancellationRequested)
                 {
+                    Store.DurableFiles.SyncFileSystemOf(files.DataDirectory);
                     files.WriteMark(worker, offset);
                     logger.LogWarning("disk recovery of store path {Index}: fetching {Count} files failed: {Message}; trying again",
                         pathIndex, batch.Count, e.Message);
@@ -721,13 +724,13 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                     continue;
                 }
 
-                await PlaceAsync(record, file => reply.CopyToFileAsync(file, size, buffer)).ConfigureAwait(false);
+                // The rate limit is kept per chunk while the reply is read, so a large file never idles the connection past network_timeout.
+                await PlaceAsync(record, file => reply.CopyToFileAsync(file, size, buffer, _offSocketThreads, _throttleChunk)).ConfigureAwait(false);
 
                 totals.Files++;
                 totals.Bytes += size;
                 Interlocked.Add(ref _bytesDone, size);
                 Interlocked.Increment(ref _batched);
-                await _throttle.WaitAsync((int)Math.Min(size, int.MaxValue), ct).ConfigureAwait(false);
             }
         }, ct).ConfigureAwait(false);
         if (status == Errno.EINVAL)
@@ -780,15 +783,22 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
     /// </summary>
     /// <remarks>
     /// Per file: one open, the writes straight from the caller's buffer (no stream buffer, no thread hop for the file),
-    /// futimens on the open file, close, rename. Small-file recovery is bound by these calls on the recovering side.
+    /// futimens on the open file, close, rename. Small-file recovery is bound by these calls on the recovering side. The
+    /// temporary name stays even before the storage serves: an abandoned or re-listed recovery must not leave a half file.
     /// </remarks>
     private async Task<long> PlaceAsync(RecoveryRecord record, Func<Microsoft.Win32.SafeHandles.SafeFileHandle, Task<long>> write)
     {
         StoredFilePath.TryParse(record.FileName, state.Paths.Count, out var stored);
         string final = state.Paths.FullPath(stored);
-        string temp = _directWrites ? final : final + ".recovery.tmp";
+        string temp = final + ".recovery.tmp";
         try
         {
+            if (_offSocketThreads)
+            {
+                // The reply was read on a socket thread (inline completions): a disk write there would stall client connections.
+                await Task.Yield();
+            }
+
             long size;
             using (var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
             {
@@ -796,11 +806,7 @@ internal sealed class DiskRecovery(StorageState state, ILogger logger)
                 File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(record.Timestamp));
             }
 
-            if (!_directWrites)
-            {
-                File.Move(temp, final, overwrite: true);
-            }
-
+            File.Move(temp, final, overwrite: true);
             return size;
         }
         catch

@@ -15,7 +15,7 @@ internal sealed partial class StorageSession
         CheckGroup(fetch.Group);
         foreach (string name in fetch.Names)
         {
-            if (StoredFilePath.TryParse(name, _ctx.Paths.Count, out var stored) && _ctx.Paths[stored.StorePathIndex].Failure is { } failure)
+            if (StoredFilePath.TryParse(name, _ctx.Paths.Count, out var stored) && _ctx.Paths[stored.StorePathIndex].OutOfServiceReason is { } failure)
             {
                 // A file missing from an out-of-service path is not a file that is gone: ask another member.
                 throw new ProtocolException($"store path {stored.StorePathIndex} is out of service here: {failure}", Errno.EAGAIN);

@@ -52,7 +52,7 @@ internal sealed partial class StorageSession
             throw new ProtocolException($"FETCH_ONE_PATH_BINLOG of store path {fetch.StorePathIndex}, we have {_ctx.Paths.Count}");
         }
 
-        if (_ctx.Paths[fetch.StorePathIndex].Failure is { } failure)
+        if (_ctx.Paths[fetch.StorePathIndex].OutOfServiceReason is { } failure)
         {
             // Our own copy of that path is out of service (or a spare still being filled): its list would leave out
             // files we do not have, and the caller would take that for the whole path. Ask another member.

@@ -27,21 +27,28 @@ internal sealed partial class StorageSession
             return QueryTrunkFileInfo(target.LogicName, trunkInfo);
         }
 
-        using var disk = await EnterDiskAsync(target.Stored.StorePathIndex).ConfigureAwait(false);
-        var file = new FileInfo(target.FullPath);
-        if (!file.Exists)
+        long size, mtime;
+        FileNameInfo info;
+        // Inside the path's disk gate: the stat. A checksum of a whole appender file reads on outside it (a long read is not
+        // a disk that stopped answering).
+        using (await EnterDiskAsync(target.Stored.StorePathIndex).ConfigureAwait(false))
         {
-            return Directory.Exists(target.FullPath) ? throw new ProtocolException("file info target is a directory") : Errno.ENOENT;
+            var file = new FileInfo(target.FullPath);
+            if (!file.Exists)
+            {
+                return Directory.Exists(target.FullPath) ? throw new ProtocolException("file info target is a directory") : Errno.ENOENT;
+            }
+
+            if (target.LogicName.Length < ProtocolConstants.LogicFilePathLen + ProtocolConstants.FilenameBase64Length ||
+                !FileNameCodec.TryDecode(target.LogicName, out info))
+            {
+                throw new ProtocolException("file info name too short");
+            }
+
+            size = file.Length;
+            mtime = new DateTimeOffset(file.LastWriteTimeUtc).ToUnixTimeSeconds();
         }
 
-        if (target.LogicName.Length < ProtocolConstants.LogicFilePathLen + ProtocolConstants.FilenameBase64Length ||
-            !FileNameCodec.TryDecode(target.LogicName, out var info))
-        {
-            throw new ProtocolException("file info name too short");
-        }
-
-        long size = file.Length;
-        long mtime = new DateTimeOffset(file.LastWriteTimeUtc).ToUnixTimeSeconds();
         uint crc = info.Crc32;
         if (info.IsAppender || info.IsSlave)
         {

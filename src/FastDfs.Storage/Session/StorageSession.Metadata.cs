@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Buffers.Binary;
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
@@ -113,40 +114,60 @@ internal sealed partial class StorageSession
         CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
         var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
         Count(C.TotalGetMetaCount);
-        using var disk = await EnterDiskAsync(target.Stored.StorePathIndex).ConfigureAwait(false);
-        if (Directory.Exists(target.FullPath))
-        {
-            return Errno.EISDIR;
-        }
-
         string metaPath = target.FullPath + MetadataSuffix;
-        if (!StoredFileExists(target.LogicName, target.FullPath, out _))
+        SafeFileHandle? large = null;
+        byte[] content;
+        try
         {
-            return Errno.ENOENT;
+            // Inside the path's disk gate: the stats and the read; a large (stock-made) file is sent after it, with sendfile.
+            using (await EnterDiskAsync(target.Stored.StorePathIndex).ConfigureAwait(false))
+            {
+                if (Directory.Exists(target.FullPath))
+                {
+                    return Errno.EISDIR;
+                }
+
+                if (!StoredFileExists(target.LogicName, target.FullPath, out _))
+                {
+                    return Errno.ENOENT;
+                }
+
+                if (Directory.Exists(metaPath))
+                {
+                    return Errno.EISDIR;
+                }
+
+                if (!File.Exists(metaPath))
+                {
+                    return Errno.ENOENT;
+                }
+
+                if (new FileInfo(metaPath).Length > _maxInMemoryBody)
+                {
+                    large = File.OpenHandle(metaPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+                    content = [];
+                }
+                else
+                {
+                    content = File.ReadAllBytes(metaPath);
+                }
+            }
+
+            if (large is not null)
+            {
+                // Larger than we let metadata grow (a stock storage's file): sent as it is, from the disk.
+                long count = RandomAccess.GetLength(large);
+                _output.WriteResponseHeader(count);
+                await _connection.SendFileAsync(large, 0, count, _frames.Progress, Token).ConfigureAwait(false);
+                Count(C.SuccessGetMetaCount);
+                return Errno.Ok;
+            }
+        }
+        finally
+        {
+            large?.Dispose();
         }
 
-        if (Directory.Exists(metaPath))
-        {
-            return Errno.EISDIR;
-        }
-
-        if (!File.Exists(metaPath))
-        {
-            return Errno.ENOENT;
-        }
-
-        if (new FileInfo(metaPath).Length > _maxInMemoryBody)
-        {
-            // Larger than we let metadata grow (a stock storage's file): sent as it is, from the disk.
-            using var large = File.OpenHandle(metaPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
-            long count = RandomAccess.GetLength(large);
-            _output.WriteResponseHeader(count);
-            await _connection.SendFileAsync(large, 0, count, _frames.Progress, Token).ConfigureAwait(false);
-            Count(C.SuccessGetMetaCount);
-            return Errno.Ok;
-        }
-
-        var content = await File.ReadAllBytesAsync(metaPath, Token).ConfigureAwait(false);
         // Stock -m files may carry a NUL and stale bytes after the records: readers stop at the NUL.
         int nul = Array.IndexOf(content, (byte)0);
         int length = nul >= 0 ? nul : content.Length;

@@ -74,13 +74,41 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
         }
     }
 
-    /// <summary>Marks the paths whose disk is stalled for longer than <paramref name="threshold"/> slow, and the others not.</summary>
+    private readonly Dictionary<int, long> _calmSince = [];
+
+    /// <summary>
+    /// A path whose oldest request has waited for its disk longer than <paramref name="threshold"/> is slow; it is back in
+    /// service once no request has waited half as long for <paramref name="threshold"/> (a disk that answers one request in
+    /// between is still slow).
+    /// </summary>
     public void CheckSlowness(TimeSpan threshold)
     {
+        long now = Environment.TickCount64;
         foreach (var path in paths.All)
         {
-            var stalled = path.Gate.StalledFor;
-            if (!path.SetSlow(stalled > threshold))
+            var oldest = path.Gate.OldestWait;
+            bool slow;
+            if (oldest > threshold)
+            {
+                slow = true;
+                _calmSince.Remove(path.Index);
+            }
+            else if (!path.Slow)
+            {
+                slow = false;
+            }
+            else if (oldest > threshold / 2)
+            {
+                slow = true;
+                _calmSince.Remove(path.Index);
+            }
+            else
+            {
+                long calm = _calmSince.TryGetValue(path.Index, out long since) ? since : _calmSince[path.Index] = now;
+                slow = now - calm < threshold.TotalMilliseconds;
+            }
+
+            if (!path.SetSlow(slow))
             {
                 continue;
             }
@@ -88,14 +116,15 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
             paths.HealthChanged();
             if (path.Slow)
             {
-                logger.LogError("store path {Index} ({Path}) is slow: {Inside} request(s) have waited {Seconds:F1} s for its disk with none " +
-                    "answered (disk_slow_threshold {Threshold} s). Out of service until it answers: the trackers send readers of its files to " +
-                    "the group's other members, uploads go to the other paths.", path.Index, path.Root, path.Gate.Inside, stalled.TotalSeconds,
+                logger.LogError("store path {Index} ({Path}) is slow: a request has waited {Seconds:F1} s for its disk ({Inside} inside; " +
+                    "disk_slow_threshold {Threshold} s). Out of service until it answers in time again: the trackers send readers of its files to " +
+                    "the group's other members, uploads go to the other paths.", path.Index, path.Root, oldest.TotalSeconds, path.Gate.Inside,
                     threshold.TotalSeconds);
             }
             else
             {
-                logger.LogWarning("store path {Index} ({Path}) answers again: back in service", path.Index, path.Root);
+                _calmSince.Remove(path.Index);
+                logger.LogWarning("store path {Index} ({Path}) answers in time again: back in service", path.Index, path.Root);
             }
         }
     }

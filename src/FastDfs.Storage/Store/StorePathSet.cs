@@ -39,6 +39,9 @@ internal sealed class StorePathState(int index, string root, bool readOnly, Disk
     /// <summary>Readers may be sent here and uploads come here: its disk neither failed nor slow.</summary>
     public bool InService => _failure is null && !_slow;
 
+    /// <summary>Why the path is out of service (failed or slow), or null while it is in service.</summary>
+    public string? OutOfServiceReason => _failure ?? (_slow ? "its disk is slow" : null);
+
     /// <summary>New uploads may go here: not configured read-only and its disk in service.</summary>
     public bool Writable => !ReadOnly && InService;
 

@@ -41,6 +41,7 @@ public sealed class TrunkDiskRecoveryTests
         var restarted = await cluster.RestartStorageAsync(1, ct: ct);
         var result = Assert.Single(restarted.Recoveries);
         Assert.Equal(lost, result.StorePathIndex);
+        Assert.Equal(0, result.Missing);
         await cluster.WaitForActiveAsync(2, ct);
 
         foreach (var id in onLost)
