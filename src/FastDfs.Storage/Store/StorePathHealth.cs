@@ -53,15 +53,21 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
         }
     }
 
+    /// <summary>A request that waited this long for a disk makes that disk's requests isolated (<see cref="DiskGate"/>).</summary>
+    public static readonly TimeSpan IsolateAfter = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long a disk's requests stay isolated after a request waited long for it.</summary>
+    public static readonly TimeSpan IsolationPeriod = TimeSpan.FromMinutes(10);
+
     /// <summary>
-    /// Every quarter of <paramref name="threshold"/> (at most every second): a path whose disk has held requests for longer
-    /// than <paramref name="threshold"/> with none coming out is slow, out of service like a failed one (readers to the
-    /// peers, uploads elsewhere), until its requests come out again. Apart from the probe of <see cref="CheckAll"/>, which a
-    /// hanging disk would hold up.
+    /// Every 100 ms: a disk on which a request has waited <see cref="IsolateAfter"/> gets its requests isolated from the
+    /// others for <see cref="IsolationPeriod"/>; a path whose oldest request has waited longer than <paramref name="threshold"/>
+    /// is slow, out of service like a failed one (readers to the peers, uploads elsewhere), until it answers in time again.
+    /// Apart from the probe of <see cref="CheckAll"/>, which a hanging disk would hold up.
     /// </summary>
     public async Task WatchSlowDisksAsync(TimeSpan threshold, CancellationToken stop)
     {
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(Math.Clamp(threshold.TotalMilliseconds / 4, 50, 1000)));
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
         try
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
@@ -87,6 +93,13 @@ internal sealed class StorePathHealth(StorePathSet paths, int subdirCount, ILogg
         foreach (var path in paths.All)
         {
             var oldest = path.Gate.OldestWait;
+            if (oldest > IsolateAfter && path.Gate.Isolates is var isolated && path.Gate.IsolateFor(IsolationPeriod) && !isolated)
+            {
+                logger.LogWarning("store path {Index} ({Path}): a request has waited {Seconds:F1} s for its disk: its requests leave the socket " +
+                    "threads and at most {Limit} at once go to that disk, for the next {Minutes} minutes", path.Index, path.Root, oldest.TotalSeconds,
+                    path.Gate.Limit, IsolationPeriod.TotalMinutes);
+            }
+
             bool slow;
             if (oldest > threshold)
             {

@@ -107,7 +107,7 @@ internal sealed class StorePathSet
         _paths = config.StorePaths.Select((p, i) => new StorePathState(i, p.Path, p.ReadOnly, NewGate(config.StorePaths.Count))).ToArray();
     }
 
-    private static DiskGate NewGate(int pathCount) => new(RequestsPerDisk, isolate: pathCount > 1);
+    private static DiskGate NewGate(int pathCount) => new(RequestsPerDisk, canIsolate: pathCount > 1);
 
     public int Count => _paths.Length;
     public int SubdirCount => _subdirCount;

@@ -75,9 +75,10 @@ public sealed class SlowDiskTests
         List<Task> stuck = [];
         try
         {
-            // More readers of the hanging disk than the storage has threads for sockets, or for one disk.
+            // The disk starts hanging under a first few readers; once one has waited 0.2 s its requests are isolated. Then more
+            // readers than the storage has threads for sockets, or for one disk.
             using var abandon = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            stuck = Enumerable.Range(0, 40).Select(i => Task.Run(async () =>
+            Task Reader(int i) => Task.Run(async () =>
             {
                 await using var reader = new FastDfsClient(FastDfsClientOptions.ForTrackers(cluster.TrackerAddress));
                 try
@@ -88,8 +89,16 @@ public sealed class SlowDiskTests
                 {
                     // Whatever the pipe gives once it is answered: these readers only hold the disk.
                 }
-            }, CancellationToken.None)).ToList<Task>();
-            await Task.Delay(500, ct);
+            }, CancellationToken.None);
+            stuck = [.. Enumerable.Range(0, 2).Select(Reader)];
+            Assert.False(slow.Context.Paths[1].Gate.Isolates);
+            await Eventually.TrueAsync(() => Task.FromResult(slow.Context.Paths[1].Gate.Isolates), TimeSpan.FromSeconds(5), "the hanging disk isolated", ct);
+            Assert.False(slow.Context.Paths[0].Gate.Isolates);
+            stuck.AddRange(Enumerable.Range(2, 100).Select(Reader));
+            await Task.Delay(1000, ct);
+            // Isolated: only a bounded number wait inside that disk (holding a thread each); the rest wait for a turn.
+            var gate = slow.Context.Paths[1].Gate;
+            Assert.InRange(gate.Inside, 1, gate.Limit + 2);
 
             // The other path answers at once, on new connections and on an open one.
             var started = Stopwatch.StartNew();
