@@ -175,7 +175,11 @@ public sealed class TestCluster : IAsyncDisposable
 /// <summary>Polling with a deadline instead of sleeping for a state.</summary>
 public static class Eventually
 {
-    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken ct = default)
+    public static Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, CancellationToken ct = default) =>
+        TrueAsync(condition, timeout, () => what, ct);
+
+    /// <param name="what">what is waited for, asked at the timeout (it may tell what was seen last)</param>
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what, CancellationToken ct = default)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -187,7 +191,7 @@ public static class Eventually
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0}s waiting for {what}");
+                throw new TimeoutException($"timed out after {timeout.TotalSeconds:0}s waiting for {what()}");
             }
 
             await Task.Delay(100, ct);

@@ -168,33 +168,38 @@ public sealed class TrackerSet : IAsyncDisposable
     /// <summary>Every running tracker sees <paramref name="count"/> ACTIVE storages (all groups).</summary>
     public async Task WaitForActiveAsync(int count, CancellationToken ct, TimeSpan? timeout = null)
     {
+        string seen = "nothing yet";
         await Eventually.TrueAsync(async () =>
         {
+            var views = new List<string>();
+            bool all = true;
             foreach (int i in Running)
             {
                 await using var client = ClientOf(i);
                 try
                 {
                     int active = 0;
+                    var states = new List<string>();
                     foreach (var group in await client.Tracker.ListGroupsAsync(ct))
                     {
                         var storages = await client.Tracker.ListStoragesAsync(group.GroupName, ct: ct);
                         active += storages.Count(s => s.Status == StorageStatus.Active);
+                        states.AddRange(storages.Select(s => $"{group.GroupName}/{s.Id} {s.Status}"));
                     }
 
-                    if (active < count)
-                    {
-                        return false;
-                    }
+                    views.Add($"tracker {i}: {string.Join(", ", states)}");
+                    all &= active >= count;
                 }
-                catch (FastDfsException)
+                catch (FastDfsException e)
                 {
-                    return false;
+                    views.Add($"tracker {i}: {e.Message}");
+                    all = false;
                 }
             }
 
-            return true;
-        }, timeout ?? TimeSpan.FromSeconds(30), $"{count} ACTIVE storage(s) on every tracker", ct);
+            seen = string.Join("; ", views);
+            return all;
+        }, timeout ?? TimeSpan.FromSeconds(30), () => $"{count} ACTIVE storage(s) on every tracker (last seen: {seen})", ct);
     }
 
     public async ValueTask DisposeAsync()
