@@ -51,12 +51,19 @@ internal sealed class StorageState : IDisposable
         _sourceRaw = FileNameCodec.SourceFromIp(sourceIp);
         StartTime = Now;
         Port = config.Port;
-        PeerKey = config.ClusterSecretKey.Length > 0 ? Protocol.Messages.PeerAuth.Key(config.ClusterSecretKey) : null;
-        ClientBindAddress = config.ClientBind && !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out var bind) &&
-            !bind.Equals(IPAddress.Any)
+        PeerKey = PeerKeyOf(config);
+        ClientBindAddress = ClientBindAddressOf(config);
+    }
+
+    /// <summary>The <c>cluster_secret_key</c> proven to peers, or null without one.</summary>
+    internal static byte[]? PeerKeyOf(StorageConfig config) =>
+        config.ClusterSecretKey.Length > 0 ? Protocol.Messages.PeerAuth.Key(config.ClusterSecretKey) : null;
+
+    /// <summary>The address outgoing connections are made from (<c>bind_addr</c> with <c>client_bind</c>), or null.</summary>
+    internal static IPAddress? ClientBindAddressOf(StorageConfig config) =>
+        config.ClientBind && !string.IsNullOrEmpty(config.BindAddr) && IPAddress.TryParse(config.BindAddr, out var bind) && !bind.Equals(IPAddress.Any)
             ? bind
             : null;
-    }
 
     /// <summary>
     /// Creates or checks the on-disk layout (spec 15), loads the init flag, the stats and the binlog, and returns the

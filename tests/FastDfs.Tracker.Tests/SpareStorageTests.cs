@@ -26,24 +26,58 @@ public sealed class SpareStorageTests
     private static async Task<StorageSyncStatus> SyncStatusAsync(RawConnection client) =>
         StorageSyncStatus.Parse(await client.RequestOkAsync(FdfsCommand.ServerStorageSyncStatus, Frames.Group("group1")));
 
-    /// <summary>A tracker (fake clock, takeover after 600 s) with two ACTIVE members of group1: 127.0.0.2 and 127.0.0.3.</summary>
-    private static async Task<(TestTracker Tracker, FakeTimeProvider Clock, FakeStorage A, FakeStorage B)> GroupOfTwoAsync(int takeover = 600)
+    /// <summary>A tracker (fake clock, takeover after 600 s) with two ACTIVE members of group1: A = 127.0.0.2 and B = 127.0.0.3.</summary>
+    private sealed class GroupOfTwo : IAsyncDisposable
+    {
+        public required TestTracker Tracker { get; init; }
+        public required FakeTimeProvider Clock { get; init; }
+        public required FakeStorage A { get; init; }
+        public required FakeStorage B { get; init; }
+        public required RawConnection Client { get; init; }
+
+        /// <summary>B stops: its connection closes and the tracker has it OFFLINE.</summary>
+        public async Task StopBAsync()
+        {
+            await B.DisposeAsync();
+            await Tracker.WaitUntilAsync(async () => await Client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
+        }
+
+        /// <summary><paramref name="time"/> passes on the tracker's clock, and A beats (it stays ACTIVE).</summary>
+        public async Task PassAsync(TimeSpan time)
+        {
+            Clock.Advance(time);
+            await A.BeatAsync();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            await A.DisposeAsync();
+            await B.DisposeAsync();
+            await Tracker.DisposeAsync();
+        }
+    }
+
+    private static async Task<GroupOfTwo> GroupOfTwoAsync(int takeover = 600)
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         // No heartbeat deadline: only the takeover time matters here.
         var tracker = await TestTracker.StartAsync(c => c with { SpareStorageTakeoverTime = takeover, CheckActiveInterval = 1_000_000 }, clock: clock);
-        var a = await tracker.ActiveStorageAsync(localIp: "127.0.0.2", totalMb: 100_000, freeMb: 60_000);
-        var b = await tracker.ActiveStorageAsync(localIp: "127.0.0.3", totalMb: 100_000, freeMb: 60_000);
-        return (tracker, clock, a, b);
+        return new GroupOfTwo
+        {
+            Tracker = tracker,
+            Clock = clock,
+            A = await tracker.ActiveStorageAsync(localIp: "127.0.0.2", totalMb: 100_000, freeMb: 60_000),
+            B = await tracker.ActiveStorageAsync(localIp: "127.0.0.3", totalMb: 100_000, freeMb: 60_000),
+            Client = await tracker.ConnectAsync(),
+        };
     }
 
     [Fact]
     public async Task A_spare_waits_while_the_group_is_whole_then_takes_the_place_of_a_member_missing_for_the_takeover_time()
     {
-        var (tracker, clock, a, b) = await GroupOfTwoAsync();
-        await using var _ = tracker;
-        await using var __ = a;
-        await using var client = await tracker.ConnectAsync();
+        await using var group = await GroupOfTwoAsync();
+        var (tracker, clock, a, b, client) = (group.Tracker, group.Clock, group.A, group.B, group.Client);
         await using var spare = await tracker.ConnectAsync(SpareIp);
 
         var (status, place) = await ReportAsync(spare, Spare());
@@ -54,14 +88,12 @@ public sealed class SpareStorageTests
         Assert.Equal("", waiting.AssignedGroup);
 
         // Both members up for longer than the takeover time: nothing happens.
-        clock.Advance(TimeSpan.FromSeconds(700));
-        await a.BeatAsync();
+        await group.PassAsync(TimeSpan.FromSeconds(700));
         await b.BeatAsync();
         Assert.False((await ReportAsync(spare, Spare())).Place.IsAssigned);
 
         // B stops: OFFLINE, but not for long enough yet.
-        await b.DisposeAsync();
-        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
+        await group.StopBAsync();
         clock.Advance(TimeSpan.FromSeconds(599));
         Assert.False((await ReportAsync(spare, Spare())).Place.IsAssigned);
         Assert.Equal(StorageStatus.Offline, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
@@ -92,14 +124,10 @@ public sealed class SpareStorageTests
     [Fact]
     public async Task A_place_is_given_once_and_a_spare_keeps_the_one_it_was_given()
     {
-        var (tracker, clock, a, b) = await GroupOfTwoAsync();
-        await using var _ = tracker;
-        await using var __ = a;
-        await using var client = await tracker.ConnectAsync();
-        await b.DisposeAsync();
-        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
-        clock.Advance(TimeSpan.FromSeconds(601));
-        await a.BeatAsync();
+        await using var group = await GroupOfTwoAsync();
+        var (tracker, clock, a, b, client) = (group.Tracker, group.Clock, group.A, group.B, group.Client);
+        await group.StopBAsync();
+        await group.PassAsync(TimeSpan.FromSeconds(601));
         await using var first = await tracker.ConnectAsync(SpareIp);
         var place = (await ReportAsync(first, Spare())).Place;
         Assert.Equal(new SpareAssignment("group1", "127.0.0.3"), place);
@@ -116,14 +144,10 @@ public sealed class SpareStorageTests
     [Fact]
     public async Task A_claim_is_checked_as_the_leader_checks_a_spare()
     {
-        var (tracker, clock, a, b) = await GroupOfTwoAsync();
-        await using var _ = tracker;
-        await using var __ = a;
-        await using var client = await tracker.ConnectAsync();
-        await b.DisposeAsync();
-        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
-        clock.Advance(TimeSpan.FromSeconds(601));
-        await a.BeatAsync();
+        await using var group = await GroupOfTwoAsync();
+        var (tracker, clock, a, b, client) = (group.Tracker, group.Clock, group.A, group.B, group.Client);
+        await group.StopBAsync();
+        await group.PassAsync(TimeSpan.FromSeconds(601));
         await using var spare = await tracker.ConnectAsync(SpareIp);
         var claim = new SpareAssignment("group1", "127.0.0.3");
         Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, Spare(subdirs: 128, claim: claim))).Status);
@@ -143,14 +167,10 @@ public sealed class SpareStorageTests
     [Fact]
     public async Task A_spare_takes_no_place_it_does_not_fit()
     {
-        var (tracker, clock, a, b) = await GroupOfTwoAsync();
-        await using var _ = tracker;
-        await using var __ = a;
-        await using var client = await tracker.ConnectAsync();
-        await b.DisposeAsync();
-        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
-        clock.Advance(TimeSpan.FromSeconds(3600));
-        await a.BeatAsync();
+        await using var group = await GroupOfTwoAsync();
+        var (tracker, clock, a, b, client) = (group.Tracker, group.Clock, group.A, group.B, group.Client);
+        await group.StopBAsync();
+        await group.PassAsync(TimeSpan.FromSeconds(3600));
 
         await using var spare = await tracker.ConnectAsync(SpareIp);
         Assert.False((await ReportAsync(spare, Spare(wanted: "group2"))).Place.IsAssigned);    // another group only
@@ -169,14 +189,10 @@ public sealed class SpareStorageTests
     [Fact]
     public async Task With_takeover_time_0_spares_only_wait()
     {
-        var (tracker, clock, a, b) = await GroupOfTwoAsync(takeover: 0);
-        await using var _ = tracker;
-        await using var __ = a;
-        await using var client = await tracker.ConnectAsync();
-        await b.DisposeAsync();
-        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
-        clock.Advance(TimeSpan.FromDays(30));
-        await a.BeatAsync();
+        await using var group = await GroupOfTwoAsync(takeover: 0);
+        var (tracker, clock, a, b, client) = (group.Tracker, group.Clock, group.A, group.B, group.Client);
+        await group.StopBAsync();
+        await group.PassAsync(TimeSpan.FromDays(30));
         await using var spare = await tracker.ConnectAsync(SpareIp);
         Assert.False((await ReportAsync(spare, Spare())).Place.IsAssigned);
         Assert.Equal(StorageStatus.Offline, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
@@ -185,10 +201,8 @@ public sealed class SpareStorageTests
     [Fact]
     public async Task A_claimed_place_is_taken_over_only_for_a_member_this_tracker_also_sees_missing()
     {
-        var (tracker, clock, a, b) = await GroupOfTwoAsync();
-        await using var _ = tracker;
-        await using var __ = a;
-        await using var client = await tracker.ConnectAsync();
+        await using var group = await GroupOfTwoAsync();
+        var (tracker, clock, a, b, client) = (group.Tracker, group.Clock, group.A, group.B, group.Client);
         await using var spare = await tracker.ConnectAsync(SpareIp);
 
         // The place of a member that is ACTIVE here: refused.
@@ -198,13 +212,11 @@ public sealed class SpareStorageTests
         Assert.Equal(StorageStatus.Active, await client.StatusOfStorageAsync("group1", "127.0.0.3"));
 
         // Missing, but not for long enough here: "not yet" (the spare asks again).
-        await b.DisposeAsync();
-        await tracker.WaitUntilAsync(async () => await client.StatusOfStorageAsync("group1", "127.0.0.3") == StorageStatus.Offline, "B OFFLINE");
+        await group.StopBAsync();
         var (status, place) = await ReportAsync(spare, Spare(claim: new("group1", "127.0.0.3")));
         Assert.Equal((Errno.Ok, false), (status, place.IsAssigned));
 
-        clock.Advance(TimeSpan.FromSeconds(601));
-        await a.BeatAsync();
+        await group.PassAsync(TimeSpan.FromSeconds(601));
         // Not for a spare that asks for another group.
         Assert.Equal(Errno.EINVAL, (await ReportAsync(spare, Spare(wanted: "group2", claim: new("group1", "127.0.0.3")))).Status);
         Assert.Equal(new SpareAssignment("group1", "127.0.0.3"), (await ReportAsync(spare, Spare(claim: new("group1", "127.0.0.3")))).Place);

@@ -423,43 +423,31 @@ public sealed class PeerReplyReader
     /// </summary>
     /// <param name="offSocketThread">leave the socket's thread before each write (a server that serves clients on these threads)</param>
     /// <param name="afterChunk">awaited after each chunk is written with its size (a rate limit); network_timeout is re-armed after it</param>
-    public async Task<long> CopyToFileAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, long count, byte[] buffer, bool offSocketThread = false,
-        Func<int, ValueTask>? afterChunk = null)
-    {
-        if (count > Remaining)
+    public Task<long> CopyToFileAsync(Microsoft.Win32.SafeHandles.SafeFileHandle file, long count, byte[] buffer, bool offSocketThread = false,
+        Func<int, ValueTask>? afterChunk = null) =>
+        CopyChunksAsync(count, buffer, untilEnd: false, async (read, position) =>
         {
-            throw new IOException($"the reply has {Remaining} bytes left, {count} wanted");
-        }
-
-        long copied = 0;
-        while (copied < count)
-        {
-            int read = await ReadSomeAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count - copied))).ConfigureAwait(false);
-            if (read == 0)
-            {
-                throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
-            }
-
             if (offSocketThread)
             {
                 await Task.Yield();
             }
 
-            RandomAccess.Write(file, buffer.AsSpan(0, read), copied);
-            copied += read;
+            RandomAccess.Write(file, buffer.AsSpan(0, read), position);
             if (afterChunk is not null)
             {
                 await afterChunk(read).ConfigureAwait(false);
                 _timeout.CancelAfter(_networkTimeout);
             }
-        }
-
-        return copied;
-    }
+        });
 
     /// <summary>Copies the next <paramref name="count"/> bytes to <paramref name="destination"/> (or, with <paramref name="untilEnd"/>,
     /// everything until the peer closes); returns how many.</summary>
-    public async Task<long> CopyToAsync(Stream destination, long count, byte[] buffer, bool untilEnd = false)
+    public Task<long> CopyToAsync(Stream destination, long count, byte[] buffer, bool untilEnd = false) =>
+        CopyChunksAsync(count, buffer, untilEnd, (read, _) => destination.WriteAsync(buffer.AsMemory(0, read), _timeout.Token));
+
+    /// <summary>Reads the next <paramref name="count"/> bytes chunk by chunk into <paramref name="buffer"/>, handing each to
+    /// <paramref name="consume"/> with its position in the copy; returns how many.</summary>
+    private async Task<long> CopyChunksAsync(long count, byte[] buffer, bool untilEnd, Func<int, long, ValueTask> consume)
     {
         if (count > Remaining)
         {
@@ -475,7 +463,7 @@ public sealed class PeerReplyReader
                 return untilEnd ? copied : throw new EndOfStreamException($"the peer closed with {Remaining} reply bytes outstanding");
             }
 
-            await destination.WriteAsync(buffer.AsMemory(0, read), _timeout.Token).ConfigureAwait(false);
+            await consume(read, copied).ConfigureAwait(false);
             copied += read;
         }
 

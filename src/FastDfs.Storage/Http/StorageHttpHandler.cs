@@ -107,27 +107,26 @@ internal sealed class StorageHttpHandler
             }
         }
 
-        bool located;
-        bool valid;
-        StoredFileLocation location;
-        if (StoredFilePath.TryParse(fileId.LogicName, _ctx.Paths.Count, out var stored))
+        if (!StoredFilePath.TryParse(fileId.LogicName, _ctx.Paths.Count, out var stored))
         {
-            if (_ctx.Paths[stored.StorePathIndex].Slow)
-            {
-                // A slow disk is not asked (one stat could hold this request for seconds): another member, or 503 when none is ACTIVE.
-                return await FromSourceAsync(http, fileId, StatusCodes.Status503ServiceUnavailable,
-                    "the disk of this file's store path is slow: ask another storage of the group", anyMember: true).ConfigureAwait(false);
-            }
-
-            // The lookup's stat and open inside the path's disk gate (bounded, so a hanging disk holds a few threads only).
-            using (await _ctx.Paths[stored.StorePathIndex].Gate.EnterAsync(http.RequestAborted).ConfigureAwait(false))
-            {
-                located = _lookup.TryLocate(fileId.LogicName, out valid, out location);
-            }
+            await TextAsync(http, StatusCodes.Status400BadRequest, "not a file name of this storage").ConfigureAwait(false);
+            return 0;
         }
-        else
+
+        var path = _ctx.Paths[stored.StorePathIndex];
+        if (path.Slow)
         {
-            located = _lookup.TryLocate(fileId.LogicName, out valid, out location);
+            // A slow disk is not asked (one stat could hold this request for seconds): another member, or 503 when none is ACTIVE.
+            return await FromSourceAsync(http, fileId, StatusCodes.Status503ServiceUnavailable,
+                "the disk of this file's store path is slow: ask another storage of the group", anyMember: true).ConfigureAwait(false);
+        }
+
+        bool located;
+        StoredFileLocation location;
+        // The lookup's stat and open inside the path's disk gate (bounded, so a hanging disk holds a few threads only).
+        using (await path.Gate.EnterAsync(http.RequestAborted).ConfigureAwait(false))
+        {
+            located = _lookup.TryLocate(fileId.LogicName, stored, out location);
         }
 
         if (located)
@@ -135,12 +134,6 @@ internal sealed class StorageHttpHandler
             string? downloadName = request.Query["filename"].FirstOrDefault() ?? request.Query["attname"].FirstOrDefault();
             return await HttpFileSender.SendAsync(http, location, _mime.GetContentType(fileId.LogicName), downloadName,
                 _config.MultiRangeEnabled, http.RequestAborted).ConfigureAwait(false);
-        }
-
-        if (!valid)
-        {
-            await TextAsync(http, StatusCodes.Status400BadRequest, "not a file name of this storage").ConfigureAwait(false);
-            return 0;
         }
 
         return await FromSourceAsync(http, fileId).ConfigureAwait(false);

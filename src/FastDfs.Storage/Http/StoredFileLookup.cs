@@ -57,26 +57,18 @@ internal sealed class PlainFileReader(StorePathSet paths) : IStoredFileReader
 internal sealed class StoredFileLookup
 {
     private volatile IStoredFileReader[] _readers;
-    private readonly int _storePathCount;
 
     public StoredFileLookup(StorePathSet paths)
     {
-        _storePathCount = paths.Count;
         _readers = [new PlainFileReader(paths)];
     }
 
     public void AddReader(IStoredFileReader reader) => _readers = [reader, .. _readers];
 
-    /// <summary>False with <paramref name="valid"/> false when the name is not a valid logic name of this storage.</summary>
-    public bool TryLocate(string logicName, out bool valid, out StoredFileLocation location)
+    /// <summary>Where the bytes of <paramref name="logicName"/> (parsed into <paramref name="stored"/>) are, if this storage has them.</summary>
+    public bool TryLocate(string logicName, in StoredFilePath stored, out StoredFileLocation location)
     {
         location = default;
-        valid = StoredFilePath.TryParse(logicName, _storePathCount, out var stored);
-        if (!valid)
-        {
-            return false;
-        }
-
         foreach (var reader in _readers)
         {
             if (reader.TryLocate(logicName, stored, out location))

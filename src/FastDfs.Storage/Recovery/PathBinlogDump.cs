@@ -72,24 +72,22 @@ internal static class PathBinlogDump
         }
 
         bool lowerCase = !record.IsSource;
-        if (isTrunkName(record.FileName))
+        string? linkTarget = null;
+        FileInfo? file = null;
+        // A file inside a trunk container has no file of its own to look at (its container is what gets copied): listed as is.
+        if (!isTrunkName(record.FileName))
         {
-            // A file inside a trunk container: no file of its own to look at; its container is what gets copied.
-            line.Clear().Append(record.Timestamp.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(lowerCase ? 'c' : 'C').Append(' ')
-                .Append(record.FileName);
-            return true;
-        }
+            if (!StoredFilePath.TryParse(record.FileName, paths.Count, out var stored))
+            {
+                return false;
+            }
 
-        if (!StoredFilePath.TryParse(record.FileName, paths.Count, out var stored))
-        {
-            return false;
-        }
-
-        var file = new FileInfo(paths.FullPath(stored));
-        string? linkTarget = file.LinkTarget;
-        if (linkTarget is null && !file.Exists)
-        {
-            return false; // deleted, or renamed away since
+            file = new FileInfo(paths.FullPath(stored));
+            linkTarget = file.LinkTarget;
+            if (linkTarget is null && !file.Exists)
+            {
+                return false; // deleted, or renamed away since
+            }
         }
 
         line.Clear().Append(record.Timestamp.ToString(CultureInfo.InvariantCulture)).Append(' ');
@@ -100,7 +98,7 @@ internal static class PathBinlogDump
         }
 
         // A link: its target as a name under a store path, with the requested path's prefix (as stock writes it).
-        string? targetName = TargetName(paths, Path.GetFullPath(linkTarget, Path.GetDirectoryName(file.FullName)!));
+        string? targetName = TargetName(paths, Path.GetFullPath(linkTarget, Path.GetDirectoryName(file!.FullName)!));
         if (targetName is null || !File.Exists(file.FullName))
         {
             return false; // a dangling link, or one that points outside the store paths

@@ -100,10 +100,8 @@ internal sealed class SpareStorageWait(StorageConfig config, TimeProvider clock,
         var (totalMb, freeMb) = FreeSpace();
         var body = new SpareStorageReport(config.GroupName ?? "", claim?.Group ?? "", claim?.ReplacedId ?? "", config.AnnounceIp ?? "",
             config.Port, config.StorePaths.Count, config.SubdirCountPerPath, totalMb, freeMb).ToArray();
-        var bind = !string.IsNullOrEmpty(config.BindAddr) && config.ClientBind && System.Net.IPAddress.TryParse(config.BindAddr, out var address)
-            ? address
-            : null;
-        byte[]? key = config.ClusterSecretKey.Length > 0 ? PeerAuth.Key(config.ClusterSecretKey) : null;
+        var bind = StorageState.ClientBindAddressOf(config);
+        byte[]? key = StorageState.PeerKeyOf(config);
         SpareAssignment? choice = null;
         int pending = 0;
         foreach (var tracker in config.TrackerServers)
