@@ -4,13 +4,15 @@
 #   bench/matrix.sh ours|stock OUTDIR [SIZES...]      one pass against one server kind (run as root)
 #   bench/matrix.sh table A1 B1 B2 A2                  markdown tables from four pass folders
 #
-# A pass: creates the network namespace host ${NETNS_PREFIX}-h1 (address 10.98.0.1/24) unless it exists,
-# makes a fresh ext4 file system (a loop-mounted image under OUTDIR), writes tracker.conf / storage.conf
-# from stock's sample confs with only the changes listed in docs/benchmarks.md ("Setup"), starts a
-# tracker and a storage of the chosen kind in the namespace, waits until an upload succeeds, runs the
-# warm-up (not recorded), then for each size and 1, 8, 32 clients an `fdfs bench upload` and an
-# `fdfs bench download` of the uploaded files, with the servers' CPU per op (--server-pid). Everything it
-# started (servers, mount, image, namespace) is stopped and removed on exit, also on failure or Ctrl-C.
+# A pass: creates network namespaces (HOSTS=3, the default: tracker, storage and load generator each in a
+# namespace of its own, ${NETNS_PREFIX}-t/-s/-c at .1/.2/.3 of 10.98.0.0/24, joined by a bridge in
+# ${NETNS_PREFIX}-sw; HOSTS=1: all three in ${NETNS_PREFIX}-h1 at 10.98.0.1), makes a fresh ext4 file
+# system (a loop-mounted image under OUTDIR), writes tracker.conf / storage.conf from stock's sample confs
+# with only the changes listed in docs/benchmarks.md ("Setup"), starts a tracker and a storage of the
+# chosen kind, waits until an upload succeeds, runs the warm-up (not recorded), then for each size and
+# 1, 8, 32 clients an upload and a download of the uploaded files with the load generator (LOADGEN), with
+# the servers' CPU per op and peak RSS. Everything it started (servers, mount, image, namespaces) is
+# stopped and removed on exit, also on failure or Ctrl-C.
 #
 # Output in OUTDIR: upload-SIZE-C.json / download-SIZE-C.json (the JSON of `fdfs bench --json`), the
 # text summaries (*.txt), ids-SIZE-C (uploaded file ids), rss-OP-SIZE-C.txt (storage VmRSS after the
@@ -31,13 +33,16 @@
 #   FDFS            command of our `fdfs` executable (load generator for both kinds, the servers for
 #                   ours). Default: `dotnet build -c Release src/FastDfs.Cli` into OUTDIR/fdfs-build
 #                   (outside the source tree). For a full matrix build once and set FDFS for all passes.
-#   NETNS_PREFIX    namespace prefix (default bx: the namespace is bx-h1)
-#   BENCH_IP        address of the namespace host (default 10.98.0.1; a /24 on a veth inside it)
+#   LOADGEN         lean (default): bench/loadgen/fdfs_load.c, a C generator built here with cc (-lz);
+#                   it spends a fraction of the servers' CPU per operation. fdfs: `fdfs bench`.
+#   HOSTS           3 (default): tracker, storage and generator in three namespaces; 1: one namespace
+#   NETNS_PREFIX    namespace prefix (default bx)
+#   BENCH_NET       first three octets of the namespaces' /24 (default 10.98.0)
 #   IMAGE_SIZE      size of the file-system image (default 20G; sparse)
 #   CLIENTS         concurrencies (default "1 8 32")
 #   WAIT_TIMEOUT    seconds to wait for a server to start, become ready or stop (default 60)
 #   CELL_TIMEOUT    seconds after which one bench command is stopped (default 900)
-#   BENCH_IO        the load generator's I/O mode, `fdfs bench --io` (default blocking: a thread per client)
+#   BENCH_IO        LOADGEN=fdfs only: `fdfs bench --io` (default blocking: a thread per client)
 #   SERVER_ENV      extra NAME=VALUE settings for our tracker and storage only (e.g. runtime knobs to compare)
 
 set -euo pipefail
@@ -207,8 +212,19 @@ SIZES=("$@")
 read -r -a CLIENT_COUNTS <<<"${CLIENTS:-1 8 32}"
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-NS="${NETNS_PREFIX:-bx}-h1"
-IP=${BENCH_IP:-10.98.0.1}
+PREFIX=${NETNS_PREFIX:-bx}
+NET=${BENCH_NET:-10.98.0}
+HOSTS=${HOSTS:-3}
+LOADGEN=${LOADGEN:-lean}
+[[ $HOSTS == 1 || $HOSTS == 3 ]] || die "HOSTS must be 1 or 3"
+[[ $LOADGEN == lean || $LOADGEN == fdfs ]] || die "LOADGEN must be lean or fdfs"
+if [[ $HOSTS == 3 ]]; then
+    NS_T=$PREFIX-t NS_S=$PREFIX-s NS_C=$PREFIX-c
+    IP_T=$NET.1 IP_S=$NET.2 IP_C=$NET.3
+else
+    NS_T=$PREFIX-h1 NS_S=$PREFIX-h1 NS_C=$PREFIX-h1
+    IP_T=$NET.1 IP_S=$NET.1 IP_C=$NET.1
+fi
 IMAGE_SIZE=${IMAGE_SIZE:-20G}
 WAIT_TIMEOUT=${WAIT_TIMEOUT:-60}
 CELL_TIMEOUT=${CELL_TIMEOUT:-900}
@@ -239,6 +255,7 @@ if [[ $KIND == stock ]]; then
         [[ -x $STOCK_BIN_DIR/$b ]] || die "no executable $STOCK_BIN_DIR/$b (set STOCK_BIN_DIR)"
     done
 fi
+[[ $LOADGEN == lean ]] && { command -v cc >/dev/null || die "cc is needed to build the lean load generator (LOADGEN=lean)"; }
 for c in ip mount umount mkfs.ext4 truncate ss timeout; do
     command -v "$c" >/dev/null || die "$c is needed"
 done
@@ -250,7 +267,7 @@ OUTDIR=$(cd "$OUTDIR" && pwd)
 mkdir -p "$OUTDIR/conf" "$OUTDIR/logs"
 
 # ----- state for the cleanup ------------------------------------------------------------------------
-NS_CREATED=0
+NS_CREATED=()
 MNT="$OUTDIR/mnt"
 IMG="$OUTDIR/fs.img"
 MOUNTED=0
@@ -327,9 +344,10 @@ cleanup() {
     fi
     [[ $MOUNTED -eq 0 ]] && rmdir "$MNT" 2>/dev/null
     [[ $MOUNTED -eq 0 ]] && rm -f "$IMG"
-    if [[ $NS_CREATED -eq 1 ]]; then
-        ip netns del "$NS" || log "could not delete namespace $NS"
-    fi
+    local ns
+    for ns in "${NS_CREATED[@]}"; do
+        ip netns del "$ns" || log "could not delete namespace $ns"
+    done
     exit "$rc"
 }
 trap cleanup EXIT
@@ -339,7 +357,7 @@ trap 'exit 143' TERM
 load_line() { echo "$1: $(uptime)" >>"$OUTDIR/load.txt"; }
 load_line before
 
-# ----- our fdfs (load generator; the servers too for ours) ------------------------------------------
+# ----- our fdfs (the servers for ours; the load generator with LOADGEN=fdfs) ---------------------------
 if [[ -n ${FDFS:-} ]]; then
     read -r -a FDFS_CMD <<<"$FDFS"
 else
@@ -350,36 +368,64 @@ else
     FDFS_CMD=("$BUILD_DIR/bin/FastDfs.Cli/release/fdfs")
 fi
 command -v "${FDFS_CMD[0]}" >/dev/null || die "fdfs command not found: ${FDFS_CMD[*]}"
+if [[ $LOADGEN == lean ]]; then
+    LOAD_CMD=("$OUTDIR/fdfs_load")
+    cc -O2 -pthread -o "$OUTDIR/fdfs_load" "$REPO/bench/loadgen/fdfs_load.c" -lz >"$OUTDIR/logs/loadgen-build.txt" 2>&1 ||
+        die "building bench/loadgen/fdfs_load.c failed, see $OUTDIR/logs/loadgen-build.txt"
+fi
 
 {
     echo "kind: $KIND"
     echo "date: $(date -Is)"
     echo "sizes: ${SIZES[*]}"
     echo "clients: ${CLIENT_COUNTS[*]}"
-    echo "generator io: $BENCH_IO"
+    if [[ $LOADGEN == lean ]]; then echo "generator: bench/loadgen/fdfs_load.c"; else echo "generator: fdfs bench --io $BENCH_IO"; fi
     echo "fdfs: ${FDFS_CMD[*]}"
     echo "repo: $(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo '?')$([[ -n $(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null) ]] && echo ' (modified files)')"
     [[ $KIND == stock ]] && echo "stock: $STOCK_BIN_DIR/fdfs_trackerd, $STOCK_BIN_DIR/fdfs_storaged"
     echo "confs from: $STOCK_CONF_DIR"
-    echo "namespace: $NS ($IP), image: $IMAGE_SIZE ext4"
+    echo "namespaces: tracker $NS_T ($IP_T), storage $NS_S ($IP_S), generator $NS_C ($IP_C); image: $IMAGE_SIZE ext4"
     echo "machine: $(nproc) CPUs, $(uname -r), $(awk '/MemTotal/ {printf "%.0f GB RAM", $2 / 1048576}' /proc/meminfo)"
 } >"$OUTDIR/pass.txt"
 
-# ----- network namespace host ------------------------------------------------------------------------
-if ip netns list | awk '{print $1}' | grep -qx "$NS"; then
-    log "namespace $NS exists: using it"
-    ip netns exec "$NS" ip -4 -o addr show | grep -q " $IP/" || die "namespace $NS has no address $IP"
+# ----- network namespaces ----------------------------------------------------------------------------
+ns_exists() { ip netns list | awk '{print $1}' | grep -qx "$1"; }
+new_ns() { # NAME
+    ip netns add "$1"
+    NS_CREATED+=("$1")
+    ip -n "$1" link set lo up
+}
+if [[ $HOSTS == 1 ]]; then
+    if ns_exists "$NS_T"; then
+        log "namespace $NS_T exists: using it"
+        ip netns exec "$NS_T" ip -4 -o addr show | grep -q " $IP_T/" || die "namespace $NS_T has no address $IP_T"
+    else
+        new_ns "$NS_T"
+        # A veth pair with both ends in the namespace: $IP_T is a local address of the host, so the traffic
+        # takes the namespace's loopback path (stock refuses 127.0.0.1 as a tracker address).
+        ip -n "$NS_T" link add eth0 type veth peer name eth1
+        ip -n "$NS_T" addr add "$IP_T/24" dev eth0
+        ip -n "$NS_T" link set eth1 up
+        ip -n "$NS_T" link set eth0 up
+        log "namespace $NS_T created ($IP_T)"
+    fi
 else
-    ip netns add "$NS"
-    NS_CREATED=1
-    ip -n "$NS" link set lo up
-    # A veth pair with both ends in the namespace: $IP is a local address of the host, so the traffic
-    # takes the namespace's loopback path (stock refuses 127.0.0.1 as a tracker address).
-    ip -n "$NS" link add eth0 type veth peer name eth1
-    ip -n "$NS" addr add "$IP/24" dev eth0
-    ip -n "$NS" link set eth1 up
-    ip -n "$NS" link set eth0 up
-    log "namespace $NS created ($IP)"
+    # Three hosts on one switch: a bridge in $PREFIX-sw, a veth from each host's eth0 to it.
+    for ns in "$PREFIX-sw" "$NS_T" "$NS_S" "$NS_C"; do
+        ! ns_exists "$ns" || die "namespace $ns exists (left by an earlier pass? ip netns del $ns)"
+    done
+    new_ns "$PREFIX-sw"
+    ip -n "$PREFIX-sw" link add br0 type bridge
+    ip -n "$PREFIX-sw" link set br0 up
+    for host in "t $IP_T" "s $IP_S" "c $IP_C"; do
+        read -r h ip <<<"$host"
+        new_ns "$PREFIX-$h"
+        ip -n "$PREFIX-$h" link add eth0 type veth peer name "port-$h" netns "$PREFIX-sw"
+        ip -n "$PREFIX-sw" link set "port-$h" master br0 up
+        ip -n "$PREFIX-$h" addr add "$ip/24" dev eth0
+        ip -n "$PREFIX-$h" link set eth0 up
+    done
+    log "namespaces $NS_T ($IP_T), $NS_S ($IP_S), $NS_C ($IP_C) on a bridge in $PREFIX-sw"
 fi
 
 # ----- fresh ext4 file system -----------------------------------------------------------------------
@@ -421,7 +467,7 @@ TPORT=${TPORT:-22122}
 edit_conf "$STOCK_CONF_DIR/tracker.conf" "$OUTDIR/conf/tracker.conf" \
     "base_path=$MNT/tracker" "reserved_storage_space=1%" "store_lookup=0"
 edit_conf "$STOCK_CONF_DIR/storage.conf" "$OUTDIR/conf/storage.conf" \
-    "base_path=$MNT/storage" "store_path0=$MNT/storage" "tracker_server=$IP:$TPORT" \
+    "base_path=$MNT/storage" "store_path0=$MNT/storage" "tracker_server=$IP_T:$TPORT" \
     "heart_beat_interval=5" "stat_report_interval=10"
 SPORT=$(conf_value "$OUTDIR/conf/storage.conf" port)
 SPORT=${SPORT:-23000}
@@ -434,13 +480,13 @@ for f in "$STOCK_CONF_DIR"/*; do
     case "$(basename "$f")" in tracker.conf | storage.conf) ;; *) [[ -f $f ]] && cp "$f" "$OUTDIR/conf/" ;; esac
 done
 
-for p in "$TPORT" "$SPORT"; do
-    [[ -z $(ip netns exec "$NS" ss -Hltn "sport = :$p") ]] || die "port $p is already in use in $NS"
-done
+[[ -z $(ip netns exec "$NS_T" ss -Hltn "sport = :$TPORT") ]] || die "port $TPORT is already in use in $NS_T"
+[[ -z $(ip netns exec "$NS_S" ss -Hltn "sport = :$SPORT") ]] || die "port $SPORT is already in use in $NS_S"
 
-wait_listen() { # PORT PID NAME
-    local deadline=$((SECONDS + WAIT_TIMEOUT))
-    until [[ -n $(ip netns exec "$NS" ss -Hltn "sport = :$1") ]]; do
+wait_listen() { # NAMESPACE PORT PID NAME
+    local ns=$1 deadline=$((SECONDS + WAIT_TIMEOUT))
+    shift
+    until [[ -n $(ip netns exec "$ns" ss -Hltn "sport = :$1") ]]; do
         alive "$2" || die "$3 exited at startup (see $OUTDIR/logs)"
         ((SECONDS < deadline)) || die "$3 does not listen on port $1 after ${WAIT_TIMEOUT}s"
         sleep 0.2
@@ -459,33 +505,38 @@ wait_pid_file() { # FILE NAME -> prints the pid
 
 # ----- start the servers ----------------------------------------------------------------------------
 if [[ $KIND == ours ]]; then
-    ip netns exec "$NS" env ${SERVER_ENV:-} "${FDFS_CMD[@]}" tracker "$OUTDIR/conf/tracker.conf" >"$OUTDIR/logs/tracker.out" 2>&1 &
+    ip netns exec "$NS_T" env ${SERVER_ENV:-} "${FDFS_CMD[@]}" tracker "$OUTDIR/conf/tracker.conf" >"$OUTDIR/logs/tracker.out" 2>&1 &
     TRACKER_PID=$!
-    wait_listen "$TPORT" "$TRACKER_PID" tracker
-    ip netns exec "$NS" env ${SERVER_ENV:-} "${FDFS_CMD[@]}" storage "$OUTDIR/conf/storage.conf" >"$OUTDIR/logs/storage.out" 2>&1 &
+    wait_listen "$NS_T" "$TPORT" "$TRACKER_PID" tracker
+    ip netns exec "$NS_S" env ${SERVER_ENV:-} "${FDFS_CMD[@]}" storage "$OUTDIR/conf/storage.conf" >"$OUTDIR/logs/storage.out" 2>&1 &
     STORAGE_PID=$!
-    wait_listen "$SPORT" "$STORAGE_PID" storage
+    wait_listen "$NS_S" "$SPORT" "$STORAGE_PID" storage
 else
     STOCK_STARTED=1
-    ip netns exec "$NS" "$STOCK_BIN_DIR/fdfs_trackerd" "$OUTDIR/conf/tracker.conf" >"$OUTDIR/logs/tracker.out" 2>&1 ||
+    ip netns exec "$NS_T" "$STOCK_BIN_DIR/fdfs_trackerd" "$OUTDIR/conf/tracker.conf" >"$OUTDIR/logs/tracker.out" 2>&1 ||
         die "fdfs_trackerd failed to start (see $OUTDIR/logs)"
     TRACKER_PID=$(wait_pid_file "$MNT/tracker/data/fdfs_trackerd.pid" fdfs_trackerd) ||
         die "no running fdfs_trackerd after ${WAIT_TIMEOUT}s (see $MNT/tracker/logs)"
-    wait_listen "$TPORT" "$TRACKER_PID" fdfs_trackerd
-    ip netns exec "$NS" "$STOCK_BIN_DIR/fdfs_storaged" "$OUTDIR/conf/storage.conf" >"$OUTDIR/logs/storage.out" 2>&1 ||
+    wait_listen "$NS_T" "$TPORT" "$TRACKER_PID" fdfs_trackerd
+    ip netns exec "$NS_S" "$STOCK_BIN_DIR/fdfs_storaged" "$OUTDIR/conf/storage.conf" >"$OUTDIR/logs/storage.out" 2>&1 ||
         die "fdfs_storaged failed to start (see $OUTDIR/logs)"
     STORAGE_PID=$(wait_pid_file "$MNT/storage/data/fdfs_storaged.pid" fdfs_storaged) ||
         die "no running fdfs_storaged after ${WAIT_TIMEOUT}s (see $MNT/storage/logs)"
-    wait_listen "$SPORT" "$STORAGE_PID" fdfs_storaged
+    wait_listen "$NS_S" "$SPORT" "$STORAGE_PID" fdfs_storaged
 fi
 PIDS="$TRACKER_PID,$STORAGE_PID"
 echo "pids: tracker $TRACKER_PID ($(cat /proc/$TRACKER_PID/comm)), storage $STORAGE_PID ($(cat /proc/$STORAGE_PID/comm))" >>"$OUTDIR/pass.txt"
-log "$KIND tracker $TRACKER_PID and storage $STORAGE_PID listen on $IP:$TPORT / :$SPORT"
+log "$KIND tracker $TRACKER_PID and storage $STORAGE_PID listen on $IP_T:$TPORT / $IP_S:$SPORT"
 
-bench_within() { # SECONDS ARGS...: fdfs bench ARGS... in the namespace, stopped after SECONDS
+bench_within() { # SECONDS OP ARGS...: the load generator in the generator's namespace, stopped after SECONDS
     local limit=$1
     shift
-    timeout --foreground -k 10 "$limit" ip netns exec "$NS" "${FDFS_CMD[@]}" bench "$@" --io "$BENCH_IO" --tracker "$IP:$TPORT" --no-progress
+    if [[ $LOADGEN == lean ]]; then
+        # fdfs_load takes the options of fdfs bench that the method uses (-n, --size, --duration/--count, ids, json)
+        timeout --foreground -k 10 "$limit" ip netns exec "$NS_C" "${LOAD_CMD[@]}" "$@" --tracker "$IP_T:$TPORT"
+    else
+        timeout --foreground -k 10 "$limit" ip netns exec "$NS_C" "${FDFS_CMD[@]}" bench "$@" --io "$BENCH_IO" --tracker "$IP_T:$TPORT" --no-progress
+    fi
 }
 bench() { bench_within "$CELL_TIMEOUT" "$@"; }
 
@@ -500,8 +551,14 @@ log "ready: an upload succeeded"
 
 # ----- warm-up (not recorded) -----------------------------------------------------------------------
 load_line start
-bench mixed --count 3000 -n 8 --size 4KB --files 50 >"$OUTDIR/warmup.txt" 2>&1 ||
-    log "warm-up had errors (see $OUTDIR/warmup.txt)"
+if [[ $LOADGEN == lean ]]; then
+    { bench upload --count 1000 -n 8 --size 4KB --save-ids "$OUTDIR/ids-warmup" &&
+        bench download --count 2000 -n 8 --file-ids "$OUTDIR/ids-warmup"; } >"$OUTDIR/warmup.txt" 2>&1 ||
+        log "warm-up had errors (see $OUTDIR/warmup.txt)"
+else
+    bench mixed --count 3000 -n 8 --size 4KB --files 50 >"$OUTDIR/warmup.txt" 2>&1 ||
+        log "warm-up had errors (see $OUTDIR/warmup.txt)"
+fi
 log "warm-up done"
 
 # ----- the cells ------------------------------------------------------------------------------------

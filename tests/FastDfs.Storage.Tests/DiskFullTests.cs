@@ -42,7 +42,7 @@ public class DiskFullTests
 
             // Once the storage has written part of the file, the disk fills up under it.
             var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (!Directory.EnumerateFiles(Path.Combine(small.Path, "data"), "*.tmp", SearchOption.AllDirectories).Any(f => new FileInfo(f).Length > 0))
+            while (!OpenFiles.PendingUnder(Path.Combine(small.Path, "data")).Any(f => f.Length > 0))
             {
                 Assert.True(DateTime.UtcNow < deadline, "the upload never reached the disk");
                 await Task.Delay(20);
@@ -53,7 +53,8 @@ public class DiskFullTests
             var (status, reply) = await client.ReceiveAsync();
             Assert.Equal(Errno.ENOSPC, status);
             Assert.Empty(reply);
-            // Nothing of the upload is left on the small path: no temporary file, no half-written file.
+            // Nothing of the upload is left on the small path: no temporary file, no half-written file, nothing held open.
+            Assert.Empty(OpenFiles.PendingUnder(small.Path));
             Assert.DoesNotContain(Directory.EnumerateFiles(small.Path, "*", SearchOption.AllDirectories),
                 f => f != filler && Path.GetFileName(f) != ".fastdfs_vars");
 

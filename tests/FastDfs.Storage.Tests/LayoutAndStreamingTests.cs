@@ -114,20 +114,23 @@ public class LayoutAndStreamingTests
             await client.SendRawAsync(header);
             await client.SendRawAsync(new byte[300_000]);
             var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (!StoredFiles(storage.BasePath).Any() && DateTime.UtcNow < deadline)
+            while (!OpenFiles.PendingUnder(storage.BasePath).Any() && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20, storage.Timeout);
             }
 
-            Assert.Single(StoredFiles(storage.BasePath));
+            // Being received: one file without a stored name.
+            Assert.Single(OpenFiles.PendingUnder(storage.BasePath));
+            Assert.DoesNotContain(StoredFiles(storage.BasePath), f => !Path.GetFileName(f).StartsWith('.'));
         }
 
         var until = DateTime.UtcNow.AddSeconds(20);
-        while (StoredFiles(storage.BasePath).Any() && DateTime.UtcNow < until)
+        while ((OpenFiles.PendingUnder(storage.BasePath).Any() || StoredFiles(storage.BasePath).Any()) && DateTime.UtcNow < until)
         {
             await Task.Delay(20, storage.Timeout);
         }
 
+        Assert.Empty(OpenFiles.PendingUnder(storage.BasePath));
         Assert.Empty(StoredFiles(storage.BasePath));
         Assert.Empty(storage.BinlogLines());
         Assert.Equal(44, (await storage.UploadAsync([1, 2, 3])).Length);

@@ -27,7 +27,11 @@ internal sealed partial class StorageSession
     /// <summary>Reused for every upload of the connection (reset per file).</summary>
     private Crc32? _uploadCrc;
 
-    private readonly record struct ReceivedFile(string TempPath, uint Crc32, long Timestamp);
+    /// <summary>A complete upload body, not yet under a stored name (dispose it: an unpublished file is then gone).</summary>
+    private readonly record struct ReceivedFile(PendingFile File, uint Crc32, long Timestamp) : IDisposable
+    {
+        public void Dispose() => File.Dispose();
+    }
 
     private async ValueTask<byte> UploadAsync(PacketHeader request, bool appender)
     {
@@ -69,16 +73,22 @@ internal sealed partial class StorageSession
 
         var (high, low) = _ctx.Distributor.Next();
         string directory = _ctx.Paths.SubdirPath(pathIndex, high, low);
-        var received = await ReceiveToTempAsync(directory, upload.FileSize).ConfigureAwait(false);
-        string formattedExt = FileNameCodec.FormatExtension(upload.Ext, Random.Shared);
-        string? logicName = PlaceUnderNewName(received, pathIndex, high, low, upload.FileSize, appender, formattedExt);
+        string? logicName;
+        long timestamp;
+        using (var received = await ReceivePendingAsync(directory, upload.FileSize).ConfigureAwait(false))
+        {
+            string formattedExt = FileNameCodec.FormatExtension(upload.Ext, Random.Shared);
+            logicName = PlaceUnderNewName(received, pathIndex, high, low, upload.FileSize, appender, formattedExt);
+            timestamp = received.Timestamp;
+        }
+
         if (logicName is null)
         {
             return Errno.EBUSY;
         }
 
-        LogSource(received.Timestamp, BinlogOp.Create, logicName);
-        CompleteUpload(upload.FileSize, received.Timestamp);
+        LogSource(timestamp, BinlogOp.Create, logicName);
+        CompleteUpload(upload.FileSize, timestamp);
         if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
         {
             return ack;
@@ -139,7 +149,7 @@ internal sealed partial class StorageSession
 
         _ctx.Distributor.Next();
         string directory = Path.GetDirectoryName(master.FullPath)!;
-        var received = await ReceiveToTempAsync(directory, fileSize).ConfigureAwait(false);
+        using var received = await ReceivePendingAsync(directory, fileSize).ConfigureAwait(false);
         if (_ctx.Parameters.StoreSlaveFileUseLink)
         {
             int high = Convert.ToInt32(master.Stored.SubHigh, 16);
@@ -167,9 +177,8 @@ internal sealed partial class StorageSession
         }
         else
         {
-            if (!MoveIntoPlace(received.TempPath, slave.FullPath))
+            if (!Publish(received, slave.FullPath))
             {
-                TryDelete(received.TempPath);
                 return Errno.EEXIST;
             }
 
@@ -203,21 +212,18 @@ internal sealed partial class StorageSession
     }
 
     /// <summary>
-    /// Streams <paramref name="size"/> body bytes into a hidden temporary file of <paramref name="directory"/>,
-    /// computing the CRC32 on the way, then stamps the file's mtime with the whole second that will be the
-    /// name's timestamp. The temporary file is removed if anything fails (including a dropped connection).
+    /// Streams <paramref name="size"/> body bytes into a file of <paramref name="directory"/> that has no stored name yet
+    /// (<see cref="PendingFile"/>), computing the CRC32 on the way, then stamps the file's mtime with the whole second
+    /// that will be the name's timestamp. The file is gone if anything fails (including a dropped connection).
     /// </summary>
-    private async ValueTask<ReceivedFile> ReceiveToTempAsync(string directory, long size)
+    private async ValueTask<ReceivedFile> ReceivePendingAsync(string directory, long size)
     {
-        // Unique within the process by the sequence and across restarts by the random part (a leftover of a
-        // crash is not reused); Guid.NewGuid would read the kernel's random source on every upload.
-        string tempPath = $"{directory}{Path.DirectorySeparatorChar}.{_ctx.NextTempSequence():x}-{(ulong)Random.Shared.NextInt64():x16}.tmp";
         bool done = false;
         Count(C.TotalFileOpenCount);
-        SafeFileHandle handle;
+        PendingFile file;
         try
         {
-            handle = File.OpenHandle(tempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            file = PendingFile.Create(directory, _ctx.NextTempSequence());
         }
         catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
         {
@@ -229,11 +235,11 @@ internal sealed partial class StorageSession
             Count(C.SuccessFileOpenCount);
             var crc = _uploadCrc ??= new Crc32();
             crc.Reset();
-            await StreamBodyToFileAsync(handle, 0, size, crc).ConfigureAwait(false);
+            await StreamBodyToFileAsync(file.Handle, 0, size, crc).ConfigureAwait(false);
             long timestamp = _ctx.Now;
             try
             {
-                File.SetLastWriteTimeUtc(handle, DateTime.UnixEpoch.AddSeconds(timestamp));
+                File.SetLastWriteTimeUtc(file.Handle, DateTime.UnixEpoch.AddSeconds(timestamp));
             }
             catch (IOException e)
             {
@@ -241,28 +247,26 @@ internal sealed partial class StorageSession
             }
 
             done = true;
-            return new ReceivedFile(tempPath, crc.GetCurrentHashAsUInt32(), timestamp);
+            return new ReceivedFile(file, crc.GetCurrentHashAsUInt32(), timestamp);
         }
         finally
         {
-            handle.Dispose();
             if (!done)
             {
-                TryDelete(tempPath);
+                file.Dispose();
             }
         }
     }
 
-    /// <summary>Gives a received file its final name unless that is taken; a disk error removes the temporary file.</summary>
-    private bool MoveIntoPlace(string tempPath, string finalPath)
+    /// <summary>Gives a received file its final name unless that is taken (false).</summary>
+    private static bool Publish(ReceivedFile received, string finalPath)
     {
         try
         {
-            return NoReplaceRename.TryMove(tempPath, finalPath);
+            return received.File.TryPublish(finalPath);
         }
         catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
         {
-            TryDelete(tempPath);
             throw StoreIoException.From(e, "naming the upload file");
         }
     }
@@ -383,7 +387,7 @@ internal sealed partial class StorageSession
             string logicName = FileNameCodec.BuildLogicName(
                 pathIndex, high, low, _ctx.SourceRaw, (int)received.Timestamp, sizeField, received.Crc32, formattedExt);
             string finalPath = Path.Combine(_ctx.Paths.SubdirPath(pathIndex, high, low), logicName[10..]);
-            if (MoveIntoPlace(received.TempPath, finalPath))
+            if (Publish(received, finalPath))
             {
                 return logicName;
             }
@@ -391,7 +395,6 @@ internal sealed partial class StorageSession
             // Name collision: try again with new random bits.
         }
 
-        TryDelete(received.TempPath);
         return null;
     }
 }
