@@ -30,10 +30,11 @@
 #   STOCK_CONF_DIR  folder with stock's sample tracker.conf and storage.conf (required for both kinds,
 #                   so both servers read identical confs)
 #   STOCK_BIN_DIR   where fdfs_trackerd and fdfs_storaged are (default /usr/bin; stock passes only)
-#   FDFS            command of our `fdfs` executable (load generator for both kinds, the servers for
-#                   ours). Default: `dotnet build -c Release src/FastDfs.Cli` into OUTDIR/fdfs-build
-#                   (outside the source tree). For a full matrix build once and set FDFS for all passes.
-#   LOADGEN         lean (default): bench/loadgen/fdfs_load.c, a C generator built here with cc (-lz);
+#   FDFS            command of our `fdfs` executable (the servers for ours, the load generator with
+#                   LOADGEN=fdfs). Default: `dotnet publish -c Release src/FastDfs.Cli` (Native AOT, as deployed)
+#                   into OUTDIR/fdfs-build (outside the source tree). For a full matrix build once and set FDFS
+#                   for all passes.
+#   LOADGEN         lean (default): bench/loadgen/fdfs_load.c, a C generator built here with cc (-lz -ldl);
 #                   it spends a fraction of the servers' CPU per operation. fdfs: `fdfs bench`.
 #   HOSTS           3 (default): tracker, storage and generator in three namespaces; 1: one namespace
 #   NETNS_PREFIX    namespace prefix (default bx)
@@ -102,12 +103,31 @@ def load(d, op, size, c):
     except (OSError, ValueError):
         return None
 
+def split(r):
+    """(tracker, storage) CPU us/op and peak RSS MB, from fdfs_load's serverByPid or fdfs bench's cpuMicrosPerOpByPid."""
+    if r is None:
+        return None
+    if "serverByPid" in r and len(r["serverByPid"]) == 2:
+        t, s = r["serverByPid"]
+        return t["cpuMicrosPerOp"], s["cpuMicrosPerOp"], t["peakRssBytes"] / 2**20, s["peakRssBytes"] / 2**20
+    by = field(r, "server", "cpuMicrosPerOpByPid")
+    if by and len(by) == 2:
+        return by[0], by[1], None, None
+    return None
+
 def rss_mb(d, op, size, c):
     try:
         m = re.search(r"(\d+)\s*kB", open(os.path.join(d, f"rss-{op}-{size}-{c}.txt")).read())
         return int(m.group(1)) / 1024 if m else None
     except OSError:
         return None
+
+def field(r, *path):
+    for p in path:
+        if r is None or p not in r:
+            return None
+        r = r[p]
+    return r
 
 cells = set()
 for d in (a1, b1, b2, a2):
@@ -120,12 +140,6 @@ cells = sorted(cells, key=lambda t: (order[t[0]], size_bytes(t[1]), t[2]))
 if not cells:
     sys.exit("matrix.sh: no upload-*/download-* JSON files in the given folders")
 
-def field(r, *path):
-    for p in path:
-        if r is None or p not in r:
-            return None
-        r = r[p]
-    return r
 
 def mean(xs):
     xs = [x for x in xs if x is not None]
@@ -142,6 +156,7 @@ print("| op | size | clients | ours ops/s | stock ops/s | ratio | ours MB/s | st
       "| stock p50 / p99 ms | ours server CPU µs/op | stock server CPU µs/op | errors (ours/stock) |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 rows2 = []
+rows3 = []
 for op, size, c in cells:
     ro = [load(d, op, size, c) for d in ours]
     rs = [load(d, op, size, c) for d in stock]
@@ -171,6 +186,17 @@ for op, size, c in cells:
         f"| {each([field(r, 'server', 'cpuMicrosPerOp') for r in rs], '.0f')} "
         f"| {each([rss_mb(d, op, size, c) for d in ours], '.0f')} | {each([rss_mb(d, op, size, c) for d in stock], '.0f')} "
         f"| {f(m(ro, 'clientCpuMicrosPerOp'), '.0f')} | {f(m(rs, 'clientCpuMicrosPerOp'), '.0f')} |")
+    def tsplit(rr):
+        parts = [split(r) for r in rr]
+        parts = [x for x in parts if x is not None]
+        if not parts:
+            return "–", "–"
+        cpu = " / ".join(f(mean([x[i] for x in parts]), ".0f") for i in (0, 1))
+        rss = " / ".join(f(max((x[i] for x in parts if x[i] is not None), default=None), ".0f") for i in (2, 3))
+        return cpu, rss
+    (oc, orss), (sc, srss) = tsplit(ro), tsplit(rs)
+    rows3.append(f"| {op} | {size} | {c} | {oc} | {sc} | {orss} | {srss} "
+                 f"| {f(ms(ro, 'latencyMicros', 'p999'), '.2f')} | {f(ms(rs, 'latencyMicros', 'p999'), '.2f')} |")
 
 print()
 print("Per pass (ours: A1, A2; stock: B1, B2). RSS: the storage's VmRSS in MB after the cell; client CPU: mean of the passes.")
@@ -179,6 +205,15 @@ print("| op | size | clients | ours ops/s | stock ops/s | ours server CPU µs/op
       "| ours storage RSS MB | stock storage RSS MB | ours client CPU µs/op | stock client CPU µs/op |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for row in rows2:
+    print(row)
+
+print()
+print("Tracker / storage apart (mean CPU of the passes; peak RSS: the highest of the passes, sampled every 100 ms during the cell):")
+print()
+print("| op | size | clients | ours tracker / storage CPU µs/op | stock tracker / storage CPU µs/op "
+      "| ours tracker / storage peak RSS MB | stock tracker / storage peak RSS MB | ours p99.9 ms | stock p99.9 ms |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+for row in rows3:
     print(row)
 
 print()
@@ -362,15 +397,15 @@ if [[ -n ${FDFS:-} ]]; then
     read -r -a FDFS_CMD <<<"$FDFS"
 else
     BUILD_DIR="$OUTDIR/fdfs-build"
-    log "building src/FastDfs.Cli (Release) into $BUILD_DIR"
-    dotnet build -c Release "$REPO/src/FastDfs.Cli" --artifacts-path "$BUILD_DIR" -nologo -v q \
-        >"$OUTDIR/logs/build.txt" 2>&1 || die "build failed, see $OUTDIR/logs/build.txt"
-    FDFS_CMD=("$BUILD_DIR/bin/FastDfs.Cli/release/fdfs")
+    log "publishing src/FastDfs.Cli (Release, Native AOT) into $BUILD_DIR"
+    dotnet publish -c Release "$REPO/src/FastDfs.Cli" --artifacts-path "$BUILD_DIR" -nologo -v q \
+        >"$OUTDIR/logs/build.txt" 2>&1 || die "publish failed, see $OUTDIR/logs/build.txt"
+    FDFS_CMD=("$BUILD_DIR/publish/FastDfs.Cli/release/fdfs")
 fi
 command -v "${FDFS_CMD[0]}" >/dev/null || die "fdfs command not found: ${FDFS_CMD[*]}"
 if [[ $LOADGEN == lean ]]; then
     LOAD_CMD=("$OUTDIR/fdfs_load")
-    cc -O2 -pthread -o "$OUTDIR/fdfs_load" "$REPO/bench/loadgen/fdfs_load.c" -lz >"$OUTDIR/logs/loadgen-build.txt" 2>&1 ||
+    cc -O2 -pthread -o "$OUTDIR/fdfs_load" "$REPO/bench/loadgen/fdfs_load.c" -lz -ldl >"$OUTDIR/logs/loadgen-build.txt" 2>&1 ||
         die "building bench/loadgen/fdfs_load.c failed, see $OUTDIR/logs/loadgen-build.txt"
 fi
 
@@ -594,6 +629,9 @@ for size in "${SIZES[@]}"; do
                 fi
                 extra=(--file-ids "$ids")
             fi
+            # The previous cell's dirty pages are written back now, not inside this cell (an upload cell of the
+            # faster server would otherwise leave more of that work to the download cell after it).
+            sync -f "$MNT" 2>/dev/null || sync
             rc=0
             bench "$op" --size "$size" -n "$c" "${args[@]}" "${extra[@]}" \
                 --server-pid "$PIDS" --json "$OUTDIR/$op-$size-$c.json" >"$OUTDIR/$op-$size-$c.txt" 2>&1 || rc=$?

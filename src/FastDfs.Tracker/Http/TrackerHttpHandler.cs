@@ -27,7 +27,6 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
     Func<FastDfsClient> client, Func<int> httpPort, ILogger logger)
 {
     public const string SecretHeader = "X-FastDFS-Secret";
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly StorageHttpPorts _storagePorts = new(storageFallbackPort);
     private readonly StorageIntegrityCache _integrity = new(client, runtime.Clock);
 
@@ -75,7 +74,7 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
         {
             http.Response.ContentType = "application/json; charset=utf-8";
             http.Response.Headers.CacheControl = "no-store";
-            return JsonSerializer.SerializeAsync(http.Response.Body, ClusterSnapshot.Take(runtime, httpPort(), _integrity.Get), Json, http.RequestAborted);
+            return JsonSerializer.SerializeAsync(http.Response.Body, ClusterSnapshot.Take(runtime, httpPort(), _integrity.Get), TrackerJsonContext.Default.ClusterSnapshot, http.RequestAborted);
         }
 
         if (path == "/upload")
@@ -198,7 +197,7 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
             http.Response.StatusCode = StatusCodes.Status201Created;
             http.Response.Headers.Location = url;
             http.Response.ContentType = "application/json; charset=utf-8";
-            await JsonSerializer.SerializeAsync(http.Response.Body, new UploadResult(id.ToString(), url, size), Json, http.RequestAborted)
+            await JsonSerializer.SerializeAsync(http.Response.Body, new UploadResult(id.ToString(), url, size), TrackerJsonContext.Default.UploadResult, http.RequestAborted)
                 .ConfigureAwait(false);
         }
         catch (Exception e) when (e is UploadTooLargeException ||
@@ -317,5 +316,5 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
         return HttpMethods.IsHead(http.Request.Method) ? Task.CompletedTask : http.Response.WriteAsync(text + "\n", http.RequestAborted);
     }
 
-    private sealed record UploadResult(string FileId, string Url, long Size);
+    internal sealed record UploadResult(string FileId, string Url, long Size);
 }
