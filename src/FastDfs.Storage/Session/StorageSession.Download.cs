@@ -11,7 +11,14 @@ namespace FastDfs.Storage.Session;
 internal sealed partial class StorageSession
 {
     /// <summary>Ranges from this size on are sent with sendfile; smaller ones are copied with their header.</summary>
-    private const int SendFileMinimum = 64 * 1024;
+    private const int SendFileMinimum = 128 * 1024;
+
+    /// <summary>
+    /// The first bytes of a sendfile range are copied behind the reply header, so the header never leaves alone in a
+    /// segment of its own (a client waiting for the rest after a lone header stalled a single-client 64 KB-1 MB download
+    /// stream by milliseconds now and then: docs/benchmarks.md).
+    /// </summary>
+    private const int SendFileHead = 64 * 1024;
 
     private async ValueTask<byte> DownloadAsync(PacketHeader request)
     {
@@ -89,28 +96,33 @@ internal sealed partial class StorageSession
         Count(C.TotalDownloadBytes, count);
         if (count >= SendFileMinimum)
         {
-            _output.WriteResponseHeader(count);
             Count(C.TotalFileReadCount);
-            await _connection.SendFileAsync(handle, position, count, _frames.Progress, Token).ConfigureAwait(false);
+            CopyWithHeader(handle, position, SendFileHead, count, logicName);
+            await _connection.SendFileAsync(handle, position + SendFileHead, count - SendFileHead, _frames.Progress, Token).ConfigureAwait(false);
             Count(C.SuccessFileReadCount);
         }
         else
         {
-            int length = (int)count;
-            var memory = _output.GetMemory(ProtocolConstants.HeaderSize + length);
-            PacketHeader.Response(count).WriteTo(memory.Span);
             Count(C.TotalFileReadCount);
-            int read = length == 0 ? 0 : RandomAccess.Read(handle, memory.Span.Slice(ProtocolConstants.HeaderSize, length), position);
-            if (read != length)
-            {
-                throw new ProtocolException($"{logicName} shrank to {read} of {length} bytes while read", Errno.EIO);
-            }
-
+            CopyWithHeader(handle, position, (int)count, count, logicName);
             Count(C.SuccessFileReadCount);
-            _output.Advance(ProtocolConstants.HeaderSize + length);
         }
 
         Count(C.SuccessDownloadCount);
         Count(C.SuccessDownloadBytes, count);
+    }
+
+    /// <summary>Writes the success header for <paramref name="total"/> bytes and the first <paramref name="length"/> of them, read from the file, into the output.</summary>
+    private void CopyWithHeader(SafeFileHandle handle, long position, int length, long total, string logicName)
+    {
+        var memory = _output.GetMemory(ProtocolConstants.HeaderSize + length);
+        PacketHeader.Response(total).WriteTo(memory.Span);
+        int read = length == 0 ? 0 : RandomAccess.Read(handle, memory.Span.Slice(ProtocolConstants.HeaderSize, length), position);
+        if (read != length)
+        {
+            throw new ProtocolException($"{logicName} shrank to {read} of {length} bytes while read", Errno.EIO);
+        }
+
+        _output.Advance(ProtocolConstants.HeaderSize + length);
     }
 }

@@ -149,49 +149,70 @@ internal sealed partial class StorageSession
 
         _ctx.Distributor.Next();
         string directory = Path.GetDirectoryName(master.FullPath)!;
-        using var received = await ReceivePendingAsync(directory, fileSize).ConfigureAwait(false);
-        if (_ctx.Parameters.StoreSlaveFileUseLink)
+        byte placed;
+        long timestamp;
+        // The received file is closed before the replicas are awaited: nothing holds a descriptor meanwhile.
+        using (var received = await ReceivePendingAsync(directory, fileSize).ConfigureAwait(false))
         {
-            int high = Convert.ToInt32(master.Stored.SubHigh, 16);
-            int low = Convert.ToInt32(master.Stored.SubLow, 16);
-            string formattedExt = FileNameCodec.FormatExtension(ext.Length <= ProtocolConstants.FileExtNameMaxLen ? ext : "", Random.Shared);
-            string? realName = PlaceUnderNewName(received, master.Stored.StorePathIndex, high, low, fileSize, false, formattedExt);
-            if (realName is null)
-            {
-                return Errno.EBUSY;
-            }
-
-            var real = Resolve(realName);
-            try
-            {
-                File.CreateSymbolicLink(slave.FullPath, real.FullPath);
-            }
-            catch (IOException)
-            {
-                File.Delete(real.FullPath);
-                return Errno.EEXIST;
-            }
-
-            LogSource(received.Timestamp, BinlogOp.Create, realName);
-            LogSource(received.Timestamp, BinlogOp.Link, slave.LogicName, realName);
-        }
-        else
-        {
-            if (!Publish(received, slave.FullPath))
-            {
-                return Errno.EEXIST;
-            }
-
-            LogSource(received.Timestamp, BinlogOp.Create, slave.LogicName);
+            placed = PlaceSlave(received, master, slave.LogicName, slave.FullPath, ext, fileSize);
+            timestamp = received.Timestamp;
         }
 
-        CompleteUpload(fileSize, received.Timestamp);
+        if (placed != Errno.Ok)
+        {
+            return placed;
+        }
+
+        CompleteUpload(fileSize, timestamp);
         if (await AwaitReplicasAsync().ConfigureAwait(false) is var ack && ack != Errno.Ok)
         {
             return ack;
         }
 
         WriteStoredFileResponse(slave.LogicName);
+        return Errno.Ok;
+    }
+
+    /// <summary>
+    /// Names a received slave file: under the slave's name, or (<c>store_slave_file_use_link</c>) under a new name of its own
+    /// with the slave's name as a link to it. EEXIST when the slave's name is taken, EBUSY when no new name was free.
+    /// </summary>
+    private byte PlaceSlave(ReceivedFile received, (string LogicName, StoredFilePath Stored, string FullPath) master,
+        string slaveName, string slavePath, string ext, long fileSize)
+    {
+        if (!_ctx.Parameters.StoreSlaveFileUseLink)
+        {
+            if (!Publish(received, slavePath))
+            {
+                return Errno.EEXIST;
+            }
+
+            LogSource(received.Timestamp, BinlogOp.Create, slaveName);
+            return Errno.Ok;
+        }
+
+        int high = Convert.ToInt32(master.Stored.SubHigh, 16);
+        int low = Convert.ToInt32(master.Stored.SubLow, 16);
+        string formattedExt = FileNameCodec.FormatExtension(ext.Length <= ProtocolConstants.FileExtNameMaxLen ? ext : "", Random.Shared);
+        string? realName = PlaceUnderNewName(received, master.Stored.StorePathIndex, high, low, fileSize, false, formattedExt);
+        if (realName is null)
+        {
+            return Errno.EBUSY;
+        }
+
+        var real = Resolve(realName);
+        try
+        {
+            File.CreateSymbolicLink(slavePath, real.FullPath);
+        }
+        catch (IOException)
+        {
+            File.Delete(real.FullPath);
+            return Errno.EEXIST;
+        }
+
+        LogSource(received.Timestamp, BinlogOp.Create, realName);
+        LogSource(received.Timestamp, BinlogOp.Link, slaveName, realName);
         return Errno.Ok;
     }
 
