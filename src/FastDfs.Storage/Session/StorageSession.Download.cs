@@ -15,8 +15,8 @@ internal sealed partial class StorageSession
 
     /// <summary>
     /// The first bytes of a sendfile range are copied behind the reply header, so the header never leaves alone in a
-    /// segment of its own (a client waiting for the rest after a lone header stalled a single-client 64 KB-1 MB download
-    /// stream by milliseconds now and then: docs/benchmarks.md).
+    /// segment of its own (with a lone header, single-client 64 KB download streams stalled by milliseconds now and then:
+    /// docs/benchmarks.md).
     /// </summary>
     private const int SendFileHead = 64 * 1024;
 
