@@ -46,7 +46,7 @@ internal sealed class ScriptedTracker : IAsyncDisposable
                 _ = ServeAsync(client);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
         }
     }

@@ -55,7 +55,7 @@ internal sealed class FakePeer : IAsyncDisposable
                 _ = ServeAsync(client);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
         }
     }

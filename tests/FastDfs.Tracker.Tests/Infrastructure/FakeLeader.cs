@@ -29,8 +29,9 @@ public sealed class FakeLeader : IAsyncDisposable
                 _ = ServeAsync(client);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
+            // InvalidOperationException: the listener was stopped between an accept and the next one ("Not listening").
         }
     }
 
