@@ -1,8 +1,8 @@
 namespace FastDfs.TestSupport;
 
 /// <summary>
-/// Locates the captures from stock FastDFS: <c>tests/FastDfs.TestSupport/testdata</c>, copied beside every test
-/// assembly (or the folder <c>FASTDFS_TESTDATA</c> names).
+/// Locates the captures from stock FastDFS: <c>tests/FastDfs.TestSupport/testdata</c> in this repository, copied beside
+/// every test assembly.
 /// </summary>
 public static class TestData
 {
@@ -10,12 +10,6 @@ public static class TestData
 
     private static string Locate()
     {
-        string? fromEnv = Environment.GetEnvironmentVariable("FASTDFS_TESTDATA");
-        if (!string.IsNullOrEmpty(fromEnv))
-        {
-            return fromEnv;
-        }
-
         string candidate = Path.Combine(AppContext.BaseDirectory, "testdata");
         if (File.Exists(Path.Combine(candidate, "file-ids.tsv")))
         {

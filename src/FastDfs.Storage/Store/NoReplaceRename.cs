@@ -56,16 +56,8 @@ internal static partial class NoReplaceRename
         }
     }
 
-    private static Exception Failure(int errno, string source, string target)
-    {
-        string message = $"rename '{source}' to '{target}' failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
-        return errno switch
-        {
-            Errno.ENOENT => new FileNotFoundException(message, source),
-            Errno.EACCES or Errno.EPERM => new UnauthorizedAccessException(message),
-            _ => new IOException(message, errno),
-        };
-    }
+    private static Exception Failure(int errno, string source, string target) =>
+        NativeFileErrors.From(errno, $"rename '{source}' to '{target}' failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
 
     [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Renameat2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);

@@ -24,7 +24,7 @@ internal sealed partial class PendingFile : IDisposable
     private const uint NewFileMode = 438;
 
     /// <summary>Not in <see cref="Errno"/>: no FastDFS reply carries them.</summary>
-    private const int EOPNOTSUPP = 95, EISDIR = 21, EACCES = 13, EPERM = 1;
+    private const int EOPNOTSUPP = 95, EISDIR = 21;
 
     /// <summary>O_TMPFILE includes O_DIRECTORY, whose value differs between architectures; 0 = not used here.</summary>
     private static readonly int s_tmpFile = !OperatingSystem.IsLinux() ? 0 : RuntimeInformation.ProcessArchitecture switch
@@ -104,7 +104,7 @@ internal sealed partial class PendingFile : IDisposable
         if (Volatile.Read(ref s_linkThroughProc) == 0)
         {
             result = Linkat((int)Handle.DangerousGetHandle(), "", AtFdCwd, finalPath, AtEmptyPath);
-            if (result != 0 && Marshal.GetLastPInvokeError() is Errno.ENOENT or EPERM or EACCES)
+            if (result != 0 && Marshal.GetLastPInvokeError() is Errno.ENOENT or Errno.EPERM or Errno.EACCES)
             {
                 // Without CAP_DAC_READ_SEARCH the kernel refuses AT_EMPTY_PATH (as ENOENT): the /proc link works for anyone.
                 Volatile.Write(ref s_linkThroughProc, 1);
@@ -151,16 +151,8 @@ internal sealed partial class PendingFile : IDisposable
         }
     }
 
-    private static Exception Failure(int errno, string what, string path)
-    {
-        string message = $"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
-        return errno switch
-        {
-            Errno.ENOENT => new DirectoryNotFoundException(message),
-            EACCES or EPERM => new UnauthorizedAccessException(message),
-            _ => new IOException($"{message}: {path}", errno),
-        };
-    }
+    private static Exception Failure(int errno, string what, string path) =>
+        NativeFileErrors.From(errno, $"{what} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}): {path}", missingIsDirectory: true);
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Open(string path, int flags, uint mode);
