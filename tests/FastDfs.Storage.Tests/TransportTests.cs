@@ -23,8 +23,14 @@ public class TransportTests
         string name = await storage.UploadAsync(content, "bin");
         await using var client = await storage.ConnectAsync();
 
-        // Whole file (several sendfile pieces), an odd offset to the end, and a range inside one piece.
-        foreach (var (offset, length) in new[] { (0L, 0L), (12_345L, 0L), (1_000_001L, 200_000L), (content.Length - 70_000L, 70_000L) })
+        // Whole file (several sendfile pieces), an odd offset to the end, a range inside one piece, and ranges around the
+        // copied parts (a copied head of 64 KB and tail of 256 KB, sendfile between them from 128 KB on): all copied, head and
+        // tail touching (128 KB, 320 KB), one byte left to sendfile, one byte short of the sendfile size.
+        foreach (var (offset, length) in new[]
+                 {
+                     (0L, 0L), (12_345L, 0L), (1_000_001L, 200_000L), (content.Length - 70_000L, 70_000L), (3L, 131_071L),
+                     (5L, 131_072L), (7L, 327_680L), (9L, 327_681L), (content.Length - 327_681L, 0L), (content.Length - 131_072L, 0L),
+                 })
         {
             var (status, body) = await client.RequestAsync(FdfsCommand.DownloadFile, Requests.Download(name, offset, length));
             Assert.Equal(0, status);
@@ -38,7 +44,7 @@ public class TransportTests
     public async Task Pipelined_requests_get_their_replies_in_order_around_sendfile()
     {
         await using var storage = await TestStorage.StartAsync();
-        var large = Content(300_000, 2);
+        var large = Content(700_000, 2); // above the copied head and tail: its middle goes with sendfile
         var small = Content(100, 3);
         string largeName = await storage.UploadAsync(large, "bin");
         string smallName = await storage.UploadAsync(small, "bin");
