@@ -19,7 +19,7 @@ namespace FastDfs.Client;
 /// append, modify, truncate, delete, set metadata) only when none of the request had been sent, so a write
 /// the server may have applied is never sent twice. Timeouts are not retried on the same server.
 /// </remarks>
-public sealed partial class FastDfsClient : IDisposable, IAsyncDisposable
+public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncDisposable
 {
     private readonly ConnectionPoolSet _pools;
 

@@ -30,7 +30,7 @@ public static class FixedString
         Encoding.ASCII.GetBytes(value.AsSpan(0, n), field);
     }
 
-    /// <summary>Writes an IP into a response field of <paramref name="size"/> bytes of which only size-1 are
+    /// <summary>Writes an IP into a response field of which only the first length-1 bytes are
     /// written, as stock does (the next field overwrites the terminator).</summary>
     public static void WriteIpField(Span<byte> field, string ip) => Write(field[..^1], ip);
 

@@ -22,7 +22,7 @@ public sealed class NativeAotPublishTests
         try
         {
             // As the README says, into a folder of its own (build files outside the source tree).
-            var (exit, log) = await RunAsync("dotnet",
+            var (exit, log) = await ProcessRunner.RunAsync("dotnet",
                 ["publish", "-c", "Release", Path.Combine(RepoPaths.Root, "src", "FastDfs.Cli"), "-o", output,
                  "--artifacts-path", Path.Combine(root, "artifacts"), "-nodeReuse:false", "-nologo"],
                 TimeSpan.FromMinutes(12));
@@ -38,7 +38,7 @@ public sealed class NativeAotPublishTests
             Assert.Equal("\x7F" + "ELF", Encoding.ASCII.GetString(head));
             Assert.False(File.Exists(Path.Combine(output, "fdfs.dll")), "a native executable, not an IL assembly with a host");
 
-            var (versionExit, version) = await RunAsync(fdfs, ["--version"], TimeSpan.FromSeconds(30));
+            var (versionExit, version) = await ProcessRunner.RunAsync(fdfs, ["--version"], TimeSpan.FromSeconds(30));
             Assert.Equal(0, versionExit);
             Assert.Matches(@"^\d+\.\d+\.\d+", version.Trim());
 
@@ -78,7 +78,7 @@ public sealed class NativeAotPublishTests
 
             // The client commands of the same executable, and the HTTP ports (Kestrel, the dashboard's JSON).
             string downloaded = Path.Combine(root, "downloaded.bin");
-            var (downloadExit, downloadLog) = await RunAsync(fdfs,
+            var (downloadExit, downloadLog) = await ProcessRunner.RunAsync(fdfs,
                 ["download", "--tracker", $"127.0.0.1:{trackerPort}", id.Value.ToString(), downloaded], TimeSpan.FromSeconds(60));
             Assert.True(downloadExit == 0, "fdfs download: " + downloadLog);
             Assert.Equal(content, await File.ReadAllBytesAsync(downloaded));
@@ -107,27 +107,5 @@ public sealed class NativeAotPublishTests
                 Directory.Delete(root, recursive: true);
             }
         }
-    }
-
-    private static async Task<(int Exit, string Output)> RunAsync(string file, string[] arguments, TimeSpan limit)
-    {
-        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        start.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish in {limit}");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

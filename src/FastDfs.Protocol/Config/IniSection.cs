@@ -3,6 +3,8 @@ using System.Globalization;
 namespace FastDfs.Protocol.Config;
 
 /// <summary>One <c>key = value</c> line as read, with its origin for error messages.</summary>
+/// <param name="Key">The key, trimmed.</param>
+/// <param name="Value">The value, trimmed (may be empty).</param>
 /// <param name="File">The file it came from (an included file for included keys); null for parsed text.</param>
 /// <param name="Line">1-based line number within <paramref name="File"/>.</param>
 public sealed record IniEntry(string Key, string Value, string? File, int Line);

@@ -65,7 +65,7 @@ public static class FrameIO
     /// <summary>Consumes a sequence previously returned by <see cref="ReadExactlyAsync"/>.</summary>
     public static void Consume(this PipeReader reader, in ReadOnlySequence<byte> consumed) => reader.AdvanceTo(consumed.End);
 
-    /// <summary>Reads <paramref name="length"/> bytes into <paramref name="destination"/>.</summary>
+    /// <summary>Fills <paramref name="destination"/> from the reader.</summary>
     public static async ValueTask ReadIntoAsync(this PipeReader reader, Memory<byte> destination, CancellationToken ct = default)
     {
         var seq = await reader.ReadExactlyAsync(destination.Length, ct).ConfigureAwait(false);

@@ -32,7 +32,11 @@ public static class AntiStealToken
         ArgumentNullException.ThrowIfNull(fileId);
         ArgumentNullException.ThrowIfNull(secretKey);
         var input = Encoding.UTF8.GetBytes(fileId + secretKey + timestamp.ToString(CultureInfo.InvariantCulture));
+#if NET9_0_OR_GREATER
         return Convert.ToHexStringLower(MD5.HashData(input));
+#else
+        return Convert.ToHexString(MD5.HashData(input)).ToLowerInvariant();
+#endif
     }
 
     /// <summary>Checks as stock does: length first, then the age (a ts of 0 never expires), then the digest.

@@ -27,13 +27,21 @@ public static class FileUrl
             }
         }
 
-        foreach (var segment in rest.Split('/'))
+        for (var remaining = rest; ;)
         {
-            var text = rest[segment];
-            if (text.IsEmpty || text.SequenceEqual(".") || text.SequenceEqual(".."))
+            int end = remaining.IndexOf('/');
+            var segment = end < 0 ? remaining : remaining[..end];
+            if (segment is "" or "." or "..")
             {
                 return false;
             }
+
+            if (end < 0)
+            {
+                break;
+            }
+
+            remaining = remaining[(end + 1)..];
         }
 
         string group;

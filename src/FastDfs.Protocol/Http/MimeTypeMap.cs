@@ -103,7 +103,11 @@ public sealed class MimeTypeMap
             return DefaultContentType;
         }
 
+#if NET9_0_OR_GREATER
         var lookup = _byExtension.GetAlternateLookup<ReadOnlySpan<char>>();
         return lookup.TryGetValue(fileName[(dot + 1)..], out var type) ? type : DefaultContentType;
+#else
+        return _byExtension.TryGetValue(fileName[(dot + 1)..].ToString(), out var type) ? type : DefaultContentType;
+#endif
     }
 }

@@ -13,6 +13,11 @@ namespace FastDfs.Protocol.Messages;
 /// which bytes of that trunk file it covers. It is the whole TRUNK_ALLOC_SPACE (27) reply and the tail of
 /// <see cref="TrunkSlotRequest"/>. Path and sub-directories are single bytes on the wire, hence <c>byte</c> here.
 /// </summary>
+/// <param name="StorePathIndex">the store path of the trunk file</param>
+/// <param name="SubPathHigh">the first-level sub-directory of the trunk file</param>
+/// <param name="SubPathLow">the second-level sub-directory of the trunk file</param>
+/// <param name="TrunkFileId">the trunk file's number</param>
+/// <param name="Offset">where the slot starts in the trunk file</param>
 /// <param name="AllocSize">the slot's allocated size, header included (at least the size asked for)</param>
 public readonly record struct TrunkSlotInfo(
     byte StorePathIndex, byte SubPathHigh, byte SubPathLow, int TrunkFileId, int Offset, int AllocSize)

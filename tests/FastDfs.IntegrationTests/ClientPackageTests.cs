@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Net.Http.Json;
+using System.Text;
+using FastDfs.IntegrationTests.Infrastructure;
+
+namespace FastDfs.IntegrationTests;
+
+/// <summary>
+/// The FastDfs.Client package as an application gets it: packed as docs/client.md says, restored from a folder feed on
+/// its own (nothing else of this repository), in an ASP.NET Core application on .NET 8 with .NET 8's own dependency
+/// injection (the oldest runtime the package serves), talking to a cluster through AddFastDfs and its health check.
+/// </summary>
+public sealed class ClientPackageTests
+{
+    private const string Version = "0.0.1-test";
+
+    [Fact]
+    public async Task The_packed_client_restores_from_a_feed_and_serves_an_aspnet_core_8_application()
+    {
+        var ct = Timeouts.Test(900);
+        string root = Path.Combine(Path.GetTempPath(), "fdfs-pkg-" + Guid.NewGuid().ToString("N")[..12]);
+        string feed = Path.Combine(root, "feed"), app = Path.Combine(root, "app");
+        Process? running = null;
+        var runningLog = new StringBuilder();
+        try
+        {
+            var (packExit, packLog) = await ProcessRunner.RunAsync("dotnet",
+                ["pack", "-c", "Release", Path.Combine(RepoPaths.Root, "src", "FastDfs.Client"), "-o", feed, $"-p:Version={Version}",
+                 "--artifacts-path", Path.Combine(root, "artifacts"), "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(10));
+            Assert.True(packExit == 0, "dotnet pack failed:\n" + packLog);
+            CheckPackageContents(Path.Combine(feed, $"FastDfs.Client.{Version}.nupkg"));
+
+            Directory.CreateDirectory(app);
+            await File.WriteAllTextAsync(Path.Combine(app, "app.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk.Web">
+                  <PropertyGroup>
+                    <TargetFramework>net8.0</TargetFramework>
+                    <Nullable>enable</Nullable>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="FastDfs.Client" Version="{Version}" />
+                  </ItemGroup>
+                </Project>
+                """, ct);
+            await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), """
+                using FastDfs.Client;
+                using FastDfs.Protocol.FileIds;
+
+                var builder = WebApplication.CreateBuilder(args);
+                builder.Services.AddFastDfs(builder.Configuration.GetSection("FastDfs"));
+                builder.Services.AddHealthChecks().AddFastDfs();
+                var app = builder.Build();
+                app.MapPost("/files", async (HttpRequest request, IFastDfsClient fdfs) =>
+                {
+                    var body = new MemoryStream();
+                    await request.Body.CopyToAsync(body);
+                    body.Position = 0;
+                    return (await fdfs.UploadAsync(body, body.Length, ".txt")).ToString();
+                });
+                app.MapGet("/files/{*id}", async (string id, IFastDfsClient fdfs) => Results.Bytes(await fdfs.DownloadBytesAsync(FileId.Parse(id))));
+                app.MapGet("/runtime", () => new
+                {
+                    Runtime = Environment.Version.ToString(),
+                    DependencyInjection = typeof(Microsoft.Extensions.DependencyInjection.ServiceProvider).Assembly.GetName().Version!.ToString(),
+                });
+                app.MapHealthChecks("/health");
+                app.Run();
+                """, ct);
+            // This folder's feed first; the package's own dependencies come from the machine's usual sources.
+            await File.WriteAllTextAsync(Path.Combine(app, "nuget.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <add key="fastdfs-feed" value="{feed}" />
+                  </packageSources>
+                </configuration>
+                """, ct);
+            // An empty Directory.Build.props/Packages.props: the temporary folder must not pick up anything of a parent folder.
+            await File.WriteAllTextAsync(Path.Combine(root, "Directory.Build.props"), "<Project />", ct);
+            await File.WriteAllTextAsync(Path.Combine(root, "Directory.Packages.props"), "<Project />", ct);
+
+            string output = Path.Combine(root, "out");
+            var (publishExit, publishLog) = await ProcessRunner.RunAsync("dotnet",
+                ["publish", app, "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", output, "-nodeReuse:false", "-nologo"],
+                TimeSpan.FromMinutes(10), workingDirectory: app);
+            Assert.True(publishExit == 0, "dotnet publish of the .NET 8 application failed:\n" + publishLog);
+
+            await using var cluster = await TestCluster.StartAsync(ct: ct);
+            await cluster.WaitForActiveAsync(1, ct);
+            int port = FreePorts.On();
+            var start = new ProcessStartInfo(Path.Combine(output, "app"))
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = output,
+            };
+            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+            start.Environment["FastDfs__Trackers__0"] = cluster.TrackerAddress;
+            running = Process.Start(start)!;
+            running.OutputDataReceived += (_, e) => { lock (runningLog) { runningLog.AppendLine(e.Data); } };
+            running.ErrorDataReceived += (_, e) => { lock (runningLog) { runningLog.AppendLine(e.Data); } };
+            running.BeginOutputReadLine();
+            running.BeginErrorReadLine();
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            string? health = null;
+            await Eventually.TrueAsync(async () =>
+            {
+                Assert.False(running.HasExited, "the application exited: " + runningLog);
+                try
+                {
+                    health = await http.GetStringAsync("/health", ct);
+                    return true;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(60), "the .NET 8 application to answer", ct);
+            Assert.Equal("Healthy", health);
+
+            var runtime = await http.GetFromJsonAsync<RuntimeInfo>("/runtime", ct);
+            Assert.StartsWith("8.", runtime!.Runtime);
+            Assert.StartsWith("8.", runtime.DependencyInjection);
+
+            byte[] content = Encoding.UTF8.GetBytes("through the package, on .NET 8 " + Guid.NewGuid());
+            var upload = await http.PostAsync("/files", new ByteArrayContent(content), ct);
+            string id = await upload.Content.ReadAsStringAsync(ct);
+            Assert.True(upload.IsSuccessStatusCode, id + "\n" + runningLog);
+            Assert.Matches(@"^group1/M00/[0-9A-F]{2}/[0-9A-F]{2}/\S+\.txt$", id);
+            Assert.Equal(content, await http.GetByteArrayAsync("/files/" + id, ct));
+        }
+        finally
+        {
+            if (running is { HasExited: false })
+            {
+                running.Kill(entireProcessTree: true);
+                await running.WaitForExitAsync();
+            }
+
+            running?.Dispose();
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>The client and the protocol it speaks for each target, its README, and nothing of the servers.</summary>
+    private static void CheckPackageContents(string package)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        foreach (string framework in new[] { "net8.0", "net9.0", "net10.0" })
+        {
+            Assert.Contains($"lib/{framework}/FastDfs.Client.dll", names);
+            Assert.Contains($"lib/{framework}/FastDfs.Protocol.dll", names);
+            Assert.Contains($"lib/{framework}/FastDfs.Client.xml", names);
+        }
+
+        Assert.Contains("README.md", names);
+        foreach (string server in new[] { "FastDfs.Storage", "FastDfs.Tracker", "FastDfs.ServerCore", "FastDfs.Cli", "FastDfs.Bench" })
+        {
+            Assert.DoesNotContain(names, n => Path.GetFileName(n).StartsWith(server + ".", StringComparison.Ordinal));
+        }
+        using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        string manifest = nuspec.ReadToEnd();
+        Assert.DoesNotContain("FastDfs.Protocol", manifest); // inside, not a dependency a feed would have to serve
+        Assert.Contains("System.IO.Hashing", manifest);
+        // The protocol's pipes are a package of their own on .NET 8 only.
+        var net8 = manifest[manifest.IndexOf("targetFramework=\"net8.0\"", StringComparison.Ordinal)..];
+        Assert.Contains("System.IO.Pipelines", net8[..net8.IndexOf("</group>", StringComparison.Ordinal)]);
+    }
+
+    private sealed record RuntimeInfo(string Runtime, string DependencyInjection);
+}
