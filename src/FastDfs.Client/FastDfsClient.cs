@@ -27,6 +27,7 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
     {
         _pools = new ConnectionPoolSet(options ?? FastDfsClientOptions.Default);
         Tracker = new TrackerClient(_pools);
+        ClientTelemetry.Track(_pools);
     }
 
     /// <summary>Creates a client for the given tracker addresses (<c>host:port</c>).</summary>
@@ -72,28 +73,35 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
         UploadCoreAsync(appender: true, content, length, ext, metadata, group, ct);
 
     /// <summary>Uploads a slave file of <paramref name="master"/> on the master's storage.</summary>
-    public async Task<FileId> UploadSlaveAsync(FileId master, string prefix, string? ext, Stream content, long length, IEnumerable<MetadataItem>? metadata = null, CancellationToken ct = default)
-    {
-        var target = await Tracker.QueryUpdateAsync(master, ct).ConfigureAwait(false);
-        var storage = GetStorage(target);
-        var fileId = await storage.UploadSlaveAsync(master, prefix, NormalizeExt(ext), content, length, ct).ConfigureAwait(false);
-        await SetMetadataAfterUploadAsync(storage, fileId, metadata, ct).ConfigureAwait(false);
-        return fileId;
-    }
+    public Task<FileId> UploadSlaveAsync(FileId master, string prefix, string? ext, Stream content, long length, IEnumerable<MetadataItem>? metadata = null, CancellationToken ct = default) =>
+        ObserveUploadAsync("upload_slave", length, async () =>
+        {
+            var target = await Tracker.QueryUpdateAsync(master, ct).ConfigureAwait(false);
+            var storage = GetStorage(target);
+            var fileId = await storage.UploadSlaveAsync(master, prefix, NormalizeExt(ext), content, length, ct).ConfigureAwait(false);
+            await SetMetadataAfterUploadAsync(storage, fileId, metadata, ct).ConfigureAwait(false);
+            return fileId;
+        });
 
     /// <summary>Downloads a file (or a range: <paramref name="length"/> 0 = to the end) into <paramref name="destination"/>.</summary>
     public async Task<long> DownloadAsync(FileId fileId, Stream destination, long offset = 0, long length = 0, CancellationToken ct = default)
     {
-        var source = await Tracker.QueryFetchAsync(fileId, ct).ConfigureAwait(false);
-        return await GetStorage(source).DownloadAsync(fileId, destination, offset, length, ct).ConfigureAwait(false);
+        long received = await ObserveAsync("download", fileId, async () =>
+        {
+            var source = await Tracker.QueryFetchAsync(fileId, ct).ConfigureAwait(false);
+            return await GetStorage(source).DownloadAsync(fileId, destination, offset, length, ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        ClientTelemetry.CountDownloaded(received);
+        return received;
     }
 
     /// <summary>Opens a read-only stream over a file's content (see <see cref="StorageClient.OpenReadAsync"/>).</summary>
-    public async Task<Stream> OpenReadAsync(FileId fileId, long offset = 0, long length = 0, CancellationToken ct = default)
-    {
-        var source = await Tracker.QueryFetchAsync(fileId, ct).ConfigureAwait(false);
-        return await GetStorage(source).OpenReadAsync(fileId, offset, length, ct).ConfigureAwait(false);
-    }
+    public Task<Stream> OpenReadAsync(FileId fileId, long offset = 0, long length = 0, CancellationToken ct = default) =>
+        ObserveAsync("open_read", fileId, async () =>
+        {
+            var source = await Tracker.QueryFetchAsync(fileId, ct).ConfigureAwait(false);
+            return await GetStorage(source).OpenReadAsync(fileId, offset, length, ct).ConfigureAwait(false);
+        });
 
     /// <summary>Downloads a (small) file into memory.</summary>
     public async Task<byte[]> DownloadBytesAsync(FileId fileId, long offset = 0, long length = 0, CancellationToken ct = default)
@@ -127,18 +135,23 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
     }
 
     /// <summary>Deletes a file and its metadata.</summary>
-    public async Task DeleteAsync(FileId fileId, CancellationToken ct = default)
-    {
-        var target = await Tracker.QueryUpdateAsync(fileId, ct).ConfigureAwait(false);
-        await GetStorage(target).DeleteAsync(fileId, ct).ConfigureAwait(false);
-    }
+    public Task DeleteAsync(FileId fileId, CancellationToken ct = default) =>
+        ObserveAsync("delete", fileId, async () =>
+        {
+            var target = await Tracker.QueryUpdateAsync(fileId, ct).ConfigureAwait(false);
+            await GetStorage(target).DeleteAsync(fileId, ct).ConfigureAwait(false);
+            return true;
+        });
 
     /// <summary>
     /// File attributes like fdfs_file_info: decoded from the name for normal files (no server is asked);
     /// appender and slave files, and files whose name carries a storage id instead of an IP address, are asked
     /// from a storage holding them (QUERY_FETCH_ONE + QUERY_FILE_INFO).
     /// </summary>
-    public async Task<FastDfsFileInfo> GetFileInfoAsync(FileId fileId, CancellationToken ct = default)
+    public Task<FastDfsFileInfo> GetFileInfoAsync(FileId fileId, CancellationToken ct = default) =>
+        ObserveAsync("file_info", fileId, () => FileInfoAsync(fileId, ct));
+
+    private async Task<FastDfsFileInfo> FileInfoAsync(FileId fileId, CancellationToken ct)
     {
         var decoded = DecodeName(fileId);
         var type = decoded.IsAppender ? FastDfsFileType.Appender : decoded.IsSlave ? FastDfsFileType.Slave : FastDfsFileType.Normal;
@@ -156,6 +169,34 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
         };
     }
 
+    /// <summary>
+    /// The HTTP URL of a file: on <see cref="FastDfsClientOptions.HttpBaseUrl"/>, else on the first tracker's HTTP port
+    /// (<see cref="FastDfsClientOptions.HttpTrackerServerPort"/>; FastDFS.NET's trackers redirect to a storage that has the
+    /// file), with an anti-steal token when <see cref="FastDfsClientOptions.AntiStealSecretKey"/> is set. No server is asked.
+    /// </summary>
+    /// <param name="expires">when the token stops being accepted (its timestamp is this minus
+    /// <see cref="FastDfsClientOptions.AntiStealTokenTtl"/>); null = one token lifetime from now, the token stock's tools make</param>
+    public Uri GetHttpUrl(FileId fileId, DateTimeOffset? expires = null)
+    {
+        var options = Options;
+        string baseUrl = options.HttpBaseUrl?.ToString().TrimEnd('/') ?? TrackerHttpBase(options);
+        string url = $"{baseUrl}/{fileId}";
+        if (options.AntiStealSecretKey is { Length: > 0 } secret)
+        {
+            long ts = (expires ?? options.TimeProvider.GetUtcNow() + options.AntiStealTokenTtl).ToUnixTimeSeconds() - (long)options.AntiStealTokenTtl.TotalSeconds;
+            url += $"?token={Protocol.Http.AntiStealToken.Compute(fileId.ToString(), secret, ts)}&ts={ts}";
+        }
+
+        return new Uri(url);
+    }
+
+    private static string TrackerHttpBase(FastDfsClientOptions options)
+    {
+        var tracker = options.Trackers[0];
+        string host = tracker.Host.Contains(':') ? $"[{tracker.Host}]" : tracker.Host;
+        return options.HttpTrackerServerPort == 80 ? $"http://{host}" : $"http://{host}:{options.HttpTrackerServerPort}";
+    }
+
     /// <summary>Decodes what a file name carries (source, timestamp, size, crc32, flags) without any server.</summary>
     public static FileNameInfo DecodeName(FileId fileId)
     {
@@ -167,11 +208,22 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
         return info;
     }
 
-    public void Dispose() => _pools.Dispose();
+    public void Dispose()
+    {
+        ClientTelemetry.Untrack(_pools);
+        _pools.Dispose();
+    }
 
-    public ValueTask DisposeAsync() => _pools.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        ClientTelemetry.Untrack(_pools);
+        return _pools.DisposeAsync();
+    }
 
-    private async Task<FileId> UploadCoreAsync(bool appender, Stream content, long length, string? ext, IEnumerable<MetadataItem>? metadata, string? group, CancellationToken ct)
+    private Task<FileId> UploadCoreAsync(bool appender, Stream content, long length, string? ext, IEnumerable<MetadataItem>? metadata, string? group, CancellationToken ct) =>
+        ObserveUploadAsync(appender ? "upload_appender" : "upload", length, () => StoreAsync(appender, content, length, ext, metadata, group, ct));
+
+    private async Task<FileId> StoreAsync(bool appender, Stream content, long length, string? ext, IEnumerable<MetadataItem>? metadata, string? group, CancellationToken ct)
     {
         var target = await Tracker.QueryStoreAsync(group, ct).ConfigureAwait(false);
         var storage = GetStorage(target.Storage);
@@ -182,6 +234,47 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
             : await storage.UploadAsync(content, length, normalizedExt, pathIndex, ct).ConfigureAwait(false);
         await SetMetadataAfterUploadAsync(storage, fileId, metadata, ct).ConfigureAwait(false);
         return fileId;
+    }
+
+    /// <summary>Runs one operation inside its span and duration measurement (<see cref="FastDfsClientTelemetry"/>).</summary>
+    private static async Task<T> ObserveAsync<T>(string operation, FileId? fileId, Func<Task<T>> run)
+    {
+        var observed = ClientTelemetry.Start(operation, fileId);
+        try
+        {
+            return await run().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            observed.Fail(e);
+            throw;
+        }
+        finally
+        {
+            observed.End();
+        }
+    }
+
+    /// <summary><see cref="ObserveAsync"/> for an operation that makes a file of <paramref name="length"/> bytes.</summary>
+    private static async Task<FileId> ObserveUploadAsync(string operation, long length, Func<Task<FileId>> run)
+    {
+        var observed = ClientTelemetry.Start(operation, null);
+        try
+        {
+            var fileId = await run().ConfigureAwait(false);
+            observed.SetFileId(fileId);
+            ClientTelemetry.CountUploaded(length);
+            return fileId;
+        }
+        catch (Exception e)
+        {
+            observed.Fail(e);
+            throw;
+        }
+        finally
+        {
+            observed.End();
+        }
     }
 
     private static async Task SetMetadataAfterUploadAsync(StorageClient storage, FileId fileId, IEnumerable<MetadataItem>? metadata, CancellationToken ct)

@@ -43,13 +43,32 @@ public sealed record FastDfsClientOptions
     /// <summary>Chunk size used when streaming bodies.</summary>
     public int StreamBufferSize { get; init; } = 64 * 1024;
 
+    /// <summary>The trackers' HTTP port for <see cref="FastDfsClient.GetHttpUrl"/> (client.conf <c>http.tracker_server_port</c>).</summary>
+    public int HttpTrackerServerPort { get; init; } = ClientConfig.DefaultHttpTrackerServerPort;
+
+    /// <summary>Where <see cref="FastDfsClient.GetHttpUrl"/> points instead of the first tracker's HTTP port (a load balancer, a CDN).</summary>
+    public Uri? HttpBaseUrl { get; init; }
+
+    /// <summary>
+    /// The servers' <c>http.anti_steal.secret_key</c> when they check tokens (client.conf <c>http.anti_steal.check_token</c>):
+    /// <see cref="FastDfsClient.GetHttpUrl"/> adds <c>?token=…&amp;ts=…</c>; null = URLs without a token.
+    /// </summary>
+    public string? AntiStealSecretKey { get; init; }
+
+    /// <summary>The servers' <c>http.anti_steal.token_ttl</c>: a token is accepted this long after its timestamp.</summary>
+    public TimeSpan AntiStealTokenTtl { get; init; } = TimeSpan.FromSeconds(HttpConfig.DefaultTokenTtl);
+
+    /// <summary>The clock of token timestamps.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>Options for the given tracker addresses (<c>host:port</c>).</summary>
     public static FastDfsClientOptions ForTrackers(params string[] trackers) =>
         new() { Trackers = trackers.Select(t => FastDfsEndpoint.Parse(t)).ToArray() };
 
     /// <summary>
     /// Options from a stock client.conf: tracker_server lines (a tracker's second address becomes another
-    /// endpoint), connect/network timeouts (≤ 0 = default), use_connection_pool, connection_pool_max_idle_time.
+    /// endpoint), connect/network timeouts (≤ 0 = default), use_connection_pool, connection_pool_max_idle_time,
+    /// http.tracker_server_port and the http.anti_steal keys (usually from an included http.conf).
     /// </summary>
     public static FastDfsClientOptions FromClientConfig(ClientConfig config)
     {
@@ -68,6 +87,9 @@ public sealed record FastDfsClientOptions
             ConnectionPoolMaxIdleTime = config.ConnectionPoolMaxIdleTime > 0
                 ? TimeSpan.FromSeconds(config.ConnectionPoolMaxIdleTime)
                 : Default.ConnectionPoolMaxIdleTime,
+            HttpTrackerServerPort = config.HttpTrackerServerPort,
+            AntiStealSecretKey = config.AntiStealCheckToken ? config.AntiStealSecretKey : null,
+            AntiStealTokenTtl = TimeSpan.FromSeconds(config.AntiStealTokenTtl),
         };
     }
 

@@ -69,6 +69,9 @@ public interface IFastDfsClient
     /// <summary>Turns an appender file into a normal file; returns its new ID.</summary>
     Task<FileId> RegenerateAppenderFilenameAsync(FileId appender, CancellationToken ct = default);
 
+    /// <summary>The HTTP URL of a file, with an anti-steal token when the options have the servers' secret key (no server is asked).</summary>
+    Uri GetHttpUrl(FileId fileId, DateTimeOffset? expires = null);
+
     /// <summary>All groups with their stats.</summary>
     Task<IReadOnlyList<GroupStat>> ListGroupsAsync(CancellationToken ct = default);
 

@@ -62,7 +62,8 @@ public sealed class DependencyInjectionTests
         var ct = Timeouts.Test();
         await using var cluster = await TestCluster.StartAsync(ct: ct);
         string conf = Path.Combine(cluster.Root, "client.conf");
-        await File.WriteAllTextAsync(conf, $"connect_timeout = 4\nnetwork_timeout = 11\nbase_path = {cluster.Root}\ntracker_server = {cluster.TrackerAddress}\nuse_connection_pool = false\n", ct);
+        await File.WriteAllTextAsync(conf, $"connect_timeout = 4\nnetwork_timeout = 11\nbase_path = {cluster.Root}\ntracker_server = {cluster.TrackerAddress}\nuse_connection_pool = false\n" +
+            "http.tracker_server_port = 8081\nhttp.anti_steal.check_token = true\nhttp.anti_steal.secret_key = K3y\nhttp.anti_steal.token_ttl = 120\n", ct);
 
         var services = new ServiceCollection();
         services.AddFastDfs(o =>
@@ -75,6 +76,9 @@ public sealed class DependencyInjectionTests
         Assert.Equal(TimeSpan.FromSeconds(4), client.Options.ConnectTimeout);
         Assert.Equal(TimeSpan.FromSeconds(12), client.Options.NetworkTimeout);
         Assert.False(client.Options.UseConnectionPool);
+        Assert.Equal(8081, client.Options.HttpTrackerServerPort);
+        Assert.Equal("K3y", client.Options.AntiStealSecretKey);
+        Assert.Equal(TimeSpan.FromSeconds(120), client.Options.AntiStealTokenTtl);
         Assert.Equal([FastDfsEndpoint.Parse(cluster.TrackerAddress)], client.Options.Trackers);
 
         var id = await client.UploadAsync([1, 2, 3], "bin", ct: ct);
@@ -98,6 +102,29 @@ public sealed class DependencyInjectionTests
         using var host = BuildHost(settings);
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Timeouts.Test()));
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public async Task Http_url_settings_bind_and_a_base_url_that_is_not_http_is_refused()
+    {
+        using var host = BuildHost(new()
+        {
+            ["FastDfs:Trackers:0"] = "10.0.0.7",
+            ["FastDfs:HttpBaseUrl"] = "https://files.example.com",
+            ["FastDfs:AntiStealSecretKey"] = "s3cret",
+            ["FastDfs:AntiStealTokenTtl"] = "00:15:00",
+        });
+        await host.StartAsync(Timeouts.Test());
+        var client = host.Services.GetRequiredService<FastDfsClient>();
+        Assert.Equal(new Uri("https://files.example.com"), client.Options.HttpBaseUrl);
+        Assert.Equal(22122, client.Options.Trackers[0].Port);
+        Assert.StartsWith("https://files.example.com/group1/M00/00/00/", client.GetHttpUrl(Protocol.FileIds.FileId.Parse("group1/M00/00/00/wKgAAWdXAAAAAAAAAAAAAA1234567.jpg")).ToString());
+        Assert.Equal(TimeSpan.FromMinutes(15), client.Options.AntiStealTokenTtl);
+        await host.StopAsync();
+
+        using var refused = BuildHost(new() { ["FastDfs:Trackers:0"] = "10.0.0.7", ["FastDfs:HttpBaseUrl"] = "ftp://files.example.com" });
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => refused.StartAsync(Timeouts.Test()));
+        Assert.Contains("FastDfs:HttpBaseUrl", error.Message);
     }
 
     [Fact]

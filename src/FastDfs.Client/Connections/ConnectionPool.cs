@@ -104,6 +104,21 @@ public sealed class ConnectionPool : IDisposable
     public async ValueTask<T> ExecuteAsync<T>(
         Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, RetryPolicy retry, CancellationToken ct, Stream? content = null)
     {
+        using var span = ClientTelemetry.StartExchange(Endpoint);
+        try
+        {
+            return await ExchangeWithRetryAsync(exchange, retry, ct, content).ConfigureAwait(false);
+        }
+        catch (Exception e) when (span is not null)
+        {
+            span.SetStatus(System.Diagnostics.ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+    }
+
+    private async ValueTask<T> ExchangeWithRetryAsync<T>(
+        Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, RetryPolicy retry, CancellationToken ct, Stream? content)
+    {
         var connection = await RentAsync(fresh: false, ct).ConfigureAwait(false);
         try
         {

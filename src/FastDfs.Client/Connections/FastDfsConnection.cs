@@ -195,8 +195,11 @@ public sealed class FastDfsConnection : IDisposable
     public void Progress() => _operationTimeout?.CancelAfter(_networkTimeout);
 
     /// <summary>Writes a request header plus the fixed part of its body; the rest (if any) is streamed after.</summary>
-    public void WriteRequest(FdfsCommand command, ReadOnlySpan<byte> fixedPart, long totalBodyLength = -1, byte status = 0) =>
+    public void WriteRequest(FdfsCommand command, ReadOnlySpan<byte> fixedPart, long totalBodyLength = -1, byte status = 0)
+    {
+        ClientTelemetry.NameExchange(command);
         Writer.WriteRequest(command, fixedPart, totalBodyLength, status);
+    }
 
     public async ValueTask FlushAsync(CancellationToken ct)
     {

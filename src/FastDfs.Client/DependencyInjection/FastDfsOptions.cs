@@ -43,6 +43,20 @@ public sealed class FastDfsOptions
     /// <summary>The non-blank entries of <see cref="Trackers"/> (an empty value in configuration is no tracker).</summary>
     internal IReadOnlyList<string> GivenTrackers => Trackers.Where(t => !string.IsNullOrWhiteSpace(t)).ToArray();
 
+    /// <summary>Where <c>GetHttpUrl</c> points instead of the first tracker's HTTP port (an absolute http or https URL).</summary>
+    public string? HttpBaseUrl { get; set; }
+
+    /// <summary>The trackers' HTTP port for <c>GetHttpUrl</c> (client.conf <c>http.tracker_server_port</c>; default 80).</summary>
+    [Range(1, 65535)]
+    public int? HttpTrackerServerPort { get; set; }
+
+    /// <summary>The servers' <c>http.anti_steal.secret_key</c>: <c>GetHttpUrl</c> adds a token (client.conf, when <c>http.anti_steal.check_token</c>).</summary>
+    public string? AntiStealSecretKey { get; set; }
+
+    /// <summary>The servers' <c>http.anti_steal.token_ttl</c> (default 600 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "3650.00:00:00")]
+    public TimeSpan? AntiStealTokenTtl { get; set; }
+
     /// <summary>The client settings these options give (reads <see cref="ClientConfigPath"/>; throws what loading it throws).</summary>
     public FastDfsClientOptions ToClientOptions()
     {
@@ -56,6 +70,10 @@ public sealed class FastDfsOptions
             ConnectionPoolMaxIdleTime = ConnectionPoolMaxIdleTime ?? baseline.ConnectionPoolMaxIdleTime,
             MaxConnectionsPerEndpoint = MaxConnectionsPerEndpoint ?? baseline.MaxConnectionsPerEndpoint,
             TrackerRetryCount = TrackerRetryCount ?? baseline.TrackerRetryCount,
+            HttpBaseUrl = string.IsNullOrWhiteSpace(HttpBaseUrl) ? baseline.HttpBaseUrl : new Uri(HttpBaseUrl),
+            HttpTrackerServerPort = HttpTrackerServerPort ?? baseline.HttpTrackerServerPort,
+            AntiStealSecretKey = string.IsNullOrEmpty(AntiStealSecretKey) ? baseline.AntiStealSecretKey : AntiStealSecretKey,
+            AntiStealTokenTtl = AntiStealTokenTtl ?? baseline.AntiStealTokenTtl,
         };
     }
 }

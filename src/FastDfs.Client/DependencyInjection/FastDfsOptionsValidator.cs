@@ -21,6 +21,12 @@ internal sealed class FastDfsOptionsValidator : IValidateOptions<FastDfsOptions>
             }
         }
 
+        if (!string.IsNullOrWhiteSpace(options.HttpBaseUrl) &&
+            !(Uri.TryCreate(options.HttpBaseUrl, UriKind.Absolute, out var baseUrl) && (baseUrl.Scheme == Uri.UriSchemeHttp || baseUrl.Scheme == Uri.UriSchemeHttps)))
+        {
+            failures.Add($"FastDfs:HttpBaseUrl: '{options.HttpBaseUrl}' is not an absolute http or https URL");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.ClientConfigPath))
         {
             try

@@ -48,6 +48,9 @@ public sealed record ClientConfig
     /// <summary><c>http.anti_steal.secret_key</c>; required when <see cref="AntiStealCheckToken"/>.</summary>
     public string? AntiStealSecretKey { get; init; }
 
+    /// <summary><c>http.anti_steal.token_ttl</c> in seconds: how long a token's timestamp is accepted by the servers.</summary>
+    public int AntiStealTokenTtl { get; init; } = HttpConfig.DefaultTokenTtl;
+
     /// <summary><c>http.tracker_server_port</c>.</summary>
     public int HttpTrackerServerPort { get; init; } = DefaultHttpTrackerServerPort;
 
@@ -103,6 +106,7 @@ public sealed record ClientConfig
             StorageIdsFilename = ConfigReading.ResolvePath(ini, idsFile),
             AntiStealCheckToken = checkToken,
             AntiStealSecretKey = secretKey,
+            AntiStealTokenTtl = g.GetInt("http.anti_steal.token_ttl", HttpConfig.DefaultTokenTtl) is > 0 and var ttl ? ttl : HttpConfig.DefaultTokenTtl,
             HttpTrackerServerPort = ConfigReading.Port(g, "http.tracker_server_port", DefaultHttpTrackerServerPort),
         };
     }
