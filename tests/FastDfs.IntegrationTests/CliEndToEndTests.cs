@@ -102,4 +102,82 @@ public sealed class CliEndToEndTests : IAsyncLifetime
         Assert.NotEqual(0, badId.Exit);
         Assert.NotEmpty(badId.Err);
     }
+
+    [Fact]
+    public async Task Delete_takes_several_ids_and_a_list_and_reports_each_failure()
+    {
+        var ids = new List<string>();
+        for (int i = 0; i < 5; i++)
+        {
+            string source = Path.Combine(_cluster.Root, $"d{i}.txt");
+            await File.WriteAllTextAsync(source, $"file {i}");
+            ids.Add((await FdfsAsync("upload", source)).Out.Trim());
+        }
+
+        var two = await FdfsAsync("delete", ids[0], ids[1]);
+        Assert.True(two.Exit == 0, two.Err);
+        string list = Path.Combine(_cluster.Root, "ids.txt");
+        await File.WriteAllTextAsync(list, $"# cleanup\n{ids[2]}\n\n{ids[0]}\n{ids[3]}\n");
+        var fromList = await FdfsAsync("delete", "--from-file", list, ids[4]);
+        Assert.Equal(2, fromList.Exit); // ids[0] was deleted already: ENOENT, the others still went
+        Assert.Contains(ids[0] + ": error no: 2", fromList.Err, StringComparison.Ordinal);
+        foreach (string id in ids)
+        {
+            Assert.Equal(2, (await FdfsAsync("download", id, Path.Combine(_cluster.Root, "gone"))).Exit); // all five are gone
+        }
+
+        var none = await FdfsAsync("delete");
+        Assert.Equal(2, none.Exit);
+        Assert.Contains("no file ID given", none.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Meta_get_of_a_file_without_metadata_prints_nothing_and_a_missing_file_is_enoent()
+    {
+        string source = Path.Combine(_cluster.Root, "plain.txt");
+        await File.WriteAllTextAsync(source, "no metadata");
+        string id = (await FdfsAsync("upload", source)).Out.Trim();
+        var empty = await FdfsAsync("meta", "get", id);
+        Assert.True(empty.Exit == 0, empty.Err);
+        Assert.Equal("", empty.Out);
+        Assert.Equal(0, (await FdfsAsync("delete", id)).Exit);
+        var missing = await FdfsAsync("meta", "get", id);
+        Assert.Equal(2, missing.Exit);
+        Assert.Contains("error no: 2", missing.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Upload_of_a_directory_is_a_usage_error_and_upload_dash_reads_standard_input()
+    {
+        var directory = await FdfsAsync("upload", _cluster.Root);
+        Assert.Equal(2, directory.Exit);
+        Assert.Contains("is a directory", directory.Err, StringComparison.Ordinal);
+
+        // Standard input needs a process of its own.
+        byte[] content = new byte[300_000];
+        new Random(9).NextBytes(content);
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (string arg in new[] { Path.Combine(AppContext.BaseDirectory, "fdfs.dll"), "upload", "-", "--ext", "bin", "--tracker", _cluster.TrackerAddress })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.StandardInput.BaseStream.WriteAsync(content);
+        process.StandardInput.Close();
+        await process.WaitForExitAsync(Timeouts.Test());
+        Assert.True(process.ExitCode == 0, await stderr);
+        string id = (await stdout).Trim();
+        Assert.EndsWith(".bin", id, StringComparison.Ordinal);
+        string copy = Path.Combine(_cluster.Root, "from-stdin.bin");
+        Assert.Equal(0, (await FdfsAsync("download", id, copy)).Exit);
+        Assert.Equal(content, await File.ReadAllBytesAsync(copy));
+    }
 }

@@ -5,13 +5,13 @@ using FastDfs.Protocol.Metadata;
 
 namespace FastDfs.Cli.Commands;
 
-/// <summary><c>upload &lt;file&gt; [--ext e] [--group g] [--meta k=v ...] [--appender]</c>: prints the file ID.</summary>
+/// <summary><c>upload &lt;file|-&gt; [--ext e] [--group g] [--meta k=v ...] [--appender]</c>: prints the file ID.</summary>
 internal static class UploadCommand
 {
     public static Command Create()
     {
         var (command, connection) = ClientConnection.NewCommand("upload", "Upload a local file and print its file ID");
-        var file = new Argument<string>("file") { Description = "Local file to upload" };
+        var file = new Argument<string>("file") { Description = "Local file to upload, or '-' for stdin" };
         var ext = new Option<string?>("--ext") { Description = "Extension to store (default: the file's own)" };
         var group = new Option<string?>("--group", "-g") { Description = "Target group (default: the tracker chooses)" };
         var meta = new Option<string[]>("--meta", "-m") { Description = "Metadata name=value (repeatable)", AllowMultipleArgumentsPerToken = true };
@@ -24,11 +24,43 @@ internal static class UploadCommand
         connection.Handle(async (parse, client, output, ct) =>
         {
             var metadata = MetaCommand.ParseItems(parse.GetValue(meta) ?? []);
-            var fileId = await client.UploadFileAsync(parse.GetRequiredValue(file), parse.GetValue(ext), metadata, parse.GetValue(group), parse.GetValue(appender), ct);
+            string path = parse.GetRequiredValue(file);
+            if (path == "-")
+            {
+                await output.WriteLineAsync((await UploadStandardInputAsync(client, parse.GetValue(ext), metadata, parse.GetValue(group), parse.GetValue(appender), ct)).ToString());
+                return 0;
+            }
+
+            if (Directory.Exists(path))
+            {
+                throw new ArgumentException($"{path} is a directory: upload takes one file (a shell loop uploads many)");
+            }
+
+            var fileId = await client.UploadFileAsync(path, parse.GetValue(ext), metadata, parse.GetValue(group), parse.GetValue(appender), ct);
             await output.WriteLineAsync(fileId.ToString());
             return 0;
         })(command);
         return command;
+    }
+
+    /// <summary>
+    /// The protocol sends a file's length before its bytes: standard input is spooled to a temporary file (deleted after),
+    /// so that any size goes without holding it in memory.
+    /// </summary>
+    private static async Task<Protocol.FileIds.FileId> UploadStandardInputAsync(FastDfsClient client, string? ext, List<MetadataItem> metadata, string? group,
+        bool appender, CancellationToken ct)
+    {
+        string spool = Path.Combine(Path.GetTempPath(), $"fdfs-stdin-{Guid.NewGuid():N}.tmp");
+        await using var file = new FileStream(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        await using (var stdin = Console.OpenStandardInput())
+        {
+            await stdin.CopyToAsync(file, ct);
+        }
+
+        file.Position = 0;
+        return appender
+            ? await client.UploadAppenderAsync(file, file.Length, ext, metadata, group, ct)
+            : await client.UploadAsync(file, file.Length, ext, metadata, group, ct);
     }
 }
 
@@ -65,18 +97,63 @@ internal static class DownloadCommand
     }
 }
 
-/// <summary><c>delete &lt;fileId&gt;</c>: exits with the errno on failure (as fdfs_delete_file).</summary>
+/// <summary>
+/// <c>delete &lt;fileId&gt;... [--from-file FILE|-]</c>: every file given; a failure is reported (stderr, the file ID
+/// and stock's <c>error no: N</c> text) and the next file is deleted still. Exits 0 when all were deleted, else with the
+/// first failure's errno (one file: as fdfs_delete_file).
+/// </summary>
 internal static class DeleteCommand
 {
     public static Command Create()
     {
-        var (command, connection) = ClientConnection.NewCommand("delete", "Delete a file");
-        var fileId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
-        command.Add(fileId);
+        var (command, connection) = ClientConnection.NewCommand("delete", "Delete files (several IDs, or one per line of a file)");
+        var fileIds = new Argument<string[]>("fileId") { Description = "group/Mxx/HH/LL/name (several allowed)", Arity = ArgumentArity.ZeroOrMore };
+        var fromFile = new Option<string?>("--from-file", "-f") { Description = "A file with one file ID per line ('-' = stdin); blank lines and # comments are skipped" };
+        command.Add(fileIds);
+        command.Add(fromFile);
         connection.Handle(async (parse, client, _, ct) =>
         {
-            await client.DeleteAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(fileId)), ct);
-            return 0;
+            var ids = (parse.GetValue(fileIds) ?? []).ToList();
+            if (parse.GetValue(fromFile) is { } list)
+            {
+                using var reader = list == "-" ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(list);
+                while (await reader.ReadLineAsync(ct) is { } line)
+                {
+                    if (line.Trim() is { Length: > 0 } id && !id.StartsWith('#'))
+                    {
+                        ids.Add(id);
+                    }
+                }
+            }
+
+            if (ids.Count == 0)
+            {
+                throw new ArgumentException("no file ID given (arguments or --from-file)");
+            }
+
+            if (ids.Count == 1)
+            {
+                await client.DeleteAsync(ClientConnection.ParseFileId(ids[0]), ct);
+                return 0;
+            }
+
+            int firstFailure = 0;
+            var error = parse.InvocationConfiguration.Error;
+            foreach (string id in ids)
+            {
+                try
+                {
+                    await client.DeleteAsync(ClientConnection.ParseFileId(id), ct);
+                }
+                catch (Exception e) when (e is FastDfsException or FormatException)
+                {
+                    int code = e is FastDfsException { ErrorCode: > 0 and < 256 } fdfs ? fdfs.ErrorCode : e is FormatException ? 2 : 1;
+                    firstFailure = firstFailure == 0 ? code : firstFailure;
+                    await error.WriteLineAsync($"{id}: {e.Message}");
+                }
+            }
+
+            return firstFailure;
         })(command);
         return command;
     }
@@ -148,12 +225,26 @@ internal static class MetaCommand
     {
         var meta = new Command("meta", "Get or set a file's metadata");
 
-        var (get, getConnection) = ClientConnection.NewCommand("get", "Print a file's metadata as name=value lines");
+        var (get, getConnection) = ClientConnection.NewCommand("get", "Print a file's metadata as name=value lines (nothing for a file without metadata)");
         var getId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
         get.Add(getId);
         getConnection.Handle(async (parse, client, output, ct) =>
         {
-            foreach (var item in await client.GetMetadataAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(getId)), ct))
+            var id = ClientConnection.ParseFileId(parse.GetRequiredValue(getId));
+            IReadOnlyList<MetadataItem> items;
+            try
+            {
+                items = await client.GetMetadataAsync(id, ct);
+            }
+            catch (FastDfsException e) when (e.ErrorCode == Protocol.Errno.ENOENT)
+            {
+                // The storage says ENOENT both for a missing file and for a file without metadata: a one-byte read tells them
+                // apart (it fails with ENOENT only when the file is missing).
+                await client.DownloadAsync(id, Stream.Null, 0, 1, ct);
+                items = [];
+            }
+
+            foreach (var item in items)
             {
                 await output.WriteLineAsync($"{item.Name}={item.Value}");
             }

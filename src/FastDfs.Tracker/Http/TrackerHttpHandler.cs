@@ -131,7 +131,7 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
     {
         if (config.UploadSecretKey.Length == 0)
         {
-            await TextAsync(http, StatusCodes.Status404NotFound, "HTTP upload and delete are off (set http.upload.secret_key)").ConfigureAwait(false);
+            await TextAsync(http, StatusCodes.Status404NotFound, "HTTP upload and delete are off (set http.upload.secret_key in tracker.conf, or fdfs server --http-upload-secret)").ConfigureAwait(false);
             return false;
         }
 

@@ -114,3 +114,20 @@ public sealed class TrackerHttpTests(HttpCluster fixture) : IClassFixture<HttpCl
         Assert.Equal("keep me"u8.ToArray(), await fixture.Client.DownloadBytesAsync(id, ct: ct));
     }
 }
+
+/// <summary>The tracker's HTTP upload when no secret is set.</summary>
+public sealed class TrackerHttpUploadOffTests
+{
+    [Fact]
+    public async Task Upload_without_a_configured_secret_is_404_naming_the_key_and_the_server_switch()
+    {
+        var ct = Timeouts.Test();
+        await using var cluster = await TestCluster.StartAsync(ct: ct, http: true);
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(new Uri(cluster.TrackerHttp, "/upload?ext=txt"), new ByteArrayContent([1, 2, 3]), ct);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        string body = await response.Content.ReadAsStringAsync(ct);
+        Assert.Contains("http.upload.secret_key", body);
+        Assert.Contains("--http-upload-secret", body);
+    }
+}
