@@ -25,6 +25,17 @@ public sealed class ServerMeter : IDisposable
     private readonly Counter<long> _httpRequests;
     private readonly Histogram<double> _httpDuration;
 
+#if NET9_0_OR_GREATER
+    /// <summary>
+    /// Bucket bounds in seconds, 100 µs to 60 s: without them the exporter's defaults (0, 5, 10 ... 10000, meant for
+    /// milliseconds) put every request in the first bucket and no percentile can be read.
+    /// </summary>
+    private static readonly InstrumentAdvice<double> SecondsBuckets = new()
+    {
+        HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    };
+
+#endif
     /// <param name="meterNamePrefix">the meter's name, e.g. <c>FastDfs.Storage</c></param>
     /// <param name="instrumentPrefix">the instruments' name prefix, e.g. <c>fastdfs.storage</c></param>
     public ServerMeter(string meterNamePrefix, string instrumentPrefix)
@@ -34,9 +45,17 @@ public sealed class ServerMeter : IDisposable
         Meter = new Meter(Name);
         _requests = Meter.CreateCounter<long>($"{instrumentPrefix}.requests",
             description: "FastDFS protocol requests by command (and reply status: errno, 0 = success, where recorded)");
-        _requestDuration = Meter.CreateHistogram<double>($"{instrumentPrefix}.request.duration", "s", "FastDFS protocol request latency by command");
+        _requestDuration = Meter.CreateHistogram<double>($"{instrumentPrefix}.request.duration", "s", "FastDFS protocol request latency by command"
+#if NET9_0_OR_GREATER
+            , tags: null, advice: SecondsBuckets
+#endif
+            );
         _httpRequests = Meter.CreateCounter<long>($"{instrumentPrefix}.http.requests", description: "HTTP requests by method and status code");
-        _httpDuration = Meter.CreateHistogram<double>($"{instrumentPrefix}.http.request.duration", "s", "HTTP request latency by method");
+        _httpDuration = Meter.CreateHistogram<double>($"{instrumentPrefix}.http.request.duration", "s", "HTTP request latency by method"
+#if NET9_0_OR_GREATER
+            , tags: null, advice: SecondsBuckets
+#endif
+            );
     }
 
     /// <summary>The meter's name, to hand to the exporter.</summary>

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace FastDfs.Storage.Http;
 
@@ -59,7 +60,8 @@ internal sealed class StorageHttpServer : IDisposable
 
     public void AddServices(IServiceCollection services)
     {
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Metrics.MeterName).AddPrometheusExporter());
+        services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("fdfs-storage"))
+            .WithMetrics(metrics => metrics.AddMeter(Metrics.MeterName).AddPrometheusExporter());
     }
 
     public void Listen(KestrelServerOptions kestrel, IPAddress address)

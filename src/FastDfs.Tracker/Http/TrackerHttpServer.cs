@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace FastDfs.Tracker.Http;
 
@@ -42,7 +43,8 @@ internal sealed class TrackerHttpServer : IAsyncDisposable
         runtime.Config.Http.Enabled ? new TrackerHttpServer(runtime) : null;
 
     public void AddServices(IServiceCollection services) =>
-        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Metrics.MeterName).AddPrometheusExporter());
+        services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("fdfs-tracker"))
+            .WithMetrics(metrics => metrics.AddMeter(Metrics.MeterName).AddPrometheusExporter());
 
     public void Listen(KestrelServerOptions kestrel, IPAddress address) =>
         kestrel.Listen(address, _runtime.Config.HttpServerPort, listen =>

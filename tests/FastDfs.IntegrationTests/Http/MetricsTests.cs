@@ -21,6 +21,9 @@ public sealed class MetricsTests
         Series(storage, "fastdfs_storage_requests_total", 1, "command=\"upload_file\"", "status=\"0\"");
         Series(storage, "fastdfs_storage_requests_total", 1, "command=\"download_file\"", "status=\"0\"");
         Assert.Contains("fastdfs_storage_request_duration_seconds_bucket{", storage);
+        // Buckets in seconds (100 µs .. 60 s), so that a 4 KB request does not land in the first of millisecond-sized ones.
+        Assert.Matches("fastdfs_storage_request_duration_seconds_bucket\\{[^}]*le=\"0.0005\"", storage);
+        Assert.Matches("target_info\\{[^}]*service_name=\"fdfs-storage\"", storage);
         Series(storage, "fastdfs_storage_bytes_total", 4096, "direction=\"in\"", "kind=\"upload\"");
         Series(storage, "fastdfs_storage_bytes_total", 4096, "direction=\"out\"", "kind=\"download\"");
         Series(storage, "fastdfs_storage_http_requests_total", 1, "code=\"200\"", "method=\"GET\"");
@@ -40,6 +43,8 @@ public sealed class MetricsTests
         }, TimeSpan.FromSeconds(20), "the tracker to see the upload in a heartbeat", ct);
         Series(tracker, "fastdfs_tracker_requests_total", 1, "command=\"query_store_without_group_one\"");
         Assert.Contains("fastdfs_tracker_request_duration_seconds_bucket{", tracker);
+        Assert.Matches("fastdfs_tracker_request_duration_seconds_bucket\\{[^}]*le=\"0.0001\"", tracker);
+        Assert.Matches("target_info\\{[^}]*service_name=\"fdfs-tracker\"", tracker);
         Series(tracker, "fastdfs_tracker_storages", 1, "group=\"group1\"", "status=\"ACTIVE\"");
         Assert.Matches("fastdfs_tracker_storage_sync_lag_seconds\\{[^}]*group=\"group1\"[^}]*\\} 0", tracker);
         Assert.Matches("fastdfs_tracker_storage_disk_free_bytes\\{[^}]*group=\"group1\"[^}]*\\} [1-9]", tracker);
