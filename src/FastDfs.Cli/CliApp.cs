@@ -17,6 +17,10 @@ public static class CliApp
         root.Add(InfoCommand.Create());
         root.Add(MetaCommand.Create());
         root.Add(AppendCommand.Create());
+        root.Add(AppenderCommands.CreateModify());
+        root.Add(AppenderCommands.CreateTruncate());
+        root.Add(AppenderCommands.CreateRegenerate());
+        root.Add(QueryCommand.Create());
         root.Add(MonitorCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(ScrubCommand.Create());

@@ -180,4 +180,46 @@ public sealed class CliEndToEndTests : IAsyncLifetime
         Assert.Equal(0, (await FdfsAsync("download", id, copy)).Exit);
         Assert.Equal(content, await File.ReadAllBytesAsync(copy));
     }
+
+    [Fact]
+    public async Task Slave_upload_appender_changes_regenerate_meta_delete_and_query()
+    {
+        string master = Path.Combine(_cluster.Root, "master.jpg"), thumb = Path.Combine(_cluster.Root, "thumb.jpg");
+        await File.WriteAllTextAsync(master, "the master");
+        await File.WriteAllTextAsync(thumb, "the thumbnail");
+        string masterId = (await FdfsAsync("upload", master)).Out.Trim();
+        var slave = await FdfsAsync("upload", thumb, "--slave-of", masterId, "--prefix", "_150x150");
+        Assert.True(slave.Exit == 0, slave.Err);
+        Assert.Equal(masterId[..^4] + "_150x150.jpg", slave.Out.Trim());
+        Assert.Equal(2, (await FdfsAsync("upload", thumb, "--slave-of", masterId)).Exit); // no --prefix
+
+        string text = Path.Combine(_cluster.Root, "appender.txt"), patch = Path.Combine(_cluster.Root, "patch.txt");
+        await File.WriteAllTextAsync(text, "0123456789");
+        await File.WriteAllTextAsync(patch, "ab");
+        string appenderId = (await FdfsAsync("upload", text, "--appender")).Out.Trim();
+        Assert.Equal(0, (await FdfsAsync("modify", appenderId, "3", patch)).Exit);
+        Assert.Equal(0, (await FdfsAsync("truncate", appenderId, "6")).Exit);
+        string copy = Path.Combine(_cluster.Root, "appender-copy.txt");
+        Assert.Equal(0, (await FdfsAsync("download", appenderId, copy)).Exit);
+        Assert.Equal("012ab5", await File.ReadAllTextAsync(copy));
+
+        var regenerated = await FdfsAsync("regenerate", appenderId);
+        Assert.True(regenerated.Exit == 0, regenerated.Err);
+        string normalId = regenerated.Out.Trim();
+        Assert.NotEqual(appenderId, normalId);
+        Assert.Equal(0, (await FdfsAsync("download", normalId, copy)).Exit);
+        Assert.Equal("012ab5", await File.ReadAllTextAsync(copy));
+        Assert.Equal(2, (await FdfsAsync("truncate", appenderId)).Exit); // the appender name is gone
+
+        Assert.Equal(0, (await FdfsAsync("meta", "set", normalId, "a=1", "b=2")).Exit);
+        Assert.Contains("a=1", (await FdfsAsync("meta", "get", normalId)).Out, StringComparison.Ordinal);
+        Assert.Equal(0, (await FdfsAsync("meta", "delete", normalId)).Exit);
+        var none = await FdfsAsync("meta", "get", normalId);
+        Assert.Equal((0, ""), (none.Exit, none.Out));
+
+        var query = await FdfsAsync("query", normalId);
+        Assert.True(query.Exit == 0, query.Err);
+        string storage = $"127.0.0.1:{_cluster.Storages[0].EndPoint.Port}";
+        Assert.Equal($"fetch: {storage}\nupdate: {storage}\n", query.Out.Replace("\r\n", "\n", StringComparison.Ordinal));
+    }
 }

@@ -30,6 +30,11 @@ public sealed class ClientPackageTests
                  "--artifacts-path", Path.Combine(root, "artifacts"), "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(10));
             Assert.True(packExit == 0, "dotnet pack failed:\n" + packLog);
             CheckPackageContents(Path.Combine(feed, $"FastDfs.Client.{Version}.nupkg"));
+            var (aspExit, aspLog) = await ProcessRunner.RunAsync("dotnet",
+                ["pack", "-c", "Release", Path.Combine(RepoPaths.Root, "src", "FastDfs.Client.AspNetCore"), "-o", feed, $"-p:Version={Version}",
+                 "--artifacts-path", Path.Combine(root, "artifacts"), "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(10));
+            Assert.True(aspExit == 0, "dotnet pack of FastDfs.Client.AspNetCore failed:\n" + aspLog);
+            CheckAspNetCorePackage(Path.Combine(feed, $"FastDfs.Client.AspNetCore.{Version}.nupkg"));
 
             Directory.CreateDirectory(app);
             await File.WriteAllTextAsync(Path.Combine(app, "app.csproj"), $"""
@@ -41,7 +46,7 @@ public sealed class ClientPackageTests
                     <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
                   </PropertyGroup>
                   <ItemGroup>
-                    <PackageReference Include="FastDfs.Client" Version="{Version}" />
+                    <PackageReference Include="FastDfs.Client.AspNetCore" Version="{Version}" />
                   </ItemGroup>
                 </Project>
                 """, ct);
@@ -60,7 +65,7 @@ public sealed class ClientPackageTests
                     body.Position = 0;
                     return (await fdfs.UploadAsync(body, body.Length, ".txt")).ToString();
                 });
-                app.MapGet("/files/{*id}", async (string id, IFastDfsClient fdfs) => Results.Bytes(await fdfs.DownloadBytesAsync(FileId.Parse(id))));
+                app.MapGet("/files/{*id}", (string id, IFastDfsClient fdfs) => fdfs.FileResult(FileId.Parse(id)));
                 app.MapGet("/runtime", () => new
                 {
                     Runtime = Environment.Version.ToString(),
@@ -132,6 +137,11 @@ public sealed class ClientPackageTests
             Assert.True(upload.IsSuccessStatusCode, id + "\n" + runningLog);
             Assert.Matches(@"^group1/M00/[0-9A-F]{2}/[0-9A-F]{2}/\S+\.txt$", id);
             Assert.Equal(content, await http.GetByteArrayAsync("/files/" + id, ct));
+            using var range = new HttpRequestMessage(HttpMethod.Get, "/files/" + id);
+            range.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(3, 9);
+            using var partial = await http.SendAsync(range, ct);
+            Assert.Equal(System.Net.HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.Equal(content[3..10], await partial.Content.ReadAsByteArrayAsync(ct));
         }
         finally
         {
@@ -173,6 +183,23 @@ public sealed class ClientPackageTests
         // The protocol's pipes are a package of their own on .NET 8 only.
         var net8 = manifest[manifest.IndexOf("targetFramework=\"net8.0\"", StringComparison.Ordinal)..];
         Assert.Contains("System.IO.Pipelines", net8[..net8.IndexOf("</group>", StringComparison.Ordinal)]);
+    }
+
+    /// <summary>The helpers alone, depending on the FastDfs.Client package (not on a protocol package).</summary>
+    private static void CheckAspNetCorePackage(string package)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        foreach (string framework in new[] { "net8.0", "net9.0", "net10.0" })
+        {
+            Assert.Contains($"lib/{framework}/FastDfs.Client.AspNetCore.dll", names);
+            Assert.DoesNotContain($"lib/{framework}/FastDfs.Client.dll", names);
+        }
+
+        using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        string manifest = nuspec.ReadToEnd();
+        Assert.Contains($"<dependency id=\"FastDfs.Client\" version=\"{Version}\"", manifest);
+        Assert.DoesNotContain("FastDfs.Protocol", manifest);
     }
 
     private sealed record RuntimeInfo(string Runtime, string DependencyInjection);

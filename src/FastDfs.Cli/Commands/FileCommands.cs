@@ -5,7 +5,7 @@ using FastDfs.Protocol.Metadata;
 
 namespace FastDfs.Cli.Commands;
 
-/// <summary><c>upload &lt;file|-&gt; [--ext e] [--group g] [--meta k=v ...] [--appender]</c>: prints the file ID.</summary>
+/// <summary><c>upload &lt;file|-&gt; [--ext e] [--group g] [--meta k=v ...] [--appender | --slave-of ID --prefix P]</c>: prints the file ID.</summary>
 internal static class UploadCommand
 {
     public static Command Create()
@@ -16,15 +16,33 @@ internal static class UploadCommand
         var group = new Option<string?>("--group", "-g") { Description = "Target group (default: the tracker chooses)" };
         var meta = new Option<string[]>("--meta", "-m") { Description = "Metadata name=value (repeatable)", AllowMultipleArgumentsPerToken = true };
         var appender = new Option<bool>("--appender") { Description = "Upload as an appender file" };
+        var slaveOf = new Option<string?>("--slave-of") { Description = "Upload as a slave file of this master file ID (stored beside it, named master + prefix + ext)" };
+        var prefix = new Option<string?>("--prefix") { Description = "The slave file's name suffix after the master's name, e.g. _150x150 (with --slave-of)" };
         command.Add(file);
         command.Add(ext);
         command.Add(group);
         command.Add(meta);
         command.Add(appender);
+        command.Add(slaveOf);
+        command.Add(prefix);
         connection.Handle(async (parse, client, output, ct) =>
         {
             var metadata = MetaCommand.ParseItems(parse.GetValue(meta) ?? []);
             string path = parse.GetRequiredValue(file);
+            if (parse.GetValue(slaveOf) is { } master)
+            {
+                if (parse.GetValue(prefix) is not { Length: > 0 } slavePrefix || parse.GetValue(appender) || parse.GetValue(group) is not null || path == "-")
+                {
+                    throw new ArgumentException("--slave-of needs --prefix and a local file, and takes no --appender or --group (a slave lives in its master's group)");
+                }
+
+                await using var content = File.OpenRead(path);
+                var slave = await client.UploadSlaveAsync(ClientConnection.ParseFileId(master), slavePrefix, parse.GetValue(ext) ?? Path.GetExtension(path).TrimStart('.'),
+                    content, content.Length, metadata, ct);
+                await output.WriteLineAsync(slave.ToString());
+                return 0;
+            }
+
             if (path == "-")
             {
                 await output.WriteLineAsync((await UploadStandardInputAsync(client, parse.GetValue(ext), metadata, parse.GetValue(group), parse.GetValue(appender), ct)).ToString());
@@ -266,8 +284,18 @@ internal static class MetaCommand
             return 0;
         })(set);
 
+        var (delete, deleteConnection) = ClientConnection.NewCommand("delete", "Remove all of a file's metadata");
+        var deleteId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        delete.Add(deleteId);
+        deleteConnection.Handle(async (parse, client, _, ct) =>
+        {
+            await client.SetMetadataAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(deleteId)), [], MetadataOp.Overwrite, ct);
+            return 0;
+        })(delete);
+
         meta.Add(get);
         meta.Add(set);
+        meta.Add(delete);
         return meta;
     }
 
