@@ -101,8 +101,13 @@ public sealed class ConnectionPool : IDisposable
     /// <see cref="RetryPolicy.IfNothingSent"/> only when no request byte reached the socket. A streamed
     /// <paramref name="content"/> that was partly read is rewound first, or the failure stands when it cannot seek.
     /// </summary>
-    public async ValueTask<T> ExecuteAsync<T>(
-        Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, RetryPolicy retry, CancellationToken ct, Stream? content = null)
+    public ValueTask<T> ExecuteAsync<T>(
+        Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, RetryPolicy retry, CancellationToken ct, Stream? content = null) =>
+        ClientTelemetry.Source.HasListeners() ? TracedExchangeAsync(exchange, retry, ct, content) : ExchangeWithRetryAsync(exchange, retry, ct, content);
+
+    /// <summary>The exchange inside a span of its own (only when someone listens: no extra state machine otherwise).</summary>
+    private async ValueTask<T> TracedExchangeAsync<T>(
+        Func<FastDfsConnection, CancellationToken, ValueTask<T>> exchange, RetryPolicy retry, CancellationToken ct, Stream? content)
     {
         using var span = ClientTelemetry.StartExchange(Endpoint);
         try
