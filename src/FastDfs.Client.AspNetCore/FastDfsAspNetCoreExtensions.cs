@@ -82,20 +82,25 @@ public static class FastDfsAspNetCoreExtensions
             partial = true;
         }
 
+        // A normal file's size comes from its name (no server asked): the file may be gone. The open tells; for HEAD
+        // (nothing to send) a read of at most one byte does.
         Stream? body = null;
         bool head = HttpMethods.IsHead(request.Method);
-        if (!head && length > 0)
+        try
         {
-            try
+            if (head)
+            {
+                await client.DownloadAsync(fileId, Stream.Null, 0, Math.Min(size, 1), ct).ConfigureAwait(false);
+            }
+            else if (length > 0)
             {
                 body = await client.OpenReadAsync(fileId, offset, length, ct).ConfigureAwait(false);
             }
-            catch (FastDfsException e) when (e.ErrorCode == Errno.ENOENT)
-            {
-                // A file whose info comes from its name (no server asked) may be gone: the open tells.
-                response.StatusCode = StatusCodes.Status404NotFound;
-                return;
-            }
+        }
+        catch (FastDfsException e) when (e.ErrorCode == Errno.ENOENT)
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            return;
         }
 
         await using (body)

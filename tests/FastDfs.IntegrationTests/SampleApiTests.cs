@@ -77,6 +77,7 @@ public sealed class SampleApiTests
 
         Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync(file, ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(file, ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.SendAsync(new HttpRequestMessage(HttpMethod.Head, file), ct)).StatusCode); // its size is in its name: asked anyway
         Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync(file, ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.GetAsync("/files/not-a-file-id", ct)).StatusCode);
         Assert.Equal("Healthy", await http.GetStringAsync("/health", ct));
