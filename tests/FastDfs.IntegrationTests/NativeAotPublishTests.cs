@@ -88,6 +88,13 @@ public sealed class NativeAotPublishTests
             string cluster = await http.GetStringAsync($"http://127.0.0.1:{trackerHttpPort}/api/cluster");
             Assert.Contains("\"groups\"", cluster);
             Assert.Contains($"{storagePort}", cluster);
+
+            // At the default log_level (info) the log is the servers' own lines, not ASP.NET Core's line per HTTP request.
+            lock (serverLog)
+            {
+                Assert.DoesNotContain("Microsoft.AspNetCore.Hosting.Diagnostics", serverLog.ToString());
+                Assert.Contains("storage", serverLog.ToString());
+            }
         }
         finally
         {

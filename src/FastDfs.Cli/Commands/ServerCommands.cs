@@ -167,6 +167,12 @@ public static class ServerCommands
             // The embedded Kestrel hosts would print "Now listening on: http://..." for the FastDFS TCP ports;
             // the tracker and storage log their own listen lines instead.
             builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+            // ASP.NET Core logs two lines per HTTP request at Information: the HTTP ports' traffic would drown the servers'
+            // own lines. log_level = debug lets them through (docs/configuration.md).
+            if (ToLogLevel(logLevel) > LogLevel.Debug)
+            {
+                builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+            }
             register(builder.Services);
             using var host = builder.Build();
             await host.RunAsync(ct).ConfigureAwait(false);
