@@ -58,7 +58,7 @@ internal sealed class ClientConnection
             }
             catch (FastDfsException ex)
             {
-                await error.WriteLineAsync(ex.Message);
+                await error.WriteLineAsync(StockToolNames.ErrorPrefix + ex.Message);
                 return ex.ErrorCode is > 0 and < 256 ? ex.ErrorCode : 1;
             }
             catch (Exception ex) when (ex is FormatException or ArgumentException or ConfigException)
