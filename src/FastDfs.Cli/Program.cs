@@ -9,6 +9,7 @@ if (StockToolNames.InvokedPath() is { } invoked && StockToolNames.Usage.Contains
         return 1;
     }
 
+    StockToolNames.ErrorPrefix = StockToolNames.FailurePrefixOf(invoked, args);
     args = translated;
 }
 

@@ -31,8 +31,15 @@ public static class StockToolNames
         ["fdfs_append_file"] = "append file fail, ",
     };
 
-    /// <summary>Set when started as a stock tool: the text its failure lines begin with (empty for <c>fdfs</c> itself).</summary>
-    public static string ErrorPrefix { get; private set; } = "";
+    /// <summary>Set at start when started as a stock tool: the text its failure lines begin with (empty for <c>fdfs</c> itself).</summary>
+    public static string ErrorPrefix { get; set; } = "";
+
+    /// <summary>What the tool's failure lines begin with (<c>delete file fail, </c>...); empty for a tool without one.</summary>
+    public static string FailurePrefixOf(string invokedPath, IReadOnlyList<string> args)
+    {
+        string tool = Path.GetFileName(invokedPath);
+        return tool == "fdfs_regenerate_filename" && args.Count > 1 ? $"regenerate file {args[1]} fail, " : FailurePrefix.GetValueOrDefault(tool, "");
+    }
 
     /// <summary>argv[0] as this process was started (a link's own path, not the executable it points to), on Linux.</summary>
     public static string? InvokedPath()
@@ -61,7 +68,6 @@ public static class StockToolNames
     {
         string tool = Path.GetFileName(invokedPath);
         usage = Usage.TryGetValue(tool, out var line) ? $"Usage: {invokedPath} {line}" : null;
-        ErrorPrefix = tool == "fdfs_regenerate_filename" && args.Count > 1 ? $"regenerate file {args[1]} fail, " : FailurePrefix.GetValueOrDefault(tool, "");
         if (usage is null || args.Count < 1)
         {
             return null;
