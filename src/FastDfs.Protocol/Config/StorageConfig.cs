@@ -286,6 +286,9 @@ public sealed record StorageConfig
 
     public static StorageConfig Load(string path) => FromIni(IniFile.Load(path));
 
+    /// <summary>One warning per stock key this conf sets that FastDFS.NET does not act on (<see cref="StockKeysNotActedOn"/>), logged at start.</summary>
+    public IReadOnlyList<string> NotActedOn { get; init; } = [];
+
     /// <exception cref="ConfigException">A missing required key or an invalid value.</exception>
     public static StorageConfig FromIni(IniFile ini)
     {
@@ -402,6 +405,7 @@ public sealed record StorageConfig
             CompressBinlog = g.GetBool("compress_binlog", false),
             CompressBinlogTime = g.GetTime("compress_binlog_time", d.CompressBinlogTime),
             CheckStorePathMark = g.GetBool("check_store_path_mark", true),
+            NotActedOn = StockKeysNotActedOn.SetIn(ini, StockKeysNotActedOn.Storage).Select(f => StockKeysNotActedOn.Warning(f.Entry, f.Key)).ToArray(),
             HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
             Http = HttpConfig.FromIni(ini),
             ErrorLog = LogConfig.FromSection(ini.ErrorLog),

@@ -207,6 +207,9 @@ public sealed record TrackerConfig
 
     public static TrackerConfig Load(string path) => FromIni(IniFile.Load(path));
 
+    /// <summary>One warning per stock key this conf sets that FastDFS.NET does not act on (<see cref="StockKeysNotActedOn"/>), logged at start.</summary>
+    public IReadOnlyList<string> NotActedOn { get; init; } = [];
+
     /// <exception cref="ConfigException">A missing required key or an invalid value.</exception>
     public static TrackerConfig FromIni(IniFile ini)
     {
@@ -335,6 +338,7 @@ public sealed record TrackerConfig
             HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
             Http = HttpConfig.FromIni(ini),
             ErrorLog = LogConfig.FromSection(ini.ErrorLog),
+            NotActedOn = StockKeysNotActedOn.SetIn(ini, StockKeysNotActedOn.Tracker).Select(f => StockKeysNotActedOn.Warning(f.Entry, f.Key)).ToArray(),
         };
     }
 

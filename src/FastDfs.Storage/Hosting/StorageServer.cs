@@ -182,6 +182,10 @@ public sealed class StorageServer : IAsyncDisposable
         ctx.Port = EndPoint.Port;
         _http?.OnStarted();
         _logger.LogInformation("storage {Group} listening on {EndPoint}, base path {BasePath}", ctx.GroupName, EndPoint, config.BasePath);
+        foreach (string ignored in config.NotActedOn)
+        {
+            _logger.LogWarning("storage.conf: {Setting}", ignored);
+        }
 
         var coordinator = new ReporterCoordinator(Math.Min(config.TrackerServers.Count, Protocol.ProtocolConstants.MaxTrackers));
         for (int i = 0; i < config.TrackerServers.Count && i < Protocol.ProtocolConstants.MaxTrackers; i++)

@@ -151,6 +151,10 @@ public sealed class TrackerServer : IAsyncDisposable
             _runtime.TrunkElector.RunAsync(stop),
         ];
         _logger.LogInformation("tracker listening on {EndPoint}", EndPoint);
+        foreach (string ignored in Config.NotActedOn)
+        {
+            _logger.LogWarning("tracker.conf: {Setting}", ignored);
+        }
     }
 
     /// <summary>Stops gracefully: the state files and .tracker_status are written a last time.</summary>
