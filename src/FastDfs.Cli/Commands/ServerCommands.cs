@@ -174,6 +174,13 @@ public static class ServerCommands
                 builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
             }
             register(builder.Services);
+            // Under systemd (Type=notify, deploy/systemd): READY=1 once the ports listen, STOPPING=1 on stop, journal log
+            // format; a NOTIFY_SOCKET of another supervisor gets READY=1 / STOPPING=1 too; nothing otherwise.
+            builder.Services.AddSystemd();
+            if (NotifySocket.Wanted)
+            {
+                builder.Services.AddHostedService<NotifySocket>();
+            }
             using var host = builder.Build();
             await host.RunAsync(ct).ConfigureAwait(false);
             return 0;
