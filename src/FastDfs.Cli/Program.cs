@@ -1,7 +1,7 @@
 using FastDfs.Cli;
 
 // Started through a link named like a stock tool (fdfs_upload_file ...): that tool's arguments.
-if (StockToolNames.InvokedPath() is { } invoked && StockToolNames.Usage.ContainsKey(Path.GetFileName(invoked)))
+if (StockToolNames.InvokedPath() is { } invoked && StockToolNames.Tools.ContainsKey(Path.GetFileName(invoked)))
 {
     if (StockToolNames.Translate(invoked, args, out string? usage) is not { } translated)
     {

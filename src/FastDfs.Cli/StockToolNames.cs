@@ -7,38 +7,33 @@ namespace FastDfs.Cli;
 /// </summary>
 public static class StockToolNames
 {
-    /// <summary>The tools a link can be named after, with their stock usage line.</summary>
-    public static IReadOnlyDictionary<string, string> Usage { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
-    {
-        ["fdfs_upload_file"] = "<config_file> <local_filename> [storage_ip:port] [store_path_index]",
-        ["fdfs_upload_appender"] = "<config_file> <local_filename>",
-        ["fdfs_download_file"] = "<config_file> <file_id> [local_filename] [<download_offset> <download_bytes>]",
-        ["fdfs_delete_file"] = "<config_file> <file_id>",
-        ["fdfs_file_info"] = "<config_file> <file_id>",
-        ["fdfs_append_file"] = "<config_file> <appender_file_id> <local_filename>",
-        ["fdfs_regenerate_filename"] = "<config_file> <appender_file_id>",
-        ["fdfs_monitor"] = "<config_file> [-h <tracker_server>] [list|delete <group_name> [storage_id]]",
-    };
+    /// <param name="Usage">the arguments of the tool's <c>Usage:</c> line</param>
+    /// <param name="FailurePrefix">what its failure lines print before <c>error no: N, error info: ...</c></param>
+    public sealed record Tool(string Usage, string FailurePrefix = "");
 
-    /// <summary>What a tool prints before <c>error no: N, error info: ...</c> when its operation fails.</summary>
-    private static readonly Dictionary<string, string> FailurePrefix = new(StringComparer.Ordinal)
+    /// <summary>The tools a link can be named after.</summary>
+    public static IReadOnlyDictionary<string, Tool> Tools { get; } = new Dictionary<string, Tool>(StringComparer.Ordinal)
     {
-        ["fdfs_upload_file"] = "upload file fail, ",
-        ["fdfs_upload_appender"] = "upload file fail, ",
-        ["fdfs_download_file"] = "download file fail, ",
-        ["fdfs_delete_file"] = "delete file fail, ",
-        ["fdfs_file_info"] = "query file info fail, ",
-        ["fdfs_append_file"] = "append file fail, ",
+        ["fdfs_upload_file"] = new("<config_file> <local_filename> [storage_ip:port] [store_path_index]", "upload file fail, "),
+        ["fdfs_upload_appender"] = new("<config_file> <local_filename>", "upload file fail, "),
+        ["fdfs_download_file"] = new("<config_file> <file_id> [local_filename] [<download_offset> <download_bytes>]", "download file fail, "),
+        ["fdfs_delete_file"] = new("<config_file> <file_id>", "delete file fail, "),
+        ["fdfs_file_info"] = new("<config_file> <file_id>", "query file info fail, "),
+        ["fdfs_append_file"] = new("<config_file> <appender_file_id> <local_filename>", "append file fail, "),
+        ["fdfs_regenerate_filename"] = new("<config_file> <appender_file_id>"), // its line names the file: FailurePrefixOf
+        ["fdfs_monitor"] = new("<config_file> [-h <tracker_server>] [list|delete <group_name> [storage_id]]"),
     };
 
     /// <summary>Set at start when started as a stock tool: the text its failure lines begin with (empty for <c>fdfs</c> itself).</summary>
     public static string ErrorPrefix { get; set; } = "";
 
-    /// <summary>What the tool's failure lines begin with (<c>delete file fail, </c>...); empty for a tool without one.</summary>
+    /// <summary>What the tool's failure lines begin with (<c>delete file fail, </c>...), given its own arguments.</summary>
     public static string FailurePrefixOf(string invokedPath, IReadOnlyList<string> args)
     {
         string tool = Path.GetFileName(invokedPath);
-        return tool == "fdfs_regenerate_filename" && args.Count > 1 ? $"regenerate file {args[1]} fail, " : FailurePrefix.GetValueOrDefault(tool, "");
+        return tool == "fdfs_regenerate_filename" && args.Count > 1
+            ? $"regenerate file {args[1]} fail, "
+            : Tools.TryGetValue(tool, out var known) ? known.FailurePrefix : "";
     }
 
     /// <summary>argv[0] as this process was started (a link's own path, not the executable it points to), on Linux.</summary>
@@ -67,7 +62,7 @@ public static class StockToolNames
     public static string[]? Translate(string invokedPath, IReadOnlyList<string> args, out string? usage)
     {
         string tool = Path.GetFileName(invokedPath);
-        usage = Usage.TryGetValue(tool, out var line) ? $"Usage: {invokedPath} {line}" : null;
+        usage = Tools.TryGetValue(tool, out var known) ? $"Usage: {invokedPath} {known.Usage}" : null;
         if (usage is null || args.Count < 1)
         {
             return null;

@@ -1,8 +1,8 @@
 using FastDfs.Protocol;
 using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Http;
 using FastDfs.Protocol.Metadata;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Net.Http.Headers;
 
 namespace FastDfs.Client;
@@ -13,7 +13,8 @@ namespace FastDfs.Client;
 /// </summary>
 public static class FastDfsAspNetCoreExtensions
 {
-    private static readonly FileExtensionContentTypeProvider ContentTypes = new();
+    /// <summary>The storages' own extension → Content-Type map (stock's mime.types), so both answer a file alike.</summary>
+    private static readonly MimeTypeMap ContentTypes = MimeTypeMap.CreateDefault();
 
     /// <summary>Uploads a form file; the stored extension is the file name's when FastDFS can keep it (see <see cref="ExtensionOf"/>).</summary>
     public static async Task<FileId> UploadAsync(this IFastDfsClient client, IFormFile file, IEnumerable<MetadataItem>? metadata = null, string? group = null,
@@ -113,8 +114,7 @@ public static class FastDfsAspNetCoreExtensions
                 response.Headers.ContentRange = $"bytes {offset}-{offset + length - 1}/{size}";
             }
 
-            response.ContentType = contentType ??
-                (ContentTypes.TryGetContentType(fileId.LogicName, out var byExtension) ? byExtension : "application/octet-stream");
+            response.ContentType = contentType ?? ContentTypes.GetContentType(fileId.LogicName);
             if (downloadName is not null)
             {
                 response.Headers.ContentDisposition = new ContentDispositionHeaderValue("attachment") { FileNameStar = downloadName }.ToString();

@@ -30,9 +30,8 @@ public sealed partial class FastDfsClient
         {
             var target = await Tracker.QueryUpdateAsync(appender, ct).ConfigureAwait(false);
             await GetStorage(target).AppendAsync(appender, content, length, ct).ConfigureAwait(false);
-            ClientTelemetry.CountUploaded(length);
             return true;
-        });
+        }, uploaded: length);
 
     /// <summary>Appends a byte array to an appender file.</summary>
     public Task AppendAsync(FileId appender, byte[] content, CancellationToken ct = default) =>
@@ -44,9 +43,8 @@ public sealed partial class FastDfsClient
         {
             var target = await Tracker.QueryUpdateAsync(appender, ct).ConfigureAwait(false);
             await GetStorage(target).ModifyAsync(appender, offset, content, length, ct).ConfigureAwait(false);
-            ClientTelemetry.CountUploaded(length);
             return true;
-        });
+        }, uploaded: length);
 
     /// <summary>Truncates (or zero-extends) an appender file to <paramref name="newSize"/>.</summary>
     public Task TruncateAsync(FileId appender, long newSize = 0, CancellationToken ct = default) =>

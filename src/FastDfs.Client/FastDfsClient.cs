@@ -74,14 +74,14 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
 
     /// <summary>Uploads a slave file of <paramref name="master"/> on the master's storage.</summary>
     public Task<FileId> UploadSlaveAsync(FileId master, string prefix, string? ext, Stream content, long length, IEnumerable<MetadataItem>? metadata = null, CancellationToken ct = default) =>
-        ObserveUploadAsync("upload_slave", length, async () =>
+        ObserveAsync("upload_slave", null, async () =>
         {
             var target = await Tracker.QueryUpdateAsync(master, ct).ConfigureAwait(false);
             var storage = GetStorage(target);
             var fileId = await storage.UploadSlaveAsync(master, prefix, NormalizeExt(ext), content, length, ct).ConfigureAwait(false);
             await SetMetadataAfterUploadAsync(storage, fileId, metadata, ct).ConfigureAwait(false);
             return fileId;
-        });
+        }, uploaded: length);
 
     /// <summary>Downloads a file (or a range: <paramref name="length"/> 0 = to the end) into <paramref name="destination"/>.</summary>
     public async Task<long> DownloadAsync(FileId fileId, Stream destination, long offset = 0, long length = 0, CancellationToken ct = default)
@@ -179,22 +179,18 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
     public Uri GetHttpUrl(FileId fileId, DateTimeOffset? expires = null)
     {
         var options = Options;
-        string baseUrl = options.HttpBaseUrl?.ToString().TrimEnd('/') ?? TrackerHttpBase(options);
-        string url = $"{baseUrl}/{fileId}";
+        // UriBuilder brackets an IPv6 host and leaves out port 80.
+        var url = options.HttpBaseUrl is { } baseUrl
+            ? new UriBuilder(baseUrl)
+            : new UriBuilder(Uri.UriSchemeHttp, options.Trackers[0].Host, options.HttpTrackerServerPort);
+        url.Path = $"{url.Path.TrimEnd('/')}/{fileId}";
         if (options.AntiStealSecretKey is { Length: > 0 } secret)
         {
             long ts = (expires ?? options.TimeProvider.GetUtcNow() + options.AntiStealTokenTtl).ToUnixTimeSeconds() - (long)options.AntiStealTokenTtl.TotalSeconds;
-            url += $"?token={Protocol.Http.AntiStealToken.Compute(fileId.ToString(), secret, ts)}&ts={ts}";
+            url.Query = $"token={Protocol.Http.AntiStealToken.Compute(fileId.ToString(), secret, ts)}&ts={ts}";
         }
 
-        return new Uri(url);
-    }
-
-    private static string TrackerHttpBase(FastDfsClientOptions options)
-    {
-        var tracker = options.Trackers[0];
-        string host = tracker.Host.Contains(':') ? $"[{tracker.Host}]" : tracker.Host;
-        return options.HttpTrackerServerPort == 80 ? $"http://{host}" : $"http://{host}:{options.HttpTrackerServerPort}";
+        return url.Uri;
     }
 
     /// <summary>Decodes what a file name carries (source, timestamp, size, crc32, flags) without any server.</summary>
@@ -221,7 +217,7 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
     }
 
     private Task<FileId> UploadCoreAsync(bool appender, Stream content, long length, string? ext, IEnumerable<MetadataItem>? metadata, string? group, CancellationToken ct) =>
-        ObserveUploadAsync(appender ? "upload_appender" : "upload", length, () => StoreAsync(appender, content, length, ext, metadata, group, ct));
+        ObserveAsync(appender ? "upload_appender" : "upload", null, () => StoreAsync(appender, content, length, ext, metadata, group, ct), uploaded: length);
 
     private async Task<FileId> StoreAsync(bool appender, Stream content, long length, string? ext, IEnumerable<MetadataItem>? metadata, string? group, CancellationToken ct)
     {
@@ -236,35 +232,24 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
         return fileId;
     }
 
-    /// <summary>Runs one operation inside its span and duration measurement (<see cref="FastDfsClientTelemetry"/>).</summary>
-    private static async Task<T> ObserveAsync<T>(string operation, FileId? fileId, Func<Task<T>> run)
+    /// <summary>
+    /// Runs one operation inside its span and duration measurement (<see cref="FastDfsClientTelemetry"/>). An operation on
+    /// no file (<paramref name="fileId"/> null) that returns one (an upload) tags its span with it; <paramref name="uploaded"/>
+    /// file bytes are counted when it succeeds.
+    /// </summary>
+    private static async Task<T> ObserveAsync<T>(string operation, FileId? fileId, Func<Task<T>> run, long uploaded = 0)
     {
         var observed = ClientTelemetry.Start(operation, fileId);
         try
         {
-            return await run().ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            observed.Fail(e);
-            throw;
-        }
-        finally
-        {
-            observed.End();
-        }
-    }
+            T result = await run().ConfigureAwait(false);
+            if (fileId is null && result is FileId made)
+            {
+                observed.SetFileId(made);
+            }
 
-    /// <summary><see cref="ObserveAsync"/> for an operation that makes a file of <paramref name="length"/> bytes.</summary>
-    private static async Task<FileId> ObserveUploadAsync(string operation, long length, Func<Task<FileId>> run)
-    {
-        var observed = ClientTelemetry.Start(operation, null);
-        try
-        {
-            var fileId = await run().ConfigureAwait(false);
-            observed.SetFileId(fileId);
-            ClientTelemetry.CountUploaded(length);
-            return fileId;
+            ClientTelemetry.CountUploaded(uploaded);
+            return result;
         }
         catch (Exception e)
         {

@@ -25,15 +25,9 @@ public sealed class ClientPackageTests
         var runningLog = new StringBuilder();
         try
         {
-            var (packExit, packLog) = await ProcessRunner.RunAsync("dotnet",
-                ["pack", "-c", "Release", Path.Combine(RepoPaths.Root, "src", "FastDfs.Client"), "-o", feed, $"-p:Version={Version}",
-                 "--artifacts-path", Path.Combine(root, "artifacts"), "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(10));
-            Assert.True(packExit == 0, "dotnet pack failed:\n" + packLog);
+            await ProcessRunner.PackAsync("FastDfs.Client", feed, Version, Path.Combine(root, "artifacts"));
             CheckPackageContents(Path.Combine(feed, $"FastDfs.Client.{Version}.nupkg"));
-            var (aspExit, aspLog) = await ProcessRunner.RunAsync("dotnet",
-                ["pack", "-c", "Release", Path.Combine(RepoPaths.Root, "src", "FastDfs.Client.AspNetCore"), "-o", feed, $"-p:Version={Version}",
-                 "--artifacts-path", Path.Combine(root, "artifacts"), "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(10));
-            Assert.True(aspExit == 0, "dotnet pack of FastDfs.Client.AspNetCore failed:\n" + aspLog);
+            await ProcessRunner.PackAsync("FastDfs.Client.AspNetCore", feed, Version, Path.Combine(root, "artifacts"));
             CheckAspNetCorePackage(Path.Combine(feed, $"FastDfs.Client.AspNetCore.{Version}.nupkg"));
 
             Directory.CreateDirectory(app);
@@ -162,8 +156,7 @@ public sealed class ClientPackageTests
     /// <summary>The client and the protocol it speaks for each target, its README, and nothing of the servers.</summary>
     private static void CheckPackageContents(string package)
     {
-        using var zip = ZipFile.OpenRead(package);
-        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        var (names, manifest) = Read(package);
         foreach (string framework in new[] { "net8.0", "net9.0", "net10.0" })
         {
             Assert.Contains($"lib/{framework}/FastDfs.Client.dll", names);
@@ -176,8 +169,6 @@ public sealed class ClientPackageTests
         {
             Assert.DoesNotContain(names, n => Path.GetFileName(n).StartsWith(server + ".", StringComparison.Ordinal));
         }
-        using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
-        string manifest = nuspec.ReadToEnd();
         Assert.DoesNotContain("FastDfs.Protocol", manifest); // inside, not a dependency a feed would have to serve
         Assert.Contains("System.IO.Hashing", manifest);
         // The protocol's pipes are a package of their own on .NET 8 only.
@@ -188,18 +179,23 @@ public sealed class ClientPackageTests
     /// <summary>The helpers alone, depending on the FastDfs.Client package (not on a protocol package).</summary>
     private static void CheckAspNetCorePackage(string package)
     {
-        using var zip = ZipFile.OpenRead(package);
-        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        var (names, manifest) = Read(package);
         foreach (string framework in new[] { "net8.0", "net9.0", "net10.0" })
         {
             Assert.Contains($"lib/{framework}/FastDfs.Client.AspNetCore.dll", names);
             Assert.DoesNotContain($"lib/{framework}/FastDfs.Client.dll", names);
         }
 
-        using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
-        string manifest = nuspec.ReadToEnd();
         Assert.Contains($"<dependency id=\"FastDfs.Client\" version=\"{Version}\"", manifest);
         Assert.DoesNotContain("FastDfs.Protocol", manifest);
+    }
+
+    /// <summary>The entry names of a package and its nuspec.</summary>
+    private static (HashSet<string> Names, string Manifest) Read(string package)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open());
+        return (zip.Entries.Select(e => e.FullName).ToHashSet(), nuspec.ReadToEnd());
     }
 
     private sealed record RuntimeInfo(string Runtime, string DependencyInjection);

@@ -16,7 +16,7 @@ public sealed class StockToolLinkTests
         await cluster.WaitForActiveAsync(1, ct);
         string bin = Path.Combine(cluster.Root, "bin");
         Directory.CreateDirectory(bin);
-        foreach (string tool in Cli.StockToolNames.Usage.Keys)
+        foreach (string tool in Cli.StockToolNames.Tools.Keys)
         {
             File.CreateSymbolicLink(Path.Combine(bin, tool), Path.Combine(AppContext.BaseDirectory, "fdfs"));
         }

@@ -19,10 +19,7 @@ public sealed class ToolAndSingleFileTests
         try
         {
             string feed = Path.Combine(root, "feed"), tools = Path.Combine(root, "tools");
-            var (packExit, packLog) = await ProcessRunner.RunAsync("dotnet",
-                ["pack", "-c", "Release", Path.Combine(RepoPaths.Root, "src", "FastDfs.Cli"), "-o", feed, $"-p:Version={Version}",
-                 "--artifacts-path", Path.Combine(root, "artifacts"), "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(10));
-            Assert.True(packExit == 0, "dotnet pack failed:\n" + packLog);
+            await ProcessRunner.PackAsync("FastDfs.Cli", feed, Version, Path.Combine(root, "artifacts"));
             var (installExit, installLog) = await ProcessRunner.RunAsync("dotnet",
                 ["tool", "install", "FastDfs.Cli", "--tool-path", tools, "--add-source", feed, "--version", Version], TimeSpan.FromMinutes(5), workingDirectory: root);
             Assert.True(installExit == 0, "dotnet tool install failed:\n" + installLog);

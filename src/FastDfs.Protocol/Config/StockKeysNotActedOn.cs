@@ -65,25 +65,23 @@ public static class StockKeysNotActedOn
         new("time_precision", "us", "no access log yet", IniFile.AccessLogSection),
     ];
 
-    /// <summary>The keys of <paramref name="keys"/> that <paramref name="ini"/> sets to another value than stock's sample conf.</summary>
-    public static IReadOnlyList<(IniEntry Entry, Key Key)> SetIn(IniFile ini, IReadOnlyList<Key> keys)
+    /// <summary>One warning for each key of <paramref name="keys"/> that <paramref name="ini"/> sets to another value than stock's sample conf.</summary>
+    public static IReadOnlyList<string> WarningsFor(IniFile ini, IReadOnlyList<Key> keys)
     {
-        var found = new List<(IniEntry, Key)>();
+        var warnings = new List<string>();
         foreach (var key in keys)
         {
             var section = key.Section.Length == 0 ? ini.Global : ini.GetSection(key.Section);
             if (section?.Find(key.Name) is { } entry && !SameValue(entry.Value, key.SampleValue))
             {
-                found.Add((entry, key));
+                warnings.Add($"{(key.Section.Length == 0 ? "" : $"[{key.Section}] ")}{entry.Key} = {entry.Value} " +
+                             $"({entry.File ?? "conf"}, line {entry.Line}) is not acted on by FastDFS.NET: {key.Why}");
             }
         }
 
-        return found;
+        // The shared empty array when there is nothing to say: configs are records, compared by their values.
+        return warnings.Count == 0 ? Array.Empty<string>() : warnings.ToArray();
     }
-
-    /// <summary>The warning for one such key.</summary>
-    public static string Warning(IniEntry entry, Key key) =>
-        $"{(key.Section.Length == 0 ? "" : $"[{key.Section}] ")}{entry.Key} = {entry.Value} ({entry.File ?? "conf"}, line {entry.Line}) is not acted on by FastDFS.NET: {key.Why}";
 
     private static bool SameValue(string value, string sample)
     {

@@ -405,7 +405,7 @@ public sealed record StorageConfig
             CompressBinlog = g.GetBool("compress_binlog", false),
             CompressBinlogTime = g.GetTime("compress_binlog_time", d.CompressBinlogTime),
             CheckStorePathMark = g.GetBool("check_store_path_mark", true),
-            NotActedOn = StockKeysNotActedOn.SetIn(ini, StockKeysNotActedOn.Storage).Select(f => StockKeysNotActedOn.Warning(f.Entry, f.Key)).ToArray(),
+            NotActedOn = StockKeysNotActedOn.WarningsFor(ini, StockKeysNotActedOn.Storage),
             HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
             Http = HttpConfig.FromIni(ini),
             ErrorLog = LogConfig.FromSection(ini.ErrorLog),

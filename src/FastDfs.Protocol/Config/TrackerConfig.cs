@@ -338,7 +338,7 @@ public sealed record TrackerConfig
             HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
             Http = HttpConfig.FromIni(ini),
             ErrorLog = LogConfig.FromSection(ini.ErrorLog),
-            NotActedOn = StockKeysNotActedOn.SetIn(ini, StockKeysNotActedOn.Tracker).Select(f => StockKeysNotActedOn.Warning(f.Entry, f.Key)).ToArray(),
+            NotActedOn = StockKeysNotActedOn.WarningsFor(ini, StockKeysNotActedOn.Tracker),
         };
     }
 

@@ -38,4 +38,13 @@ public static class ProcessRunner
 
         return (process.ExitCode, await stdout + await stderr);
     }
+
+    /// <summary><c>dotnet pack -c Release src/PROJECT -o FEED</c> with this version, build files under <paramref name="artifacts"/>; asserts it worked.</summary>
+    public static async Task PackAsync(string project, string feed, string version, string artifacts)
+    {
+        var (exit, log) = await RunAsync("dotnet",
+            ["pack", "-c", "Release", Path.Combine(RepoPaths.Root, "src", project), "-o", feed, $"-p:Version={version}",
+             "--artifacts-path", artifacts, "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(10));
+        Assert.True(exit == 0, $"dotnet pack of {project} failed:\n{log}");
+    }
 }
