@@ -18,14 +18,18 @@ namespace FastDfs.Storage;
 internal sealed class StorageContext : IDisposable
 {
     public StorageContext(StorageState state, TrunkStore trunk, Sync.ReplicationManager replication, Integrity.Scrubber scrubber,
-        Integrity.AntiEntropy antiEntropy)
+        Integrity.AntiEntropy antiEntropy, Logging.StorageAccessLog? accessLog)
     {
         State = state;
+        AccessLog = accessLog;
         Trunk = trunk;
         Replication = replication;
         Scrubber = scrubber;
         AntiEntropy = antiEntropy;
     }
+
+    /// <summary>The access log (<c>[access-log] enabled</c>), or null when it is off.</summary>
+    public Logging.StorageAccessLog? AccessLog { get; }
 
     /// <summary>Configuration, on-disk state, counters, group view and clock.</summary>
     public StorageState State { get; }
@@ -124,6 +128,7 @@ internal sealed class StorageContext : IDisposable
     public void Dispose()
     {
         State.Dispose();
+        AccessLog?.Dispose();
         Trunk.Dispose();
     }
 }

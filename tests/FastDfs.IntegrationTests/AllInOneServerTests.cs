@@ -52,6 +52,16 @@ public sealed class AllInOneServerTests
             Assert.Equal("all in one", await http.GetStringAsync($"http://127.0.0.1:{trackerHttpPort}/{id}", stop.Token));
             Assert.Contains("FastDFS.NET cluster", await http.GetStringAsync($"http://127.0.0.1:{trackerHttpPort}/", stop.Token));
             Assert.Contains($"dashboard http://127.0.0.1:{trackerHttpPort}/", output.ToString());
+
+            // Stock's log files, one per role, written in the foreground too (flushed on stop).
+            await stop.CancelAsync();
+            Assert.Equal(0, await server);
+            string trackerLog = await File.ReadAllTextAsync(Path.Combine(data, "tracker", "logs", "trackerd.log"));
+            string storageLog = await File.ReadAllTextAsync(Path.Combine(data, "storage", "logs", "storaged.log"));
+            Assert.Matches(@"(?m)^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] INFO - tracker listening on ", trackerLog);
+            Assert.Matches(@"(?m)^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] INFO - storage group1 listening on ", storageLog);
+            Assert.Contains("INFO - storage group1 stopped", storageLog);
+            Assert.DoesNotContain("storage group1 listening", trackerLog); // each role its own file
         }
         finally
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FastDfs.Protocol.Config;
+using FastDfs.ServerCore.Logging;
 using FastDfs.Storage.Hosting;
 using FastDfs.Tracker;
 using Microsoft.Extensions.DependencyInjection;
@@ -25,7 +26,8 @@ public static class ServerCommands
             var config = TrackerConfig.Load(result.GetValue(conf)!.FullName);
             ThrowIfDisabled(config.Disabled, result.GetValue(conf)!.FullName);
             Directory.CreateDirectory(config.BasePath);
-            return (config.LogLevel, services => services.AddFastDfsTracker(config));
+            return new Daemon(config.LogLevel, services => services.AddFastDfsTracker(config),
+                clock => new StockLogFileProvider(TrackerLog(config, clock), clock));
         }, result, ct));
         return command;
     }
@@ -38,7 +40,8 @@ public static class ServerCommands
         {
             var config = StorageConfig.Load(result.GetValue(conf)!.FullName);
             ThrowIfDisabled(config.Disabled, result.GetValue(conf)!.FullName);
-            return (config.LogLevel, services => services.AddFastDfsStorage(config));
+            return new Daemon(config.LogLevel, services => services.AddFastDfsStorage(config),
+                clock => new StockLogFileProvider(StorageLog(config, clock), clock));
         }, result, ct));
         return command;
     }
@@ -102,7 +105,13 @@ public static class ServerCommands
                 result.InvocationConfiguration.Output.WriteLine(
                     $"fdfs server: storage files http://127.0.0.1:{storage.HttpServerPort}/<file id>, metrics /metrics on both HTTP ports");
             }
-            return (tracker.LogLevel, services => services.AddFastDfsTracker(tracker).AddFastDfsStorage(storage));
+            return new Daemon(tracker.LogLevel, services => services.AddFastDfsTracker(tracker).AddFastDfsStorage(storage), clock =>
+            {
+                // One process, both roles: each writes its own stock log file, the shared parts (listeners...) the tracker's.
+                LogFile trackerLog = TrackerLog(tracker, clock), storageLog = StorageLog(storage, clock);
+                return new StockLogFileProvider([trackerLog, storageLog],
+                    category => category.StartsWith("FastDfs.Storage", StringComparison.Ordinal) ? storageLog : trackerLog, clock);
+            });
         }, result, ct));
         return command;
     }
@@ -150,14 +159,28 @@ public static class ServerCommands
         return (tracker, storage);
     }
 
-    private static async Task<int> RunDaemonAsync(
-        Func<(string LogLevel, Action<IServiceCollection> Register)> configure, ParseResult result, CancellationToken ct)
+    /// <summary>What a daemon command runs: its log level, its services and its stock log files.</summary>
+    private sealed record Daemon(string LogLevel, Action<IServiceCollection> Register, Func<TimeProvider, StockLogFileProvider> LogFiles);
+
+    /// <summary><c>base_path/logs/trackerd.log</c>, as stock's tracker.</summary>
+    private static LogFile TrackerLog(TrackerConfig config, TimeProvider clock) =>
+        new(Path.Combine(config.BasePath, "logs"), "trackerd", config.ErrorLog, clock);
+
+    /// <summary><c>base_path/logs/storaged.log</c>, as stock's storage.</summary>
+    private static LogFile StorageLog(StorageConfig config, TimeProvider clock) =>
+        new(Path.Combine(config.BasePath, "logs"), "storaged", config.ErrorLog, clock);
+
+    private static async Task<int> RunDaemonAsync(Func<Daemon> configure, ParseResult result, CancellationToken ct)
     {
         InlineSocketCompletions.EnableUnlessSet();
         try
         {
-            var (logLevel, register) = configure();
+            var (logLevel, register, logFiles) = configure();
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+            // The stock log file under base_path/logs, and the console for the foreground and containers. Disposed here, after
+            // the host, so that the last lines are written: the logger factory does not dispose a provider it was handed.
+            using var fileLog = logFiles(TimeProvider.System);
+            builder.Logging.AddProvider(fileLog);
             builder.Logging.AddSimpleConsole(o =>
             {
                 o.SingleLine = true;

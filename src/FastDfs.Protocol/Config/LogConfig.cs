@@ -27,16 +27,24 @@ public sealed record LogConfig
     public TimeOnly LogFileDeleteOldTime { get; init; } = new(1, 30);
 
     /// <summary>Reads the log keys from <paramref name="section"/>, typically <see cref="IniFile.ErrorLog"/>
-    /// or <c>ini.WithGlobalFallback("access-log")</c>.</summary>
-    public static LogConfig FromSection(IniSection section) => new()
+    /// or <c>ini.WithGlobalFallback("access-log")</c>. A conf written for FastDFS 5.x names the rotation
+    /// <c>rotate_{log}_log</c>, <c>{log}_log_rotate_time</c> and <c>rotate_{log}_log_size</c> (<paramref name="legacyName"/>
+    /// = <c>error</c> or <c>access</c>): those count where the 6.x key is absent (stock 6 ignores them).</summary>
+    public static LogConfig FromSection(IniSection section, string? legacyName = null)
     {
-        SyncLogBuffInterval = ConfigReading.PositiveOrDefault(section, "sync_log_buff_interval", Default.SyncLogBuffInterval),
-        LogFileRotateEveryday = section.GetBool("log_file_rotate_everyday", Default.LogFileRotateEveryday),
-        LogFileRotateTime = section.GetTime("log_file_rotate_time", Default.LogFileRotateTime),
-        LogFileCompressOld = section.GetBool("log_file_compress_old", Default.LogFileCompressOld),
-        LogFileCompressDaysBefore = section.GetInt("log_file_compress_days_before", Default.LogFileCompressDaysBefore),
-        LogFileRotateOnSize = Math.Min(section.GetBytes("log_file_rotate_on_size", 0), 64L << 30),
-        LogFileKeepDays = section.GetInt("log_file_keep_days", Default.LogFileKeepDays),
-        LogFileDeleteOldTime = section.GetTime("log_file_delete_old_time", Default.LogFileDeleteOldTime),
-    };
+        string Key(string current, string legacy) =>
+            legacyName is null || section.Contains(current) || !section.Contains(legacy) ? current : legacy;
+
+        return new()
+        {
+            SyncLogBuffInterval = ConfigReading.PositiveOrDefault(section, "sync_log_buff_interval", Default.SyncLogBuffInterval),
+            LogFileRotateEveryday = section.GetBool(Key("log_file_rotate_everyday", $"rotate_{legacyName}_log"), Default.LogFileRotateEveryday),
+            LogFileRotateTime = section.GetTime(Key("log_file_rotate_time", $"{legacyName}_log_rotate_time"), Default.LogFileRotateTime),
+            LogFileCompressOld = section.GetBool("log_file_compress_old", Default.LogFileCompressOld),
+            LogFileCompressDaysBefore = section.GetInt("log_file_compress_days_before", Default.LogFileCompressDaysBefore),
+            LogFileRotateOnSize = Math.Min(section.GetBytes(Key("log_file_rotate_on_size", $"rotate_{legacyName}_log_size"), 0), 64L << 30),
+            LogFileKeepDays = section.GetInt("log_file_keep_days", Default.LogFileKeepDays),
+            LogFileDeleteOldTime = section.GetTime("log_file_delete_old_time", Default.LogFileDeleteOldTime),
+        };
+    }
 }

@@ -12,7 +12,6 @@ public static class StockKeysNotActedOn
     public sealed record Key(string Name, string SampleValue, string Why, string Section = "");
 
     private const string Threads = "threads are .NET's (socket engine, thread pool), sized by the runtime";
-    private const string Logs = "the daemons log to the console (stdout) only: no log files to rotate, compress or delete";
 
     private static readonly Key[] Common =
     [
@@ -22,14 +21,6 @@ public static class StockKeysNotActedOn
         new("use_send_zc", "true", "no io_uring zero-copy send (downloads use sendfile)"),
         new("run_by_group", "", "the daemon keeps the user and group it was started with (use systemd's User=/Group=)"),
         new("run_by_user", "", "the daemon keeps the user and group it was started with (use systemd's User=/Group=)"),
-        new("sync_log_buff_interval", "1", Logs),
-        new("log_file_rotate_everyday", "true", Logs),
-        new("log_file_rotate_time", "00:00", Logs),
-        new("log_file_compress_old", "false", Logs),
-        new("log_file_compress_days_before", "7", Logs),
-        new("log_file_rotate_on_size", "0", Logs),
-        new("log_file_keep_days", "15", Logs),
-        new("log_file_delete_old_time", "01:30", Logs),
     ];
 
     /// <summary>tracker.conf's keys not acted on.</summary>
@@ -61,8 +52,6 @@ public static class StockKeysNotActedOn
         new("keep_alive", "0", "no FastDHT: duplicate files are stored as separate files"),
         new("compress_binlog", "true", "binlog files are kept uncompressed"),
         new("compress_binlog_time", "01:30", "binlog files are kept uncompressed"),
-        new("enabled", "false", "no access log yet", IniFile.AccessLogSection),
-        new("time_precision", "us", "no access log yet", IniFile.AccessLogSection),
     ];
 
     /// <summary>One warning for each key of <paramref name="keys"/> that <paramref name="ini"/> sets to another value than stock's sample conf.</summary>

@@ -408,12 +408,13 @@ public sealed record StorageConfig
             NotActedOn = StockKeysNotActedOn.WarningsFor(ini, StockKeysNotActedOn.Storage),
             HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
             Http = HttpConfig.FromIni(ini),
-            ErrorLog = LogConfig.FromSection(ini.ErrorLog),
-            AccessLogEnabled = accessLog?.GetBool("enabled", false) ?? false,
+            ErrorLog = LogConfig.FromSection(ini.ErrorLog, "error"),
+            // use_access_log: the 5.x key, for a conf without the 6.x section's.
+            AccessLogEnabled = accessLog?.Find("enabled") is not null ? accessLog.GetBool("enabled", false) : g.GetBool("use_access_log", false),
             AccessLogTimePrecision = accessLog?.GetString("time_precision") is "us" or "microsecond"
                 ? LogTimePrecision.Microsecond
                 : LogTimePrecision.Millisecond,
-            AccessLog = LogConfig.FromSection(ini.WithGlobalFallback(IniFile.AccessLogSection)),
+            AccessLog = LogConfig.FromSection(ini.WithGlobalFallback(IniFile.AccessLogSection), "access"),
         };
     }
 

@@ -337,7 +337,7 @@ public sealed record TrackerConfig
                 : defaults.ConnectionPoolMaxIdleTime,
             HttpServerPort = ConfigReading.Port(g, "http.server_port", DefaultHttpServerPort),
             Http = HttpConfig.FromIni(ini),
-            ErrorLog = LogConfig.FromSection(ini.ErrorLog),
+            ErrorLog = LogConfig.FromSection(ini.ErrorLog, "error"),
             NotActedOn = StockKeysNotActedOn.WarningsFor(ini, StockKeysNotActedOn.Tracker),
         };
     }

@@ -77,7 +77,7 @@ public sealed class StorageServer : IAsyncDisposable
             state.Binlog.Appended += replication.Pulse;
             var scrubber = new Integrity.Scrubber(state, trunk, loggerFactory.CreateLogger<Integrity.Scrubber>());
             var antiEntropy = new Integrity.AntiEntropy(state, replication, trunk, loggerFactory.CreateLogger<Integrity.AntiEntropy>());
-            return new StorageContext(state, trunk, replication, scrubber, antiEntropy);
+            return new StorageContext(state, trunk, replication, scrubber, antiEntropy, Logging.StorageAccessLog.CreateIfEnabled(config, clock));
         }
         catch
         {

@@ -102,6 +102,7 @@ internal sealed partial class StorageSession
     private async ValueTask SendFileRangeAsync(SafeFileHandle handle, long position, long count, string logicName)
     {
         Count(C.TotalDownloadBytes, count);
+        _replyBodyLength = count;
         if (count >= SendFileMinimum)
         {
             Count(C.TotalFileReadCount);

@@ -63,6 +63,7 @@ internal sealed partial class StorageSession
         PacketHeader.Response(length).WriteTo(span);
         response.Write(span[ProtocolConstants.HeaderSize..], ipSize);
         _output.Advance(ProtocolConstants.HeaderSize + length);
+        _replyBodyLength = length;
         return Errno.Ok;
     }
 

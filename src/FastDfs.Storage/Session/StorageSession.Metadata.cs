@@ -158,6 +158,7 @@ internal sealed partial class StorageSession
                 // Larger than we let metadata grow (a stock storage's file): sent as it is, from the disk.
                 long count = RandomAccess.GetLength(large);
                 _output.WriteResponseHeader(count);
+                _replyBodyLength = count;
                 await _connection.SendFileAsync(large, 0, count, _frames.Progress, Token).ConfigureAwait(false);
                 Count(C.SuccessGetMetaCount);
                 return Errno.Ok;
@@ -172,6 +173,7 @@ internal sealed partial class StorageSession
         int nul = Array.IndexOf(content, (byte)0);
         int length = nul >= 0 ? nul : content.Length;
         _output.WriteResponse(content.AsSpan(0, length));
+        _replyBodyLength = length;
         Count(C.SuccessGetMetaCount);
         return Errno.Ok;
     }

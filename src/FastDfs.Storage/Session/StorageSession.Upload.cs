@@ -226,6 +226,8 @@ internal sealed partial class StorageSession
     private void WriteStoredFileResponse(string logicName)
     {
         var response = new StoredFileResponse(_ctx.GroupName, logicName);
+        _accessName = logicName;
+        _replyBodyLength = response.Size;
         var span = _output.GetSpan(ProtocolConstants.HeaderSize + response.Size);
         PacketHeader.Response(response.Size).WriteTo(span);
         response.Write(span[ProtocolConstants.HeaderSize..]);

@@ -87,8 +87,24 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
         }
     }
 
-    void IFrameHandler.OnServed(PacketHeader request, byte status, long startedTimestamp) =>
+    void IFrameHandler.OnServed(PacketHeader request, byte status, long startedTimestamp)
+    {
         _ctx.Metrics?.RecordCommand(request.Cmd, status, startedTimestamp);
+        if (_ctx.AccessLog is { } accessLog && Logging.StorageAccessLog.ActionOf(request.Cmd) is { } action)
+        {
+            accessLog.Write(RemoteAddress, action, _accessName, status, startedTimestamp, request.BodyLength,
+                status == Errno.Ok ? _replyBodyLength : 0);
+        }
+
+        _accessName = null;
+        _replyBodyLength = 0;
+    }
+
+    /// <summary>The file the current request names or created (the access log's filename column).</summary>
+    private string? _accessName;
+
+    /// <summary>The body length of the current request's reply (the access log's resp_len, with the header added).</summary>
+    private long _replyBodyLength;
 
     private ValueTask<byte> DispatchAsync(PacketHeader request) => request.Cmd switch
     {
@@ -150,6 +166,7 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
             logicName = logicName[..nul];
         }
 
+        _accessName ??= logicName;
         if (!StoredFilePath.TryParse(logicName, _ctx.Paths.Count, out var stored))
         {
             throw new ProtocolException($"invalid file name '{logicName}'");

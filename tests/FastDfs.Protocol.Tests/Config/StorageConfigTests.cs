@@ -296,6 +296,31 @@ public class StorageConfigTests
     }
 
     [Fact]
+    public void The_log_rotation_keys_of_a_5x_conf_count_where_the_6x_keys_are_absent()
+    {
+        var c = Minimal("""
+            rotate_error_log = false
+            error_log_rotate_time = 03:15
+            rotate_error_log_size = 10MB
+            use_access_log = true
+            rotate_access_log = true
+            access_log_rotate_time = 04:00
+            rotate_access_log_size = 0
+            """);
+        Assert.False(c.ErrorLog.LogFileRotateEveryday);
+        Assert.Equal(new TimeOnly(3, 15), c.ErrorLog.LogFileRotateTime);
+        Assert.Equal(10L << 20, c.ErrorLog.LogFileRotateOnSize);
+        Assert.True(c.AccessLogEnabled);
+        Assert.True(c.AccessLog.LogFileRotateEveryday);
+        Assert.Equal(new TimeOnly(4, 0), c.AccessLog.LogFileRotateTime);
+
+        // The 6.x keys win, and [access-log] enabled wins over use_access_log.
+        var both = Minimal("rotate_error_log = false\nlog_file_rotate_everyday = true\nuse_access_log = true\n[access-log]\nenabled = false");
+        Assert.True(both.ErrorLog.LogFileRotateEveryday);
+        Assert.False(both.AccessLogEnabled);
+    }
+
+    [Fact]
     public void Base_path_and_tracker_server_are_required()
     {
         ConfAssert.ThrowsFor("base_path", () => Parse("tracker_server = 10.0.0.1:22122"));

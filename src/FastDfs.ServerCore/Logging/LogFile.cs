@@ -1,0 +1,410 @@
+using System.IO.Compression;
+using FastDfs.Protocol.Config;
+
+namespace FastDfs.ServerCore.Logging;
+
+/// <summary>How much of the second a log line's time stamp shows (stock's log time precision).</summary>
+public enum LogStampPrecision
+{
+    Second,
+    Millisecond,
+    Microsecond,
+}
+
+/// <summary>
+/// One log file the stock way (<c>base_path/logs/NAME.log</c>): lines <c>[yyyy-MM-dd HH:mm:ss] text</c> in local time,
+/// buffered and written every <c>sync_log_buff_interval</c> seconds (or when the buffer fills), renamed to
+/// <c>NAME.log.yyyyMMdd</c> every day at <c>log_file_rotate_time</c> and/or to <c>NAME.log.yyyyMMdd_HHmmss</c> when it
+/// reaches <c>log_file_rotate_on_size</c>, rotated files gzipped after <c>log_file_compress_days_before</c> days when
+/// <c>log_file_compress_old</c> is on, and deleted after <c>log_file_keep_days</c> days at <c>log_file_delete_old_time</c>.
+/// Writers never wait for the disk unless the buffer is full; the clock is the server's <see cref="TimeProvider"/>.
+/// </summary>
+public sealed class LogFile : IDisposable
+{
+    private const int BufferSize = 64 * 1024;
+
+    private readonly LogConfig _config;
+    private readonly TimeProvider _clock;
+    private readonly string? _header;
+    private readonly string _directory;
+    private readonly string _rotatedPrefix;
+    private readonly bool _rotateBySize;
+    private readonly Lock _gate = new();
+    private readonly byte[] _buffer = new byte[BufferSize];
+    private readonly ITimer _timer;
+    private int _buffered;
+    private FileStream? _file;
+    private long _fileLength;
+    private long _lastFlushTicks;
+    private DateTimeOffset _nextRotation;
+    private DateTimeOffset _nextCleanup;
+    private long _stampSecond = long.MinValue;
+    private readonly byte[] _stamp = new byte[20]; // "[yyyy-MM-dd HH:mm:ss"
+    private Task _housekeeping = Task.CompletedTask;
+    private bool _disposed;
+
+    /// <param name="directory">the logs folder (created when missing)</param>
+    /// <param name="name">the file's name without <c>.log</c>: <c>trackerd</c>, <c>storaged</c>, <c>storage_access</c></param>
+    /// <param name="header">a line written at the top of every new file (the access log's column names), or null</param>
+    public LogFile(string directory, string name, LogConfig config, TimeProvider clock, string? header = null)
+    {
+        _directory = directory;
+        _config = config;
+        _clock = clock;
+        _header = header;
+        Path = System.IO.Path.Combine(directory, name + ".log");
+        _rotatedPrefix = name + ".log.";
+        _rotateBySize = config.LogFileRotateOnSize > 0;
+        Directory.CreateDirectory(directory);
+        Open();
+        var now = clock.GetLocalNow();
+        _lastFlushTicks = clock.GetTimestamp();
+        _nextRotation = NextAt(now, config.LogFileRotateTime);
+        _nextCleanup = NextAt(now, config.LogFileDeleteOldTime);
+        _timer = clock.CreateTimer(_ => Tick(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>The current file (<c>base_path/logs/NAME.log</c>).</summary>
+    public string Path { get; }
+
+    /// <summary>Appends <c>[time] caption - text</c> (no caption part when <paramref name="caption"/> is null).</summary>
+    public void Append(DateTimeOffset localTime, LogStampPrecision precision, string? caption, ReadOnlySpan<char> text)
+    {
+        int captionBytes = caption is null ? 0 : caption.Length + 3;
+        int worst = 32 + captionBytes + System.Text.Encoding.UTF8.GetMaxByteCount(text.Length) + 1;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var line = Reserve(worst, out bool direct);
+            int n = WriteStamp(line, localTime, precision);
+            if (caption is not null)
+            {
+                n += System.Text.Encoding.ASCII.GetBytes(caption, line[n..]);
+                " - "u8.CopyTo(line[n..]);
+                n += 3;
+            }
+
+            n += System.Text.Encoding.UTF8.GetBytes(text, line[n..]);
+            line[n++] = (byte)'\n';
+            Commit(line[..n], direct);
+        }
+    }
+
+    /// <summary>Appends <c>[time] text</c> with UTF-8 text already composed (the access log: no string per line).</summary>
+    public void Append(DateTimeOffset localTime, LogStampPrecision precision, ReadOnlySpan<byte> utf8Text)
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var line = Reserve(32 + utf8Text.Length + 1, out bool direct);
+            int n = WriteStamp(line, localTime, precision);
+            utf8Text.CopyTo(line[n..]);
+            n += utf8Text.Length;
+            line[n++] = (byte)'\n';
+            Commit(line[..n], direct);
+        }
+    }
+
+    /// <summary>Writes the buffered lines to the file now (stop; tests).</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            FlushLocked();
+        }
+    }
+
+    /// <summary>The buffer's free tail for a line of at most <paramref name="length"/> bytes; a line longer than the
+    /// whole buffer gets an array of its own (<paramref name="direct"/>), written straight through.</summary>
+    private Span<byte> Reserve(int length, out bool direct)
+    {
+        if (length > BufferSize)
+        {
+            FlushLocked();
+            direct = true;
+            return new byte[length];
+        }
+
+        if (_buffered + length > BufferSize)
+        {
+            FlushLocked();
+        }
+
+        direct = false;
+        return _buffer.AsSpan(_buffered);
+    }
+
+    private void Commit(ReadOnlySpan<byte> line, bool direct)
+    {
+        if (direct)
+        {
+            WriteToFile(line);
+        }
+        else
+        {
+            _buffered += line.Length;
+        }
+    }
+
+    private int WriteStamp(Span<byte> destination, DateTimeOffset time, LogStampPrecision precision)
+    {
+        long second = time.Ticks / TimeSpan.TicksPerSecond;
+        if (second != _stampSecond)
+        {
+            // Formatted once per second: most lines of a busy server share it.
+            time.DateTime.TryFormat(_stamp.AsSpan(1), out _, "yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            _stamp[0] = (byte)'[';
+            _stampSecond = second;
+        }
+
+        _stamp.CopyTo(destination);
+        int n = _stamp.Length;
+        int fraction = (int)(time.Ticks % TimeSpan.TicksPerSecond);
+        if (precision == LogStampPrecision.Millisecond)
+        {
+            destination[n++] = (byte)'.';
+            (fraction / 10_000).TryFormat(destination[n..], out int w, "D3", System.Globalization.CultureInfo.InvariantCulture);
+            n += w;
+        }
+        else if (precision == LogStampPrecision.Microsecond)
+        {
+            destination[n++] = (byte)'.';
+            (fraction / 10).TryFormat(destination[n..], out int w, "D6", System.Globalization.CultureInfo.InvariantCulture);
+            n += w;
+        }
+
+        destination[n++] = (byte)']';
+        destination[n++] = (byte)' ';
+        return n;
+    }
+
+    private void FlushLocked()
+    {
+        _lastFlushTicks = _clock.GetTimestamp();
+        if (_buffered == 0)
+        {
+            return;
+        }
+
+        WriteToFile(_buffer.AsSpan(0, _buffered));
+        _buffered = 0;
+    }
+
+    private void WriteToFile(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            _file ??= OpenStream();
+            _file.Write(bytes);
+            _fileLength += bytes.Length;
+        }
+        catch (IOException)
+        {
+            // A full or failing disk loses log lines, never a request: the file is opened again at the next write.
+            _file?.Dispose();
+            _file = null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            _file = null;
+        }
+
+        if (_rotateBySize && _fileLength >= _config.LogFileRotateOnSize)
+        {
+            RotateLocked(_clock.GetLocalNow());
+        }
+    }
+
+    private void Open()
+    {
+        try
+        {
+            _file = OpenStream();
+        }
+        catch (IOException)
+        {
+            _file = null; // tried again at the next write
+        }
+    }
+
+    private FileStream OpenStream()
+    {
+        var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
+        _fileLength = stream.Length;
+        if (_fileLength == 0 && _header is not null)
+        {
+            byte[] header = System.Text.Encoding.UTF8.GetBytes(_header + "\n");
+            stream.Write(header);
+            _fileLength = header.Length;
+        }
+
+        return stream;
+    }
+
+    /// <summary>Once a second: the periodic flush, the daily rotation and the daily clean-up when their times come.</summary>
+    private void Tick()
+    {
+        var now = _clock.GetLocalNow();
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (_clock.GetElapsedTime(_lastFlushTicks).TotalSeconds >= _config.SyncLogBuffInterval)
+            {
+                FlushLocked();
+            }
+
+            if (_config.LogFileRotateEveryday && now >= _nextRotation)
+            {
+                FlushLocked();
+                RotateLocked(_nextRotation);
+                _nextRotation = NextAt(now, _config.LogFileRotateTime);
+            }
+
+            if (now >= _nextCleanup)
+            {
+                _nextCleanup = NextAt(now, _config.LogFileDeleteOldTime);
+                StartHousekeeping();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Renames the file to <c>NAME.log.yyyyMMdd</c> (or <c>..._HHmmss</c> with size rotation) and starts a new one. A
+    /// rotation in the first two minutes after midnight names the file after the day that ended. When the name is taken
+    /// the file is kept and written on (as stock does).
+    /// </summary>
+    /// <param name="now">the rotation's time: the scheduled one for the daily rotation (a late timer names the same day)</param>
+    private void RotateLocked(DateTimeOffset now)
+    {
+        if (!_rotateBySize && now.Hour == 0 && now.Minute <= 1)
+        {
+            now = now.AddSeconds(-120);
+        }
+
+        string rotated = System.IO.Path.Combine(_directory,
+            _rotatedPrefix + now.DateTime.ToString(_rotateBySize ? "yyyyMMdd_HHmmss" : "yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture));
+        if (File.Exists(rotated) || File.Exists(rotated + ".gz"))
+        {
+            return;
+        }
+
+        _file?.Dispose();
+        _file = null;
+        try
+        {
+            File.Move(Path, rotated);
+        }
+        catch (IOException)
+        {
+            // Gone (removed by hand) or not movable: start or continue the current name.
+        }
+
+        Open();
+        if (_config.LogFileCompressOld)
+        {
+            StartHousekeeping();
+        }
+    }
+
+    /// <summary>Compression and deletion of old rotated files, off the writers' and the timer's way (one pass at a time).</summary>
+    private void StartHousekeeping()
+    {
+        if (_housekeeping.IsCompleted)
+        {
+            var today = _clock.GetLocalNow().Date;
+            _housekeeping = Task.Run(() => CleanUp(today));
+        }
+    }
+
+    /// <summary>Gzips rotated files from <c>log_file_compress_days_before</c> days ago or earlier (when
+    /// <c>log_file_compress_old</c>), deletes those older than <c>log_file_keep_days</c> days (when above 0).</summary>
+    internal void CleanUp(DateTime today)
+    {
+        try
+        {
+            foreach (string path in Directory.EnumerateFiles(_directory, _rotatedPrefix + "*"))
+            {
+                // The pattern also matches NAME.log itself (DOS wildcard rules): the name is checked again here.
+                string fileName = System.IO.Path.GetFileName(path);
+                string suffix = fileName.Length > _rotatedPrefix.Length && fileName.StartsWith(_rotatedPrefix, StringComparison.Ordinal)
+                    ? fileName[_rotatedPrefix.Length..]
+                    : "";
+                if (suffix.Length < 8 || !DateTime.TryParseExact(suffix[..8], "yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture,
+                        System.Globalization.DateTimeStyles.None, out var day))
+                {
+                    continue;
+                }
+
+                if (_config.LogFileKeepDays > 0 && day < today.AddDays(-_config.LogFileKeepDays))
+                {
+                    File.Delete(path);
+                }
+                else if (_config.LogFileCompressOld && !suffix.EndsWith(".gz", StringComparison.Ordinal)
+                         && day <= today.AddDays(-Math.Max(0, _config.LogFileCompressDaysBefore)))
+                {
+                    Compress(path);
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Tried again at the next rotation or clean-up time.
+        }
+    }
+
+    private static void Compress(string path)
+    {
+        string target = path + ".gz";
+        string partial = target + ".tmp";
+        using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        using (var output = new FileStream(partial, FileMode.Create, FileAccess.Write))
+        using (var gzip = new GZipStream(output, CompressionLevel.Optimal))
+        {
+            source.CopyTo(gzip);
+        }
+
+        // Renamed into place whole, then the original removed: a crash leaves one complete copy at least.
+        File.Move(partial, target, overwrite: true);
+        File.Delete(path);
+    }
+
+    /// <summary>The next <paramref name="at"/> (local time of day) after <paramref name="now"/>.</summary>
+    private static DateTimeOffset NextAt(DateTimeOffset now, TimeOnly at)
+    {
+        var candidate = new DateTimeOffset(now.Date + at.ToTimeSpan(), now.Offset);
+        return candidate > now ? candidate : candidate.AddDays(1);
+    }
+
+    /// <summary>Waits for a compression or clean-up pass in progress (tests).</summary>
+    internal Task Housekeeping => _housekeeping;
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            FlushLocked();
+            _disposed = true;
+            _file?.Dispose();
+            _file = null;
+        }
+
+        _timer.Dispose();
+    }
+}
