@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Net;
+using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
 using FastDfs.ServerCore.Logging;
 using FastDfs.Storage.Hosting;
@@ -17,34 +19,97 @@ public static class ServerCommands
 {
     public const string DefaultDataFolder = "fastdfs-data";
 
-    public static Command CreateTracker()
+    public static Command CreateTracker() => CreateDaemonCommand("tracker", "tracker.conf", "Run a tracker from a stock tracker.conf", path =>
     {
-        var conf = new Argument<FileInfo>("tracker.conf") { Description = "stock tracker.conf" };
-        var command = new Command("tracker", "Run a tracker from a stock tracker.conf") { conf };
-        command.SetAction((result, ct) => RunDaemonAsync(() =>
+        var config = TrackerConfig.Load(path);
+        Directory.CreateDirectory(config.BasePath);
+        return new Daemon(config.LogLevel, services => services.AddFastDfsTracker(config),
+            clock => new StockLogFileProvider(TrackerLog(config, clock), clock), config.Disabled ? path : null,
+            new DaemonFiles("tracker", DaemonControl.PidFile(config.BasePath, "tracker"), LogPath(config.BasePath, "trackerd"),
+                ListenAddress(config.BindAddr, config.Port)));
+    });
+
+    public static Command CreateStorage() => CreateDaemonCommand("storage", "storage.conf", "Run a storage server from a stock storage.conf", path =>
+    {
+        var config = StorageConfig.Load(path);
+        return new Daemon(config.LogLevel, services => services.AddFastDfsStorage(config),
+            clock => new StockLogFileProvider(StorageLog(config, clock), clock), config.Disabled ? path : null,
+            new DaemonFiles("storage", DaemonControl.PidFile(config.BasePath, "storage"), LogPath(config.BasePath, "storaged"),
+                ListenAddress(config.BindAddr, config.Port)));
+    });
+
+    /// <summary>
+    /// <c>fdfs tracker|storage CONF [start|stop|restart|status] [-N]</c>: without an action the daemon runs in the
+    /// foreground (systemd units, containers, terminals); with one, as stock's <c>fdfs_trackerd</c> / <c>fdfs_storaged</c>
+    /// (<see cref="DaemonControl"/>). <c>-N</c> / <c>--no-daemon</c> keeps <c>start</c> in the foreground, as stock's.
+    /// </summary>
+    private static Command CreateDaemonCommand(string role, string confName, string description, Func<string, Daemon> load)
+    {
+        var conf = new Argument<FileInfo>(confName) { Description = $"stock {confName}" };
+        var action = new Argument<string?>("action")
         {
-            var config = TrackerConfig.Load(result.GetValue(conf)!.FullName);
-            ThrowIfDisabled(config.Disabled, result.GetValue(conf)!.FullName);
-            Directory.CreateDirectory(config.BasePath);
-            return new Daemon(config.LogLevel, services => services.AddFastDfsTracker(config),
-                clock => new StockLogFileProvider(TrackerLog(config, clock), clock));
-        }, result, ct));
+            Description = "start (detached), stop, restart or status, as stock's daemons; none = run in the foreground",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        action.AcceptOnlyFromAmong(DaemonControl.Actions);
+        var noDaemon = new Option<bool>("--no-daemon", "-N") { Description = "start in the foreground (stock's -N)" };
+        var command = new Command(role, description) { conf, action, noDaemon };
+        command.SetAction(async (result, ct) =>
+        {
+            string path = result.GetValue(conf)!.FullName;
+            var error = result.InvocationConfiguration.Error;
+            if (await LoadAsync(() => load(path), error).ConfigureAwait(false) is not { } daemon)
+            {
+                return ConfigErrorExitCode;
+            }
+
+            var files = daemon.Files!;
+            switch (result.GetValue(action))
+            {
+                case null:
+                    return await RunDaemonAsync(daemon, result, ct).ConfigureAwait(false);
+                case "start" when result.GetValue(noDaemon):
+                    return await RunDaemonAsync(daemon, result, ct).ConfigureAwait(false);
+                case "start":
+                    return await StartDetachedAsync(daemon, path, error, ct).ConfigureAwait(false);
+                case "stop":
+                    return await DaemonControl.StopAsync(files.PidFile, files.Listen, error, quiet: false, ct).ConfigureAwait(false);
+                case "restart":
+                    int stopped = await DaemonControl.StopAsync(files.PidFile, files.Listen, error, quiet: true, ct).ConfigureAwait(false);
+                    if (stopped is not (0 or Errno.ENOENT or DaemonControl.ESRCH))
+                    {
+                        return stopped;
+                    }
+
+                    if (stopped == 0)
+                    {
+                        await error.WriteLineAsync("starting ...").ConfigureAwait(false);
+                    }
+
+                    return await StartDetachedAsync(daemon, path, error, ct).ConfigureAwait(false);
+                default:
+                    return await DaemonControl.StatusAsync(files.PidFile, result.InvocationConfiguration.Output).ConfigureAwait(false);
+            }
+        });
         return command;
     }
 
-    public static Command CreateStorage()
+    private static async Task<int> StartDetachedAsync(Daemon daemon, string conf, TextWriter error, CancellationToken ct)
     {
-        var conf = new Argument<FileInfo>("storage.conf") { Description = "stock storage.conf" };
-        var command = new Command("storage", "Run a storage server from a stock storage.conf") { conf };
-        command.SetAction((result, ct) => RunDaemonAsync(() =>
+        if (daemon.DisabledBy is { } disabledConf)
         {
-            var config = StorageConfig.Load(result.GetValue(conf)!.FullName);
-            ThrowIfDisabled(config.Disabled, result.GetValue(conf)!.FullName);
-            return new Daemon(config.LogLevel, services => services.AddFastDfsStorage(config),
-                clock => new StockLogFileProvider(StorageLog(config, clock), clock));
-        }, result, ct));
-        return command;
+            await error.WriteLineAsync(DisabledMessage(disabledConf)).ConfigureAwait(false);
+            return DisabledExitCode;
+        }
+
+        var files = daemon.Files!;
+        return await DaemonControl.StartAsync(files.Role, conf, files.PidFile, files.LogFile, error, ct).ConfigureAwait(false);
     }
+
+    private static IPEndPoint ListenAddress(string bindAddr, int port) =>
+        new(string.IsNullOrEmpty(bindAddr) ? IPAddress.Any : IPAddress.Parse(bindAddr), port);
+
+    private static string LogPath(string basePath, string name) => Path.Combine(basePath, "logs", name + ".log");
 
     public static Command CreateServer()
     {
@@ -79,7 +144,7 @@ public static class ServerCommands
         {
             data, trackerPort, storagePort, group, trackerHttpPort, storageHttpPort, uploadSecret, trunk,
         };
-        command.SetAction((result, ct) => RunDaemonAsync(() =>
+        command.SetAction(async (result, ct) => await LoadAsync(() =>
         {
             var (tracker, storage) = AllInOne(result.GetValue(data)!.FullName, result.GetValue(trackerPort),
                 result.GetValue(storagePort), result.GetValue(group)!);
@@ -111,8 +176,10 @@ public static class ServerCommands
                 LogFile trackerLog = TrackerLog(tracker, clock), storageLog = StorageLog(storage, clock);
                 return new StockLogFileProvider([trackerLog, storageLog],
                     category => category.StartsWith("FastDfs.Storage", StringComparison.Ordinal) ? storageLog : trackerLog, clock);
-            });
-        }, result, ct));
+            }, DisabledBy: null, Files: null);
+        }, result.InvocationConfiguration.Error).ConfigureAwait(false) is { } daemon
+            ? await RunDaemonAsync(daemon, result, ct).ConfigureAwait(false)
+            : ConfigErrorExitCode);
         return command;
     }
 
@@ -159,8 +226,12 @@ public static class ServerCommands
         return (tracker, storage);
     }
 
-    /// <summary>What a daemon command runs: its log level, its services and its stock log files.</summary>
-    private sealed record Daemon(string LogLevel, Action<IServiceCollection> Register, Func<TimeProvider, StockLogFileProvider> LogFiles);
+    /// <summary>What a daemon command runs: its log level, its services, its stock log files, the conf that disables it (if
+    /// one does) and, for a tracker or storage of its own conf, its pid file, log file and listen address.</summary>
+    private sealed record Daemon(string LogLevel, Action<IServiceCollection> Register, Func<TimeProvider, StockLogFileProvider> LogFiles,
+        string? DisabledBy, DaemonFiles? Files);
+
+    private sealed record DaemonFiles(string Role, string PidFile, string LogFile, IPEndPoint Listen);
 
     /// <summary><c>base_path/logs/trackerd.log</c>, as stock's tracker.</summary>
     private static LogFile TrackerLog(TrackerConfig config, TimeProvider clock) =>
@@ -170,22 +241,67 @@ public static class ServerCommands
     private static LogFile StorageLog(StorageConfig config, TimeProvider clock) =>
         new(Path.Combine(config.BasePath, "logs"), "storaged", config.ErrorLog, clock);
 
-    private static async Task<int> RunDaemonAsync(Func<Daemon> configure, ParseResult result, CancellationToken ct)
+    /// <summary>Exit code of a configuration that does not load.</summary>
+    private const int ConfigErrorExitCode = 2;
+
+    /// <summary>Loads a daemon's configuration, or prints why it does not load (null).</summary>
+    private static async Task<Daemon?> LoadAsync(Func<Daemon> load, TextWriter error)
     {
+        try
+        {
+            return load();
+        }
+        catch (ConfigException ex)
+        {
+            await error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs a daemon in this process until it is stopped (SIGTERM, Ctrl+C, the token).</summary>
+    private static async Task<int> RunDaemonAsync(Daemon daemon, ParseResult result, CancellationToken ct)
+    {
+        var (logLevel, register, logFiles, disabledBy, files) = daemon;
+        if (disabledBy is not null)
+        {
+            await result.InvocationConfiguration.Error.WriteLineAsync(DisabledMessage(disabledBy)).ConfigureAwait(false);
+            return DisabledExitCode;
+        }
+
+        if (files is not null && DaemonControl.RunningPid(files.PidFile) is { } running)
+        {
+            await result.InvocationConfiguration.Error.WriteLineAsync($"process already running, pid: {running} ({files.PidFile})").ConfigureAwait(false);
+            return Errno.EEXIST;
+        }
+
+        bool detached = DaemonControl.IsDaemonChild;
+        if (detached)
+        {
+            DaemonControl.Detach();
+        }
+
         InlineSocketCompletions.EnableUnlessSet();
         try
         {
-            var (logLevel, register, logFiles) = configure();
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
             // The stock log file under base_path/logs, and the console for the foreground and containers. Disposed here, after
             // the host, so that the last lines are written: the logger factory does not dispose a provider it was handed.
             using var fileLog = logFiles(TimeProvider.System);
             builder.Logging.AddProvider(fileLog);
-            builder.Logging.AddSimpleConsole(o =>
+            if (!detached)
             {
-                o.SingleLine = true;
-                o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-            });
+                builder.Logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+                });
+            }
+
             builder.Logging.SetMinimumLevel(ToLogLevel(logLevel));
             // The embedded Kestrel hosts would print "Now listening on: http://..." for the FastDFS TCP ports;
             // the tracker and storage log their own listen lines instead.
@@ -205,18 +321,31 @@ public static class ServerCommands
                 builder.Services.AddHostedService<NotifySocket>();
             }
             using var host = builder.Build();
-            await host.RunAsync(ct).ConfigureAwait(false);
+            if (files is not null)
+            {
+                // Written once the ports listen: `start` waits for it, `stop` and `status` read it.
+                host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => DaemonControl.WritePidFile(files.PidFile));
+            }
+
+            // Made before the run: RunAsync disposes the host (and its logger factory) when it ends, failed or not.
+            var daemonLog = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("FastDfs.Daemon");
+            try
+            {
+                await host.RunAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (LogFatal(daemonLog, e))
+            {
+                throw; // not reached: the filter logs and lets the failure go on
+            }
+            finally
+            {
+                if (files is not null)
+                {
+                    DaemonControl.RemovePidFile(files.PidFile);
+                }
+            }
+
             return 0;
-        }
-        catch (DisabledByConfigException ex)
-        {
-            await result.InvocationConfiguration.Error.WriteLineAsync(ex.Message).ConfigureAwait(false);
-            return DisabledExitCode;
-        }
-        catch (ConfigException ex)
-        {
-            await result.InvocationConfiguration.Error.WriteLineAsync($"configuration error: {ex.Message}").ConfigureAwait(false);
-            return 2;
         }
         catch (IOException ex)
         {
@@ -228,15 +357,19 @@ public static class ServerCommands
     /// <summary>Stock daemons exit with ECANCELED when their .conf says <c>disabled = true</c>.</summary>
     public const int DisabledExitCode = 125;
 
-    private static void ThrowIfDisabled(bool disabled, string path)
+    /// <summary>Writes why the daemon ends to its log file (a detached daemon has no terminal to print it on); false, so
+    /// that the failure goes on as it would.</summary>
+    private static bool LogFatal(ILogger daemonLog, Exception e)
     {
-        if (disabled)
+        if (e is not OperationCanceledException)
         {
-            throw new DisabledByConfigException($"conf file \"{path}\" has disabled = true: not starting");
+            daemonLog.LogCritical(e, "exit abnormally: {Message}", e.Message);
         }
+
+        return false;
     }
 
-    private sealed class DisabledByConfigException(string message) : Exception(message);
+    private static string DisabledMessage(string conf) => $"conf file \"{conf}\" has disabled = true: not starting";
 
     /// <summary>Maps stock log_level names (syslog style) to Microsoft.Extensions.Logging levels.</summary>
     public static LogLevel ToLogLevel(string stockLevel) => stockLevel.Trim().ToLowerInvariant() switch

@@ -5,7 +5,7 @@ namespace FastDfs.ServerCore.Logging;
 /// <summary>
 /// Writes the daemons' log lines to their stock log files (<c>trackerd.log</c>, <c>storaged.log</c>) as stock does:
 /// <c>[yyyy-MM-dd HH:mm:ss] INFO - text</c>. The level filter is the host's (<c>log_level</c>); an exception follows its
-/// line. The all-in-one server routes each category to its role's file.
+/// line; warnings and errors wait for the periodic flush, other lines are written at once. The all-in-one server routes each category to its role's file.
 /// </summary>
 public sealed class StockLogFileProvider : ILoggerProvider
 {
@@ -67,9 +67,11 @@ public sealed class StockLogFileProvider : ILoggerProvider
             }
 
             file.Append(clock.GetLocalNow(), LogStampPrecision.Second, Caption(logLevel), message);
-            if (logLevel == LogLevel.Critical)
+            // As stock: DEBUG, INFO and CRIT lines are written at once (the rare lines an operator waits for: started,
+            // listening, joined; or the last words), WARNING and ERROR lines buffered (a failing disk can log many).
+            if (logLevel is LogLevel.Trace or LogLevel.Debug or LogLevel.Information or LogLevel.Critical)
             {
-                file.Flush(); // the process may be about to end
+                file.Flush();
             }
         }
     }
