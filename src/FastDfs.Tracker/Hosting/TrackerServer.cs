@@ -223,7 +223,6 @@ public sealed class TrackerServer : IAsyncDisposable
             await _http.DisposeAsync().ConfigureAwait(false);
         }
 
-        _logger.LogInformation("tracker stopped");
         return true;
     }
 
