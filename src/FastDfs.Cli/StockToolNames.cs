@@ -1,15 +1,20 @@
 namespace FastDfs.Cli;
 
+using FastDfs.Cli.StockTools;
+
 /// <summary>
 /// Busybox-style drop-in for the stock C tools: a link to <c>fdfs</c> named like a stock tool (<c>fdfs_upload_file</c>,
-/// <c>fdfs_download_file</c>, ...) takes that tool's arguments and runs the matching <c>fdfs</c> command, which prints
-/// what the stock tool prints (docs/compatibility.md, "Drop-in for the stock tools").
+/// <c>fdfs_download_file</c>, ...) takes that tool's arguments and prints what the stock tool prints
+/// (docs/compatibility.md, "Drop-in for the stock tools"). Most tools run the matching <c>fdfs</c> command
+/// (<see cref="Translate"/>); the test programs, the stat tools and fdfs_crc32 have a runner of their own
+/// (<see cref="Tool.Runner"/>, in <see cref="StockTools"/>).
 /// </summary>
 public static class StockToolNames
 {
     /// <param name="Usage">the arguments of the tool's <c>Usage:</c> line</param>
     /// <param name="FailurePrefix">what its failure lines print before <c>error no: N, error info: ...</c></param>
-    public sealed record Tool(string Usage, string FailurePrefix = "");
+    /// <param name="Runner">runs the tool itself (its own arguments and output) instead of an <c>fdfs</c> command</param>
+    public sealed record Tool(string Usage, string FailurePrefix = "", StockToolRunner? Runner = null);
 
     /// <summary>The tools a link can be named after.</summary>
     public static IReadOnlyDictionary<string, Tool> Tools { get; } = new Dictionary<string, Tool>(StringComparer.Ordinal)
@@ -21,7 +26,15 @@ public static class StockToolNames
         ["fdfs_file_info"] = new("<config_file> <file_id>", "query file info fail, "),
         ["fdfs_append_file"] = new("<config_file> <appender_file_id> <local_filename>", "append file fail, "),
         ["fdfs_regenerate_filename"] = new("<config_file> <appender_file_id>"), // its line names the file: FailurePrefixOf
-        ["fdfs_monitor"] = new("<config_file> [-h <tracker_server>] [list|delete <group_name> [storage_id]]"),
+        ["fdfs_monitor"] = new("<client_cfg_file> [-h <tracker_server>] [list|delete|set_trunk_server <group_name> [storage_id]]"),
+        ["fdfs_crc32"] = new("<filename>", Runner: Crc32Tool.RunAsync),
+        ["fdfs_test"] = new("<config_file> <operation>", Runner: run => TestTool.RunAsync(run, fileIdApi: false)),
+        ["fdfs_test1"] = new("<config_file> <operation>", Runner: run => TestTool.RunAsync(run, fileIdApi: true)),
+        ["fdfs_appender_test"] = new("<config_file> <local_filename> [FILE | BUFF | CALLBACK]", Runner: run => AppenderTestTool.RunAsync(run, fileIdApi: false)),
+        ["fdfs_appender_test1"] = new("<config_file> <local_filename> [FILE | BUFF | CALLBACK]", Runner: run => AppenderTestTool.RunAsync(run, fileIdApi: true)),
+        ["fdfs_tracker_stat"] = new("[-c config_filename] [-A | -N] [-L | -F] [-d]", Runner: StatTools.TrackerStatAsync),
+        ["fdfs_storage_stat"] = new("[-c config_filename] [-A | -N] [-T | -t] [-d]", Runner: StatTools.StorageStatAsync),
+        ["fdfs_volumn_stat"] = new("[-c config_filename] [-A | -N | -F] [-D | -d] [-T | -t]", Runner: StatTools.VolumeStatAsync),
     };
 
     /// <summary>Set at start when started as a stock tool: the text its failure lines begin with (empty for <c>fdfs</c> itself).</summary>
@@ -62,13 +75,15 @@ public static class StockToolNames
     public static string[]? Translate(string invokedPath, IReadOnlyList<string> args, out string? usage)
     {
         string tool = Path.GetFileName(invokedPath);
-        usage = Tools.TryGetValue(tool, out var known) ? $"Usage: {invokedPath} {known.Usage}" : null;
-        if (usage is null || args.Count < 1)
+        usage = !Tools.TryGetValue(tool, out var known) ? null
+            : tool == "fdfs_monitor" ? MonitorUsage(invokedPath)
+            : $"Usage: {invokedPath} {known.Usage}";
+        if (usage is null || (args.Count < 1 && tool != "fdfs_monitor"))
         {
             return null;
         }
 
-        string conf = args[0];
+        string conf = args.Count > 0 ? args[0] : DefaultClientConfig;
         string[]? translated = (tool, args.Count) switch
         {
             // A storage address / store path given to fdfs_upload_file is a hint the tracker's choice replaces.
@@ -87,14 +102,39 @@ public static class StockToolNames
         return translated is null ? null : [.. translated, "--config", conf];
     }
 
+    /// <summary>Where the stock tools read client.conf when not told.</summary>
+    public const string DefaultClientConfig = "/etc/fdfs/client.conf";
+
+    /// <summary>fdfs_monitor's usage text (it prints it on stdout, with a blank line before).</summary>
+    internal static string MonitorUsage(string invokedPath) =>
+        $"\nUsage:\n  {invokedPath} <client_cfg_file> [-h <tracker_server>]\n  [list|delete|set_trunk_server <group_name> [storage_id]]\n\n" +
+        $"Note:\n  the tracker server format: host[:port], the tracker default port is {Protocol.ProtocolConstants.DefaultTrackerPort}\n" +
+        $"  {invokedPath} without parameter equals: {invokedPath} {DefaultClientConfig}\n";
+
+    /// <summary>
+    /// fdfs_monitor's arguments: <c>[conf] [-h tracker | -htracker] [op [group [storage_id]]]</c>, the operation <c>list</c>
+    /// when none is given.
+    /// </summary>
     private static string[]? Monitor(IReadOnlyList<string> args)
     {
         var rest = args.Skip(1).ToList();
         var tracker = new List<string>();
-        if (rest.Count >= 2 && rest[0] == "-h")
+        if (rest.Count >= 1 && rest[0].StartsWith("-h", StringComparison.Ordinal))
         {
-            tracker = ["--tracker", rest[1]];
-            rest = rest.Skip(2).ToList();
+            if (rest[0].Length > 2)
+            {
+                tracker = ["--tracker", rest[0][2..]];
+                rest = rest.Skip(1).ToList();
+            }
+            else if (rest.Count >= 2)
+            {
+                tracker = ["--tracker", rest[1]];
+                rest = rest.Skip(2).ToList();
+            }
+            else
+            {
+                return null;
+            }
         }
 
         return rest.Count <= 3 ? ["monitor", .. rest, .. tracker] : null;

@@ -101,7 +101,8 @@ public sealed partial class TrackerClient : IDisposable, IAsyncDisposable
         FdfsCommand.QueryStoreWithoutGroupAll or FdfsCommand.QueryStoreWithGroupAll or
         FdfsCommand.QueryFetchOne or FdfsCommand.QueryFetchAll or FdfsCommand.QueryUpdate or
         FdfsCommand.ServerListAllGroups or FdfsCommand.ServerListOneGroup or FdfsCommand.ServerListStorage or
-        FdfsCommand.ServerGetLeader or FdfsCommand.StorageParameterReq or FdfsCommand.ActiveTest
+        FdfsCommand.ServerGetLeader or FdfsCommand.StorageParameterReq or FdfsCommand.ActiveTest or
+        FdfsCommand.ServerTrackerClusterStat or FdfsCommand.ServerStorageClusterStat or FdfsCommand.ServerStorageVolumeStat
         ? RetryPolicy.Idempotent
         : RetryPolicy.IfNothingSent;
 

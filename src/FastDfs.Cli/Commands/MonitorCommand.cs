@@ -8,17 +8,18 @@ using FastDfs.Protocol.Messages;
 namespace FastDfs.Cli.Commands;
 
 /// <summary>
-/// <c>monitor [list [group]]</c> and <c>monitor delete &lt;group&gt; [&lt;storage_id&gt;]</c>: fdfs_monitor's commands
-/// with its output text (see <see cref="MonitorFormat"/>). Unlike stock, a failed delete exits with the errno.
+/// <c>monitor [list [group]]</c>, <c>monitor delete &lt;group&gt; [&lt;storage_id&gt;]</c> and
+/// <c>monitor set_trunk_server &lt;group&gt; [&lt;storage_id&gt;]</c>: fdfs_monitor's commands with its output text (see
+/// <see cref="MonitorFormat"/>). Unlike stock, a failed delete or set_trunk_server exits with the errno.
 /// </summary>
 internal static class MonitorCommand
 {
     public static Command Create()
     {
-        var (command, connection) = ClientConnection.NewCommand("monitor", "Cluster view and admin like fdfs_monitor: [list [group]] | delete <group> [<storage_id>]");
-        var operation = new Argument<string?>("operation") { Description = "list (default) or delete", Arity = ArgumentArity.ZeroOrOne };
-        var group = new Argument<string?>("group") { Description = "group name (list: only this group; delete: the group)", Arity = ArgumentArity.ZeroOrOne };
-        var storageId = new Argument<string?>("storage_id") { Description = "delete: the storage to remove (without it the whole group is removed)", Arity = ArgumentArity.ZeroOrOne };
+        var (command, connection) = ClientConnection.NewCommand("monitor", "Cluster view and admin like fdfs_monitor: [list [group]] | delete <group> [<storage_id>] | set_trunk_server <group> [<storage_id>]");
+        var operation = new Argument<string?>("operation") { Description = "list (default), delete or set_trunk_server", Arity = ArgumentArity.ZeroOrOne };
+        var group = new Argument<string?>("group") { Description = "group name (list: only this group; delete, set_trunk_server: the group)", Arity = ArgumentArity.ZeroOrOne };
+        var storageId = new Argument<string?>("storage_id") { Description = "delete: the storage to remove (without it the whole group is removed); set_trunk_server: the new trunk server (without it the leader keeps or elects one)", Arity = ArgumentArity.ZeroOrOne };
         command.Add(operation);
         command.Add(group);
         command.Add(storageId);
@@ -31,21 +32,24 @@ internal static class MonitorCommand
     internal static async Task<int> RunAsync(
         FastDfsClient client, string op, string? groupName, string? storageId, TextWriter output, TimeZoneInfo zone, CancellationToken ct)
     {
-        if (op is not ("list" or "delete"))
+        if (op is not ("list" or "delete" or "set_trunk_server"))
         {
-            throw new ArgumentException($"invalid monitor command '{op}': expected list or delete");
+            throw new ArgumentException($"invalid monitor command '{op}': expected list, delete or set_trunk_server");
         }
 
-        if (op == "delete" && groupName == null)
+        if (op != "list" && groupName == null)
         {
-            throw new ArgumentException("monitor delete needs a group name");
+            throw new ArgumentException($"monitor {op} needs a group name");
         }
 
         var (index, tracker) = await ReachableTrackerAsync(client.Options, ct);
         await output.WriteAsync(MonitorFormat.Preamble(client.Options.Trackers.Count, index, tracker.ToString()));
-        return op == "list"
-            ? await ListAsync(client, tracker, groupName, output, zone, ct)
-            : await DeleteAsync(client, groupName!, storageId, output, ct);
+        return op switch
+        {
+            "list" => await ListAsync(client, tracker, groupName, output, zone, ct),
+            "delete" => await DeleteAsync(client, groupName!, storageId, output, ct),
+            _ => await SetTrunkServerAsync(client, groupName!, storageId ?? "", output, ct),
+        };
     }
 
     /// <summary>The first tracker (in configuration order) that accepts a TCP connection.</summary>
@@ -186,6 +190,28 @@ internal static class MonitorCommand
         }
 
         await output.WriteLineAsync($"{what} success");
+        return 0;
+    }
+
+    /// <summary>
+    /// fdfs_monitor's set_trunk_server: sent to each tracker in turn until the leader answers; prints the new trunk server
+    /// (stock's line: the group and the id asked for, empty when none was given).
+    /// </summary>
+    private static async Task<int> SetTrunkServerAsync(FastDfsClient client, string group, string storageId, TextWriter output, CancellationToken ct)
+    {
+        string what = $"set trunk server {group}::{storageId}";
+        string trunkServer;
+        try
+        {
+            trunkServer = await client.Tracker.SetTrunkServerAsync(group, storageId, ct);
+        }
+        catch (FastDfsException ex) when (ex.IsServerError)
+        {
+            await output.WriteLineAsync($"{what} fail, {FastDfsException.FormatErrno(ex.ErrorCode)}");
+            return ex.ErrorCode;
+        }
+
+        await output.WriteLineAsync($"{what} success, new trunk server: {trunkServer}");
         return 0;
     }
 }
