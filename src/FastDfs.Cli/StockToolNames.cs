@@ -27,6 +27,8 @@ public static class StockToolNames
         ["fdfs_append_file"] = new("<config_file> <appender_file_id> <local_filename>", "append file fail, "),
         ["fdfs_regenerate_filename"] = new("<config_file> <appender_file_id>"), // its line names the file: FailurePrefixOf
         ["fdfs_monitor"] = new("<client_cfg_file> [-h <tracker_server>] [list|delete|set_trunk_server <group_name> [storage_id]]"),
+        ["fdfs_trackerd"] = new("[options] <config_file> [start | stop | restart | status]"),
+        ["fdfs_storaged"] = new("[options] <config_file> [start | stop | restart | status]"),
         ["fdfs_crc32"] = new("<filename>", Runner: Crc32Tool.RunAsync),
         ["fdfs_test"] = new("<config_file> <operation>", Runner: run => TestTool.RunAsync(run, fileIdApi: false)),
         ["fdfs_test1"] = new("<config_file> <operation>", Runner: run => TestTool.RunAsync(run, fileIdApi: true)),
@@ -77,7 +79,13 @@ public static class StockToolNames
         string tool = Path.GetFileName(invokedPath);
         usage = !Tools.TryGetValue(tool, out var known) ? null
             : tool == "fdfs_monitor" ? MonitorUsage(invokedPath)
+            : tool is "fdfs_trackerd" or "fdfs_storaged" ? DaemonUsage(invokedPath, known.Usage)
             : $"Usage: {invokedPath} {known.Usage}";
+        if (tool is "fdfs_trackerd" or "fdfs_storaged" && usage is not null)
+        {
+            return Daemon(tool == "fdfs_trackerd" ? "tracker" : "storage", args);
+        }
+
         if (usage is null || (args.Count < 1 && tool != "fdfs_monitor"))
         {
             return null;
@@ -101,6 +109,44 @@ public static class StockToolNames
         };
         return translated is null ? null : [.. translated, "--config", conf];
     }
+
+    /// <summary>
+    /// fdfs_trackerd / fdfs_storaged: <c>[-N | --no-daemon] [-V | --version] CONF [start|stop|restart|status]</c>, as stock's
+    /// daemons; without an action they start detached, as stock's do (<c>fdfs tracker CONF</c> alone runs in the foreground).
+    /// </summary>
+    private static string[]? Daemon(string role, IReadOnlyList<string> args)
+    {
+        var positional = new List<string>();
+        bool foreground = false;
+        foreach (string arg in args)
+        {
+            switch (arg)
+            {
+                case "-V" or "--version":
+                    return ["--version"];
+                case "-N" or "--no-daemon":
+                    foreground = true;
+                    break;
+                case "-h" or "--help":
+                    return null;
+                default:
+                    if (arg.StartsWith('-') || positional.Count == 2)
+                    {
+                        return null;
+                    }
+
+                    positional.Add(arg);
+                    break;
+            }
+        }
+
+        return positional.Count == 0 ? null
+            : [role, positional[0], positional.Count > 1 ? positional[1] : "start", .. foreground ? new[] { "--no-daemon" } : []];
+    }
+
+    /// <summary>The daemons' usage text (stock prints it on stderr, with a blank line before).</summary>
+    private static string DaemonUsage(string invokedPath, string usage) =>
+        $"\nUsage: {invokedPath} {usage}\n\noptions:\n\t-N | --no-daemon: run in foreground\n\t-V | --version: show version info\n\t-h | --help: for this usage\n";
 
     /// <summary>Where the stock tools read client.conf when not told.</summary>
     public const string DefaultClientConfig = "/etc/fdfs/client.conf";

@@ -146,6 +146,31 @@ public sealed class DaemonControlTests : IDisposable
     }
 
     [Fact]
+    public async Task A_link_named_fdfs_trackerd_takes_stock_daemon_command_lines_and_starts_detached_without_an_action()
+    {
+        int port = FreePorts.On();
+        string conf = Path.Combine(_root, "tracker.conf");
+        await File.WriteAllTextAsync(conf, $"base_path = {_root}\nbind_addr = 127.0.0.1\nport = {port}\nhttp.server_port = 0\n");
+        string link = Path.Combine(_root, "fdfs_trackerd");
+        File.CreateSymbolicLink(link, Path.Combine(AppContext.BaseDirectory, "fdfs"));
+        Task<(int Exit, string Output)> Daemon(params string[] args) => ProcessRunner.RunAsync(link, args, TimeSpan.FromSeconds(90));
+
+        var (exit, output) = await Daemon();
+        Assert.Equal(1, exit);
+        Assert.Contains($"Usage: {link} [options] <config_file> [start | stop | restart | status]", output);
+
+        (exit, output) = await Daemon(conf); // stock's default action: start, detached
+        Assert.True(exit == 0, output);
+        Assert.True(await AcceptsAsync(port));
+        int pid = int.Parse((await File.ReadAllTextAsync(PidFile("tracker"))).Trim());
+        Assert.Equal(17, (await Daemon(conf, "start")).Exit); // the same program, whatever name started it
+        Assert.Contains($"Running, pid: {pid}", (await Daemon(conf, "status")).Output);
+        Assert.Equal(0, (await Daemon(conf, "stop")).Exit);
+        Assert.False(await AcceptsAsync(port));
+        await GoneAsync(pid);
+    }
+
+    [Fact]
     public async Task A_conf_that_does_not_load_is_reported_before_anything_starts()
     {
         string conf = Path.Combine(_root, "tracker.conf");

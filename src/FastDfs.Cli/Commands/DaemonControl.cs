@@ -51,7 +51,8 @@ internal static partial class DaemonControl
         }
     }
 
-    /// <summary>The process of the pid file when it runs and is this program (stock compares the executables' names).</summary>
+    /// <summary>The process of the pid file when it runs and is this program: the same executable, whatever name it was
+    /// started by (<c>fdfs</c>, a link named <c>fdfs_trackerd</c>...). Stock compares the names; a reused pid is not a daemon.</summary>
     public static int? RunningPid(string pidFile)
     {
         if (ReadPid(pidFile) is not { } pid || !IsAlive(pid))
@@ -59,7 +60,19 @@ internal static partial class DaemonControl
             return null;
         }
 
-        return ExecutableName(pid) is { } name && name == ExecutableName(Environment.ProcessId) ? pid : null;
+        return ExecutablePath(pid) is { } path && path == ExecutablePath(Environment.ProcessId) ? pid : null;
+    }
+
+    private static string? ExecutablePath(int pid)
+    {
+        try
+        {
+            return new FileInfo($"/proc/{pid}/exe").LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Writes this process's pid file (a daemon that listens).</summary>
