@@ -4,6 +4,7 @@ using FastDfs.Protocol.Config;
 using FastDfs.Protocol.FileIds;
 using FastDfs.Protocol.Http;
 using FastDfs.Storage.Metrics;
+using Counter = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -132,8 +133,23 @@ internal sealed class StorageHttpHandler
         if (located)
         {
             string? downloadName = request.Query["filename"].FirstOrDefault() ?? request.Query["attname"].FirstOrDefault();
-            return await HttpFileSender.SendAsync(http, location, _mime.GetContentType(fileId.LogicName), downloadName,
+            // A GET is a download like the binary port's: counted in the storage's stats (fdfs monitor, the dashboard).
+            bool get = HttpMethods.IsGet(request.Method);
+            if (get)
+            {
+                _ctx.Counters.Increment(Counter.TotalDownloadCount);
+            }
+
+            long sent = await HttpFileSender.SendAsync(http, location, _mime.GetContentType(fileId.LogicName), downloadName,
                 _config.MultiRangeEnabled, http.RequestAborted).ConfigureAwait(false);
+            if (get && http.Response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status206PartialContent)
+            {
+                _ctx.Counters.Increment(Counter.SuccessDownloadCount);
+                _ctx.Counters.Increment(Counter.TotalDownloadBytes, sent);
+                _ctx.Counters.Increment(Counter.SuccessDownloadBytes, sent);
+            }
+
+            return sent;
         }
 
         return await FromSourceAsync(http, fileId).ConfigureAwait(false);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using FastDfs.IntegrationTests.Infrastructure;
+using Counter = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.IntegrationTests.Http;
 
@@ -31,6 +32,38 @@ public sealed class StorageHttpTests(HttpCluster fixture) : IClassFixture<HttpCl
         Assert.NotNull(response.Headers.ETag);
         Assert.NotNull(response.Content.Headers.LastModified);
         Assert.Contains("bytes", response.Headers.AcceptRanges);
+    }
+
+    [Fact]
+    public async Task Downloads_over_http_count_in_the_storage_stats_as_binary_downloads_do()
+    {
+        var ct = Timeouts.Test();
+        var content = RandomBytes(10_000);
+        var id = await fixture.Client.UploadAsync(content, "bin", ct: ct);
+        var counters = fixture.Cluster.Storages[0].Context.Counters;
+        long Read(Protocol.Messages.StorageStatCounters.Counter c) => counters[c];
+        long total = Read(Counter.TotalDownloadCount), success = Read(Counter.SuccessDownloadCount), bytes = Read(Counter.SuccessDownloadBytes);
+
+        using (var whole = await fixture.Http.GetAsync(fixture.StorageUrl(id), ct))
+        {
+            Assert.Equal(content, await whole.Content.ReadAsByteArrayAsync(ct));
+        }
+
+        using (var range = new HttpRequestMessage(HttpMethod.Get, fixture.StorageUrl(id)))
+        {
+            range.Headers.Range = new RangeHeaderValue(0, 99);
+            using var partial = await fixture.Http.SendAsync(range, ct);
+            Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+            Assert.Equal(100, (await partial.Content.ReadAsByteArrayAsync(ct)).Length);
+        }
+
+        using (await fixture.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, fixture.StorageUrl(id)), ct))
+        {
+        }
+
+        Assert.Equal(total + 2, Read(Counter.TotalDownloadCount)); // HEAD is no download
+        Assert.Equal(success + 2, Read(Counter.SuccessDownloadCount));
+        Assert.Equal(bytes + content.Length + 100, Read(Counter.SuccessDownloadBytes));
     }
 
     [Fact]
