@@ -15,6 +15,7 @@ if (StockToolNames.InvokedPath() is { } invoked && StockToolNames.Tools.TryGetVa
         return 1;
     }
 
+    StockToolNames.Active = true;
     StockToolNames.ErrorPrefix = StockToolNames.FailurePrefixOf(invoked, args);
     args = translated;
 }

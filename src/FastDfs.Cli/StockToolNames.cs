@@ -39,6 +39,9 @@ public static class StockToolNames
         ["fdfs_volumn_stat"] = new("[-c config_filename] [-A | -N | -F] [-D | -d] [-T | -t]", Runner: StatTools.VolumeStatAsync),
     };
 
+    /// <summary>Set at start when started as a stock tool (whose output has no progress bar).</summary>
+    public static bool Active { get; set; }
+
     /// <summary>Set at start when started as a stock tool: the text its failure lines begin with (empty for <c>fdfs</c> itself).</summary>
     public static string ErrorPrefix { get; set; } = "";
 

@@ -83,6 +83,26 @@ public sealed class NativeAotPublishTests
             Assert.True(downloadExit == 0, "fdfs download: " + downloadLog);
             Assert.Equal(content, await File.ReadAllBytesAsync(downloaded));
 
+            // --json is written by a source-generated serializer context: the native executable has no reflection-based one.
+            var (infoExit, infoJson) = await ProcessRunner.RunAsync(fdfs,
+                ["info", id.Value.ToString(), "--json", "--tracker", $"127.0.0.1:{trackerPort}"], TimeSpan.FromSeconds(60));
+            Assert.True(infoExit == 0, "fdfs info --json: " + infoJson);
+            using (var info = System.Text.Json.JsonDocument.Parse(infoJson))
+            {
+                Assert.Equal(content.Length, info.RootElement.GetProperty("size").GetInt64());
+                Assert.Equal("normal", info.RootElement.GetProperty("type").GetString());
+            }
+
+            var (monitorExit, monitorJson) = await ProcessRunner.RunAsync(fdfs,
+                ["monitor", "--json", "--tracker", $"127.0.0.1:{trackerPort}"], TimeSpan.FromSeconds(60));
+            Assert.True(monitorExit == 0, "fdfs monitor --json: " + monitorJson);
+            using (var monitor = System.Text.Json.JsonDocument.Parse(monitorJson))
+            {
+                var storage = monitor.RootElement.GetProperty("groups")[0].GetProperty("storages")[0];
+                Assert.Equal(storagePort, storage.GetProperty("port").GetInt32());
+                Assert.True(storage.GetProperty("counters").GetProperty("successUploadCount").GetInt64() >= 0);
+            }
+
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
             Assert.Equal(content, await http.GetByteArrayAsync($"http://127.0.0.1:{trackerHttpPort}/{id}"));
             string cluster = await http.GetStringAsync($"http://127.0.0.1:{trackerHttpPort}/api/cluster");

@@ -58,7 +58,7 @@ internal static class AppenderCommands
 }
 
 /// <summary>
-/// <c>query &lt;fileId&gt;</c>: the storages a tracker names for a file, as fdfs_test's query_servers: every storage that
+/// <c>query &lt;fileId&gt; [--json]</c>: the storages a tracker names for a file, as fdfs_test's query_servers: every storage that
 /// may serve it (QUERY_FETCH_ALL) and the one that takes its changes (QUERY_UPDATE).
 /// </summary>
 internal static class QueryCommand
@@ -67,16 +67,26 @@ internal static class QueryCommand
     {
         var (command, connection) = ClientConnection.NewCommand("query", "Show the storages a tracker names for a file: those that serve it and the one for changes");
         var fileId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        var json = JsonOutput.NewOption();
         command.Add(fileId);
+        command.Add(json);
         connection.Handle(async (parse, client, output, ct) =>
         {
             var id = ClientConnection.ParseFileId(parse.GetRequiredValue(fileId));
-            foreach (var storage in await client.Tracker.QueryFetchAllAsync(id, ct))
+            var fetch = await client.Tracker.QueryFetchAllAsync(id, ct);
+            var update = await client.Tracker.QueryUpdateAsync(id, ct);
+            if (parse.GetValue(json))
+            {
+                await JsonOutput.WriteAsync(output, new QueryJson(id.ToString(), fetch.Select(s => new ServerJson(s.Ip, s.Port)).ToList(),
+                    new ServerJson(update.Ip, update.Port)), CliJsonContext.Default.QueryJson);
+                return 0;
+            }
+
+            foreach (var storage in fetch)
             {
                 await output.WriteLineAsync($"fetch: {storage.Ip}:{storage.Port}");
             }
 
-            var update = await client.Tracker.QueryUpdateAsync(id, ct);
             await output.WriteLineAsync($"update: {update.Ip}:{update.Port}");
             return 0;
         })(command);

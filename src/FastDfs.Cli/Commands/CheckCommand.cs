@@ -9,7 +9,7 @@ using FastDfs.Protocol.Messages;
 namespace FastDfs.Cli.Commands;
 
 /// <summary>
-/// <c>fdfs check GROUP [--quick]</c>: compares every member of a group file by file (names, sizes, CRC32 of the
+/// <c>fdfs check GROUP [--quick] [--json]</c>: compares every member of a group file by file (names, sizes, CRC32 of the
 /// content, metadata files) from their LIST_FILES listings, merged in name order with one page per member in memory,
 /// and prints each difference. A difference is looked at again after a pause (it may have been a change on its way to
 /// the peers) and printed only if it is still there. Exit code 1 when there is any difference, or a member could not
@@ -29,15 +29,32 @@ internal static class CheckCommand
         {
             Description = "compare names and sizes only (CRC32 of appender and metadata files still), without reading every file",
         };
+        var json = JsonOutput.NewOption();
         command.Add(group);
         command.Add(quick);
-        connection.Handle((parse, client, output, ct) => RunAsync(client, parse.GetValue(group)!, parse.GetValue(quick), output, ct))(command);
+        command.Add(json);
+        connection.Handle((parse, client, output, ct) =>
+            RunAsync(client, parse.GetValue(group)!, parse.GetValue(quick), output, ct, parse.GetValue(json)))(command);
         return command;
     }
 
     internal sealed record Member(string Name, StorageEndpoint Endpoint);
 
-    internal static async Task<int> RunAsync(FastDfsClient client, string group, bool quick, TextWriter output, CancellationToken ct)
+    /// <summary>Compares the group; with <paramref name="json"/> the report is one <see cref="CheckJson"/> document instead of lines.</summary>
+    internal static async Task<int> RunAsync(FastDfsClient client, string group, bool quick, TextWriter output, CancellationToken ct, bool json = false)
+    {
+        var report = new CheckJson(group, quick, [], [], 0, [], null);
+        var text = json ? TextWriter.Null : output;
+        int exit = await CompareAsync(client, group, quick, text, report, ct);
+        if (json)
+        {
+            await JsonOutput.WriteAsync(output, report, CliJsonContext.Default.CheckJson);
+        }
+
+        return exit;
+    }
+
+    private static async Task<int> CompareAsync(FastDfsClient client, string group, bool quick, TextWriter output, CheckJson report, CancellationToken ct)
     {
         var storages = await client.Tracker.ListStoragesAsync(group, ct: ct);
         var members = storages.Where(s => s.Status is StorageStatus.Active or StorageStatus.Online)
@@ -46,9 +63,11 @@ internal static class CheckCommand
         var options = quick ? ListFilesOptions.Crc32OfMutable : ListFilesOptions.Crc32;
         string what = quick ? "names and sizes" : "names, sizes and CRC32 of every file";
         await output.WriteLineAsync($"group {group}: comparing {members.Count} members ({string.Join(", ", members.Select(m => m.Name))}), {what}");
+        report.Members.AddRange(members.Select(m => m.Name));
         foreach (var s in absent)
         {
             await output.WriteLineAsync($"{s.IpAddr}:{s.StoragePort} is {s.Status.ToMonitorName()}: not compared");
+            report.NotCompared.Add(new NotComparedJson($"{s.IpAddr}:{s.StoragePort}", s.Status.ToMonitorName()));
         }
 
         if (members.Count == 0)
@@ -65,7 +84,9 @@ internal static class CheckCommand
             }
             catch (FastDfsException e)
             {
-                await output.WriteLineAsync($"{member.Name} does not list its files ({e.Message}): a stock storage cannot be compared");
+                string error = $"{member.Name} does not list its files ({e.Message}): a stock storage cannot be compared";
+                await output.WriteLineAsync(error);
+                report.Error = error;
                 return 1;
             }
         }
@@ -86,6 +107,7 @@ internal static class CheckCommand
                 {
                     // Too many to look at again: print them as they are.
                     await output.WriteLineAsync(Describe(name, members, entries));
+                    report.Differences.Add(new DifferenceJson(name, Problems(name, members, entries)));
                     shown++;
                 }
             }
@@ -100,6 +122,7 @@ internal static class CheckCommand
                 if (Describe(name, members, entries) is { } difference)
                 {
                     await output.WriteLineAsync(difference);
+                    report.Differences.Add(new DifferenceJson(name, Problems(name, members, entries)));
                     shown++;
                 }
             }
@@ -107,6 +130,7 @@ internal static class CheckCommand
 
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{compared} files compared, {shown} difference{(shown == 1 ? "" : "s")}"));
+        report.FilesCompared = compared;
         return shown > 0 || absent.Count > 0 ? 1 : 0;
     }
 
@@ -179,7 +203,13 @@ internal static class CheckCommand
     }
 
     /// <summary>The difference for one name, or null when every member holds the same thing (and it keeps its name's promise).</summary>
-    internal static string? Describe(string name, IReadOnlyList<Member> members, ListedFile?[] entries)
+    internal static string? Describe(string name, IReadOnlyList<Member> members, ListedFile?[] entries) =>
+        Problems(name, members, entries) is { Count: > 0 } problems
+            ? new StringBuilder(name).Append(": ").Append(string.Join("; ", problems)).ToString()
+            : null;
+
+    /// <summary>Each difference for one name (empty when every member holds the same thing and it keeps its name's promise).</summary>
+    internal static List<string> Problems(string name, IReadOnlyList<Member> members, ListedFile?[] entries)
     {
         var problems = new List<string>();
         var missing = members.Where((_, i) => entries[i] is null).Select(m => m.Name).ToList();
@@ -219,6 +249,6 @@ internal static class CheckCommand
             }
         }
 
-        return problems.Count == 0 ? null : new StringBuilder(name).Append(": ").Append(string.Join("; ", problems)).ToString();
+        return problems;
     }
 }

@@ -5,7 +5,10 @@ using FastDfs.Protocol.Metadata;
 
 namespace FastDfs.Cli.Commands;
 
-/// <summary><c>upload &lt;file|-&gt; [--ext e] [--group g] [--meta k=v ...] [--appender | --slave-of ID --prefix P]</c>: prints the file ID.</summary>
+/// <summary>
+/// <c>upload &lt;file|-&gt; [--ext e] [--group g] [--meta k=v ...] [--appender | --slave-of ID --prefix P] [--json]</c>:
+/// prints the file ID (or its JSON document); a progress bar on stderr for a large file when stderr is a terminal.
+/// </summary>
 internal static class UploadCommand
 {
     public static Command Create()
@@ -18,6 +21,8 @@ internal static class UploadCommand
         var appender = new Option<bool>("--appender") { Description = "Upload as an appender file" };
         var slaveOf = new Option<string?>("--slave-of") { Description = "Upload as a slave file of this master file ID (stored beside it, named master + prefix + ext)" };
         var prefix = new Option<string?>("--prefix") { Description = "The slave file's name suffix after the master's name, e.g. _150x150 (with --slave-of)" };
+        var json = JsonOutput.NewOption();
+        var noProgress = TransferProgress.NewOption();
         command.Add(file);
         command.Add(ext);
         command.Add(group);
@@ -25,28 +30,18 @@ internal static class UploadCommand
         command.Add(appender);
         command.Add(slaveOf);
         command.Add(prefix);
+        command.Add(json);
+        command.Add(noProgress);
         connection.Handle(async (parse, client, output, ct) =>
         {
             var metadata = MetaCommand.ParseItems(parse.GetValue(meta) ?? []);
             string path = parse.GetRequiredValue(file);
-            if (parse.GetValue(slaveOf) is { } master)
+            bool isAppender = parse.GetValue(appender);
+            string? master = parse.GetValue(slaveOf);
+            if (master is not null &&
+                (parse.GetValue(prefix) is not { Length: > 0 } || isAppender || parse.GetValue(group) is not null || path == "-"))
             {
-                if (parse.GetValue(prefix) is not { Length: > 0 } slavePrefix || parse.GetValue(appender) || parse.GetValue(group) is not null || path == "-")
-                {
-                    throw new ArgumentException("--slave-of needs --prefix and a local file, and takes no --appender or --group (a slave lives in its master's group)");
-                }
-
-                await using var content = File.OpenRead(path);
-                var slave = await client.UploadSlaveAsync(ClientConnection.ParseFileId(master), slavePrefix, parse.GetValue(ext) ?? Path.GetExtension(path).TrimStart('.'),
-                    content, content.Length, metadata, ct);
-                await output.WriteLineAsync(slave.ToString());
-                return 0;
-            }
-
-            if (path == "-")
-            {
-                await output.WriteLineAsync((await UploadStandardInputAsync(client, parse.GetValue(ext), metadata, parse.GetValue(group), parse.GetValue(appender), ct)).ToString());
-                return 0;
+                throw new ArgumentException("--slave-of needs --prefix and a local file, and takes no --appender or --group (a slave lives in its master's group)");
             }
 
             if (Directory.Exists(path))
@@ -54,35 +49,73 @@ internal static class UploadCommand
                 throw new ArgumentException($"{path} is a directory: upload takes one file (a shell loop uploads many)");
             }
 
-            var fileId = await client.UploadFileAsync(path, parse.GetValue(ext), metadata, parse.GetValue(group), parse.GetValue(appender), ct);
-            await output.WriteLineAsync(fileId.ToString());
+            // Standard input is spooled to a temporary file first (deleted after): the protocol sends the length before the bytes.
+            await using var content = path == "-" ? await SpoolStandardInputAsync(ct) : OpenForUpload(path);
+            long length = content.Length;
+            string? extension = parse.GetValue(ext) ?? (path == "-" ? null : master is null ? ExtensionOf(path) : Path.GetExtension(path).TrimStart('.'));
+            Protocol.FileIds.FileId fileId;
+            using (var progress = TransferProgress.Start(parse, noProgress, "upload", length))
+            {
+                var source = TransferProgress.Wrap(content, progress);
+                fileId = master is not null
+                    ? await client.UploadSlaveAsync(ClientConnection.ParseFileId(master), parse.GetValue(prefix)!, extension, source, length, metadata, ct)
+                    : isAppender
+                        ? await client.UploadAppenderAsync(source, length, extension, metadata, parse.GetValue(group), ct)
+                        : await client.UploadAsync(source, length, extension, metadata, parse.GetValue(group), ct);
+            }
+
+            if (parse.GetValue(json))
+            {
+                await JsonOutput.WriteAsync(output, new UploadJson(fileId.ToString(), fileId.Group, fileId.LogicName, length, isAppender, master),
+                    CliJsonContext.Default.UploadJson);
+            }
+            else
+            {
+                await output.WriteLineAsync(fileId.ToString());
+            }
+
             return 0;
         })(command);
         return command;
     }
 
-    /// <summary>
-    /// The protocol sends a file's length before its bytes: standard input is spooled to a temporary file (deleted after),
-    /// so that any size goes without holding it in memory.
-    /// </summary>
-    private static async Task<Protocol.FileIds.FileId> UploadStandardInputAsync(FastDfsClient client, string? ext, List<MetadataItem> metadata, string? group,
-        bool appender, CancellationToken ct)
+    /// <summary>A local file opened as <see cref="FastDfsClient.UploadFileAsync"/> opens it.</summary>
+    private static FileStream OpenForUpload(string path) =>
+        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
+
+    /// <summary>The extension <see cref="FastDfsClient.UploadFileAsync"/> sends for a local file: its own, when FastDFS accepts it.</summary>
+    internal static string? ExtensionOf(string path)
+    {
+        string ext = Path.GetExtension(path).TrimStart('.');
+        return ext.Length is > 0 and <= Protocol.ProtocolConstants.FileExtNameMaxLen && Protocol.FileIds.FileNameCodec.IsValidExtOrPrefix(ext) ? ext : null;
+    }
+
+    private static async Task<FileStream> SpoolStandardInputAsync(CancellationToken ct)
     {
         string spool = Path.Combine(Path.GetTempPath(), $"fdfs-stdin-{Guid.NewGuid():N}.tmp");
-        await using var file = new FileStream(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
-        await using (var stdin = Console.OpenStandardInput())
+        var file = new FileStream(spool, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        try
         {
-            await stdin.CopyToAsync(file, ct);
-        }
+            await using (var stdin = Console.OpenStandardInput())
+            {
+                await stdin.CopyToAsync(file, ct);
+            }
 
-        file.Position = 0;
-        return appender
-            ? await client.UploadAppenderAsync(file, file.Length, ext, metadata, group, ct)
-            : await client.UploadAsync(file, file.Length, ext, metadata, group, ct);
+            file.Position = 0;
+            return file;
+        }
+        catch
+        {
+            await file.DisposeAsync();
+            throw;
+        }
     }
 }
 
-/// <summary><c>download &lt;fileId&gt; [&lt;out&gt;|-] [--offset n] [--length n]</c>.</summary>
+/// <summary>
+/// <c>download &lt;fileId&gt; [&lt;out&gt;|-] [--offset n] [--length n]</c>; a progress bar on stderr for a large file when
+/// stderr is a terminal.
+/// </summary>
 internal static class DownloadCommand
 {
     public static Command Create()
@@ -92,26 +125,69 @@ internal static class DownloadCommand
         var output = new Argument<string?>("out") { Description = "Local path, or '-' for stdout (default: the file's name)", Arity = ArgumentArity.ZeroOrOne };
         var offset = new Option<long>("--offset") { Description = "Start offset" };
         var length = new Option<long>("--length") { Description = "Bytes to read (0 = to the end)" };
+        var noProgress = TransferProgress.NewOption();
         command.Add(fileId);
         command.Add(output);
         command.Add(offset);
         command.Add(length);
+        command.Add(noProgress);
         connection.Handle(async (parse, client, writer, ct) =>
         {
             var id = ClientConnection.ParseFileId(parse.GetRequiredValue(fileId));
             string target = parse.GetValue(output) ?? Path.GetFileName(id.LogicName);
+            long from = parse.GetValue(offset), count = parse.GetValue(length);
+            using var progress = TransferProgress.Wanted(parse, noProgress)
+                ? TransferProgress.Start(parse, noProgress, "download", await ExpectedBytesAsync(client, id, from, count, ct))
+                : null;
             if (target == "-")
             {
                 await writer.FlushAsync(ct);
-                await using var stdout = Console.OpenStandardOutput();
-                await client.DownloadAsync(id, stdout, parse.GetValue(offset), parse.GetValue(length), ct);
+                await using var stdout = TransferProgress.Wrap(Console.OpenStandardOutput(), progress);
+                await client.DownloadAsync(id, stdout, from, count, ct);
                 return 0;
             }
 
-            await client.DownloadToFileAsync(id, target, parse.GetValue(offset), parse.GetValue(length), ct);
-            return 0;
+            if (progress is null)
+            {
+                await client.DownloadToFileAsync(id, target, from, count, ct);
+                return 0;
+            }
+
+            // As DownloadToFileAsync, through the counting stream: a temporary file renamed on success.
+            string full = Path.GetFullPath(target);
+            string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.part");
+            try
+            {
+                await using (var file = TransferProgress.Wrap(
+                    new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.Asynchronous), progress))
+                {
+                    await client.DownloadAsync(id, file, from, count, ct);
+                }
+
+                File.Move(temp, full, overwrite: true);
+                return 0;
+            }
+            catch
+            {
+                File.Delete(temp);
+                throw;
+            }
         })(command);
         return command;
+    }
+
+    /// <summary>The bytes a download will bring (0 when the file's size cannot be had: no bar then).</summary>
+    private static async Task<long> ExpectedBytesAsync(FastDfsClient client, Protocol.FileIds.FileId id, long offset, long length, CancellationToken ct)
+    {
+        try
+        {
+            long rest = Math.Max(0, (await client.GetFileInfoAsync(id, ct)).FileSize - offset);
+            return length > 0 ? Math.Min(length, rest) : rest;
+        }
+        catch (FastDfsException)
+        {
+            return 0;
+        }
     }
 }
 
@@ -177,33 +253,50 @@ internal static class DeleteCommand
     }
 }
 
-/// <summary><c>info &lt;fileId&gt;</c>: prints exactly what fdfs_file_info prints (checked against the stock tool).</summary>
+/// <summary><c>info &lt;fileId&gt; [--json]</c>: prints exactly what fdfs_file_info prints (checked against the stock tool), or its JSON document.</summary>
 internal static class InfoCommand
 {
     public static Command Create()
     {
         var (command, connection) = ClientConnection.NewCommand("info", "Show a file's source storage, create time, size and crc32 (like fdfs_file_info)");
         var fileId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        var json = JsonOutput.NewOption();
         command.Add(fileId);
+        command.Add(json);
         connection.Handle(async (parse, client, output, ct) =>
         {
-            var info = await client.GetFileInfoAsync(ClientConnection.ParseFileId(parse.GetRequiredValue(fileId)), ct);
-            await output.WriteAsync(Format(info, TimeZoneInfo.Local));
+            var id = ClientConnection.ParseFileId(parse.GetRequiredValue(fileId));
+            var info = await client.GetFileInfoAsync(id, ct);
+            if (parse.GetValue(json))
+            {
+                await JsonOutput.WriteAsync(output, ToJson(id, info), CliJsonContext.Default.FileInfoJson);
+            }
+            else
+            {
+                await output.WriteAsync(Format(info, TimeZoneInfo.Local));
+            }
+
             return 0;
         })(command);
         return command;
     }
 
+    internal static FileInfoJson ToJson(Protocol.FileIds.FileId id, FastDfsFileInfo info) => new(
+        id.ToString(), TypeName(info.Type), info.FromStorage, info.SourceStorageId, info.SourceIpAddress, info.CreateTimestamp,
+        JsonOutput.IsoTime(info.CreateTimestamp), info.FileSize, info.Crc32);
+
+    private static string TypeName(FastDfsFileType type) => type switch
+    {
+        FastDfsFileType.Normal => "normal",
+        FastDfsFileType.Slave => "slave",
+        FastDfsFileType.Appender => "appender",
+        _ => "unknown",
+    };
+
     /// <summary>fdfs_file_info's text: crc32 as a signed decimal and 8 lower-case hex digits, a blank line after the first and last line.</summary>
     internal static string Format(FastDfsFileInfo info, TimeZoneInfo zone)
     {
-        string type = info.Type switch
-        {
-            FastDfsFileType.Normal => "normal",
-            FastDfsFileType.Slave => "slave",
-            FastDfsFileType.Appender => "appender",
-            _ => "unknown",
-        };
+        string type = TypeName(info.Type);
         var created = TimeZoneInfo.ConvertTime(info.CreateTime, zone);
         return string.Create(CultureInfo.InvariantCulture,
             $"GET FROM SERVER: {(info.FromStorage ? "true" : "false")}\n\n" +
@@ -236,7 +329,7 @@ internal static class AppendCommand
     }
 }
 
-/// <summary><c>meta get &lt;fileId&gt;</c> / <c>meta set &lt;fileId&gt; k=v ... [--merge]</c>.</summary>
+/// <summary><c>meta get &lt;fileId&gt; [--json]</c> / <c>meta set &lt;fileId&gt; k=v ... [--merge]</c>.</summary>
 internal static class MetaCommand
 {
     public static Command Create()
@@ -245,7 +338,9 @@ internal static class MetaCommand
 
         var (get, getConnection) = ClientConnection.NewCommand("get", "Print a file's metadata as name=value lines (nothing for a file without metadata)");
         var getId = new Argument<string>("fileId") { Description = "group/Mxx/HH/LL/name" };
+        var getJson = JsonOutput.NewOption();
         get.Add(getId);
+        get.Add(getJson);
         getConnection.Handle(async (parse, client, output, ct) =>
         {
             var id = ClientConnection.ParseFileId(parse.GetRequiredValue(getId));
@@ -260,6 +355,18 @@ internal static class MetaCommand
                 // apart (it fails with ENOENT only when the file is missing).
                 await client.DownloadAsync(id, Stream.Null, 0, 1, ct);
                 items = [];
+            }
+
+            if (parse.GetValue(getJson))
+            {
+                var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var item in items)
+                {
+                    pairs[item.Name] = item.Value;
+                }
+
+                await JsonOutput.WriteAsync(output, new MetadataJson(id.ToString(), pairs), CliJsonContext.Default.MetadataJson);
+                return 0;
             }
 
             foreach (var item in items)

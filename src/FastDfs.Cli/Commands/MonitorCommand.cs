@@ -22,15 +22,22 @@ internal static class MonitorCommand
         var storageId = new Argument<string?>("storage_id") { Description = "delete: the storage to remove (without it the whole group is removed); set_trunk_server: the new trunk server (without it the leader keeps or elects one)", Arity = ArgumentArity.ZeroOrOne };
         command.Add(operation);
         command.Add(group);
+        var json = JsonOutput.NewOption();
         command.Add(storageId);
+        command.Add(json);
         connection.Handle((parse, client, output, ct) => RunAsync(
-            client, parse.GetValue(operation) ?? "list", parse.GetValue(group), parse.GetValue(storageId), output, TimeZoneInfo.Local, ct))(command);
+            client, parse.GetValue(operation) ?? "list", parse.GetValue(group), parse.GetValue(storageId), output, TimeZoneInfo.Local, ct,
+            parse.GetValue(json)))(command);
         return command;
     }
 
-    /// <summary>Runs one monitor operation; times print in <paramref name="zone"/> (stock prints local time).</summary>
+    /// <summary>
+    /// Runs one monitor operation; times print in <paramref name="zone"/> (stock prints local time). With
+    /// <paramref name="json"/> one JSON document instead of the text (<see cref="MonitorJson"/>, <see cref="MonitorResultJson"/>).
+    /// </summary>
     internal static async Task<int> RunAsync(
-        FastDfsClient client, string op, string? groupName, string? storageId, TextWriter output, TimeZoneInfo zone, CancellationToken ct)
+        FastDfsClient client, string op, string? groupName, string? storageId, TextWriter output, TimeZoneInfo zone, CancellationToken ct,
+        bool json = false)
     {
         if (op is not ("list" or "delete" or "set_trunk_server"))
         {
@@ -43,6 +50,13 @@ internal static class MonitorCommand
         }
 
         var (index, tracker) = await ReachableTrackerAsync(client.Options, ct);
+        if (json)
+        {
+            return op == "list"
+                ? await ListJsonAsync(client, index, tracker, groupName, output, ct)
+                : await AdministerJsonAsync(client, op, groupName!, storageId, output, ct);
+        }
+
         await output.WriteAsync(MonitorFormat.Preamble(client.Options.Trackers.Count, index, tracker.ToString()));
         return op switch
         {
@@ -213,5 +227,80 @@ internal static class MonitorCommand
 
         await output.WriteLineAsync($"{what} success, new trunk server: {trunkServer}");
         return 0;
+    }
+
+    /// <summary>The listing as one <see cref="MonitorJson"/> document: the groups (or the one asked for) and their storages.</summary>
+    private static async Task<int> ListJsonAsync(FastDfsClient client, int index, FastDfsEndpoint tracker, string? only, TextWriter output, CancellationToken ct)
+    {
+        var groups = new List<GroupJson>();
+        foreach (var g in await client.Tracker.ListGroupsOnAsync(tracker, ct))
+        {
+            if (only != null && g.GroupName != only)
+            {
+                continue;
+            }
+
+            var storages = await client.Tracker.ListStoragesOnAsync(tracker, g.GroupName, ct: ct);
+            var reasons = (await TryGetSyncStatusAsync(client, g.GroupName, ct))?.Reasons;
+            string? trunkServer = g.CurrentTrunkFileId >= 0 ? storages.FirstOrDefault(st => st.IsTrunkServer)?.Id : null;
+            groups.Add(new GroupJson(
+                g.GroupName, g.TotalMb, g.FreeMb, g.ReservedMb, Math.Max(0, g.FreeMb - g.ReservedMb), g.TrunkFreeMb, g.StorageCount,
+                g.ReadableServerCount, g.WritableServerCount, g.StoragePort, g.StorePathCount, g.SubdirCountPerPath, g.CurrentWriteServer,
+                g.CurrentTrunkFileId, trunkServer,
+                storages.Select(st => StorageToJson(st, reasons != null && reasons.TryGetValue(st.Id, out string? reason) ? reason : null)).ToList()));
+        }
+
+        var trackers = (await TrackerClusterSection.QueryAsync(client.Options, ct))
+            .Select(t => new TrackerJson(t.Tracker.ToString(), t.Role, t.Detail)).ToList();
+        await JsonOutput.WriteAsync(output, new MonitorJson(tracker.ToString(), index, client.Options.Trackers.Count, trackers, groups),
+            CliJsonContext.Default.MonitorJson);
+        return 0;
+    }
+
+    internal static StorageJson StorageToJson(StorageStat st, string? stateReason)
+    {
+        var c = st.Counters;
+        var counters = new Dictionary<string, long>(StringComparer.Ordinal);
+        for (var counter = StorageStatCounters.Counter.TotalUploadCount; counter <= StorageStatCounters.Counter.LastHeartBeatTime; counter++)
+        {
+            counters[System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(counter.ToString())] = c[counter];
+        }
+
+        string mode = st.RwMode switch { 6 => "both", 4 => "readonly", 2 => "writeonly", 0 => "none", _ => "unknown" };
+        return new StorageJson(
+            st.Id, st.IpAddr, st.StoragePort, MonitorFormat.StatusCaption(st.Status), mode, st.Version, st.JoinTime, st.UpTime,
+            st.TotalMb, st.FreeMb, st.ReservedMb, st.UploadPriority, st.StorePathCount, st.SubdirCountPerPath, st.CurrentWritePath,
+            st.SrcId, st.IsTrunkServer, new ConnectionJson(c.ConnectionAllocCount, c.ConnectionCurrentCount, c.ConnectionMaxCount), counters,
+            stateReason);
+    }
+
+    /// <summary>delete / set_trunk_server as one <see cref="MonitorResultJson"/> document; the exit code is the errno, as in text.</summary>
+    private static async Task<int> AdministerJsonAsync(FastDfsClient client, string op, string group, string? storageId, TextWriter output, CancellationToken ct)
+    {
+        string? trunkServer = null;
+        int errno = 0;
+        try
+        {
+            if (op == "set_trunk_server")
+            {
+                trunkServer = await client.Tracker.SetTrunkServerAsync(group, storageId, ct);
+            }
+            else if (storageId == null)
+            {
+                await client.Tracker.DeleteGroupEverywhereAsync(group, ct);
+            }
+            else
+            {
+                await client.Tracker.DeleteStorageEverywhereAsync(group, storageId, ct);
+            }
+        }
+        catch (FastDfsException ex) when (ex.IsServerError)
+        {
+            errno = ex.ErrorCode;
+        }
+
+        await JsonOutput.WriteAsync(output, new MonitorResultJson(op, group, storageId, errno == 0, errno,
+            errno == 0 ? null : Errno.Describe(errno), trunkServer), CliJsonContext.Default.MonitorResultJson);
+        return errno;
     }
 }

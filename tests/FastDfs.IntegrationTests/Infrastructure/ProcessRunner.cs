@@ -8,6 +8,14 @@ public static class ProcessRunner
     public static async Task<(int Exit, string Output)> RunAsync(string file, IEnumerable<string> arguments, TimeSpan limit,
         string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
+        var (exit, stdout, stderr) = await RunSplitAsync(file, arguments, limit, workingDirectory, environment);
+        return (exit, stdout + stderr);
+    }
+
+    /// <summary>As <see cref="RunAsync"/>, with standard output and standard error apart (both redirected to pipes).</summary>
+    public static async Task<(int Exit, string Stdout, string Stderr)> RunSplitAsync(string file, IEnumerable<string> arguments, TimeSpan limit,
+        string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    {
         var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
         if (workingDirectory is not null)
         {
@@ -36,7 +44,7 @@ public static class ProcessRunner
             throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish in {limit}");
         }
 
-        return (process.ExitCode, await stdout + await stderr);
+        return (process.ExitCode, await stdout, await stderr);
     }
 
     /// <summary><c>dotnet pack -c Release src/PROJECT -o FEED</c> with this version, build files under <paramref name="artifacts"/>; asserts it worked.</summary>
