@@ -165,6 +165,14 @@ public sealed class ClientPackageTests
         }
 
         Assert.Contains("README.md", names);
+        foreach (string framework in new[] { "net8.0", "net9.0", "net10.0" })
+        {
+            foreach (string assembly in new[] { "FastDfs.Client", "FastDfs.Protocol" })
+            {
+                Assert.True(HasEmbeddedPdb(package, $"lib/{framework}/{assembly}.dll"), $"{assembly} ({framework}) carries no symbols");
+            }
+        }
+
         foreach (string server in new[] { "FastDfs.Storage", "FastDfs.Tracker", "FastDfs.ServerCore", "FastDfs.Cli", "FastDfs.Bench" })
         {
             Assert.DoesNotContain(names, n => Path.GetFileName(n).StartsWith(server + ".", StringComparison.Ordinal));
@@ -188,6 +196,62 @@ public sealed class ClientPackageTests
 
         Assert.Contains($"<dependency id=\"FastDfs.Client\" version=\"{Version}\"", manifest);
         Assert.DoesNotContain("FastDfs.Protocol", manifest);
+    }
+
+    /// <summary>Whether an assembly of the package carries its portable PDB (debuggers and SourceLink need no symbol server).</summary>
+    private static bool HasEmbeddedPdb(string package, string entry)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        using var copy = new MemoryStream();
+        using (var dll = zip.GetEntry(entry)!.Open())
+        {
+            dll.CopyTo(copy);
+        }
+
+        copy.Position = 0;
+        using var pe = new System.Reflection.PortableExecutable.PEReader(copy);
+        return pe.ReadDebugDirectory().Any(d => d.Type == System.Reflection.PortableExecutable.DebugDirectoryEntryType.EmbeddedPortablePdb);
+    }
+
+    /// <summary>
+    /// SourceLink: the client's assemblies, built from a clone whose remote is a hosted repository, map their sources to
+    /// that repository's files at the commit, and the package names the repository (a debugger then steps into them).
+    /// </summary>
+    [Fact]
+    public async Task Built_from_a_clone_of_a_hosted_repository_the_assemblies_carry_source_link_to_its_commit()
+    {
+        string root = Directory.CreateTempSubdirectory("fdfs-sourcelink-").FullName;
+        try
+        {
+            string clone = Path.Combine(root, "repo");
+            var (exit, log) = await ProcessRunner.RunAsync("git", ["clone", "-q", "--no-hardlinks", RepoPaths.Root, clone], TimeSpan.FromMinutes(2));
+            Assert.True(exit == 0, log);
+            (exit, log) = await ProcessRunner.RunAsync("git", ["-C", clone, "remote", "set-url", "origin", "https://github.com/example-org/fastdfs-net.git"],
+                TimeSpan.FromMinutes(1));
+            Assert.True(exit == 0, log);
+            (exit, string commit) = await ProcessRunner.RunAsync("git", ["-C", clone, "rev-parse", "HEAD"], TimeSpan.FromMinutes(1));
+            (exit, log) = await ProcessRunner.RunAsync("dotnet",
+                ["build", "-c", "Release", Path.Combine(clone, "src", "FastDfs.Protocol"), "-f", "net10.0", "-o", Path.Combine(root, "out"),
+                 "-nodeReuse:false", "-nologo"], TimeSpan.FromMinutes(5));
+            Assert.True(exit == 0, log);
+
+            using var pe = new System.Reflection.PortableExecutable.PEReader(File.OpenRead(Path.Combine(root, "out", "FastDfs.Protocol.dll")));
+            var embedded = pe.ReadDebugDirectory().Single(d => d.Type == System.Reflection.PortableExecutable.DebugDirectoryEntryType.EmbeddedPortablePdb);
+            using var pdb = pe.ReadEmbeddedPortablePdbDebugDirectoryData(embedded);
+            var reader = pdb.GetMetadataReader();
+            var sourceLinkKind = new Guid("CC110556-A091-4D38-9FEC-25AB9A351A6A");
+            string? sourceLink = reader.CustomDebugInformation
+                .Select(reader.GetCustomDebugInformation)
+                .Where(info => reader.GetGuid(info.Kind) == sourceLinkKind)
+                .Select(info => System.Text.Encoding.UTF8.GetString(reader.GetBlobBytes(info.Value)))
+                .SingleOrDefault();
+            Assert.NotNull(sourceLink);
+            Assert.Contains($"https://raw.githubusercontent.com/example-org/fastdfs-net/{commit.Trim()}/", sourceLink);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
     }
 
     /// <summary>The entry names of a package and its nuspec.</summary>
