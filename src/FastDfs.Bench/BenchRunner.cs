@@ -129,6 +129,42 @@ public sealed class BenchRunner(FastDfsClient client, BenchOptions options)
         };
     }
 
+    /// <summary>
+    /// Deletes every file this run uploaded: the working set it prepared (not given <c>--file-ids</c>) and, with
+    /// <see cref="KeepUploadedIds"/>, the uploads it measured; with all workers, not measured. Returns how many went and
+    /// how many could not be deleted (missing ones count as gone).
+    /// </summary>
+    public async Task<(long Deleted, long Failed)> DeleteUploadedAsync(CancellationToken ct)
+    {
+        var ids = _workingSet.Where(f => f.Key >= 0).Select(f => f.Id).Concat(_uploaded).ToArray();
+        int next = -1;
+        long deleted = 0, failed = 0;
+        async Task DeleteSomeAsync()
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < ids.Length)
+            {
+                try
+                {
+                    await _client.DeleteAsync(ids[i], ct).ConfigureAwait(false);
+                    Interlocked.Increment(ref deleted);
+                }
+                catch (FastDfsException e) when (e.ErrorCode == Protocol.Errno.ENOENT)
+                {
+                    Interlocked.Increment(ref deleted);
+                }
+                catch (FastDfsException)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(_options.Concurrency, Math.Max(1, ids.Length))).Select(_ => StartWorker(DeleteSomeAsync)))
+            .ConfigureAwait(false);
+        return (deleted, failed);
+    }
+
     /// <summary>Takes the given file IDs, or uploads the working set with all workers (not measured).</summary>
     private async Task PrepareWorkingSetAsync(CancellationToken ct)
     {

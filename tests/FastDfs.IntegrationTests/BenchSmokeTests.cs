@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FastDfs.Cli;
 using FastDfs.IntegrationTests.Infrastructure;
+using Counter = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.IntegrationTests;
 
@@ -22,6 +23,24 @@ public sealed class BenchSmokeTests : IAsyncLifetime
             output, error, Timeouts.Test());
         Assert.True(exit == 0, $"exit {exit}: {error}{output}");
         return JsonDocument.Parse(output.ToString()).RootElement.Clone();
+    }
+
+    [Fact]
+    public async Task Cleanup_deletes_every_file_the_run_uploaded_working_set_included()
+    {
+        var counters = _cluster.Storages[0].Context.Counters;
+        long uploads = counters[Counter.SuccessUploadCount], deletes = counters[Counter.SuccessDeleteCount];
+
+        var summary = await BenchAsync("mixed", "--count", "60", "--concurrency", "3", "--files", "10", "--read-percent", "50", "--cleanup");
+        long measuredUploads = summary.GetProperty("uploads").GetInt64();
+        Assert.True(measuredUploads > 0);
+        Assert.Equal(10 + measuredUploads, counters[Counter.SuccessUploadCount] - uploads);
+        Assert.Equal(10 + measuredUploads, counters[Counter.SuccessDeleteCount] - deletes);
+
+        var error = new StringWriter();
+        Assert.Equal(2, await CliApp.InvokeAsync(["bench", "upload", "--count", "1", "--cleanup", "--save-ids", "ids.txt", "--tracker", _cluster.TrackerAddress],
+            new StringWriter(), error, Timeouts.Test()));
+        Assert.Contains("--save-ids and --cleanup", error.ToString());
     }
 
     [Fact]

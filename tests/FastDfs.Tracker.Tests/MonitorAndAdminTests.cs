@@ -123,6 +123,7 @@ public sealed class MonitorAndAdminTests
 
         var storages = await client.RequestOkAsync(FdfsCommand.ServerStorageClusterStat, new byte[4]);
         Assert.Equal(6 + 106, storages.Length);
+        Assert.Equal(0, storages[0]); // use_storage_id off
         Assert.Equal(1, BinaryPrimitives.ReadInt32BigEndian(storages.AsSpan(2)));
         Assert.Equal("127.0.0.1", FixedString.Read(storages.AsSpan(6, 16)));
         Assert.Equal("127.0.0.1:23000", FixedString.Read(storages.AsSpan(22, 52)));

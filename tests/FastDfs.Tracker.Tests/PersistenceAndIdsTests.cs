@@ -117,6 +117,11 @@ public sealed class PersistenceAndIdsTests
         await real.RequestOkAsync(FdfsCommand.StorageJoin, (new FakeStorage(real, "group1", 23000, 1, 10).Request(true, 0) with { StorageId = "100002" }).ToArray());
         await using var client = await tracker.ConnectAsync();
         Assert.Equal("100002", Assert.Single(await client.ListStoragesAsync("group1")).Id);
+
+        // fdfs_storage_stat shows ids when the cluster stat says they are in use.
+        var stat = await client.RequestOkAsync(FdfsCommand.ServerStorageClusterStat, new byte[4]);
+        Assert.Equal(1, stat[0]);
+        Assert.Equal("100002", FixedString.Read(stat.AsSpan(6, 16)));
     }
 
     [Fact]

@@ -32,6 +32,7 @@ internal static class BenchCommand
         var files = new Option<int>("--files") { Description = "Working set uploaded before download/mixed runs (default: up to 100 files, at most 1 GB)" };
         var fileIds = new Option<string?>("--file-ids") { Description = "Download these file IDs (one per line) instead of uploading a working set" };
         var saveIds = new Option<string?>("--save-ids") { Description = "Write the file IDs uploaded by the run to this file" };
+        var cleanup = new Option<bool>("--cleanup") { Description = "Delete every file the run uploaded (working set included) when it ends" };
         var ext = new Option<string>("--ext") { Description = "Extension of uploaded files (empty for none)", DefaultValueFactory = _ => "bin" };
         var group = new Option<string?>("--group", "-g") { Description = "Upload to this group" };
         var firstKey = new Option<long>("--seed") { Description = "Key of the first file (content is derived from it)" };
@@ -53,6 +54,7 @@ internal static class BenchCommand
         command.Add(files);
         command.Add(fileIds);
         command.Add(saveIds);
+        command.Add(cleanup);
         command.Add(ext);
         command.Add(group);
         command.Add(firstKey);
@@ -98,7 +100,13 @@ internal static class BenchCommand
                 };
                 await using var client = new FastDfsClient(clientOptions);
                 string? savePath = parse.GetValue(saveIds);
-                var runner = new BenchRunner(client, options) { KeepUploadedIds = savePath is not null };
+                bool deleteAfter = parse.GetValue(cleanup);
+                if (deleteAfter && savePath is not null)
+                {
+                    throw new ArgumentException("--save-ids and --cleanup do not go together: the saved IDs would name deleted files");
+                }
+
+                var runner = new BenchRunner(client, options) { KeepUploadedIds = savePath is not null || deleteAfter };
                 string? jsonTarget = parse.GetValue(json);
                 bool showProgress = !parse.GetValue(noProgress) && jsonTarget != "-" &&
                     ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
@@ -130,7 +138,17 @@ internal static class BenchCommand
                     }
                 }
 
-                return result.Errors == 0 && result.Ops > 0 ? 0 : 1;
+                long cleanupFailures = 0;
+                if (deleteAfter)
+                {
+                    // On stderr: stdout may be the JSON summary.
+                    (long deleted, cleanupFailures) = await runner.DeleteUploadedAsync(ct);
+                    await error.WriteLineAsync(cleanupFailures == 0
+                        ? $"cleanup: {deleted} files uploaded by the run deleted"
+                        : $"cleanup: {deleted} files uploaded by the run deleted, {cleanupFailures} could not be deleted");
+                }
+
+                return result.Errors == 0 && result.Ops > 0 && cleanupFailures == 0 ? 0 : 1;
             }
             catch (FastDfsException ex)
             {

@@ -31,7 +31,7 @@ internal sealed class StorageMetrics : IDisposable
             Bytes(counters[C.SuccessSyncInBytes], "in", "sync"),
             Bytes(counters[C.SuccessDownloadBytes], "out", "download"),
             Bytes(counters[C.SuccessSyncOutBytes], "out", "sync"),
-        }, "By", "Bytes received and sent over the FastDFS protocol");
+        }, "By", "File bytes received and sent (the stock stat counters: the FastDFS protocol, and downloads over HTTP)");
         _meter.CreateObservableCounter("fastdfs.storage.operations", () => new[]
         {
             Operation(counters[C.SuccessUploadCount], "upload"),

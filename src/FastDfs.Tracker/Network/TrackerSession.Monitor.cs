@@ -98,7 +98,7 @@ internal sealed partial class TrackerSession
         Reply(size, (span, _) =>
         {
             var w = new SpanWriter(span);
-            w.WriteByte(0);
+            w.WriteByte(_options.UseStorageId ? (byte)1 : (byte)0);
             w.WriteByte(useTrunk ? (byte)1 : (byte)0);
             w.WriteInt32(entries.Count);
             foreach (var e in entries)

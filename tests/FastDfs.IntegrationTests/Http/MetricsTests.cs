@@ -25,7 +25,8 @@ public sealed class MetricsTests
         Assert.Matches("fastdfs_storage_request_duration_seconds_bucket\\{[^}]*le=\"0.0005\"", storage);
         Assert.Matches("target_info\\{[^}]*service_name=\"fdfs-storage\"", storage);
         Series(storage, "fastdfs_storage_bytes_total", 4096, "direction=\"in\"", "kind=\"upload\"");
-        Series(storage, "fastdfs_storage_bytes_total", 4096, "direction=\"out\"", "kind=\"download\"");
+        // The stock stat counters: the binary download and the HTTP GET of the 4 KB file.
+        Series(storage, "fastdfs_storage_bytes_total", 8192, "direction=\"out\"", "kind=\"download\"");
         Series(storage, "fastdfs_storage_http_requests_total", 1, "code=\"200\"", "method=\"GET\"");
         Series(storage, "fastdfs_storage_http_sent_bytes_total", 4096);
         Assert.Matches("fastdfs_storage_disk_free_bytes\\{[^}]*store_path=\"M00\"\\} [1-9]", storage);
