@@ -63,7 +63,7 @@ internal sealed partial class StorageSession
                 handle = File.OpenHandle(target.FullPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
                 Count(C.SuccessFileOpenCount);
                 long size = RandomAccess.GetLength(handle);
-                // Stock refuses any offset on a 0-byte file; we serve it as an empty file (STOCK-NOTES).
+                // Stock refuses any offset on a 0-byte file; we serve it as an empty file (docs/configuration.md, "Where FastDFS.NET differs from stock").
                 if (offset > size || (offset == size && size != 0))
                 {
                     throw new ProtocolException($"download offset {offset} beyond size {size}");
