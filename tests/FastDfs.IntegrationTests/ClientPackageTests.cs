@@ -8,21 +8,19 @@ namespace FastDfs.IntegrationTests;
 
 /// <summary>
 /// The FastDfs.Client package as an application gets it: packed as docs/client.md says, restored from a folder feed on
-/// its own (nothing else of this repository), in an ASP.NET Core application on .NET 8 with .NET 8's own dependency
-/// injection (the oldest runtime the package serves), talking to a cluster through AddFastDfs and its health check.
+/// its own (nothing else of this repository), in ASP.NET Core applications on .NET 8 and .NET 9 with their own dependency
+/// injection (.NET 10's is the sample's, SampleApiTests), talking to a cluster through AddFastDfs and its health check.
 /// </summary>
 public sealed class ClientPackageTests
 {
     private const string Version = "0.0.1-test";
 
     [Fact]
-    public async Task The_packed_client_restores_from_a_feed_and_serves_an_aspnet_core_8_application()
+    public async Task The_packed_client_restores_from_a_feed_and_serves_aspnet_core_8_and_9_applications()
     {
         var ct = Timeouts.Test(900);
         string root = Path.Combine(Path.GetTempPath(), "fdfs-pkg-" + Guid.NewGuid().ToString("N")[..12]);
         string feed = Path.Combine(root, "feed"), app = Path.Combine(root, "app");
-        Process? running = null;
-        var runningLog = new StringBuilder();
         try
         {
             await ProcessRunner.PackAsync("FastDfs.Client", feed, Version, Path.Combine(root, "artifacts"));
@@ -34,7 +32,7 @@ public sealed class ClientPackageTests
             await File.WriteAllTextAsync(Path.Combine(app, "app.csproj"), $"""
                 <Project Sdk="Microsoft.NET.Sdk.Web">
                   <PropertyGroup>
-                    <TargetFramework>net8.0</TargetFramework>
+                    <TargetFrameworks>net8.0;net9.0</TargetFrameworks>
                     <Nullable>enable</Nullable>
                     <ImplicitUsings>enable</ImplicitUsings>
                     <ManagePackageVersionsCentrally>false</ManagePackageVersionsCentrally>
@@ -81,24 +79,45 @@ public sealed class ClientPackageTests
             await File.WriteAllTextAsync(Path.Combine(root, "Directory.Build.props"), "<Project />", ct);
             await File.WriteAllTextAsync(Path.Combine(root, "Directory.Packages.props"), "<Project />", ct);
 
-            string output = Path.Combine(root, "out");
-            var (publishExit, publishLog) = await ProcessRunner.RunAsync("dotnet",
-                ["publish", app, "-c", "Release", "-r", "linux-x64", "--self-contained", "-o", output, "-nodeReuse:false", "-nologo"],
-                TimeSpan.FromMinutes(10), workingDirectory: app);
-            Assert.True(publishExit == 0, "dotnet publish of the .NET 8 application failed:\n" + publishLog);
-
             await using var cluster = await TestCluster.StartAsync(ct: ct);
             await cluster.WaitForActiveAsync(1, ct);
-            int port = FreePorts.On();
-            var start = new ProcessStartInfo(Path.Combine(output, "app"))
+            // Each runtime with its own Microsoft.Extensions (the DI of .NET 8, of .NET 9): self-contained, since this
+            // machine's shared runtime is .NET 10's.
+            foreach (var (framework, major) in new[] { ("net8.0", "8."), ("net9.0", "9.") })
             {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                WorkingDirectory = output,
-            };
-            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-            start.Environment["FastDfs__Trackers__0"] = cluster.TrackerAddress;
-            running = Process.Start(start)!;
+                string output = Path.Combine(root, "out-" + framework);
+                var (publishExit, publishLog) = await ProcessRunner.RunAsync("dotnet",
+                    ["publish", app, "-c", "Release", "-f", framework, "-r", "linux-x64", "--self-contained", "-o", output, "-nodeReuse:false", "-nologo"],
+                    TimeSpan.FromMinutes(10), workingDirectory: app);
+                Assert.True(publishExit == 0, $"dotnet publish of the {framework} application failed:\n" + publishLog);
+                await ServeThroughTheAppAsync(Path.Combine(output, "app"), cluster, major, ct);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Starts the published application against the cluster: health, runtime and DI versions, upload, download, Range.</summary>
+    private static async Task ServeThroughTheAppAsync(string executable, TestCluster cluster, string major, CancellationToken ct)
+    {
+        var runningLog = new StringBuilder();
+        int port = FreePorts.On();
+        var start = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(executable)!,
+        };
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        start.Environment["FastDfs__Trackers__0"] = cluster.TrackerAddress;
+        using var running = Process.Start(start)!;
+        try
+        {
             running.OutputDataReceived += (_, e) => { lock (runningLog) { runningLog.AppendLine(e.Data); } };
             running.ErrorDataReceived += (_, e) => { lock (runningLog) { runningLog.AppendLine(e.Data); } };
             running.BeginOutputReadLine();
@@ -118,14 +137,14 @@ public sealed class ClientPackageTests
                 {
                     return false;
                 }
-            }, TimeSpan.FromSeconds(60), "the .NET 8 application to answer", ct);
+            }, TimeSpan.FromSeconds(60), $"the .NET {major}x application to answer", ct);
             Assert.Equal("Healthy", health);
 
             var runtime = await http.GetFromJsonAsync<RuntimeInfo>("/runtime", ct);
-            Assert.StartsWith("8.", runtime!.Runtime);
-            Assert.StartsWith("8.", runtime.DependencyInjection);
+            Assert.StartsWith(major, runtime!.Runtime);
+            Assert.StartsWith(major, runtime.DependencyInjection);
 
-            byte[] content = Encoding.UTF8.GetBytes("through the package, on .NET 8 " + Guid.NewGuid());
+            byte[] content = Encoding.UTF8.GetBytes($"through the package, on .NET {major}x " + Guid.NewGuid());
             var upload = await http.PostAsync("/files", new ByteArrayContent(content), ct);
             string id = await upload.Content.ReadAsStringAsync(ct);
             Assert.True(upload.IsSuccessStatusCode, id + "\n" + runningLog);
@@ -139,16 +158,10 @@ public sealed class ClientPackageTests
         }
         finally
         {
-            if (running is { HasExited: false })
+            if (!running.HasExited)
             {
                 running.Kill(entireProcessTree: true);
-                await running.WaitForExitAsync();
-            }
-
-            running?.Dispose();
-            if (Directory.Exists(root))
-            {
-                Directory.Delete(root, recursive: true);
+                await running.WaitForExitAsync(CancellationToken.None);
             }
         }
     }

@@ -215,8 +215,17 @@ public sealed partial class SeedTopologyTests(Xunit.Abstractions.ITestOutputHelp
             }
 
             await UploadBatchAsync();
-            await Eventually.TrueAsync(async () => (await client.Tracker.GetLeaderAsync(ct)).Port == trackerEndpoints[alive].Port,
-                TimeSpan.FromSeconds(30), $"tracker{alive} to lead", ct);
+            await Eventually.TrueAsync(async () =>
+            {
+                try
+                {
+                    return (await client.Tracker.GetLeaderAsync(ct)).Port == trackerEndpoints[alive].Port;
+                }
+                catch (FastDfsException e) when (e.ErrorCode == Protocol.Errno.ENOENT)
+                {
+                    return false; // between the leader's loss and the election: no leader to name
+                }
+            }, TimeSpan.FromSeconds(30), $"tracker{alive} to lead", ct);
             output.WriteLine($"{watch.Elapsed.TotalSeconds:0.0}s: tracker{alive} leads");
             await UploadBatchAsync();
             foreach (var (id, content) in files)
