@@ -21,6 +21,7 @@ public static class CliApp
         root.Add(AppenderCommands.CreateTruncate());
         root.Add(AppenderCommands.CreateRegenerate());
         root.Add(QueryCommand.Create());
+        root.Add(ListCommand.Create());
         root.Add(MonitorCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(ScrubCommand.Create());

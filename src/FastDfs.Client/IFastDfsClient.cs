@@ -77,4 +77,7 @@ public interface IFastDfsClient
 
     /// <summary>The storages of a group with their stats and counters.</summary>
     Task<IReadOnlyList<StorageStat>> ListStoragesAsync(string group, string? storageId = null, CancellationToken ct = default);
+
+    /// <summary>Every file of a group within a path (<c>M00</c>, <c>M00/3A</c>, <c>M00/3A/0C</c>), in name order, paged (FastDFS.NET storages).</summary>
+    IAsyncEnumerable<ListedFile> ListFilesAsync(string group, string path = "", ListFilesOptions options = ListFilesOptions.None, CancellationToken ct = default);
 }

@@ -135,55 +135,9 @@ internal static class CheckCommand
     }
 
     /// <summary>The members' listings merged by name: each name once, with each member's entry (null where it is missing).</summary>
-    internal static async IAsyncEnumerable<(string Name, ListedFile?[] Entries)> MergeAsync(FastDfsClient client, string group, IReadOnlyList<Member> members,
-        string prefix, ListFilesOptions options, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        var cursors = members.Select(m => client.GetStorage(m.Endpoint).ListAllFilesAsync(group, prefix, options, ct).GetAsyncEnumerator(ct)).ToArray();
-        try
-        {
-            var heads = new ListedFile?[cursors.Length];
-            for (int i = 0; i < cursors.Length; i++)
-            {
-                heads[i] = await cursors[i].MoveNextAsync() ? cursors[i].Current : null;
-            }
-
-            while (true)
-            {
-                string? name = null;
-                foreach (var head in heads)
-                {
-                    if (head is { } h && (name is null || string.CompareOrdinal(h.LogicName, name) < 0))
-                    {
-                        name = h.LogicName;
-                    }
-                }
-
-                if (name is null)
-                {
-                    yield break;
-                }
-
-                var entries = new ListedFile?[heads.Length];
-                for (int i = 0; i < heads.Length; i++)
-                {
-                    if (heads[i] is { } h && h.LogicName == name)
-                    {
-                        entries[i] = h;
-                        heads[i] = await cursors[i].MoveNextAsync() ? cursors[i].Current : null;
-                    }
-                }
-
-                yield return (name, entries);
-            }
-        }
-        finally
-        {
-            foreach (var cursor in cursors)
-            {
-                await cursor.DisposeAsync();
-            }
-        }
-    }
+    internal static IAsyncEnumerable<(string Name, ListedFile?[] Entries)> MergeAsync(FastDfsClient client, string group, IReadOnlyList<Member> members,
+        string prefix, ListFilesOptions options, CancellationToken ct) =>
+        FastDfsClient.MergeListingsAsync(members.Select(m => client.GetStorage(m.Endpoint).ListAllFilesAsync(group, prefix, options, ct)).ToList(), ct);
 
     /// <summary>One name on every member again (its sub-directory's listing, which holds it).</summary>
     private static async Task<ListedFile?[]> LookAgainAsync(FastDfsClient client, string group, IReadOnlyList<Member> members, string name,

@@ -29,6 +29,13 @@ internal static class JsonOutput
         DateTimeOffset.FromUnixTimeSeconds(unixSeconds).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 }
 
+/// <summary>A line of <c>fdfs ls --json</c> (JSON Lines: one per file).</summary>
+/// <param name="Kind">normal, appender, slave, link or metadata</param>
+/// <param name="Crc32">unsigned; null when the listing does not know it</param>
+/// <param name="Mtime">the file's modification time, Unix seconds</param>
+/// <param name="Metadata">whether the file has metadata (its NAME-m file)</param>
+internal sealed record ListedFileJson(string FileId, string Kind, long Size, uint? Crc32, long CreateTimestamp, string CreateTime, long Mtime, bool Metadata);
+
 /// <summary><c>fdfs upload --json</c>.</summary>
 /// <param name="Size">bytes uploaded</param>
 internal sealed record UploadJson(string FileId, string Group, string RemoteFilename, long Size, bool Appender, string? MasterFileId);
@@ -100,6 +107,7 @@ internal sealed record DifferenceJson(string File, List<string> Problems);
 
 /// <summary>The documents of <c>--json</c>, generated at compile time (Native AOT has no reflection-based serializer).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(ListedFileJson))]
 [JsonSerializable(typeof(UploadJson))]
 [JsonSerializable(typeof(FileInfoJson))]
 [JsonSerializable(typeof(MetadataJson))]

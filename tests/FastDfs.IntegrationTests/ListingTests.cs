@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using FastDfs.Client;
+using FastDfs.IntegrationTests.Infrastructure;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
+using FastDfs.Protocol.Metadata;
+
+namespace FastDfs.IntegrationTests;
+
+/// <summary>
+/// Listing a group (issue 19): the client's <see cref="FastDfsClient.ListFilesAsync"/> and <c>fdfs ls</c> page through
+/// 10,000 files on a group of two storages and give back exactly what was uploaded, each file once.
+/// </summary>
+public sealed class ListingTests
+{
+    [Fact]
+    public async Task Ten_thousand_files_listed_page_by_page_are_exactly_the_uploaded_ones()
+    {
+        var ct = Timeouts.Test(300);
+        await using var cluster = await TestCluster.StartAsync(2, ct: ct);
+        await using var client = cluster.CreateClient();
+        var uploaded = new ConcurrentDictionary<FileId, (bool Appender, bool Metadata, byte[] Content)>();
+        int next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < 10_000)
+            {
+                bool appender = i % 500 == 0, metadata = i % 100 == 7;
+                byte[] content = BitConverter.GetBytes(i);
+                FileId id;
+                if (appender)
+                {
+                    await using var stream = new MemoryStream(content);
+                    id = await client.UploadAppenderAsync(stream, content.Length, "log", ct: ct);
+                }
+                else
+                {
+                    id = await client.UploadAsync(content, "bin", metadata ? [new MetadataItem("n", $"{i}")] : null, ct: ct);
+                }
+
+                uploaded[id] = (appender, metadata, content);
+            }
+        }));
+
+        // The group's members merged: every acknowledged file once, replicated yet or not, in name order.
+        var listed = new List<ListedFile>();
+        await foreach (var file in client.ListFilesAsync("group1", ct: ct))
+        {
+            listed.Add(file);
+        }
+
+        var names = listed.Where(f => !f.Kind.HasFlag(ListedFileKind.Metadata)).Select(f => f.LogicName).ToList();
+        Assert.Equal(uploaded.Keys.Select(id => id.LogicName).Order(StringComparer.Ordinal), names);
+        Assert.Equal(uploaded.Where(u => u.Value.Metadata).Select(u => u.Key.LogicName + "-m").Order(StringComparer.Ordinal),
+            listed.Where(f => f.Kind.HasFlag(ListedFileKind.Metadata)).Select(f => f.LogicName));
+        Assert.All(listed.Where(f => !f.Kind.HasFlag(ListedFileKind.Metadata)), f =>
+            Assert.Equal(uploaded[new FileId("group1", f.LogicName)].Appender, f.Kind.HasFlag(ListedFileKind.Appender)));
+        Assert.Equal(listed.Select(f => f.LogicName).Order(StringComparer.Ordinal), listed.Select(f => f.LogicName));
+
+        // A sub-directory: its files only.
+        string directory = uploaded.Keys.First().LogicName[..9];
+        var inDirectory = new List<string>();
+        await foreach (var file in client.ListFilesAsync("group1", directory, ct: ct))
+        {
+            inDirectory.Add(file.LogicName);
+        }
+
+        Assert.Equal(listed.Where(f => f.LogicName.StartsWith(directory + "/", StringComparison.Ordinal)).Select(f => f.LogicName), inDirectory);
+
+        // fdfs ls: one file ID per line, metadata folded into its file.
+        string tracker = cluster.TrackerAddress;
+        var (exit, output, error) = await LsAsync(["group1", "--tracker", tracker], ct);
+        Assert.True(exit == 0, error);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(uploaded.Keys.Select(id => id.ToString()).Order(StringComparer.Ordinal), lines);
+
+        // --long and --json on a sub-directory: kind, size, CRC32 (of the name, or computed for an appender), metadata flag.
+        var someAppender = uploaded.First(u => u.Value.Appender).Key;
+        string appenderDirectory = "group1/" + someAppender.LogicName[..9];
+        (exit, output, error) = await LsAsync([appenderDirectory, "--long", "--tracker", tracker], ct);
+        Assert.True(exit == 0, error);
+        string appenderLine = output.Split('\n').Single(l => l.EndsWith(someAppender.ToString(), StringComparison.Ordinal));
+        string appenderCrc = System.IO.Hashing.Crc32.HashToUInt32(uploaded[someAppender].Content).ToString("x8");
+        Assert.Matches($@"^appender +4 {appenderCrc} \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d - ", appenderLine);
+
+        (exit, output, error) = await LsAsync(["group1", "--json", "--tracker", tracker], ct);
+        Assert.True(exit == 0, error);
+        var documents = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(10_000, documents.Count);
+        foreach (var doc in documents)
+        {
+            var id = FileId.Parse(doc.GetProperty("fileId").GetString()!);
+            var (appender, metadata, content) = uploaded[id];
+            Assert.Equal(metadata, doc.GetProperty("metadata").GetBoolean());
+            Assert.Equal(appender ? "appender" : "normal", doc.GetProperty("kind").GetString());
+            Assert.Equal(4, doc.GetProperty("size").GetInt64());
+            // From the name for a normal file, computed by the storage for an appender: the content's either way.
+            Assert.Equal(System.IO.Hashing.Crc32.HashToUInt32(content), doc.GetProperty("crc32").GetUInt32());
+        }
+
+        // One storage only.
+        string member = $"127.0.0.1:{cluster.Storages[1].EndPoint.Port}";
+        (exit, output, error) = await LsAsync(["group1", "--storage", member, "--tracker", tracker], ct);
+        Assert.True(exit == 0, error);
+        Assert.Subset(uploaded.Keys.Select(id => id.ToString()).ToHashSet(), output.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToHashSet());
+
+        (exit, _, error) = await LsAsync(["group1/M00/00/00/extra", "--tracker", tracker], ct);
+        Assert.Equal(2, exit);
+        Assert.Contains("GROUP[/Mxx[/HH[/LL]]]", error);
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> LsAsync(string[] args, CancellationToken ct)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = await Cli.CliApp.InvokeAsync(["ls", .. args], output, error, ct);
+        return (exit, output.ToString(), error.ToString());
+    }
+}
