@@ -18,7 +18,7 @@ public sealed class ListingTests
     public async Task Ten_thousand_files_listed_page_by_page_are_exactly_the_uploaded_ones()
     {
         var ct = Timeouts.Test(300);
-        await using var cluster = await TestCluster.StartAsync(2, ct: ct);
+        await using var cluster = await TestCluster.StartAsync(2, ct: ct, http: true);
         await using var client = cluster.CreateClient();
         var uploaded = new ConcurrentDictionary<FileId, (bool Appender, bool Metadata, byte[] Content)>();
         int next = -1;
@@ -68,6 +68,32 @@ public sealed class ListingTests
         }
 
         Assert.Equal(listed.Where(f => f.LogicName.StartsWith(directory + "/", StringComparison.Ordinal)).Select(f => f.LogicName), inDirectory);
+
+        // The tracker's JSON endpoint, page by page with its cursor: the same names (metadata files included).
+        using var http = new HttpClient();
+        var paged = new List<string>();
+        string? cursor = "";
+        int pages = 0;
+        while (cursor is not null)
+        {
+            using var page = JsonDocument.Parse(await http.GetStringAsync(
+                new Uri(cluster.TrackerHttp, $"/api/files?group=group1&limit=700&cursor={Uri.EscapeDataString(cursor)}"), ct));
+            paged.AddRange(page.RootElement.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("fileId").GetString()!));
+            cursor = page.RootElement.GetProperty("next").GetString();
+            pages++;
+        }
+
+        Assert.Equal(listed.Select(f => "group1/" + f.LogicName), paged);
+        Assert.True(pages >= 15, $"{pages} pages of at most 700");
+        using (var badLimit = await http.GetAsync(new Uri(cluster.TrackerHttp, "/api/files?group=group1&limit=0"), ct))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, badLimit.StatusCode);
+        }
+
+        using (var noGroup = await http.GetAsync(new Uri(cluster.TrackerHttp, "/api/files?group=nosuch"), ct))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NotFound, noGroup.StatusCode);
+        }
 
         // fdfs ls: one file ID per line, metadata folded into its file.
         string tracker = cluster.TrackerAddress;

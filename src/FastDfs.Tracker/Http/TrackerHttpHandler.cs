@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FastDfs.Client;
+using FastDfs.Protocol.Messages;
 using FastDfs.Client.Http;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
@@ -77,6 +78,11 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
             return JsonSerializer.SerializeAsync(http.Response.Body, ClusterSnapshot.Take(runtime, httpPort(), _integrity.Get), TrackerJsonContext.Default.ClusterSnapshot, http.RequestAborted);
         }
 
+        if (read && path == "/api/files")
+        {
+            return ListFilesAsync(http);
+        }
+
         if (path == "/upload")
         {
             return HttpMethods.IsPost(request.Method) || HttpMethods.IsPut(request.Method)
@@ -95,6 +101,51 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
         }
 
         return read ? RedirectAsync(http, fileId) : TextAsync(http, StatusCodes.Status405MethodNotAllowed, "GET, HEAD or DELETE");
+    }
+
+    /// <summary><c>GET /api/files</c>: a page of a group's files (<see cref="FileListingPages"/>); 400 for bad parameters,
+    /// 404 for a group without a serving member, 502 when a member cannot list (a stock storage).</summary>
+    private async Task ListFilesAsync(HttpContext http)
+    {
+        var query = http.Request.Query;
+        string group = query["group"].FirstOrDefault() ?? "";
+        string path = query["path"].FirstOrDefault() ?? "";
+        string cursor = query["cursor"].FirstOrDefault() ?? "";
+        int limit = FileListingPages.DefaultLimit;
+        if (group.Length == 0 || (query["limit"].FirstOrDefault() is { } text &&
+                                  (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit)
+                                   || limit is < 1 or > ListFiles.MaxEntries)))
+        {
+            await TextAsync(http, StatusCodes.Status400BadRequest, $"expected group=NAME, optional path=M00[/HH[/LL]], cursor=NAME, limit=1..{ListFiles.MaxEntries}")
+                .ConfigureAwait(false);
+            return;
+        }
+
+        var members = runtime.Cluster.Read(all => all.Where(g => g.Name == group)
+            .SelectMany(g => g.Storages)
+            .Where(s => s.Status is StorageStatus.Active or StorageStatus.Online)
+            .Select(s => new StorageEndpoint(s.Ip, s.Port)).ToList());
+        FileListingPage page;
+        try
+        {
+            page = await FileListingPages.ReadAsync(client(), group, members, path, cursor, limit, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (FastDfsException e) when (e.ErrorCode == Errno.ENOENT && members.Count == 0)
+        {
+            await TextAsync(http, StatusCodes.Status404NotFound, e.Message).ConfigureAwait(false);
+            return;
+        }
+        catch (FastDfsException e)
+        {
+            // EINVAL: a bad path, or a member that does not know LIST_FILES (a stock storage).
+            await TextAsync(http, e.ErrorCode == Errno.EINVAL ? StatusCodes.Status400BadRequest : StatusCodes.Status502BadGateway,
+                $"listing group {group} failed: {e.Message}").ConfigureAwait(false);
+            return;
+        }
+
+        http.Response.ContentType = "application/json; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-store";
+        await JsonSerializer.SerializeAsync(http.Response.Body, page, TrackerJsonContext.Default.FileListingPage, http.RequestAborted).ConfigureAwait(false);
     }
 
     private async Task RedirectAsync(HttpContext http, FileId fileId)

@@ -10,5 +10,6 @@ namespace FastDfs.Tracker.Http;
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ClusterSnapshot))]
+[JsonSerializable(typeof(FileListingPage))]
 [JsonSerializable(typeof(TrackerHttpHandler.UploadResult))]
 internal sealed partial class TrackerJsonContext : JsonSerializerContext;

@@ -1,0 +1,57 @@
+using FastDfs.Client;
+using FastDfs.Protocol;
+using FastDfs.Protocol.Messages;
+
+namespace FastDfs.Tracker.Http;
+
+/// <summary>One file of <c>GET /api/files</c>.</summary>
+/// <param name="Kind">normal, appender, slave, link or metadata</param>
+internal sealed record ListedFileEntry(string FileId, string Kind, long Size, long Mtime);
+
+/// <summary>A page of <c>GET /api/files</c>: the files, and the cursor of the next page (null when the listing is complete).</summary>
+internal sealed record FileListingPage(string Group, string Path, IReadOnlyList<ListedFileEntry> Files, string? Next);
+
+/// <summary>
+/// <c>GET /api/files?group=G[&amp;path=M00/3A][&amp;cursor=NAME][&amp;limit=N]</c>: a page of a group's files, the group's
+/// serving members' listings (LIST_FILES) merged by name. The cursor is the last name of the previous page: each member
+/// is asked for at most <c>limit</c> names after it, the merge keeps the first <c>limit</c>, so a page costs one
+/// request per member and no state is kept between pages.
+/// </summary>
+internal static class FileListingPages
+{
+    public const int DefaultLimit = 1000;
+
+    public static async Task<FileListingPage> ReadAsync(FastDfsClient client, string group, IReadOnlyList<StorageEndpoint> members,
+        string path, string cursor, int limit, CancellationToken ct)
+    {
+        if (members.Count == 0)
+        {
+            throw new FastDfsException(Errno.ENOENT, $"no storage of group {group} serves: nothing to list");
+        }
+
+        var pages = await Task.WhenAll(members.Select(m => client.GetStorage(m).ListFilesAsync(group, path, cursor, ListFilesOptions.None, limit, ct)))
+            .ConfigureAwait(false);
+        var merged = new SortedDictionary<string, ListedFile>(StringComparer.Ordinal);
+        foreach (var (files, _) in pages)
+        {
+            foreach (var file in files)
+            {
+                merged.TryAdd(file.LogicName, file);
+            }
+        }
+
+        var kept = merged.Values.Take(limit).ToList();
+        // More may follow when a member had more after its page, or the merge dropped names beyond the limit.
+        bool more = merged.Count > limit || pages.Any(p => p.NextCursor.Length > 0);
+        string? next = more && kept.Count > 0 ? kept[^1].LogicName : null;
+        return new FileListingPage(group, path,
+            kept.Select(f => new ListedFileEntry($"{group}/{f.LogicName}", KindName(f.Kind), f.Size, f.Mtime)).ToList(), next);
+    }
+
+    private static string KindName(ListedFileKind kind) =>
+        kind.HasFlag(ListedFileKind.Metadata) ? "metadata"
+        : kind.HasFlag(ListedFileKind.Link) ? "link"
+        : kind.HasFlag(ListedFileKind.Appender) ? "appender"
+        : kind.HasFlag(ListedFileKind.Slave) ? "slave"
+        : "normal";
+}
