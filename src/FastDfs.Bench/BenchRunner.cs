@@ -153,9 +153,9 @@ public sealed class BenchRunner(FastDfsClient client, BenchOptions options)
                 {
                     Interlocked.Increment(ref deleted);
                 }
-                catch (FastDfsException)
+                catch (Exception e) when (e is FastDfsException or IOException || (e is OperationCanceledException && !ct.IsCancellationRequested))
                 {
-                    Interlocked.Increment(ref failed);
+                    Interlocked.Increment(ref failed); // this file; the others still
                 }
             }
         }
@@ -299,15 +299,15 @@ public sealed class BenchRunner(FastDfsClient client, BenchOptions options)
             long size = BenchContent.SizeOf(key, o.MinSize, o.MaxSize);
             _content.Reset(key, size);
             var id = await run._client.UploadAsync(_content, size, o.Ext, group: o.Group, ct: ct).ConfigureAwait(false);
+            if (run.KeepUploadedIds)
+            {
+                run._uploaded.Enqueue(id); // before the check: a file that fails it is the run's to delete too
+            }
+
             var name = FastDfsClient.DecodeName(id);
             if (name.FileSize != size || name.Crc32 != _content.Crc32)
             {
                 throw new VerificationException();
-            }
-
-            if (run.KeepUploadedIds)
-            {
-                run._uploaded.Enqueue(id);
             }
 
             return size;

@@ -215,10 +215,8 @@ public sealed class CliJsonAndProgressTests : IAsyncLifetime
 
         // On a terminal (script(1) gives the command a pseudo-terminal): the bar is drawn on it and erased, the file ID
         // still printed; not with --no-progress, not for a small file, not through a stock tool's link.
-        if (!File.Exists("/usr/bin/script"))
-        {
-            return; // util-linux's script is part of every Debian (bsdutils): the check above still ran
-        }
+        // util-linux's script(1) is part of every Debian (bsdutils, essential): missing, the check fails, not skips.
+        Assert.True(File.Exists("/usr/bin/script"), "/usr/bin/script not found: install bsdutils");
 
         async Task<string> OnTerminalAsync(string command)
         {

@@ -24,11 +24,13 @@ public sealed class DaemonControlTests : IDisposable
         foreach (string role in new[] { "tracker", "storage" })
         {
             // A daemon a failed assertion left running.
-            if (File.Exists(PidFile(role)) && int.TryParse(File.ReadAllText(PidFile(role)).Trim(), out int pid))
+            if (File.Exists(PidFile(role)) && int.TryParse(File.ReadAllText(PidFile(role)).Trim(), out int pid) && pid != Environment.ProcessId)
             {
                 try
                 {
-                    Process.GetProcessById(pid).Kill();
+                    using var left = Process.GetProcessById(pid);
+                    left.Kill();
+                    GoneAsync(pid).GetAwaiter().GetResult(); // before its folder goes
                 }
                 catch (ArgumentException)
                 {
@@ -119,6 +121,13 @@ public sealed class DaemonControlTests : IDisposable
         await GoneAsync(pid);
         Assert.True(File.Exists(PidFile("storage")));
         Assert.Equal(2, (await FdfsAsync("storage", conf, "status")).Exit);
+        // A pid that lives again, even as the same executable (this test runs on dotnet too), is not the daemon: the lock says.
+        await File.WriteAllTextAsync(PidFile("storage"), $"{Environment.ProcessId}\n");
+        Assert.Equal(2, (await FdfsAsync("storage", conf, "status")).Exit);
+        (exit, output) = await FdfsAsync("storage", conf, "stop");
+        Assert.Equal(3, exit); // ESRCH, as stock's for a dead pid; nothing was signalled
+        Assert.False(File.Exists(PidFile("storage")));
+        await File.WriteAllTextAsync(PidFile("storage"), $"{Environment.ProcessId}\n");
 
         (exit, output) = await FdfsAsync("storage", conf, "start");
         Assert.True(exit == 0, output);

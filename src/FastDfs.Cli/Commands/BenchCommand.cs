@@ -110,13 +110,24 @@ internal static class BenchCommand
                 string? jsonTarget = parse.GetValue(json);
                 bool showProgress = !parse.GetValue(noProgress) && jsonTarget != "-" &&
                     ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-                var run = runner.RunAsync(ct);
-                if (showProgress)
+                BenchResult result;
+                try
                 {
-                    await ShowProgressAsync(runner.Progress, options, run);
+                    var run = runner.RunAsync(ct);
+                    if (showProgress)
+                    {
+                        await ShowProgressAsync(runner.Progress, options, run);
+                    }
+
+                    result = await run;
+                }
+                catch when (deleteAfter)
+                {
+                    // Stopped (Ctrl+C) or failed: what it uploaded so far still goes.
+                    await CleanUpAsync(runner, error);
+                    throw;
                 }
 
-                var result = await run;
                 if (savePath is not null)
                 {
                     await File.WriteAllLinesAsync(savePath, runner.UploadedIds.Select(id => id.ToString()), ct);
@@ -138,15 +149,7 @@ internal static class BenchCommand
                     }
                 }
 
-                long cleanupFailures = 0;
-                if (deleteAfter)
-                {
-                    // On stderr: stdout may be the JSON summary.
-                    (long deleted, cleanupFailures) = await runner.DeleteUploadedAsync(ct);
-                    await error.WriteLineAsync(cleanupFailures == 0
-                        ? $"cleanup: {deleted} files uploaded by the run deleted"
-                        : $"cleanup: {deleted} files uploaded by the run deleted, {cleanupFailures} could not be deleted");
-                }
+                long cleanupFailures = deleteAfter ? await CleanUpAsync(runner, error) : 0;
 
                 return result.Errors == 0 && result.Ops > 0 && cleanupFailures == 0 ? 0 : 1;
             }
@@ -167,6 +170,20 @@ internal static class BenchCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// <c>--cleanup</c>: deletes what the run uploaded, with a token of its own (the run's may be cancelled: Ctrl+C), and
+    /// says how many on stderr (stdout may be the JSON summary). Returns the number that could not be deleted.
+    /// </summary>
+    private static async Task<long> CleanUpAsync(BenchRunner runner, TextWriter error)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        var (deleted, failed) = await runner.DeleteUploadedAsync(limit.Token);
+        await error.WriteLineAsync(failed == 0
+            ? $"cleanup: {deleted} files uploaded by the run deleted"
+            : $"cleanup: {deleted} files uploaded by the run deleted, {failed} could not be deleted");
+        return failed;
     }
 
     /// <summary>Durations such as <c>30s</c>, <c>2m</c>, <c>500ms</c>, <c>1h</c> or plain seconds.</summary>

@@ -51,45 +51,92 @@ internal static partial class DaemonControl
         }
     }
 
-    /// <summary>The process of the pid file when it runs and is this program: the same executable, whatever name it was
-    /// started by (<c>fdfs</c>, a link named <c>fdfs_trackerd</c>...). Stock compares the names; a reused pid is not a daemon.</summary>
-    public static int? RunningPid(string pidFile)
+    /// <summary>
+    /// The daemon of the pid file when one runs: a running daemon holds an exclusive <c>flock</c> on its pid file for its
+    /// whole life (the kernel drops it when the process ends, even with SIGKILL), so a stale file, a reused pid, this
+    /// very process or the other role's daemon (the same executable) are never taken for it. The pid is null while the
+    /// daemon starts (it writes its pid once it listens).
+    /// </summary>
+    public static bool IsRunning(string pidFile, out int? pid)
     {
-        if (ReadPid(pidFile) is not { } pid || !IsAlive(pid))
-        {
-            return null;
-        }
-
-        return ExecutablePath(pid) is { } path && path == ExecutablePath(Environment.ProcessId) ? pid : null;
-    }
-
-    private static string? ExecutablePath(int pid)
-    {
+        pid = null;
+        FileStream file;
         try
         {
-            return new FileInfo($"/proc/{pid}/exe").LinkTarget;
+            file = new FileStream(pidFile, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (FileNotFoundException)
         {
+            return false;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (IOException)
+        {
+            pid = ReadPid(pidFile); // locked against our open (file locking on): held
+            return true;
+        }
+
+        using (file)
+        {
+            int fd = (int)file.SafeFileHandle.DangerousGetHandle();
+            if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            {
+                _ = flock(fd, LOCK_UN);
+                return false;
+            }
+        }
+
+        pid = ReadPid(pidFile);
+        return true;
+    }
+
+    /// <summary>
+    /// In a daemon of a conf: takes its pid file's lock before anything listens, or returns null (with the holder's pid,
+    /// if it wrote it) when another daemon of that conf runs or starts. The lock lives as long as the returned object.
+    /// </summary>
+    public static PidFileLock? TryLock(string pidFile, out int? holder)
+    {
+        holder = null;
+        Directory.CreateDirectory(Path.GetDirectoryName(pidFile)!);
+        var file = new FileStream(pidFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        if (flock((int)file.SafeFileHandle.DangerousGetHandle(), LOCK_EX | LOCK_NB) != 0)
+        {
+            file.Dispose();
+            holder = ReadPid(pidFile);
             return null;
         }
+
+        file.SetLength(0); // a stale pid is not this daemon's
+        return new PidFileLock(pidFile, file);
     }
 
-    /// <summary>Writes this process's pid file (a daemon that listens).</summary>
-    public static void WritePidFile(string pidFile)
+    /// <summary>A daemon's hold on its pid file: <see cref="WritePid"/> once it listens, removed when disposed.</summary>
+    public sealed class PidFileLock(string path, FileStream file) : IDisposable
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(pidFile)!);
-        string partial = pidFile + ".tmp";
-        File.WriteAllText(partial, $"{Environment.ProcessId}\n");
-        File.Move(partial, pidFile, overwrite: true);
-    }
-
-    /// <summary>Removes the pid file if it is still this process's (a daemon that ends).</summary>
-    public static void RemovePidFile(string pidFile)
-    {
-        if (ReadPid(pidFile) == Environment.ProcessId)
+        public void WritePid()
         {
-            File.Delete(pidFile);
+            file.SetLength(0);
+            file.Position = 0;
+            file.Write(System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n"));
+            file.Flush();
+        }
+
+        public void Dispose()
+        {
+            // Removed while still locked: a daemon starting now creates a new file and locks that one.
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left behind, unlocked: start, stop and status see a daemon that does not run.
+            }
+
+            file.Dispose();
         }
     }
 
@@ -99,9 +146,9 @@ internal static partial class DaemonControl
     /// </summary>
     public static async Task<int> StartAsync(string role, string conf, string pidFile, string logFile, TextWriter error, CancellationToken ct)
     {
-        if (RunningPid(pidFile) is { } running)
+        if (IsRunning(pidFile, out int? running))
         {
-            await error.WriteLineAsync($"process {ExecutableName(running)} already running, pid: {running}").ConfigureAwait(false);
+            await error.WriteLineAsync($"process {(running is { } pid ? ExecutableName(pid) : "fdfs")} already running, pid: {running}").ConfigureAwait(false);
             return Errno.EEXIST;
         }
 
@@ -113,11 +160,19 @@ internal static partial class DaemonControl
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         using var daemon = Process.Start(start) ?? throw new IOException($"could not start {start.FileName}");
+        // What the daemon prints before it detaches (a failure before its log file is open); the pipe ends when it does.
+        var earlyOutput = daemon.StandardError.ReadToEndAsync(ct);
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < TimeSpan.FromSeconds(60))
         {
             if (daemon.HasExited)
             {
+                string printed = (await earlyOutput.ConfigureAwait(false)).Trim();
+                if (printed.Length > 0)
+                {
+                    await error.WriteLineAsync(printed).ConfigureAwait(false);
+                }
+
                 await error.WriteLineAsync($"fdfs {role}: the daemon exited while starting (exit code {daemon.ExitCode}); the end of {logFile}:")
                     .ConfigureAwait(false);
                 foreach (string line in LastEntries(logFile, 10))
@@ -145,7 +200,7 @@ internal static partial class DaemonControl
     /// <param name="quiet">restart: a daemon that does not run is not an error to print</param>
     public static async Task<int> StopAsync(string pidFile, IPEndPoint port, TextWriter error, bool quiet, CancellationToken ct)
     {
-        if (ReadPid(pidFile) is not { } pid)
+        if (!File.Exists(pidFile))
         {
             if (!quiet)
             {
@@ -155,48 +210,62 @@ internal static partial class DaemonControl
             return Errno.ENOENT;
         }
 
-        if (kill(pid, SIGTERM) != 0)
+        int? pid = null;
+        var starting = Stopwatch.StartNew();
+        bool running;
+        // A daemon that is starting holds the lock but has not written its pid yet: a few seconds for it.
+        while ((running = IsRunning(pidFile, out pid)) && pid is null && starting.Elapsed < TimeSpan.FromSeconds(10))
         {
-            int errno = Marshal.GetLastPInvokeError();
-            if (!quiet || errno != ESRCH)
-            {
-                await error.WriteLineAsync($"kill pid: {pid} fail, errno: {errno}, error info: {Marshal.GetPInvokeErrorMessage(errno)}").ConfigureAwait(false);
-            }
-
-            if (errno == ESRCH)
-            {
-                File.Delete(pidFile); // a daemon killed with -9 left it
-            }
-
-            return errno;
-        }
-
-        await error.WriteLineAsync($"waiting for pid [{pid}] exit ...").ConfigureAwait(false);
-        int i = 0;
-        for (; i < 300 && IsAlive(pid); i++)
-        {
-            if (i % 10 == 9)
-            {
-                _ = kill(pid, SIGTERM);
-            }
-
             await Task.Delay(100, ct).ConfigureAwait(false);
         }
 
-        if (i == 300 && kill(pid, SIGKILL) == 0)
+        if (!running || pid is null)
         {
-            await error.WriteLineAsync($"waiting for pid [{pid}] exit timeout, force kill!").ConfigureAwait(false);
-            while (IsAlive(pid))
+            // Stale (the daemon was killed with -9): nothing of it runs, whatever process has that pid now.
+            int stale = ReadPid(pidFile) ?? 0;
+            if (!quiet)
+            {
+                await error.WriteLineAsync($"kill pid: {stale} fail, errno: {ESRCH}, error info: No such process").ConfigureAwait(false);
+            }
+
+            File.Delete(pidFile);
+            return ESRCH;
+        }
+
+        int target = pid.Value;
+        if (kill(target, SIGTERM) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            await error.WriteLineAsync($"kill pid: {target} fail, errno: {errno}, error info: {Marshal.GetPInvokeErrorMessage(errno)}").ConfigureAwait(false);
+            return errno;
+        }
+
+        await error.WriteLineAsync($"waiting for pid [{target}] exit ...").ConfigureAwait(false);
+        var waited = Stopwatch.StartNew();
+        while (IsRunning(pidFile, out _) && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100, ct).ConfigureAwait(false);
+            if (waited.ElapsedMilliseconds / 1000 != (waited.ElapsedMilliseconds - 100) / 1000)
+            {
+                _ = kill(target, SIGTERM); // once a second, as stock
+            }
+        }
+
+        if (IsRunning(pidFile, out _) && kill(target, SIGKILL) == 0)
+        {
+            await error.WriteLineAsync($"waiting for pid [{target}] exit timeout, force kill!").ConfigureAwait(false);
+            var killed = Stopwatch.StartNew();
+            while (IsRunning(pidFile, out _) && killed.Elapsed < TimeSpan.FromSeconds(5))
             {
                 await Task.Delay(100, ct).ConfigureAwait(false);
             }
         }
 
-        await error.WriteLineAsync($"pid [{pid}] exit.").ConfigureAwait(false);
+        await error.WriteLineAsync($"pid [{target}] exit.").ConfigureAwait(false);
         await error.WriteLineAsync().ConfigureAwait(false);
-        if (File.Exists(pidFile) && ReadPid(pidFile) == pid)
+        if (File.Exists(pidFile) && !IsRunning(pidFile, out _))
         {
-            File.Delete(pidFile);
+            File.Delete(pidFile); // left by a SIGKILL
         }
 
         await WaitUntilClosedAsync(port, ct).ConfigureAwait(false);
@@ -206,9 +275,9 @@ internal static partial class DaemonControl
     /// <summary><c>Running, pid: N</c> or <c>NOT running</c> (exit code ENOENT), as stock's <c>status</c>.</summary>
     public static async Task<int> StatusAsync(string pidFile, TextWriter output)
     {
-        if (ReadPid(pidFile) is { } pid && IsAlive(pid))
+        if (IsRunning(pidFile, out int? pid))
         {
-            await output.WriteLineAsync($"Running, pid: {pid}").ConfigureAwait(false);
+            await output.WriteLineAsync(pid is { } known ? $"Running, pid: {known}" : "Running (starting)").ConfigureAwait(false);
             return 0;
         }
 
@@ -264,26 +333,6 @@ internal static partial class DaemonControl
         }
     }
 
-    /// <summary>Whether the process exists and is not a zombie (a daemon killed after its launcher ended waits for init to reap it).</summary>
-    private static bool IsAlive(int pid)
-    {
-        if (kill(pid, 0) != 0 && Marshal.GetLastPInvokeError() != 1 /* EPERM: alive, not ours */)
-        {
-            return false;
-        }
-
-        try
-        {
-            string stat = File.ReadAllText($"/proc/{pid}/stat");
-            int afterName = stat.LastIndexOf(')');
-            return afterName < 0 || afterName + 2 >= stat.Length || stat[afterName + 2] != 'Z';
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>The name of a process's argv[0] (<c>fdfs</c>, or <c>dotnet</c> for <c>dotnet fdfs.dll</c>).</summary>
     private static string? ExecutableName(int pid)
     {
@@ -317,6 +366,13 @@ internal static partial class DaemonControl
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setsid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int flock(int fd, int operation);
+
+    private const int LOCK_EX = 2;
+    private const int LOCK_NB = 4;
+    private const int LOCK_UN = 8;
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int open(string path, int flags);

@@ -273,21 +273,18 @@ public static class ServerCommands
             return DisabledExitCode;
         }
 
-        if (files is not null && DaemonControl.RunningPid(files.PidFile) is { } running)
-        {
-            await result.InvocationConfiguration.Error.WriteLineAsync($"process already running, pid: {running} ({files.PidFile})").ConfigureAwait(false);
-            return Errno.EEXIST;
-        }
-
-        bool detached = DaemonControl.IsDaemonChild;
-        if (detached)
-        {
-            DaemonControl.Detach();
-        }
-
         InlineSocketCompletions.EnableUnlessSet();
+        bool detached = DaemonControl.IsDaemonChild;
+        DaemonControl.PidFileLock? pidLock = null;
         try
         {
+            // Before anything listens: a second daemon of this conf (started at the same moment too) stops here.
+            if (files is not null && (pidLock = DaemonControl.TryLock(files.PidFile, out int? holder)) is null)
+            {
+                await result.InvocationConfiguration.Error.WriteLineAsync($"process already running, pid: {holder} ({files.PidFile})").ConfigureAwait(false);
+                return Errno.EEXIST;
+            }
+
             var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
             // The stock log file under base_path/logs, and the console for the foreground and containers. Disposed here, after
             // the host, so that the last lines are written: the logger factory does not dispose a provider it was handed.
@@ -321,10 +318,16 @@ public static class ServerCommands
                 builder.Services.AddHostedService<NotifySocket>();
             }
             using var host = builder.Build();
-            if (files is not null)
+            if (pidLock is not null)
             {
                 // Written once the ports listen: `start` waits for it, `stop` and `status` read it.
-                host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(() => DaemonControl.WritePidFile(files.PidFile));
+                host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStarted.Register(pidLock.WritePid);
+            }
+
+            if (detached)
+            {
+                // Only now: what went wrong before (a log folder that cannot be written...) reached the launcher's pipe.
+                DaemonControl.Detach();
             }
 
             // Made before the run: RunAsync disposes the host (and its logger factory) when it ends, failed or not.
@@ -337,20 +340,16 @@ public static class ServerCommands
             {
                 throw; // not reached: the filter logs and lets the failure go on
             }
-            finally
-            {
-                if (files is not null)
-                {
-                    DaemonControl.RemovePidFile(files.PidFile);
-                }
-            }
-
             return 0;
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             await result.InvocationConfiguration.Error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return 1;
+        }
+        finally
+        {
+            pidLock?.Dispose();
         }
     }
 

@@ -13,11 +13,12 @@ public enum LogStampPrecision
 
 /// <summary>
 /// One log file the stock way (<c>base_path/logs/NAME.log</c>): lines <c>[yyyy-MM-dd HH:mm:ss] text</c> in local time,
-/// buffered and written every <c>sync_log_buff_interval</c> seconds (or when the buffer fills), renamed to
+/// buffered and written every <c>sync_log_buff_interval</c> seconds (or when the buffer fills, or when the caller flushes), renamed to
 /// <c>NAME.log.yyyyMMdd</c> every day at <c>log_file_rotate_time</c> and/or to <c>NAME.log.yyyyMMdd_HHmmss</c> when it
 /// reaches <c>log_file_rotate_on_size</c>, rotated files gzipped after <c>log_file_compress_days_before</c> days when
 /// <c>log_file_compress_old</c> is on, and deleted after <c>log_file_keep_days</c> days at <c>log_file_delete_old_time</c>.
-/// Writers never wait for the disk unless the buffer is full; the clock is the server's <see cref="TimeProvider"/>.
+/// The writes, flushes and rotations happen under one lock, as stock's: a writer waits while a flush or a rotation
+/// runs (a slow disk slows the lines, as in stock). The clock is the server's <see cref="TimeProvider"/>.
 /// </summary>
 public sealed class LogFile : IDisposable
 {
@@ -206,14 +207,11 @@ public sealed class LogFile : IDisposable
             _file.Write(bytes);
             _fileLength += bytes.Length;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // A full or failing disk loses log lines, never a request: the file is opened again at the next write.
+            // A full or failing disk (or a folder made unwritable) loses log lines, never a request: the file is opened
+            // again at the next write.
             _file?.Dispose();
-            _file = null;
-        }
-        catch (UnauthorizedAccessException)
-        {
             _file = null;
         }
 
@@ -229,7 +227,7 @@ public sealed class LogFile : IDisposable
         {
             _file = OpenStream();
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _file = null; // tried again at the next write
         }
@@ -238,19 +236,39 @@ public sealed class LogFile : IDisposable
     private FileStream OpenStream()
     {
         var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
-        _fileLength = stream.Length;
-        if (_fileLength == 0 && _header is not null)
+        try
         {
-            byte[] header = System.Text.Encoding.UTF8.GetBytes(_header + "\n");
-            stream.Write(header);
-            _fileLength = header.Length;
-        }
+            _fileLength = stream.Length;
+            if (_fileLength == 0 && _header is not null)
+            {
+                byte[] header = System.Text.Encoding.UTF8.GetBytes(_header + "\n");
+                stream.Write(header);
+                _fileLength = header.Length;
+            }
 
-        return stream;
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Once a second: the periodic flush, the daily rotation and the daily clean-up when their times come.</summary>
     private void Tick()
+    {
+        try
+        {
+            TickLocked();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A timer callback that throws ends the process: a log that cannot be rotated or flushed is tried again.
+        }
+    }
+
+    private void TickLocked()
     {
         var now = _clock.GetLocalNow();
         lock (_gate)
@@ -306,7 +324,7 @@ public sealed class LogFile : IDisposable
         {
             File.Move(Path, rotated);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Gone (removed by hand) or not movable: start or continue the current name.
         }
@@ -332,21 +350,33 @@ public sealed class LogFile : IDisposable
     /// <c>log_file_compress_old</c>), deletes those older than <c>log_file_keep_days</c> days (when above 0).</summary>
     internal void CleanUp(DateTime today)
     {
+        string[] files;
         try
         {
-            foreach (string path in Directory.EnumerateFiles(_directory, _rotatedPrefix + "*"))
-            {
-                // The pattern also matches NAME.log itself (DOS wildcard rules): the name is checked again here.
-                string fileName = System.IO.Path.GetFileName(path);
-                string suffix = fileName.Length > _rotatedPrefix.Length && fileName.StartsWith(_rotatedPrefix, StringComparison.Ordinal)
-                    ? fileName[_rotatedPrefix.Length..]
-                    : "";
-                if (suffix.Length < 8 || !DateTime.TryParseExact(suffix[..8], "yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture,
-                        System.Globalization.DateTimeStyles.None, out var day))
-                {
-                    continue;
-                }
+            // A snapshot: the compression below adds and renames files in the same folder.
+            files = Directory.GetFiles(_directory, _rotatedPrefix + "*");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return; // tried again at the next rotation or clean-up time
+        }
 
+        foreach (string path in files)
+        {
+            // The pattern also matches NAME.log itself (DOS wildcard rules): the name is checked again here.
+            string fileName = System.IO.Path.GetFileName(path);
+            string suffix = fileName.Length > _rotatedPrefix.Length && fileName.StartsWith(_rotatedPrefix, StringComparison.Ordinal)
+                ? fileName[_rotatedPrefix.Length..]
+                : "";
+            if (suffix.Length < 8 || suffix.EndsWith(".tmp", StringComparison.Ordinal) ||
+                !DateTime.TryParseExact(suffix[..8], "yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture,
+                    System.Globalization.DateTimeStyles.None, out var day))
+            {
+                continue;
+            }
+
+            try
+            {
                 if (_config.LogFileKeepDays > 0 && day < today.AddDays(-_config.LogFileKeepDays))
                 {
                     File.Delete(path);
@@ -357,10 +387,10 @@ public sealed class LogFile : IDisposable
                     Compress(path);
                 }
             }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Tried again at the next rotation or clean-up time.
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // This file at the next pass; the others now.
+            }
         }
     }
 

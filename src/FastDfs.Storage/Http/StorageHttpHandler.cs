@@ -133,17 +133,24 @@ internal sealed class StorageHttpHandler
         if (located)
         {
             string? downloadName = request.Query["filename"].FirstOrDefault() ?? request.Query["attname"].FirstOrDefault();
-            // A GET is a download like the binary port's: counted in the storage's stats (fdfs monitor, the dashboard).
+            // A GET that sends the file (200, 206) is a download like the binary port's: counted in the storage's stats
+            // (fdfs monitor, the dashboard); one cut off while sending counts as a failed one. HEAD, 304, 416 are not downloads.
             bool get = HttpMethods.IsGet(request.Method);
-            if (get)
+            long sent;
+            try
+            {
+                sent = await HttpFileSender.SendAsync(http, location, _mime.GetContentType(fileId.LogicName), downloadName,
+                    _config.MultiRangeEnabled, http.RequestAborted).ConfigureAwait(false);
+            }
+            catch when (get)
             {
                 _ctx.Counters.Increment(Counter.TotalDownloadCount);
+                throw;
             }
 
-            long sent = await HttpFileSender.SendAsync(http, location, _mime.GetContentType(fileId.LogicName), downloadName,
-                _config.MultiRangeEnabled, http.RequestAborted).ConfigureAwait(false);
             if (get && http.Response.StatusCode is StatusCodes.Status200OK or StatusCodes.Status206PartialContent)
             {
+                _ctx.Counters.Increment(Counter.TotalDownloadCount);
                 _ctx.Counters.Increment(Counter.SuccessDownloadCount);
                 _ctx.Counters.Increment(Counter.TotalDownloadBytes, sent);
                 _ctx.Counters.Increment(Counter.SuccessDownloadBytes, sent);

@@ -66,7 +66,8 @@ internal sealed class StorageAccessLog : IDisposable
     {
         var elapsed = Stopwatch.GetElapsedTime(startedTimestamp);
         long used = _microseconds ? elapsed.Ticks / 10 : (long)elapsed.TotalMilliseconds;
-        Span<byte> line = stackalloc byte[512];
+        // Address (≤ 46 + scope) + action + a name of ≤ 127 characters (≤ 381 bytes) + four numbers: well under 1 KB.
+        Span<byte> line = stackalloc byte[1024];
         int n = 0;
         if (client is null || !client.TryFormat(line, out n))
         {

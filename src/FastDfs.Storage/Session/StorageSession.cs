@@ -92,8 +92,16 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
         _ctx.Metrics?.RecordCommand(request.Cmd, status, startedTimestamp);
         if (_ctx.AccessLog is { } accessLog && Logging.StorageAccessLog.ActionOf(request.Cmd) is { } action)
         {
-            accessLog.Write(RemoteAddress, action, _accessName, status, startedTimestamp, request.BodyLength,
-                status == Errno.Ok ? _replyBodyLength : 0);
+            try
+            {
+                accessLog.Write(RemoteAddress, action, _accessName, status, startedTimestamp, request.BodyLength,
+                    status == Errno.Ok ? _replyBodyLength : 0);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                // The reply is still to be sent: a log line is never worth a request.
+                _logger.LogWarning("access log line lost: {Message}", e.Message);
+            }
         }
 
         _accessName = null;

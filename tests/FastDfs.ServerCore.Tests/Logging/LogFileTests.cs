@@ -124,6 +124,40 @@ public sealed class LogFileTests : IDisposable
     }
 
     [Fact]
+    public void A_rotated_name_already_taken_keeps_the_current_file_and_loses_no_line()
+    {
+        File.WriteAllText(Path.Combine(_dir, "storaged.log.20261207_222520"), "earlier\n");
+        var config = LogConfig.Default with { LogFileRotateEveryday = false, LogFileRotateOnSize = 50 };
+        using var file = new LogFile(_dir, "storaged", config, _clock);
+        file.Append(_clock.GetLocalNow(), LogStampPrecision.Second, "INFO", "a line long enough to pass fifty bytes");
+        file.Flush();
+        file.Append(_clock.GetLocalNow(), LogStampPrecision.Second, "INFO", "the next one");
+        file.Flush();
+        Assert.Equal("earlier\n", Read("storaged.log.20261207_222520"));
+        Assert.Equal(2, Read("storaged.log").Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public async Task Lines_from_many_threads_are_each_written_whole()
+    {
+        using (var file = new LogFile(_dir, "storage_access", LogConfig.Default, _clock))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(() =>
+            {
+                for (int i = 0; i < 5000; i++)
+                {
+                    file.Append(_clock.GetLocalNow(), LogStampPrecision.Millisecond, System.Text.Encoding.ASCII.GetBytes($"thread {t} line {i} end"));
+                }
+            })));
+        }
+
+        string[] lines = Read("storage_access.log").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(40_000, lines.Length);
+        Assert.All(lines, l => Assert.Matches(@"^\[2026-12-07 22:25:20\.000\] thread \d line \d+ end$", l));
+        Assert.Equal(40_000, lines.Distinct().Count());
+    }
+
+    [Fact]
     public void A_line_longer_than_the_buffer_is_written_whole_and_in_order()
     {
         using var file = new LogFile(_dir, "storaged", LogConfig.Default, _clock);
