@@ -69,6 +69,20 @@ public sealed partial class TrackerClient
         }
     }
 
+    /// <summary>
+    /// Marks a storage as draining (or no longer) on every tracker in turn, stopping at the first failure (DRAIN_STORAGE,
+    /// FastDFS.NET trackers: a stock tracker answers EINVAL): no upload goes to it any more, reads and the changes of its
+    /// files still do. <see cref="GetSyncStatusAsync"/> says when every file it is the source of is on the other members.
+    /// </summary>
+    public async Task SetDrainingEverywhereAsync(string group, string storageId, bool draining, CancellationToken ct = default)
+    {
+        byte[] body = DrainStorage.Request(group, storageId, draining);
+        foreach (var tracker in Options.Trackers)
+        {
+            await ExchangeOnAsync(tracker, DrainStorage.Command, body, ct).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Removes an empty group on every tracker in turn, stopping at the first failure.</summary>
     public async Task DeleteGroupEverywhereAsync(string group, CancellationToken ct = default)
     {

@@ -45,6 +45,39 @@ public sealed class PersistenceAndIdsTests
     }
 
     [Fact]
+    public async Task A_draining_storage_gets_no_upload_and_stays_draining_across_a_restart_and_only_admin_hosts_drain()
+    {
+        string basePath = TestTracker.NewBasePath();
+        await using (var tracker = await TestTracker.StartAsync(basePath: basePath))
+        {
+            await using var a = await tracker.ActiveStorageAsync(port: 23000);
+            await using var b = await tracker.ActiveStorageAsync(port: 23001);
+            await using var client = await tracker.ConnectAsync();
+            Assert.Empty(await client.RequestOkAsync(DrainStorage.Command, DrainStorage.Request("group1", "127.0.0.1", draining: true)));
+            for (int i = 0; i < 6; i++)
+            {
+                // QUERY_STORE never names it (round robin would, every other time).
+                var store = await client.RequestOkAsync(FdfsCommand.QueryStoreWithoutGroupOne);
+                Assert.Equal(23001, System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(store.AsSpan(store.Length - 9, 8))); // ..., port i64, path u8
+            }
+
+            Assert.Equal(Errno.ENOENT, await client.StatusOfAsync(DrainStorage.Command, DrainStorage.Request("group1", "10.9.9.9", true)));
+            Assert.Equal(Errno.EINVAL, await client.StatusOfAsync(DrainStorage.Command, new byte[5]));
+        }
+
+        Assert.Contains("\tdraining_since=", File.ReadAllText(Path.Combine(basePath, "data", "storage_servers_new.dat")));
+        await using (var tracker = await TestTracker.StartAsync(c => c with { AdminHosts = ["10.0.0.1"] }, basePath: basePath))
+        {
+            await using var client = await tracker.ConnectAsync();
+            var status = StorageSyncStatus.Parse(await client.RequestOkAsync(FdfsCommand.ServerStorageSyncStatus, Frames.Group("group1")));
+            Assert.True(status.Draining.ContainsKey("127.0.0.1"));
+            Assert.Equal(Errno.EPERM, await client.StatusOfAsync(DrainStorage.Command, DrainStorage.Request("group1", "127.0.0.1", false)));
+        }
+
+        Directory.Delete(basePath, recursive: true);
+    }
+
+    [Fact]
     public async Task StorageIds_JoinByIdOrAddress_LookupsAndIdList()
     {
         string basePath = TestTracker.NewBasePath();

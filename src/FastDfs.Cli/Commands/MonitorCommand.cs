@@ -16,18 +16,23 @@ internal static class MonitorCommand
 {
     public static Command Create()
     {
-        var (command, connection) = ClientConnection.NewCommand("monitor", "Cluster view and admin like fdfs_monitor: [list [group]] | delete <group> [<storage_id>] | set_trunk_server <group> [<storage_id>]");
-        var operation = new Argument<string?>("operation") { Description = "list (default), delete or set_trunk_server", Arity = ArgumentArity.ZeroOrOne };
+        var (command, connection) = ClientConnection.NewCommand("monitor",
+            "Cluster view and admin like fdfs_monitor: [list [group]] | delete <group> [<storage_id>] | set_trunk_server <group> [<storage_id>] | drain|undrain <group> <storage>");
+        var operation = new Argument<string?>("operation") { Description = "list (default), delete, set_trunk_server, drain or undrain", Arity = ArgumentArity.ZeroOrOne };
         var group = new Argument<string?>("group") { Description = "group name (list: only this group; delete, set_trunk_server: the group)", Arity = ArgumentArity.ZeroOrOne };
-        var storageId = new Argument<string?>("storage_id") { Description = "delete: the storage to remove (without it the whole group is removed); set_trunk_server: the new trunk server (without it the leader keeps or elects one)", Arity = ArgumentArity.ZeroOrOne };
+        var storageId = new Argument<string?>("storage_id") { Description = "delete: the storage to remove (without it the whole group is removed); set_trunk_server: the new trunk server (without it the leader keeps or elects one); drain, undrain: the storage (id, ip or ip:port)", Arity = ArgumentArity.ZeroOrOne };
+        var wait = new Option<bool>("--wait") { Description = "drain: wait until every file the storage is the source of is on the other members" };
         command.Add(operation);
         command.Add(group);
         var json = JsonOutput.NewOption();
         command.Add(storageId);
         command.Add(json);
-        connection.Handle((parse, client, output, ct) => RunAsync(
-            client, parse.GetValue(operation) ?? "list", parse.GetValue(group), parse.GetValue(storageId), output, TimeZoneInfo.Local, ct,
-            parse.GetValue(json)))(command);
+        command.Add(wait);
+        connection.Handle((parse, client, output, ct) => parse.GetValue(operation) is "drain" or "undrain"
+            ? DrainAsync(client, parse.GetValue(operation) == "drain", parse.GetValue(group), parse.GetValue(storageId), parse.GetValue(wait), output,
+                TimeZoneInfo.Local, ct)
+            : RunAsync(client, parse.GetValue(operation) ?? "list", parse.GetValue(group), parse.GetValue(storageId), output, TimeZoneInfo.Local, ct,
+                parse.GetValue(json)))(command);
         return command;
     }
 
@@ -181,6 +186,72 @@ internal static class MonitorCommand
         }
 
         return reports;
+    }
+
+    /// <summary>
+    /// <c>monitor drain|undrain GROUP STORAGE [--wait]</c> (FastDFS.NET trackers): sets the drain on every tracker, then says
+    /// where it stands; with <c>--wait</c> until every file the storage is the source of is on the other serving members,
+    /// when it can be stopped and deleted (<c>monitor delete</c>) with nothing lost.
+    /// </summary>
+    internal static async Task<int> DrainAsync(FastDfsClient client, bool drain, string? group, string? storage, bool wait, TextWriter output,
+        TimeZoneInfo zone, CancellationToken ct)
+    {
+        string op = drain ? "drain" : "undrain";
+        if (group is null || storage is null)
+        {
+            throw new ArgumentException($"monitor {op} needs a group name and a storage (id, ip or ip:port)");
+        }
+
+        string id = await ResolveStorageIdAsync(client, group, storage, ct);
+        try
+        {
+            await client.Tracker.SetDrainingEverywhereAsync(group, id, drain, ct);
+        }
+        catch (FastDfsException ex) when (ex.IsServerError)
+        {
+            await output.WriteLineAsync($"{op} storage server {group}::{id} fail, {FastDfsException.FormatErrno(ex.ErrorCode)}");
+            return ex.ErrorCode;
+        }
+
+        await output.WriteLineAsync($"{op} storage server {group}::{id} success ({client.Options.Trackers.Count} tracker(s))");
+        if (!drain)
+        {
+            return 0;
+        }
+
+        while (true)
+        {
+            var state = (await client.Tracker.GetSyncStatusAsync(group, ct)).Draining.GetValueOrDefault(id);
+            if (state is null)
+            {
+                await output.WriteLineAsync($"{group}::{id} no longer drains");
+                return 1;
+            }
+
+            if (state.Complete)
+            {
+                await output.WriteLineAsync($"drained: every file {id} is the source of is on the other members; stop it, then: fdfs monitor delete {group} {id}");
+                return 0;
+            }
+
+            if (!wait)
+            {
+                await output.WriteLineAsync($"draining {MonitorFormat.DrainText(state, zone)}");
+                return 0;
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        }
+    }
+
+    /// <summary>A storage named by id, ip or ip:port, as the trackers list it.</summary>
+    private static async Task<string> ResolveStorageIdAsync(FastDfsClient client, string group, string storage, CancellationToken ct)
+    {
+        var members = await client.Tracker.ListStoragesAsync(group, ct: ct);
+        var found = members.FirstOrDefault(m => m.Id == storage)
+                    ?? members.FirstOrDefault(m => $"{m.IpAddr}:{m.StoragePort}" == storage)
+                    ?? (members.Count(m => m.IpAddr == storage) == 1 ? members.First(m => m.IpAddr == storage) : null);
+        return found?.Id ?? throw new FastDfsException(Errno.ENOENT, $"no storage {storage} in group {group}");
     }
 
     private static async Task<int> DeleteAsync(FastDfsClient client, string group, string? storageId, TextWriter output, CancellationToken ct)

@@ -116,6 +116,11 @@ internal static class MonitorFormat
     }
 
     /// <summary>Unix seconds as local "yyyy-MM-dd HH:mm:ss" (0 prints 1970-01-01 in UTC, as stock's strftime does).</summary>
+    /// <summary>A draining storage's state: since when, and done or the members still behind.</summary>
+    internal static string DrainText(DrainState drain, TimeZoneInfo zone) => drain.Complete
+        ? $"since {Time(drain.Since, zone)}, complete: every file it is the source of is on the other members"
+        : $"since {Time(drain.Since, zone)}, waiting for " + string.Join(", ", drain.WaitingFor.Select(w => $"{w.Id} ({w.BehindSeconds}s behind)"));
+
     public static string Time(long unixSeconds, TimeZoneInfo zone) =>
         TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(unixSeconds), zone)
             .ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
@@ -207,6 +212,11 @@ internal static class MonitorFormat
         if (sync.Reasons.TryGetValue(id, out string? reason))
         {
             s.Append(CultureInfo.InvariantCulture, $"\t\tstate_reason = {reason}\n");
+        }
+
+        if (sync.Draining.TryGetValue(id, out var drain))
+        {
+            s.Append(CultureInfo.InvariantCulture, $"\t\tdraining = {DrainText(drain, zone)}\n");
         }
 
         foreach (var lag in sync.Lags.Where(l => l.DestId == id))

@@ -24,6 +24,9 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
     /// <summary>Store paths out of service, by storage id.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<int>> FailedPaths { get; init; } = new Dictionary<string, IReadOnlyList<int>>();
 
+    /// <summary>Draining storages (<see cref="DrainStorage"/>), by storage id.</summary>
+    public IReadOnlyDictionary<string, DrainState> Draining { get; init; } = new Dictionary<string, DrainState>();
+
     /// <summary>Spare storages (storage.conf <c>spare_storage = true</c>) the tracker heard from.</summary>
     public IReadOnlyList<SpareStorageEntry> Spares { get; init; } = [];
 
@@ -60,6 +63,12 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
                 $"W\t{w.Address}\t{Field(w.WantedGroup)}\t{w.StorePathCount}\t{w.TotalMb}\t{w.FreeMb}\t{w.FirstSeen}\t{w.LastSeen}\t{Field(w.AssignedGroup)}\t{Field(w.ReplacedId)}\n");
         }
 
+        foreach (var (id, drain) in Draining)
+        {
+            string waiting = drain.Complete ? "-" : string.Join(',', drain.WaitingFor.Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.Id}={w.BehindSeconds}")));
+            text.Append(CultureInfo.InvariantCulture, $"D\t{id}\t{drain.Since}\t{waiting}\n");
+        }
+
         return Encoding.UTF8.GetBytes(text.ToString());
     }
 
@@ -70,6 +79,7 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
         var recoveries = new Dictionary<string, RecoveryProgress>(StringComparer.Ordinal);
         var failed = new Dictionary<string, IReadOnlyList<int>>(StringComparer.Ordinal);
         var spares = new List<SpareStorageEntry>();
+        var draining = new Dictionary<string, DrainState>(StringComparer.Ordinal);
         foreach (var line in Encoding.UTF8.GetString(body).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var fields = line.Split('\t');
@@ -106,8 +116,23 @@ public sealed record StorageSyncStatus(IReadOnlyDictionary<string, string> Reaso
             {
                 spares.Add(new SpareStorageEntry(address, Unfield(wanted), pathCount, totalMb, freeMb, firstSeen, lastSeen, Unfield(assigned), Unfield(replaced)));
             }
+            else if (fields is ["D", var did, var since, var waiting] &&
+                     long.TryParse(since, NumberStyles.None, CultureInfo.InvariantCulture, out long sinceTs))
+            {
+                var behind = new List<(string, long)>();
+                foreach (string entry in Unfield(waiting).Split(',', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    int eq = entry.LastIndexOf('=');
+                    if (eq > 0 && long.TryParse(entry.AsSpan(eq + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long seconds))
+                    {
+                        behind.Add((entry[..eq], seconds));
+                    }
+                }
+
+                draining[did] = new DrainState(sinceTs, behind);
+            }
         }
 
-        return new StorageSyncStatus(reasons, lags) { Recoveries = recoveries, FailedPaths = failed, Spares = spares };
+        return new StorageSyncStatus(reasons, lags) { Recoveries = recoveries, FailedPaths = failed, Spares = spares, Draining = draining };
     }
 }

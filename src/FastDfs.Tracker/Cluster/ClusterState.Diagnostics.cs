@@ -50,8 +50,37 @@ internal sealed partial class ClusterState
                     .ToDictionary(n => n.Id, n => (IReadOnlyList<int>)[.. Enumerable.Range(0, n.FailedPaths!.Length).Where(n.HasFailedPath)],
                         StringComparer.Ordinal),
                 Spares = Spares(),
+                Draining = group.Storages.Where(n => n.DrainingSince > 0)
+                    .ToDictionary(n => n.Id, n => DrainStateOf(group, n), StringComparer.Ordinal),
             };
         }
+    }
+
+    /// <summary>
+    /// A draining storage is done when every other ACTIVE member has applied its changes up to its last one (the synced
+    /// timestamps its peers report): each file it is the source of is then on every serving member. With no other ACTIVE
+    /// member it waits for one.
+    /// </summary>
+    internal static DrainState DrainStateOf(StorageGroup group, StorageNode draining)
+    {
+        long lastChange = draining.Counters[StorageStatCounters.Counter.LastSourceUpdate];
+        var peers = group.Storages.Where(s => s != draining && s.Status == StorageStatus.Active).ToList();
+        if (peers.Count == 0)
+        {
+            return new DrainState(draining.DrainingSince, [("(no other ACTIVE member)", Math.Max(0, lastChange))]);
+        }
+
+        var behind = new List<(string, long)>();
+        foreach (var peer in peers)
+        {
+            long synced = peer.SyncedFrom.TryGetValue(draining.Id, out int ts) ? ts : 0;
+            if (lastChange > 0 && synced < lastChange)
+            {
+                behind.Add((peer.Id, lastChange - synced));
+            }
+        }
+
+        return new DrainState(draining.DrainingSince, behind);
     }
 
     private static string? ReasonFor(StorageGroup group, StorageNode node)

@@ -608,6 +608,29 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>DELETE_STORAGE (4.8).</summary>
+    /// <summary>DRAIN_STORAGE: no more uploads to the storage (or again, <paramref name="draining"/> false); written to the state files.</summary>
+    public void SetDraining(string groupName, string id, bool draining)
+    {
+        lock (_lock)
+        {
+            var group = FindGroup(groupName) ?? throw new ProtocolException($"unknown group {groupName}", Errno.ENOENT);
+            var node = group.Find(id);
+            if (node is null || node.Status is StorageStatus.Deleted or StorageStatus.IpChanged)
+            {
+                throw new ProtocolException($"unknown storage {groupName}/{id}", Errno.ENOENT);
+            }
+
+            long since = draining ? (node.DrainingSince > 0 ? node.DrainingSince : Now) : 0;
+            if (since != node.DrainingSince)
+            {
+                node.DrainingSince = since;
+                group.Changed();
+                StateChanged();
+                logger.LogInformation("storage {Group}/{Id} {What}", groupName, id, draining ? "drains: no more uploads to it" : "no longer drains");
+            }
+        }
+    }
+
     public void DeleteStorage(string groupName, string id)
     {
         lock (_lock)

@@ -65,7 +65,7 @@ internal sealed class StorageGroup(string name, int storagePort, int storePathCo
                 Readable.Add(s);
             }
 
-            if (s.CanWrite)
+            if (s.CanWrite && s.DrainingSince == 0)
             {
                 Writable.Add(s);
             }

@@ -26,6 +26,9 @@ internal sealed class StorageNode(string id, StorageGroup group)
     public byte RwMode { get; set; } = RwBoth;
     public bool CanRead => (RwMode & 4) != 0;
     public bool CanWrite => (RwMode & 2) != 0;
+
+    /// <summary>Unix seconds since the storage drains (DRAIN_STORAGE, FastDFS.NET): no upload is sent to it; 0 when it does not.</summary>
+    public long DrainingSince { get; set; }
     public string SrcId { get; set; } = "";
     public long SyncUntil { get; set; }
     public string Version { get; set; } = "";
@@ -84,6 +87,7 @@ internal sealed class StorageNode(string id, StorageGroup group)
     /// <summary>Forgets everything a deleted storage had (spec 4.8).</summary>
     public void ClearForDelete()
     {
+        DrainingSince = 0;
         SrcId = "";
         SyncUntil = 0;
         UpTime = 0;

@@ -51,7 +51,13 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
             s.Counters[C.SuccessUploadBytes], s.Counters[C.SuccessDownloadBytes],
             s.Counters[C.SuccessSyncInBytes], s.Counters[C.SuccessSyncOutBytes],
             s.Counters.ConnectionCurrentCount),
-        s.Status.IsAvailable() && integrity?.Invoke(s.Ip, s.Port) is { } report ? IntegritySummary.Of(report) : null);
+        s.Status.IsAvailable() && integrity?.Invoke(s.Ip, s.Port) is { } report ? IntegritySummary.Of(report) : null,
+        s.DrainingSince > 0 ? DrainText(ClusterState.DrainStateOf(group, s)) : null);
+
+    /// <summary>A draining storage's line: done, or the members still behind.</summary>
+    private static string DrainText(DrainState drain) => drain.Complete
+        ? "drained: every file it is the source of is on the other members"
+        : "draining: no uploads; waiting for " + string.Join(", ", drain.WaitingFor.Select(w => $"{w.Id} ({w.BehindSeconds}s behind)"));
 
     /// <summary>How far this storage is behind the newest write of its peers, in seconds (0 = caught up or alone).</summary>
     internal static long SyncLag(StorageNode storage, StorageGroup group)
@@ -93,7 +99,7 @@ internal sealed record GroupSummary(string Name, int StoragePort, long TotalMb, 
 
 internal sealed record StorageSummary(string Id, string Ip, int Port, string Status, string Reason, string Version, long JoinTime,
     long UpTime, long LastHeartbeat, long TotalMb, long FreeMb, IReadOnlyList<PathUsage> Paths, long SyncLagSeconds,
-    long LastSyncedTimestamp, string SyncSource, bool IsTrunkServer, OperationCounters Counters, IntegritySummary? Integrity);
+    long LastSyncedTimestamp, string SyncSource, bool IsTrunkServer, OperationCounters Counters, IntegritySummary? Integrity, string? Drain);
 
 /// <summary>A FastDFS.NET storage's integrity report (null for stock storages and ones that did not answer).</summary>
 internal sealed record IntegritySummary(long ScrubPasses, bool ScrubRunning, long ScrubFinished, long ScrubFilesChecked, long DamagedFound,

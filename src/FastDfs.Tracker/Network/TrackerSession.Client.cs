@@ -48,6 +48,15 @@ internal sealed partial class TrackerSession
             case FdfsCommand.QueryFetchAll:
                 QueryFetch(body, FetchKind.FetchAll);
                 return true;
+            case DrainStorage.Command:
+            {
+                RequireAdmin(command);
+                var (group, id, draining) = DrainStorage.ParseRequest(body);
+                _cluster.SetDraining(group, id, draining);
+                ReplyEmpty();
+                return true;
+            }
+
             case FdfsCommand.ServerDeleteStorage:
                 RequireAdmin(command);
                 if (body.Length is <= ProtocolConstants.GroupNameMaxLen or >= ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)

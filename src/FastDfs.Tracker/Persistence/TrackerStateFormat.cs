@@ -140,6 +140,11 @@ internal static class TrackerStateFormat
 
                 Key(text, "last_synced_timestamp", N(s.LastSyncedTimestamp));
                 Key(text, "last_heart_beat_time", N(s.LastHeartbeat));
+                if (s.DrainingSince > 0)
+                {
+                    // FastDFS.NET only, and only while draining: a stock tracker's file otherwise, key for key.
+                    Key(text, "draining_since", N(s.DrainingSince));
+                }
                 foreach (var (key, counter) in ExtraCounters)
                 {
                     Key(text, key, N(s.Counters[counter]));
@@ -255,6 +260,7 @@ internal static class TrackerStateFormat
 
         node.LastSyncedTimestamp = L("last_synced_timestamp", 0);
         node.LastHeartbeat = L("last_heart_beat_time", 0);
+        node.DrainingSince = L("draining_since", 0);
     }
 
     /// <summary>(group, src id) → timestamps in the group's storage order.</summary>

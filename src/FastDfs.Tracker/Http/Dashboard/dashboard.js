@@ -51,7 +51,8 @@ function storageRow(s) {
   const c = s.counters;
   return el("tr", { "data-storage": s.id },
     el("td", {}, s.id, el("div", { class: "muted" }, s.ip + ":" + s.port + (s.isTrunkServer ? " · trunk server" : ""))),
-    el("td", {}, el("span", { class: "state " + s.status, "data-field": "status" }, s.status), el("div", { class: "reason" }, s.reason)),
+    el("td", {}, el("span", { class: "state " + s.status, "data-field": "status" }, s.status), el("div", { class: "reason" }, s.reason),
+      s.drain ? el("div", { class: "drain", "data-field": "drain" }, s.drain) : ""),
     el("td", { "data-field": "disk" }, usage(s.totalMb, s.freeMb), failedPaths(s)),
     el("td", { class: "num", "data-field": "syncLag" }, s.syncLagSeconds + " s"),
     el("td", { class: "num", "data-field": "uploads" }, c.uploads),
