@@ -117,6 +117,50 @@ public sealed class QueryStoreTests
     }
 
     [Fact]
+    public async Task StoreLookup3_SpreadsUploadsByAvailableSpaceDampedByConnections_AndSkipsFullGroups()
+    {
+        await using var tracker = await TestTracker.StartAsync(c => c with
+        {
+            StoreLookup = StoreLookup.Weighted, ReservedStorageSpace = ReservedSpace.FromMegabytes(1024),
+        });
+        await using var a = await tracker.ActiveStorageAsync(group: "group1", localIp: "127.0.0.2", freeMb: 4024);
+        await using var b = await tracker.ActiveStorageAsync(group: "group2", localIp: "127.0.0.3", freeMb: 2024);
+        await using var client = await tracker.ConnectAsync();
+
+        async Task<Dictionary<string, int>> PicksAsync(int count, bool interleaved = true)
+        {
+            var picks = new Dictionary<string, int> { ["group1"] = 0, ["group2"] = 0 };
+            var order = new List<string>();
+            for (int i = 0; i < count; i++)
+            {
+                string group = (await client.QueryStoreAsync()).Group;
+                picks[group]++;
+                order.Add(group);
+            }
+
+            // Interleaved, never a burst: no more than 3 uploads in a row to one group at 3:1.
+            if (interleaved)
+            {
+                Assert.DoesNotContain(string.Join(",", Enumerable.Repeat("group1", 4)), string.Join(",", order));
+            }
+
+            return picks;
+        }
+
+        // 3,000 and 1,000 MB available above the reserved space: 3 to 1, exactly, over whole cycles.
+        Assert.Equal(new Dictionary<string, int> { ["group1"] = 300, ["group2"] = 100 }, await PicksAsync(400));
+
+        // group1's storages busy (30 connections, group2's none; mean 15): 3,000 / 3 against 1,000 / 1, half each.
+        await a.BeatAsync(new StorageStatCounters { ConnectionCurrentCount = 30 });
+        var damped = await PicksAsync(100);
+        Assert.InRange(damped["group1"], 49, 51);
+
+        // A group without space above the reserve takes none.
+        await b.ReportDiskUsageAsync((100_000, 1000));
+        Assert.Equal(0, (await PicksAsync(20, interleaved: false))["group2"]);
+    }
+
+    [Fact]
     public async Task ReservedSpace_FullGroupAnswersEnospc_InMbAndRatioMode()
     {
         await using (var tracker = await TestTracker.StartAsync(c => c with { ReservedStorageSpace = ReservedSpace.FromMegabytes(1024) }))

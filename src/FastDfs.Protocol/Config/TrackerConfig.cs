@@ -220,7 +220,7 @@ public sealed record TrackerConfig
         var storeLookup = (StoreLookup)g.GetInt("store_lookup", 0);
         if (!Enum.IsDefined(storeLookup))
         {
-            throw ConfigException.ForEntry(g.Find("store_lookup")!, "is invalid (0 round robin, 1 specified group, 2 load balance)");
+            throw ConfigException.ForEntry(g.Find("store_lookup")!, "is invalid (0 round robin, 1 specified group, 2 load balance, 3 weighted by free space and load)");
         }
         var storeGroup = "";
         if (storeLookup == StoreLookup.SpecifiedGroup)

@@ -32,6 +32,10 @@ internal sealed partial class ClusterState
             {
                 group = CheckUploadGroup(Config.StoreGroup);
             }
+            else if (Config.StoreLookup == StoreLookup.Weighted)
+            {
+                group = SelectWeightedGroup();
+            }
             else
             {
                 group = SelectUploadGroup();
@@ -97,6 +101,43 @@ internal sealed partial class ClusterState
         throw anyWritable
             ? new ProtocolException("every group is full", Errno.ENOSPC)
             : new ProtocolException("no group has a writable storage", Errno.ENOENT);
+    }
+
+    /// <summary>
+    /// store_lookup 3: smooth weighted round robin over the groups that can take the upload (writable, with space). A
+    /// group's weight is its available MB (free above the reserved space) divided by 1 + its storages' current connections
+    /// over the groups' mean: the emptier a group the more uploads it gets, a busier one fewer, and every group gets its
+    /// share at an even pace. Each pick adds every weight to its group's credit and takes the total from the winner's.
+    /// </summary>
+    private StorageGroup SelectWeightedGroup()
+    {
+        var candidates = _groups.Where(g => g.Writable.Count > 0 && Config.ReservedStorageSpace.GroupHasSpace(g.FreeMb, g.TotalMb)).ToList();
+        if (candidates.Count == 0)
+        {
+            throw _groups.Any(g => g.Writable.Count > 0)
+                ? new ProtocolException("every group is full", Errno.ENOSPC)
+                : new ProtocolException(_groups.Count == 0 ? "no group" : "no group has a writable storage", Errno.ENOENT);
+        }
+
+        var connections = candidates.Select(g => (double)g.Writable.Sum(s => s.Counters.ConnectionCurrentCount)).ToList();
+        double mean = Math.Max(1, connections.Average());
+        double total = 0;
+        StorageGroup? best = null;
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            var g = candidates[i];
+            double available = Math.Max(1, g.FreeMb - Config.ReservedStorageSpace.ReservedMb(g.TotalMb));
+            double weight = available / (1 + connections[i] / mean);
+            g.UploadCredit += weight;
+            total += weight;
+            if (best is null || g.UploadCredit > best.UploadCredit)
+            {
+                best = g;
+            }
+        }
+
+        best!.UploadCredit -= total;
+        return best;
     }
 
     /// <summary>store_server: 0 round robin, 1 first in id order, 2 smallest upload_priority.</summary>

@@ -19,6 +19,9 @@ internal sealed class StorageGroup(string name, int storagePort, int storePathCo
     /// <summary>ACTIVE storages with write permission, id order.</summary>
     public List<StorageNode> Writable { get; } = [];
 
+    /// <summary>store_lookup 3: this group's running credit in the smooth weighted round robin.</summary>
+    public double UploadCredit { get; set; }
+
     public int CurrentWriteServer { get; set; }
     public int CurrentReadServer { get; set; }
     public long TotalMb { get; set; }

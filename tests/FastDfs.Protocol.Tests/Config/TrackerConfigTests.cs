@@ -199,6 +199,12 @@ public class TrackerConfigTests
     }
 
     [Fact]
+    public void Store_lookup_3_is_the_weighted_choice()
+    {
+        Assert.Equal(StoreLookup.Weighted, Minimal("store_lookup = 3").StoreLookup);
+    }
+
+    [Fact]
     public void Specified_group_lookup_reads_store_group()
     {
         var c = Minimal("store_lookup = 1\nstore_group = group2");
@@ -355,7 +361,7 @@ public class TrackerConfigTests
     [Theory]
     [InlineData("", "base_path")]
     [InlineData("base_path =", "base_path")]
-    [InlineData("base_path = /d\nstore_lookup = 3", "store_lookup")]
+    [InlineData("base_path = /d\nstore_lookup = 4", "store_lookup")]
     [InlineData("base_path = /d\nstore_lookup = -1", "store_lookup")]
     [InlineData("base_path = /d\nstore_lookup = 1", "store_group")]
     [InlineData("base_path = /d\nstore_lookup = 1\nstore_group =", "store_group")]
