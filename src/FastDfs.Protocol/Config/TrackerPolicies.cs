@@ -28,13 +28,6 @@ public enum StorePathSelection
 {
     RoundRobin = 0,
     LoadBalance = 2,
-
-    /// <summary>
-    /// FastDFS.NET only (a stock tracker refuses 3): every group with space takes uploads, each in proportion to its
-    /// available space (free above the reserved), damped by its storages' current connections against the groups'
-    /// mean; the groups alternate (smooth weighted round robin), so none gets a burst.
-    /// </summary>
-    Weighted = 3,
 }
 
 /// <summary><c>download_server</c>: which storage the tracker offers for a download.</summary>
