@@ -34,11 +34,7 @@ public static class FastDfsAspNetCoreExtensions
     /// The extension FastDFS stores for a file name: the part after the last dot when it has 1 to 6 letters, digits,
     /// '-' or '_' (what a storage accepts), else none (the upload goes through without one rather than failing).
     /// </summary>
-    public static string? ExtensionOf(string? fileName)
-    {
-        string ext = Path.GetExtension(Path.GetFileName(fileName ?? "")).TrimStart('.');
-        return ext.Length is > 0 and <= ProtocolConstants.FileExtNameMaxLen && ext.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_') ? ext : null;
-    }
+    public static string? ExtensionOf(string? fileName) => FastDfsClient.ExtensionOf(Path.GetFileName(fileName ?? ""));
 
     /// <summary>
     /// A minimal-API result that answers with a stored file: 200 with the whole file, 206 for one satisfiable byte range

@@ -294,7 +294,7 @@ public sealed partial class FastDfsClient : IFastDfsClient, IDisposable, IAsyncD
         string.IsNullOrEmpty(ext) ? null : ext[0] == '.' ? ext[1..] : ext;
 
     /// <summary>The extension fdfs_upload_file would send: the file's own if it is a valid FastDFS extension.</summary>
-    internal static string? ExtensionOf(string path)
+    public static string? ExtensionOf(string path)
     {
         string ext = Path.GetExtension(path).TrimStart('.');
         return ext.Length is > 0 and <= ProtocolConstants.FileExtNameMaxLen && FileNameCodec.IsValidExtOrPrefix(ext) ? ext : null;

@@ -52,7 +52,7 @@ internal static class UploadCommand
             // Standard input is spooled to a temporary file first (deleted after): the protocol sends the length before the bytes.
             await using var content = path == "-" ? await SpoolStandardInputAsync(ct) : OpenForUpload(path);
             long length = content.Length;
-            string? extension = parse.GetValue(ext) ?? (path == "-" ? null : master is null ? ExtensionOf(path) : Path.GetExtension(path).TrimStart('.'));
+            string? extension = parse.GetValue(ext) ?? (path == "-" ? null : master is null ? FastDfsClient.ExtensionOf(path) : Path.GetExtension(path).TrimStart('.'));
             Protocol.FileIds.FileId fileId;
             using (var progress = TransferProgress.Start(parse, noProgress, "upload", length))
             {
@@ -82,13 +82,6 @@ internal static class UploadCommand
     /// <summary>A local file opened as <see cref="FastDfsClient.UploadFileAsync"/> opens it.</summary>
     private static FileStream OpenForUpload(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous | FileOptions.SequentialScan);
-
-    /// <summary>The extension <see cref="FastDfsClient.UploadFileAsync"/> sends for a local file: its own, when FastDFS accepts it.</summary>
-    internal static string? ExtensionOf(string path)
-    {
-        string ext = Path.GetExtension(path).TrimStart('.');
-        return ext.Length is > 0 and <= Protocol.ProtocolConstants.FileExtNameMaxLen && Protocol.FileIds.FileNameCodec.IsValidExtOrPrefix(ext) ? ext : null;
-    }
 
     private static async Task<FileStream> SpoolStandardInputAsync(CancellationToken ct)
     {
