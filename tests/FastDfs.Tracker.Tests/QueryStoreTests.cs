@@ -158,6 +158,18 @@ public sealed class QueryStoreTests
         // A group without space above the reserve takes none.
         await b.ReportDiskUsageAsync((100_000, 1000));
         Assert.Equal(0, (await PicksAsync(20, interleaved: false))["group2"]);
+
+        // Back with space: it takes its share at once, but no burst of catching up (credits start again).
+        await a.BeatAsync(new StorageStatCounters { ConnectionCurrentCount = 0 });
+        await b.ReportDiskUsageAsync((100_000, 4024));
+        var back = new List<string>();
+        for (int i = 0; i < 12; i++)
+        {
+            back.Add((await client.QueryStoreAsync()).Group);
+        }
+
+        Assert.DoesNotContain("group2,group2", string.Join(",", back)); // equal weights: they alternate
+        Assert.Equal(6, back.Count(g => g == "group2"));
     }
 
     [Fact]

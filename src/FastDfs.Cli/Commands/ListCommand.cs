@@ -62,7 +62,8 @@ internal static class ListCommand
         int slash = text.IndexOf('/');
         string group = slash < 0 ? text : text[..slash];
         string path = slash < 0 ? "" : text[(slash + 1)..];
-        if (group.Length is 0 or > Protocol.ProtocolConstants.GroupNameMaxLen || path.Split('/').Length > 3)
+        if (group.Length is 0 or > Protocol.ProtocolConstants.GroupNameMaxLen ||
+            (path.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(path, "^M[0-9A-F]{2}(/[0-9A-F]{2}){0,2}$")))
         {
             throw new FormatException($"invalid listing path '{text}': expected GROUP[/Mxx[/HH[/LL]]]");
         }

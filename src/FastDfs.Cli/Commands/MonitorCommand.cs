@@ -219,6 +219,7 @@ internal static class MonitorCommand
             return 0;
         }
 
+        string? said = null;
         while (true)
         {
             var state = (await client.Tracker.GetSyncStatusAsync(group, ct)).Draining.GetValueOrDefault(id);
@@ -228,20 +229,61 @@ internal static class MonitorCommand
                 return 1;
             }
 
-            if (state.Complete)
+            if (!wait)
             {
-                await output.WriteLineAsync($"drained: every file {id} is the source of is on the other members; stop it, then: fdfs monitor delete {group} {id}");
+                await output.WriteLineAsync($"draining {MonitorFormat.DrainText(state, zone)} (--wait checks it file by file)");
                 return 0;
             }
 
-            if (!wait)
+            // The trackers judge from the timestamps the storages report (whole seconds, every heartbeat): once they say
+            // complete, the members' listings are compared, so that "drained" means every file is there.
+            string progress = state.Complete ? await MissingOnPeersAsync(client, group, id, ct) : MonitorFormat.DrainText(state, zone);
+            if (progress.Length == 0)
             {
-                await output.WriteLineAsync($"draining {MonitorFormat.DrainText(state, zone)}");
+                await output.WriteLineAsync(
+                    $"drained: every file {id} holds is on every other ACTIVE member (compared file by file); stop it, then: fdfs monitor delete {group} {id}");
                 return 0;
+            }
+
+            if (progress != said)
+            {
+                await output.WriteLineAsync($"draining: {progress}");
+                said = progress;
             }
 
             await Task.Delay(TimeSpan.FromSeconds(1), ct);
         }
+    }
+
+    /// <summary>
+    /// The files the draining storage holds that another ACTIVE member lacks (or holds with another size), as one line,
+    /// or empty when there are none: the members' listings merged by name.
+    /// </summary>
+    private static async Task<string> MissingOnPeersAsync(FastDfsClient client, string group, string id, CancellationToken ct)
+    {
+        var members = (await client.Tracker.ListStoragesAsync(group, ct: ct)).Where(m => m.Status == StorageStatus.Active).ToList();
+        var drained = members.FirstOrDefault(m => m.Id == id);
+        var others = members.Where(m => m.Id != id).ToList();
+        if (drained is null || others.Count == 0)
+        {
+            return drained is null ? $"{id} is not ACTIVE: its files cannot be compared" : "no other ACTIVE member to hold its files";
+        }
+
+        var listings = new[] { drained }.Concat(others)
+            .Select(m => client.GetStorage(new StorageEndpoint(m.IpAddr, (int)m.StoragePort)).ListAllFilesAsync(group, "", ListFilesOptions.None, ct))
+            .ToList();
+        long missing = 0;
+        string? example = null;
+        await foreach (var (name, entries) in FastDfsClient.MergeListingsAsync(listings, ct))
+        {
+            if (entries[0] is { } mine && entries.Skip(1).Any(e => e is not { } theirs || theirs.Size != mine.Size))
+            {
+                missing++;
+                example ??= name;
+            }
+        }
+
+        return missing == 0 ? "" : $"{missing} of its files not yet on every other member (e.g. {example})";
     }
 
     /// <summary>A storage named by id, ip or ip:port, as the trackers list it.</summary>

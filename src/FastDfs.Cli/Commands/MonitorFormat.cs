@@ -115,12 +115,12 @@ internal static class MonitorFormat
         return parts.Count == 0 ? "0 second" : string.Join(' ', parts);
     }
 
-    /// <summary>Unix seconds as local "yyyy-MM-dd HH:mm:ss" (0 prints 1970-01-01 in UTC, as stock's strftime does).</summary>
     /// <summary>A draining storage's state: since when, and done or the members still behind.</summary>
     internal static string DrainText(DrainState drain, TimeZoneInfo zone) => drain.Complete
-        ? $"since {Time(drain.Since, zone)}, complete: every file it is the source of is on the other members"
+        ? $"since {Time(drain.Since, zone)}, complete by the sync timestamps (monitor drain --wait compares the files)"
         : $"since {Time(drain.Since, zone)}, waiting for " + string.Join(", ", drain.WaitingFor.Select(w => $"{w.Id} ({w.BehindSeconds}s behind)"));
 
+    /// <summary>Unix seconds as local "yyyy-MM-dd HH:mm:ss" (0 prints 1970-01-01 in UTC, as stock's strftime does).</summary>
     public static string Time(long unixSeconds, TimeZoneInfo zone) =>
         TimeZoneInfo.ConvertTime(DateTimeOffset.FromUnixTimeSeconds(unixSeconds), zone)
             .ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

@@ -44,6 +44,7 @@ internal sealed partial class ClusterState
             fresh.UploadPriority = old.UploadPriority;
             fresh.ChangelogOffset = old.ChangelogOffset;
             fresh.Counters.CopyFrom(old.Counters);
+            fresh.DrainingSince = old.DrainingSince; // a new address does not end a drain
             old.Connection = null;
             logger.LogInformation("storage {Group}/{Old} changed its address to {New}", groupName, oldIp, newIp);
             SetStatus(old, StorageStatus.IpChanged);

@@ -57,17 +57,23 @@ internal sealed partial class ClusterState
     }
 
     /// <summary>
-    /// A draining storage is done when every other ACTIVE member has applied its changes up to its last one (the synced
-    /// timestamps its peers report): each file it is the source of is then on every serving member. With no other ACTIVE
-    /// member it waits for one.
+    /// A draining storage looks done when every other ACTIVE member has applied its records up to its last change (the
+    /// synced timestamps of the stock sync reports, whole seconds) after a heartbeat of its own that followed the drain.
+    /// A first estimate: <c>fdfs monitor drain --wait</c> then compares the members' listings before it says drained.
     /// </summary>
     internal static DrainState DrainStateOf(StorageGroup group, StorageNode draining)
     {
         long lastChange = draining.Counters[StorageStatCounters.Counter.LastSourceUpdate];
+        // Its counters come with its heartbeats: judged only from one that followed the drain, while it is ACTIVE.
+        if (draining.Status != StorageStatus.Active || draining.LastHeartbeat <= draining.DrainingSince)
+        {
+            return new DrainState(draining.DrainingSince, [("(its own report since the drain)", 0)]);
+        }
+
         var peers = group.Storages.Where(s => s != draining && s.Status == StorageStatus.Active).ToList();
         if (peers.Count == 0)
         {
-            return new DrainState(draining.DrainingSince, [("(no other ACTIVE member)", Math.Max(0, lastChange))]);
+            return new DrainState(draining.DrainingSince, [("(another ACTIVE member)", 0)]);
         }
 
         var behind = new List<(string, long)>();

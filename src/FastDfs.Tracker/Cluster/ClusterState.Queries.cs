@@ -105,10 +105,12 @@ internal sealed partial class ClusterState
 
     /// <summary>
     /// store_lookup 3: smooth weighted round robin over the groups that can take the upload (writable, with space). A
-    /// group's weight is its available MB (free above the reserved space) divided by 1 + its storages' current connections
-    /// over the groups' mean: the emptier a group the more uploads it gets, a busier one fewer, and every group gets its
+    /// group's weight is its available MB (free above the reserved space) divided by 1 + its storages' mean current
+    /// connections over the groups' mean: the emptier a group the more uploads it gets, a busier one fewer, and every group gets its
     /// share at an even pace. Each pick adds every weight to its group's credit and takes the total from the winner's.
     /// </summary>
+    private List<StorageGroup> _weightedCandidates = [];
+
     private StorageGroup SelectWeightedGroup()
     {
         var candidates = _groups.Where(g => g.Writable.Count > 0 && Config.ReservedStorageSpace.GroupHasSpace(g.FreeMb, g.TotalMb)).ToList();
@@ -119,17 +121,30 @@ internal sealed partial class ClusterState
                 : new ProtocolException(_groups.Count == 0 ? "no group" : "no group has a writable storage", Errno.ENOENT);
         }
 
-        var connections = candidates.Select(g => (double)g.Writable.Sum(s => s.Counters.ConnectionCurrentCount)).ToList();
+        // Connections per storage (a group of four is not four times busier), as the storages last reported them.
+        var connections = candidates.Select(g => g.Writable.Average(s => (double)s.Counters.ConnectionCurrentCount)).ToList();
         double mean = Math.Max(1, connections.Average());
-        double total = 0;
+        var weights = candidates.Select((g, i) =>
+            Math.Max(1, g.FreeMb - Config.ReservedStorageSpace.ReservedMb(g.TotalMb)) / (1 + connections[i] / mean)).ToList();
+        double total = weights.Sum();
+        if (!candidates.SequenceEqual(_weightedCandidates))
+        {
+            // Another set of groups (one full, one back): credits start again, so a returning group gets no burst.
+            foreach (var g in _groups)
+            {
+                g.UploadCredit = 0;
+            }
+
+            _weightedCandidates = candidates;
+        }
+
         StorageGroup? best = null;
         for (int i = 0; i < candidates.Count; i++)
         {
             var g = candidates[i];
-            double available = Math.Max(1, g.FreeMb - Config.ReservedStorageSpace.ReservedMb(g.TotalMb));
-            double weight = available / (1 + connections[i] / mean);
-            g.UploadCredit += weight;
-            total += weight;
+            // Within one round of the current weights: a weight that changed a lot (a disk report) cannot leave a group
+            // with a credit worth many picks.
+            g.UploadCredit = Math.Clamp(g.UploadCredit + weights[i], -total, total);
             if (best is null || g.UploadCredit > best.UploadCredit)
             {
                 best = g;
@@ -268,19 +283,24 @@ internal sealed partial class ClusterState
         node.LastSyncedTimestamp > file.Timestamp ||
         (node.LastSyncedTimestamp + 1 >= file.Timestamp && now - file.Timestamp > Config.StorageSyncFileMaxTime);
 
+    /// <summary>
+    /// QUERY_UPDATE: the file's source when it is ACTIVE and writable, draining or not (a draining storage takes no new
+    /// upload but still the changes of its files: another member would refuse them while it is in the group), else a
+    /// storage chosen as for an upload.
+    /// </summary>
     private StorageNode SelectUpdateServer(StorageGroup group, in FileFacts file)
     {
-        if (group.Writable.Count == 0)
+        foreach (var s in group.Storages)
         {
-            throw new ProtocolException($"group {group.Name} has no writable storage", Errno.ENOENT);
-        }
-
-        foreach (var s in group.Writable)
-        {
-            if (IsSource(s, file))
+            if (s.Status == StorageStatus.Active && s.CanWrite && IsSource(s, file))
             {
                 return s;
             }
+        }
+
+        if (group.Writable.Count == 0)
+        {
+            throw new ProtocolException($"group {group.Name} has no writable storage", Errno.ENOENT);
         }
 
         return SelectStoreServer(group);

@@ -607,7 +607,6 @@ internal sealed partial class ClusterState
         }
     }
 
-    /// <summary>DELETE_STORAGE (4.8).</summary>
     /// <summary>DRAIN_STORAGE: no more uploads to the storage (or again, <paramref name="draining"/> false); written to the state files.</summary>
     public void SetDraining(string groupName, string id, bool draining)
     {
@@ -631,6 +630,7 @@ internal sealed partial class ClusterState
         }
     }
 
+    /// <summary>DELETE_STORAGE (4.8).</summary>
     public void DeleteStorage(string groupName, string id)
     {
         lock (_lock)

@@ -56,7 +56,7 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
 
     /// <summary>A draining storage's line: done, or the members still behind.</summary>
     private static string DrainText(DrainState drain) => drain.Complete
-        ? "drained: every file it is the source of is on the other members"
+        ? "drained by the sync timestamps: the other members report its changes applied (fdfs monitor drain --wait compares the files)"
         : "draining: no uploads; waiting for " + string.Join(", ", drain.WaitingFor.Select(w => $"{w.Id} ({w.BehindSeconds}s behind)"));
 
     /// <summary>How far this storage is behind the newest write of its peers, in seconds (0 = caught up or alone).</summary>

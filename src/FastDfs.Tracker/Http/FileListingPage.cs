@@ -14,8 +14,9 @@ internal sealed record FileListingPage(string Group, string Path, IReadOnlyList<
 /// <summary>
 /// <c>GET /api/files?group=G[&amp;path=M00/3A][&amp;cursor=NAME][&amp;limit=N]</c>: a page of a group's files, the group's
 /// serving members' listings (LIST_FILES) merged by name. The cursor is the last name of the previous page: each member
-/// is asked for at most <c>limit</c> names after it, the merge keeps the first <c>limit</c>, so a page costs one
-/// request per member and no state is kept between pages.
+/// is asked for at most <c>limit</c> names after it and the merge keeps what every member has covered (<see cref="Merge"/>),
+/// so a page costs one request per member and no state is kept between pages; a page may hold fewer names than
+/// <c>limit</c> while more follow.
 /// </summary>
 internal static class FileListingPages
 {
@@ -31,21 +32,39 @@ internal static class FileListingPages
 
         var pages = await Task.WhenAll(members.Select(m => client.GetStorage(m).ListFilesAsync(group, path, cursor, ListFilesOptions.None, limit, ct)))
             .ConfigureAwait(false);
+        var (kept, next) = Merge(pages, limit);
+        return new FileListingPage(group, path,
+            kept.Select(f => new ListedFileEntry($"{group}/{f.LogicName}", KindName(f.Kind), f.Size, f.Mtime)).ToList(), next);
+    }
+
+    /// <summary>
+    /// One page of the union of the members' pages. A member that has more stopped at its cursor (its page may be short:
+    /// a storage sends at most 2,000 names, and stops a slow directory walk early), so the union is complete only up to
+    /// the smallest such cursor: names beyond it are left for the next page, which starts there. Then at most
+    /// <paramref name="limit"/> names. The next cursor is null only when every member is done and nothing was cut.
+    /// </summary>
+    internal static (List<ListedFile> Files, string? Next) Merge(IReadOnlyList<(IReadOnlyList<ListedFile> Files, string NextCursor)> pages, int limit)
+    {
+        string? cut = pages.Where(p => p.NextCursor.Length > 0).Select(p => p.NextCursor).Min(StringComparer.Ordinal);
         var merged = new SortedDictionary<string, ListedFile>(StringComparer.Ordinal);
         foreach (var (files, _) in pages)
         {
             foreach (var file in files)
             {
-                merged.TryAdd(file.LogicName, file);
+                if (cut is null || string.CompareOrdinal(file.LogicName, cut) <= 0)
+                {
+                    merged.TryAdd(file.LogicName, file);
+                }
             }
         }
 
         var kept = merged.Values.Take(limit).ToList();
-        // More may follow when a member had more after its page, or the merge dropped names beyond the limit.
-        bool more = merged.Count > limit || pages.Any(p => p.NextCursor.Length > 0);
-        string? next = more && kept.Count > 0 ? kept[^1].LogicName : null;
-        return new FileListingPage(group, path,
-            kept.Select(f => new ListedFileEntry($"{group}/{f.LogicName}", KindName(f.Kind), f.Size, f.Mtime)).ToList(), next);
+        if (merged.Count > limit)
+        {
+            return (kept, kept[^1].LogicName);
+        }
+
+        return (kept, cut);
     }
 
     private static string KindName(ListedFileKind kind) =>

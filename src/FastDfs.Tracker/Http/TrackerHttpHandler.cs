@@ -107,12 +107,27 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
     /// 404 for a group without a serving member, 502 when a member cannot list (a stock storage).</summary>
     private async Task ListFilesAsync(HttpContext http)
     {
+        // Every file ID of a group (capabilities where no anti-steal token is used): behind http.admin.secret_key, or for
+        // this machine only when that is not set (the storages answer LIST_FILES to the trackers).
+        if (config.AdminSecretKey.Length == 0 && http.Connection.RemoteIpAddress is { } remote && !System.Net.IPAddress.IsLoopback(remote))
+        {
+            await TextAsync(http, StatusCodes.Status403Forbidden, "listing files needs http.admin.secret_key in tracker.conf (or a request from this machine)")
+                .ConfigureAwait(false);
+            return;
+        }
+
         var query = http.Request.Query;
         string group = query["group"].FirstOrDefault() ?? "";
         string path = query["path"].FirstOrDefault() ?? "";
+        if (path.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(path, "^M[0-9A-F]{2}(/[0-9A-F]{2}){0,2}$"))
+        {
+            await TextAsync(http, StatusCodes.Status400BadRequest, "path is M00, M00/3A or M00/3A/0C").ConfigureAwait(false);
+            return;
+        }
+
         string cursor = query["cursor"].FirstOrDefault() ?? "";
         int limit = FileListingPages.DefaultLimit;
-        if (group.Length == 0 || (query["limit"].FirstOrDefault() is { } text &&
+        if (group.Length == 0 || cursor.Length > 255 || path.Length > 255 || (query["limit"].FirstOrDefault() is { } text &&
                                   (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out limit)
                                    || limit is < 1 or > ListFiles.MaxEntries)))
         {
@@ -137,9 +152,8 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
         }
         catch (FastDfsException e)
         {
-            // EINVAL: a bad path, or a member that does not know LIST_FILES (a stock storage).
-            await TextAsync(http, e.ErrorCode == Errno.EINVAL ? StatusCodes.Status400BadRequest : StatusCodes.Status502BadGateway,
-                $"listing group {group} failed: {e.Message}").ConfigureAwait(false);
+            // EINVAL: a bad path, or a member that does not know LIST_FILES (a stock storage): the text says which.
+            await TextAsync(http, StatusCodes.Status502BadGateway, $"listing group {group} failed: {e.Message}").ConfigureAwait(false);
             return;
         }
 
