@@ -105,13 +105,16 @@ public sealed class ListingTests
         // --long and --json on a sub-directory: kind, size, CRC32 (of the name, or computed for an appender), metadata flag.
         var someAppender = uploaded.First(u => u.Value.Appender).Key;
         string appenderDirectory = "group1/" + someAppender.LogicName[..9];
-        (exit, output, error) = await LsAsync([appenderDirectory, "--long", "--tracker", tracker], ct);
+        (exit, output, error) = await LsAsync([appenderDirectory, "--long", "--crc", "--tracker", tracker], ct);
         Assert.True(exit == 0, error);
         string appenderLine = output.Split('\n').Single(l => l.EndsWith(someAppender.ToString(), StringComparison.Ordinal));
         string appenderCrc = System.IO.Hashing.Crc32.HashToUInt32(uploaded[someAppender].Content).ToString("x8");
         Assert.Matches($@"^appender +4 {appenderCrc} \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d - ", appenderLine);
 
-        (exit, output, error) = await LsAsync(["group1", "--json", "--tracker", tracker], ct);
+        (exit, output, error) = await LsAsync([appenderDirectory, "--long", "--tracker", tracker], ct);
+        Assert.Matches($@"^appender +4 - ", output.Split('\n').Single(l => l.EndsWith(someAppender.ToString(), StringComparison.Ordinal)));
+
+        (exit, output, error) = await LsAsync(["group1", "--json", "--crc", "--tracker", tracker], ct);
         Assert.True(exit == 0, error);
         var documents = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(10_000, documents.Count);

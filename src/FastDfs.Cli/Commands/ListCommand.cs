@@ -20,16 +20,22 @@ internal static class ListCommand
         var longFormat = new Option<bool>("--long", "-l") { Description = "kind, size, crc32, create time and metadata flag before each file ID" };
         var storage = new Option<string?>("--storage") { Description = "list this storage only (ip:port) instead of the group's members merged" };
         var json = new Option<bool>("--json") { Description = "one JSON object per file and line (JSON Lines; fields in docs/cli.md)" };
+        var crc = new Option<bool>("--crc")
+        {
+            Description = "with --long / --json: also the CRC32 of appender and metadata files, which the storages read whole (every member)",
+        };
         command.Add(target);
         command.Add(longFormat);
         command.Add(storage);
         command.Add(json);
+        command.Add(crc);
         connection.Handle(async (parse, client, output, ct) =>
         {
             var (group, path) = ParseTarget(parse.GetRequiredValue(target));
             bool wantLong = parse.GetValue(longFormat), wantJson = parse.GetValue(json);
-            // The CRC32 of a normal or slave file is in its name; appender and metadata files change in place: theirs is computed.
-            var options = wantLong || wantJson ? ListFilesOptions.Crc32OfMutable : ListFilesOptions.None;
+            // The CRC32 of a normal or slave file is in its name; appender and metadata files change in place: theirs is read
+            // from the disk, only when asked (--crc): it costs every byte of those files on every member.
+            var options = parse.GetValue(crc) ? ListFilesOptions.Crc32OfMutable : ListFilesOptions.None;
             var files = parse.GetValue(storage) is { } one
                 ? client.GetStorage(ParseStorage(one)).ListAllFilesAsync(group, path, options, ct)
                 : client.ListFilesAsync(group, path, options, ct);
