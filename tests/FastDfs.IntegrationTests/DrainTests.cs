@@ -23,10 +23,12 @@ public sealed class DrainTests
         string tracker = cluster.TrackerAddress;
         const string Drained = "127.0.0.2", Peer = "127.0.0.3";
 
-        // drain then undrain: nothing is left of it.
-        Assert.Equal(0, (await MonitorAsync(["drain", "group1", Drained], tracker, ct)).Exit);
+        // drain then undrain: nothing is left of it. Draining the last member that takes uploads says so.
+        Assert.DoesNotContain("warning", (await MonitorAsync(["drain", "group1", Drained], tracker, ct)).Output);
+        Assert.Contains("warning: no member of group1 takes uploads now", (await MonitorAsync(["drain", "group1", Peer], tracker, ct)).Output);
         var (exit, output, error) = await MonitorAsync(["undrain", "group1", Drained], tracker, ct);
         Assert.True(exit == 0, error + output);
+        Assert.Equal(0, (await MonitorAsync(["undrain", "group1", Peer], tracker, ct)).Exit);
         Assert.Empty((await client.Tracker.GetSyncStatusAsync("group1", ct)).Draining);
 
         var acknowledged = new ConcurrentDictionary<FileId, (byte[] Content, long Started)>();
@@ -80,6 +82,10 @@ public sealed class DrainTests
         Assert.Contains($"drained: every file {Drained} holds is on every other ACTIVE member (compared file by file)", output);
         (_, output, _) = await MonitorAsync([], tracker, ct);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(output, "draining = since .*, complete"), output);
+        (_, output, _) = await MonitorAsync(["--json"], tracker, ct);
+        var listed = JsonDocument.Parse(output).RootElement.GetProperty("groups")[0].GetProperty("storages").EnumerateArray().ToList();
+        Assert.True(listed.Single(s => s.GetProperty("ipAddr").GetString() == Drained).GetProperty("draining").GetProperty("complete").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, listed.Single(s => s.GetProperty("ipAddr").GetString() == Peer).GetProperty("draining").ValueKind);
         using (var http = new HttpClient())
         {
             using var snapshot = JsonDocument.Parse(await http.GetStringAsync(new Uri(cluster.TrackerHttp, "/api/cluster"), ct));

@@ -77,10 +77,19 @@ internal sealed record GroupJson(
 /// <param name="ReadWriteMode">both, readonly, writeonly or none</param>
 /// <param name="Counters">every counter of the stock listing by camelCase name (totalUploadCount, successDownloadBytes, lastHeartBeatTime...)</param>
 /// <param name="StateReason">why the storage is in its state (FastDFS.NET trackers; null from a stock tracker)</param>
+/// <summary>A draining storage in <c>fdfs monitor --json</c> (null when it does not drain).</summary>
+/// <param name="Since">Unix seconds</param>
+/// <param name="Complete">the trackers' estimate from the sync timestamps (<c>monitor drain --wait</c> compares the files)</param>
+internal sealed record DrainJson(long Since, bool Complete, List<DrainWaitJson> WaitingFor);
+
+/// <summary>A member still behind a draining storage.</summary>
+internal sealed record DrainWaitJson(string Storage, long BehindSeconds);
+
 internal sealed record StorageJson(
     string Id, string IpAddr, long Port, string Status, string ReadWriteMode, string Version, long JoinTime, long UpTime,
     long TotalMb, long FreeMb, long ReservedMb, long UploadPriority, long StorePathCount, long SubdirCountPerPath, long CurrentWritePath,
-    string SourceStorageId, bool IsTrunkServer, ConnectionJson Connection, Dictionary<string, long> Counters, string? StateReason);
+    string SourceStorageId, bool IsTrunkServer, ConnectionJson Connection, Dictionary<string, long> Counters, string? StateReason,
+    DrainJson? Draining = null);
 
 internal sealed record ConnectionJson(int AllocCount, int CurrentCount, int MaxCount);
 

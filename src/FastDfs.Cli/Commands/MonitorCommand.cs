@@ -207,16 +207,24 @@ internal static class MonitorCommand
         {
             await client.Tracker.SetDrainingEverywhereAsync(group, id, drain, ct);
         }
-        catch (FastDfsException ex) when (ex.IsServerError)
+        catch (FastDfsException ex)
         {
-            await output.WriteLineAsync($"{op} storage server {group}::{id} fail, {FastDfsException.FormatErrno(ex.ErrorCode)}");
-            return ex.ErrorCode;
+            // Server refusals and unreachable trackers alike: the trackers before the failing one already took it.
+            await output.WriteLineAsync($"{op} storage server {group}::{id} fail, {ex.Message} (the trackers listed before it took it: " +
+                                        $"run {(drain ? "undrain" : "drain")} to go back, or again once they all answer)");
+            return ex.ErrorCode is > 0 and < 256 ? ex.ErrorCode : 1;
         }
 
         await output.WriteLineAsync($"{op} storage server {group}::{id} success ({client.Options.Trackers.Count} tracker(s))");
         if (!drain)
         {
             return 0;
+        }
+
+        var groupStat = (await client.Tracker.ListGroupsAsync(ct)).FirstOrDefault(g => g.GroupName == group);
+        if (groupStat is { WritableServerCount: 0 })
+        {
+            await output.WriteLineAsync($"warning: no member of {group} takes uploads now (undrain one, or uploads to {group} fail)");
         }
 
         string? said = null;
@@ -354,13 +362,15 @@ internal static class MonitorCommand
             }
 
             var storages = await client.Tracker.ListStoragesOnAsync(tracker, g.GroupName, ct: ct);
-            var reasons = (await TryGetSyncStatusAsync(client, g.GroupName, ct))?.Reasons;
+            var sync = await TryGetSyncStatusAsync(client, g.GroupName, ct);
+            var reasons = sync?.Reasons;
             string? trunkServer = g.CurrentTrunkFileId >= 0 ? storages.FirstOrDefault(st => st.IsTrunkServer)?.Id : null;
             groups.Add(new GroupJson(
                 g.GroupName, g.TotalMb, g.FreeMb, g.ReservedMb, Math.Max(0, g.FreeMb - g.ReservedMb), g.TrunkFreeMb, g.StorageCount,
                 g.ReadableServerCount, g.WritableServerCount, g.StoragePort, g.StorePathCount, g.SubdirCountPerPath, g.CurrentWriteServer,
                 g.CurrentTrunkFileId, trunkServer,
-                storages.Select(st => StorageToJson(st, reasons != null && reasons.TryGetValue(st.Id, out string? reason) ? reason : null)).ToList()));
+                storages.Select(st => StorageToJson(st, reasons != null && reasons.TryGetValue(st.Id, out string? reason) ? reason : null,
+                    sync?.Draining.GetValueOrDefault(st.Id) is { } drain ? DrainToJson(drain) : null)).ToList()));
         }
 
         var trackers = (await TrackerClusterSection.QueryAsync(client.Options, ct))
@@ -370,7 +380,10 @@ internal static class MonitorCommand
         return 0;
     }
 
-    internal static StorageJson StorageToJson(StorageStat st, string? stateReason)
+    private static DrainJson DrainToJson(DrainState drain) =>
+        new(drain.Since, drain.Complete, drain.WaitingFor.Select(w => new DrainWaitJson(w.Id, w.BehindSeconds)).ToList());
+
+    internal static StorageJson StorageToJson(StorageStat st, string? stateReason, DrainJson? draining = null)
     {
         var c = st.Counters;
         var counters = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -384,7 +397,7 @@ internal static class MonitorCommand
             st.Id, st.IpAddr, st.StoragePort, MonitorFormat.StatusCaption(st.Status), mode, st.Version, st.JoinTime, st.UpTime,
             st.TotalMb, st.FreeMb, st.ReservedMb, st.UploadPriority, st.StorePathCount, st.SubdirCountPerPath, st.CurrentWritePath,
             st.SrcId, st.IsTrunkServer, new ConnectionJson(c.ConnectionAllocCount, c.ConnectionCurrentCount, c.ConnectionMaxCount), counters,
-            stateReason);
+            stateReason, draining);
     }
 
     /// <summary>delete / set_trunk_server as one <see cref="MonitorResultJson"/> document; the exit code is the errno, as in text.</summary>
