@@ -11,17 +11,18 @@ public sealed partial class FastDfsClient
     /// <c>M00/3A/0C</c>), in name order, each name once: the listings of the group's serving members (ACTIVE or ONLINE,
     /// asked through the tracker) merged, so that a file not yet copied to every member is listed too. Paged from the
     /// storages a thousand names at a time: constant memory whatever the group holds. Metadata files (<c>NAME-m</c>) are
-    /// listed as their own entries (<see cref="ListedFileKind.Metadata"/>). FastDFS.NET storages only (LIST_FILES); files
-    /// stored inside trunk files are not listed.
+    /// listed as their own entries (<see cref="ListedFileKind.Metadata"/>); the files stored inside trunk files follow, in
+    /// the order they were created (<see cref="ListedFileKind.Trunk"/>). FastDFS.NET storages only (LIST_FILES).
     /// </summary>
     /// <exception cref="FastDfsException">ENOENT when no member of the group serves</exception>
     public async IAsyncEnumerable<ListedFile> ListFilesAsync(string group, string path = "", ListFilesOptions options = ListFilesOptions.None,
         [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var members = (await Tracker.ListStoragesAsync(group, ct: ct).ConfigureAwait(false))
+        var serving = (await Tracker.ListStoragesAsync(group, ct: ct).ConfigureAwait(false))
             .Where(s => s.Status is StorageStatus.Active or StorageStatus.Online)
-            .Select(s => GetStorage(new StorageEndpoint(s.IpAddr, (int)s.StoragePort)).ListAllFilesAsync(group, path, options, ct))
+            .Select(s => new StorageEndpoint(s.IpAddr, (int)s.StoragePort))
             .ToList();
+        var members = serving.Select(s => GetStorage(s).ListAllFilesAsync(group, path, options, ct)).ToList();
         if (members.Count == 0)
         {
             throw new FastDfsException(Errno.ENOENT, $"no storage of group {group} serves: nothing to list");
@@ -30,6 +31,13 @@ public sealed partial class FastDfsClient
         await foreach (var (_, entries) in MergeListingsAsync(members, ct).ConfigureAwait(false))
         {
             yield return entries.First(e => e is not null)!.Value;
+        }
+
+        // Then the files stored inside trunk files, in the order they were created: every member holds them all (they
+        // are replicated as any file), so one member's list is the group's.
+        await foreach (var file in GetStorage(serving[0]).ListAllFilesAsync(group, path, options | ListFilesOptions.TrunkStored, ct).ConfigureAwait(false))
+        {
+            yield return file;
         }
     }
 

@@ -39,6 +39,49 @@ public sealed class TrunkModeTests(ITestOutputHelper output)
             TimeSpan.FromSeconds(30), "the storage to act as its own trunk server", ct);
 
     [Fact]
+    public async Task Listing_a_group_gives_its_trunk_stored_files_too_and_not_the_deleted_ones()
+    {
+        var ct = Timeouts.Test(120);
+        await using var cluster = await StartTrunkClusterAsync(ct);
+        await WaitForTrunkServerAsync(cluster.Storages[0], ct);
+        await using var client = cluster.CreateClient();
+        var live = new Dictionary<FileId, int>();
+        for (int i = 0; i < 60; i++)
+        {
+            int size = i < 2 ? SlotMaxSize + 1000 * (i + 1) : 100 + i; // two too large for a slot: plain files
+            live[await client.UploadAsync(new byte[size], "bin", ct: ct)] = size;
+        }
+
+        var trunkStored = live.Keys.Where(id => cluster.Storages[0].Context.Trunk.IsTrunkName(id.LogicName, out _)).ToList();
+        Assert.Equal(58, trunkStored.Count);
+        foreach (var gone in trunkStored.Take(5))
+        {
+            await client.DeleteAsync(gone, ct);
+            live.Remove(gone);
+        }
+
+        var listed = new List<ListedFile>();
+        await foreach (var file in client.ListFilesAsync("group1", ct: ct))
+        {
+            listed.Add(file);
+        }
+
+        Assert.Equal(live.Keys.Select(id => id.LogicName).Order(StringComparer.Ordinal), listed.Select(f => f.LogicName).Order(StringComparer.Ordinal));
+        Assert.All(listed, f =>
+        {
+            Assert.Equal(live[new FileId("group1", f.LogicName)], f.Size);
+            Assert.Equal(trunkStored.Any(id => id.LogicName == f.LogicName), f.Kind.HasFlag(ListedFileKind.Trunk));
+        });
+
+        // fdfs ls: the kind word, and a sub-directory holds its trunk-stored names.
+        var someTrunk = trunkStored.Last();
+        var text = new StringWriter();
+        Assert.Equal(0, await Cli.CliApp.InvokeAsync(["ls", "group1/" + someTrunk.LogicName[..9], "--long", "--tracker", cluster.TrackerAddress],
+            text, new StringWriter(), ct));
+        Assert.Matches($@"(?m)^trunk +{live[someTrunk]} [0-9a-f]{{8}} .* {System.Text.RegularExpressions.Regex.Escape(someTrunk.ToString())}$", text.ToString());
+    }
+
+    [Fact]
     public async Task ThousandsOfSmallFiles_RoundTrip_DeletedSpaceReturnsToDisk_AndIsReused()
     {
         var ct = Timeouts.Test(240);

@@ -37,7 +37,7 @@ internal static class ListCommand
             // from the disk, only when asked (--crc): it costs every byte of those files on every member.
             var options = parse.GetValue(crc) ? ListFilesOptions.Crc32OfMutable : ListFilesOptions.None;
             var files = parse.GetValue(storage) is { } one
-                ? client.GetStorage(ParseStorage(one)).ListAllFilesAsync(group, path, options, ct)
+                ? OneStorage(client.GetStorage(ParseStorage(one)), group, path, options, ct)
                 : client.ListFilesAsync(group, path, options, ct);
             await foreach (var entry in WithMetadataFolded(files))
             {
@@ -59,6 +59,21 @@ internal static class ListCommand
             return 0;
         })(command);
         return command;
+    }
+
+    /// <summary>One storage's files, then the ones it stores inside trunk files.</summary>
+    private static async IAsyncEnumerable<ListedFile> OneStorage(StorageClient storage, string group, string path, ListFilesOptions options,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        await foreach (var file in storage.ListAllFilesAsync(group, path, options, ct))
+        {
+            yield return file;
+        }
+
+        await foreach (var file in storage.ListAllFilesAsync(group, path, options | ListFilesOptions.TrunkStored, ct))
+        {
+            yield return file;
+        }
     }
 
     /// <summary><c>group1/M00/3A</c> → (<c>group1</c>, <c>M00/3A</c>).</summary>
@@ -111,9 +126,10 @@ internal static class ListCommand
         }
     }
 
-    /// <summary>The file's kind word: metadata, link, appender, slave or normal.</summary>
+    /// <summary>The file's kind word: trunk (stored inside a trunk file), metadata, link, appender, slave or normal.</summary>
     internal static string KindName(ListedFileKind kind) =>
-        kind.HasFlag(ListedFileKind.Metadata) ? "metadata"
+        kind.HasFlag(ListedFileKind.Trunk) ? "trunk"
+        : kind.HasFlag(ListedFileKind.Metadata) ? "metadata"
         : kind.HasFlag(ListedFileKind.Link) ? "link"
         : kind.HasFlag(ListedFileKind.Appender) ? "appender"
         : kind.HasFlag(ListedFileKind.Slave) ? "slave"

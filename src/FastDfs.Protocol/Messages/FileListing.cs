@@ -36,6 +36,12 @@ public enum ListFilesOptions : byte
 
     /// <summary>Read for the checksums at no more than the storage's <c>scrub_rate</c> (anti-entropy's background comparisons).</summary>
     Throttled = 4,
+
+    /// <summary>
+    /// The files stored inside trunk files instead (their names are only in the binlog): in the order they were created,
+    /// within the prefix, the cursor a binlog position (<c>index:offset</c>); checksums are not computed.
+    /// </summary>
+    TrunkStored = 8,
 }
 
 /// <summary>One stored file as LIST_FILES reports it; <see cref="Crc32"/> is meaningful when <see cref="HasCrc32"/>.</summary>
@@ -48,8 +54,8 @@ public readonly record struct ListedFile(string LogicName, long Size, long Mtime
 /// cursor (the last name of the previous page; empty = from the start). Response: <c>count u16be</c>, per file
 /// <c>name_len u8</c>, name, <c>size i64be</c>, <c>mtime i64be</c>, <c>kind u8</c> (bit 7: a CRC32 follows),
 /// <c>crc32 u32be</c>; then <c>next_len u8</c> + the cursor for the next page (empty = the listing is complete).
-/// Files stored inside trunk files are not listed (their names are only in the binlog). A stock storage answers
-/// EINVAL and closes.
+/// Files stored inside trunk files are listed with <see cref="ListFilesOptions.TrunkStored"/> (and only then). A stock storage
+/// answers EINVAL and closes.
 /// </summary>
 public static class ListFiles
 {

@@ -43,6 +43,18 @@ internal sealed partial class StorageSession
             throw new ProtocolException("group name is not ours");
         }
 
+        if (options.HasFlag(ListFilesOptions.TrunkStored))
+        {
+            if (prefix.Length > 0 && !_ctx.Lister.TryParseScope(prefix, out _))
+            {
+                throw new ProtocolException($"LIST_FILES prefix '{prefix}' names no store path or sub-directory here");
+            }
+
+            var (stored, after) = new Integrity.TrunkFileLister(_ctx.State, _ctx.Trunk, _logger).Page(prefix, cursor, Math.Min(max, ListPageLimit), Token);
+            _output.WriteResponse(ListFiles.Response(stored, after));
+            return Errno.Ok;
+        }
+
         if (!_ctx.Lister.TryParseScope(prefix, out var scope))
         {
             throw new ProtocolException($"LIST_FILES prefix '{prefix}' names no store path or sub-directory here");
