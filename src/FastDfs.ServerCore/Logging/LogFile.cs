@@ -17,12 +17,17 @@ public enum LogStampPrecision
 /// <c>NAME.log.yyyyMMdd</c> every day at <c>log_file_rotate_time</c> and/or to <c>NAME.log.yyyyMMdd_HHmmss</c> when it
 /// reaches <c>log_file_rotate_on_size</c>, rotated files gzipped after <c>log_file_compress_days_before</c> days when
 /// <c>log_file_compress_old</c> is on, and deleted after <c>log_file_keep_days</c> days at <c>log_file_delete_old_time</c>.
-/// The writes, flushes and rotations happen under one lock, as stock's: a writer waits while a flush or a rotation
-/// runs (a slow disk slows the lines, as in stock). The clock is the server's <see cref="TimeProvider"/>.
+/// A thread that logs only copies its line into memory: the writes, flushes and rotations run on the timer, a pool
+/// thread or the caller of <see cref="Flush"/>, so a slow or full disk delays the log, never a request (beyond 4 MB
+/// waiting, lines are dropped and counted in the log). The clock is the server's <see cref="TimeProvider"/>.
 /// </summary>
 public sealed class LogFile : IDisposable
 {
-    private const int BufferSize = 64 * 1024;
+    /// <summary>Buffered bytes that make a write due at once (on a pool thread).</summary>
+    private const int FlushThreshold = 64 * 1024;
+
+    /// <summary>Beyond this the lines are dropped (and counted) rather than wait: a server never stalls on its log.</summary>
+    private const int MaxBuffered = 4 * 1024 * 1024;
 
     private readonly LogConfig _config;
     private readonly TimeProvider _clock;
@@ -30,10 +35,17 @@ public sealed class LogFile : IDisposable
     private readonly string _directory;
     private readonly string _rotatedPrefix;
     private readonly bool _rotateBySize;
+
+    // Writers append to _buffer under _gate (memory only); one flush at a time, under _writeGate, swaps it for _spare and
+    // writes it outside _gate, so a slow disk delays the flush, never a thread that logs.
     private readonly Lock _gate = new();
-    private readonly byte[] _buffer = new byte[BufferSize];
-    private readonly ITimer _timer;
+    private readonly Lock _writeGate = new();
+    private byte[] _buffer = new byte[FlushThreshold];
+    private byte[] _spare = new byte[FlushThreshold];
     private int _buffered;
+    private long _dropped;
+    private int _flushScheduled;
+    private readonly ITimer _timer;
     private FileStream? _file;
     private long _fileLength;
     private long _lastFlushTicks;
@@ -73,14 +85,14 @@ public sealed class LogFile : IDisposable
     {
         int captionBytes = caption is null ? 0 : caption.Length + 3;
         int worst = 32 + captionBytes + System.Text.Encoding.UTF8.GetMaxByteCount(text.Length) + 1;
+        bool due;
         lock (_gate)
         {
-            if (_disposed)
+            if (!TryReserve(worst, out var line))
             {
                 return;
             }
 
-            var line = Reserve(worst, out bool direct);
             int n = WriteStamp(line, localTime, precision);
             if (caption is not null)
             {
@@ -91,68 +103,94 @@ public sealed class LogFile : IDisposable
 
             n += System.Text.Encoding.UTF8.GetBytes(text, line[n..]);
             line[n++] = (byte)'\n';
-            Commit(line[..n], direct);
+            _buffered += n;
+            due = _buffered >= FlushThreshold;
+        }
+
+        if (due)
+        {
+            FlushSoon();
         }
     }
 
     /// <summary>Appends <c>[time] text</c> with UTF-8 text already composed (the access log: no string per line).</summary>
     public void Append(DateTimeOffset localTime, LogStampPrecision precision, ReadOnlySpan<byte> utf8Text)
     {
+        bool due;
         lock (_gate)
         {
-            if (_disposed)
+            if (!TryReserve(32 + utf8Text.Length + 1, out var line))
             {
                 return;
             }
 
-            var line = Reserve(32 + utf8Text.Length + 1, out bool direct);
             int n = WriteStamp(line, localTime, precision);
             utf8Text.CopyTo(line[n..]);
             n += utf8Text.Length;
             line[n++] = (byte)'\n';
-            Commit(line[..n], direct);
+            _buffered += n;
+            due = _buffered >= FlushThreshold;
+        }
+
+        if (due)
+        {
+            FlushSoon();
         }
     }
 
-    /// <summary>Writes the buffered lines to the file now (stop; tests).</summary>
+    /// <summary>Writes the buffered lines to the file now, on the caller's thread (a CRIT line, stop, tests).</summary>
     public void Flush()
     {
-        lock (_gate)
+        lock (_writeGate)
         {
-            FlushLocked();
+            FlushCore();
         }
     }
 
-    /// <summary>The buffer's free tail for a line of at most <paramref name="length"/> bytes; a line longer than the
-    /// whole buffer gets an array of its own (<paramref name="direct"/>), written straight through.</summary>
-    private Span<byte> Reserve(int length, out bool direct)
+    /// <summary>Has the buffered lines written on a pool thread (an INFO line, a full buffer): the caller goes on at once.</summary>
+    public void FlushSoon()
     {
-        if (length > BufferSize)
+        if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
         {
-            FlushLocked();
-            direct = true;
-            return new byte[length];
+            ThreadPool.UnsafeQueueUserWorkItem(static file =>
+            {
+                Volatile.Write(ref file._flushScheduled, 0);
+                try
+                {
+                    file.Flush();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+                {
+                    // Tried again at the next flush.
+                }
+            }, this, preferLocal: false);
         }
-
-        if (_buffered + length > BufferSize)
-        {
-            FlushLocked();
-        }
-
-        direct = false;
-        return _buffer.AsSpan(_buffered);
     }
 
-    private void Commit(ReadOnlySpan<byte> line, bool direct)
+    /// <summary>Room for a line of at most <paramref name="length"/> bytes at the buffer's end (grown as needed), or false
+    /// when it is closed or the disk is so far behind that the line is dropped.</summary>
+    private bool TryReserve(int length, out Span<byte> line)
     {
-        if (direct)
+        line = default;
+        if (_disposed)
         {
-            WriteToFile(line);
+            return false;
         }
-        else
+
+        int needed = _buffered + length;
+        if (needed > _buffer.Length)
         {
-            _buffered += line.Length;
+            if (needed > MaxBuffered)
+            {
+                _dropped++;
+                return false;
+            }
+
+            Array.Resize(ref _buffer, Math.Min(MaxBuffered, Math.Max(needed, _buffer.Length * 2)));
         }
+
+        line = _buffer.AsSpan(_buffered);
+        return true;
     }
 
     private int WriteStamp(Span<byte> destination, DateTimeOffset time, LogStampPrecision precision)
@@ -187,18 +225,38 @@ public sealed class LogFile : IDisposable
         return n;
     }
 
-    private void FlushLocked()
+    /// <summary>Under <see cref="_writeGate"/>: takes the buffered lines (swapping buffers) and writes them.</summary>
+    private void FlushCore()
     {
         _lastFlushTicks = _clock.GetTimestamp();
-        if (_buffered == 0)
+        byte[] taken;
+        int length;
+        long dropped;
+        lock (_gate)
         {
-            return;
+            if (_buffered == 0 && _dropped == 0)
+            {
+                return;
+            }
+
+            taken = _buffer;
+            length = _buffered;
+            dropped = _dropped;
+            _buffer = _spare;
+            _buffered = 0;
+            _dropped = 0;
         }
 
-        WriteToFile(_buffer.AsSpan(0, _buffered));
-        _buffered = 0;
+        WriteToFile(taken.AsSpan(0, length));
+        _spare = taken;
+        if (dropped > 0)
+        {
+            WriteToFile(System.Text.Encoding.UTF8.GetBytes(
+                $"[{_clock.GetLocalNow():yyyy-MM-dd HH:mm:ss}] WARNING - {dropped} log lines dropped: the disk did not keep up\n"));
+        }
     }
 
+    /// <summary>Under <see cref="_writeGate"/>.</summary>
     private void WriteToFile(ReadOnlySpan<byte> bytes)
     {
         try
@@ -271,21 +329,21 @@ public sealed class LogFile : IDisposable
     private void TickLocked()
     {
         var now = _clock.GetLocalNow();
-        lock (_gate)
+        lock (_writeGate)
         {
-            if (_disposed)
+            if (Volatile.Read(ref _disposed))
             {
                 return;
             }
 
             if (_clock.GetElapsedTime(_lastFlushTicks).TotalSeconds >= _config.SyncLogBuffInterval)
             {
-                FlushLocked();
+                FlushCore();
             }
 
             if (_config.LogFileRotateEveryday && now >= _nextRotation)
             {
-                FlushLocked();
+                FlushCore();
                 RotateLocked(_nextRotation);
                 _nextRotation = NextAt(now, _config.LogFileRotateTime);
             }
@@ -422,15 +480,19 @@ public sealed class LogFile : IDisposable
 
     public void Dispose()
     {
-        lock (_gate)
+        lock (_writeGate)
         {
             if (_disposed)
             {
                 return;
             }
 
-            FlushLocked();
-            _disposed = true;
+            FlushCore();
+            lock (_gate)
+            {
+                _disposed = true;
+            }
+
             _file?.Dispose();
             _file = null;
         }

@@ -68,10 +68,16 @@ public sealed class StockLogFileProvider : ILoggerProvider
 
             file.Append(clock.GetLocalNow(), LogStampPrecision.Second, Caption(logLevel), message);
             // As stock: DEBUG, INFO and CRIT lines are written at once (the rare lines an operator waits for: started,
-            // listening, joined; or the last words), WARNING and ERROR lines buffered (a failing disk can log many).
-            if (logLevel is LogLevel.Trace or LogLevel.Debug or LogLevel.Information or LogLevel.Critical)
+            // listening, joined; or the last words), WARNING and ERROR lines buffered (a failing disk can log many). At
+            // once means on a pool thread, so the caller (a socket completion, a request) never waits for the disk; a CRIT
+            // line is written by the caller: the process may be about to end.
+            if (logLevel == LogLevel.Critical)
             {
                 file.Flush();
+            }
+            else if (logLevel is LogLevel.Trace or LogLevel.Debug or LogLevel.Information)
+            {
+                file.FlushSoon();
             }
         }
     }

@@ -32,7 +32,9 @@ public sealed class LogFileTests : IDisposable
         using var provider = new StockLogFileProvider(file, _clock);
         var logger = provider.CreateLogger("FastDfs.Tracker.Test");
         logger.LogInformation("tracker listening on {EndPoint}", "0.0.0.0:22122");
-        Assert.Equal("[2026-12-07 22:25:20] INFO - tracker listening on 0.0.0.0:22122\n", Read("trackerd.log")); // at once, as stock
+        // At once, as stock (on a pool thread: the caller does not wait for the disk).
+        SpinWait.SpinUntil(() => Read("trackerd.log").Length > 0, TimeSpan.FromSeconds(10));
+        Assert.Equal("[2026-12-07 22:25:20] INFO - tracker listening on 0.0.0.0:22122\n", Read("trackerd.log"));
         _clock.Advance(TimeSpan.FromMilliseconds(1500));
         logger.LogWarning("disk {Path} is slow", "/data");
         logger.LogError(new IOException("boom"), "write failed");
@@ -155,6 +157,35 @@ public sealed class LogFileTests : IDisposable
         Assert.Equal(40_000, lines.Length);
         Assert.All(lines, l => Assert.Matches(@"^\[2026-12-07 22:25:20\.000\] thread \d line \d+ end$", l));
         Assert.Equal(40_000, lines.Distinct().Count());
+    }
+
+    [Fact]
+    public void Lines_beyond_4_MB_waiting_are_dropped_and_counted_instead_of_blocking_the_caller()
+    {
+        // A disk that does not keep up: the write side held (as a write stuck in the kernel would hold it) while 5 MB of
+        // lines come in; the callers must not wait.
+        using var file = new LogFile(_dir, "storage_access", LogConfig.Default with { SyncLogBuffInterval = 3600 }, _clock);
+        var writes = (Lock)typeof(LogFile).GetField("_writeGate", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(file)!;
+        var line = new byte[1000];
+        line.AsSpan().Fill((byte)'x');
+        writes.Enter();
+        try
+        {
+            for (int i = 0; i < 5000; i++)
+            {
+                file.Append(_clock.GetLocalNow(), LogStampPrecision.Second, line);
+            }
+        }
+        finally
+        {
+            writes.Exit();
+        }
+
+        file.Flush();
+        string[] lines = Read("storage_access.log").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.Contains("log lines dropped: the disk did not keep up", StringComparison.Ordinal));
+        Assert.True(lines.Length < 5001, $"{lines.Length} lines");
+        Assert.True(lines.Length > 4000, $"{lines.Length} lines");
     }
 
     [Fact]
