@@ -121,8 +121,17 @@ public sealed class ScrubTests
         var content = ReplicationCluster.RandomBytes(3000, 9);
         await Eventually.TrueAsync(async () =>
         {
-            // Until a trunk server is elected, small uploads are normal files.
-            id = await client.UploadAsync(content, "bin", ct: ct);
+            // Until a trunk server is elected, small uploads are normal files; while it is elected, the group may have no
+            // writable storage for a moment (ENOENT): try again.
+            try
+            {
+                id = await client.UploadAsync(content, "bin", ct: ct);
+            }
+            catch (FastDfsException e) when (e.ErrorCode == Protocol.Errno.ENOENT)
+            {
+                return false;
+            }
+
             return Trunk.TrunkTesting.IsTrunk(id);
         }, TimeSpan.FromSeconds(60), "a trunk-stored upload", ct);
         await ReplicationCluster.AllServeAsync(client, cluster.Storages, new Dictionary<FileId, byte[]> { [id] = content }, ct);
