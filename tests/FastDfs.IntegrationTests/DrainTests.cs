@@ -11,6 +11,8 @@ namespace FastDfs.IntegrationTests;
 /// Draining a storage (issue 19): under upload load, <c>fdfs monitor drain</c> stops the uploads to it at once, says when
 /// every file it is the source of is on its peer, and after <c>monitor delete</c> every acknowledged file is still served.
 /// </summary>
+// Heavy (many processes or thousands of uploads): alone, so that timing-sensitive tests do not run starved beside it.
+[Collection(SerialCollection.Name)]
 public sealed class DrainTests
 {
     [Fact]

@@ -12,6 +12,8 @@ namespace FastDfs.IntegrationTests;
 /// Listing a group (issue 19): the client's <see cref="FastDfsClient.ListFilesAsync"/> and <c>fdfs ls</c> page through
 /// 10,000 files on a group of two storages and give back exactly what was uploaded, each file once.
 /// </summary>
+// Heavy (many processes or thousands of uploads): alone, so that timing-sensitive tests do not run starved beside it.
+[Collection(SerialCollection.Name)]
 public sealed class ListingTests
 {
     [Fact]

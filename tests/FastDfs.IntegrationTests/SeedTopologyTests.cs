@@ -18,6 +18,8 @@ namespace FastDfs.IntegrationTests;
 /// what must differ per process here is rewritten (addresses, ports, paths, the tracker_server values), plus the keys
 /// this repository's tests shorten for speed (sub-directories, heartbeats) and the reserved space of a shared disk.
 /// </summary>
+// Heavy (many processes or thousands of uploads): alone, so that timing-sensitive tests do not run starved beside it.
+[Collection(SerialCollection.Name)]
 public sealed partial class SeedTopologyTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>
