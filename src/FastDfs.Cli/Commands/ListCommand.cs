@@ -126,15 +126,6 @@ internal static class ListCommand
         }
     }
 
-    /// <summary>The file's kind word: trunk (stored inside a trunk file), metadata, link, appender, slave or normal.</summary>
-    internal static string KindName(ListedFileKind kind) =>
-        kind.HasFlag(ListedFileKind.Trunk) ? "trunk"
-        : kind.HasFlag(ListedFileKind.Metadata) ? "metadata"
-        : kind.HasFlag(ListedFileKind.Link) ? "link"
-        : kind.HasFlag(ListedFileKind.Appender) ? "appender"
-        : kind.HasFlag(ListedFileKind.Slave) ? "slave"
-        : "normal";
-
     /// <summary>The CRC32 a listing knows: computed by the storage, else the one in a normal or slave file's name.</summary>
     private static uint? Crc32Of(FileId id, ListedFile file)
     {
@@ -156,13 +147,13 @@ internal static class ListCommand
         string crc = Crc32Of(id, file) is { } value ? value.ToString("x8", CultureInfo.InvariantCulture) : "-";
         var created = DateTimeOffset.FromUnixTimeSeconds(CreateTimestamp(id, file)).ToLocalTime();
         return string.Create(CultureInfo.InvariantCulture,
-            $"{KindName(file.Kind),-8} {file.Size,12} {crc} {created:yyyy-MM-dd HH:mm:ss} {(hasMetadata ? "m" : "-")} {id}");
+            $"{file.Kind.Word(),-8} {file.Size,12} {crc} {created:yyyy-MM-dd HH:mm:ss} {(hasMetadata ? "m" : "-")} {id}");
     }
 
     private static ListedFileJson ToJson(FileId id, ListedFile file, bool hasMetadata)
     {
         long created = CreateTimestamp(id, file);
-        return new ListedFileJson(id.ToString(), KindName(file.Kind), file.Size, Crc32Of(id, file), created, JsonOutput.IsoTime(created),
+        return new ListedFileJson(id.ToString(), file.Kind.Word(), file.Size, Crc32Of(id, file), created, JsonOutput.IsoTime(created),
             file.Mtime, hasMetadata);
     }
 }

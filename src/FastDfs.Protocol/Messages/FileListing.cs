@@ -22,6 +22,19 @@ public enum ListedFileKind : byte
     Unreadable = 32,
 }
 
+/// <summary>The words <c>fdfs ls</c> and the tracker's <c>/api/files</c> show for a <see cref="ListedFileKind"/>.</summary>
+public static class ListedFileKinds
+{
+    /// <summary>trunk (stored inside a trunk file), metadata, link, appender, slave or normal.</summary>
+    public static string Word(this ListedFileKind kind) =>
+        kind.HasFlag(ListedFileKind.Trunk) ? "trunk"
+        : kind.HasFlag(ListedFileKind.Metadata) ? "metadata"
+        : kind.HasFlag(ListedFileKind.Link) ? "link"
+        : kind.HasFlag(ListedFileKind.Appender) ? "appender"
+        : kind.HasFlag(ListedFileKind.Slave) ? "slave"
+        : "normal";
+}
+
 /// <summary>What LIST_FILES computes beyond names, sizes and times.</summary>
 [Flags]
 public enum ListFilesOptions : byte

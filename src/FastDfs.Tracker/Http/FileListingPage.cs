@@ -34,7 +34,7 @@ internal static class FileListingPages
             .ConfigureAwait(false);
         var (kept, next) = Merge(pages, limit);
         return new FileListingPage(group, path,
-            kept.Select(f => new ListedFileEntry($"{group}/{f.LogicName}", KindName(f.Kind), f.Size, f.Mtime)).ToList(), next);
+            kept.Select(f => new ListedFileEntry($"{group}/{f.LogicName}", f.Kind.Word(), f.Size, f.Mtime)).ToList(), next);
     }
 
     /// <summary>
@@ -66,11 +66,4 @@ internal static class FileListingPages
 
         return (kept, cut);
     }
-
-    private static string KindName(ListedFileKind kind) =>
-        kind.HasFlag(ListedFileKind.Metadata) ? "metadata"
-        : kind.HasFlag(ListedFileKind.Link) ? "link"
-        : kind.HasFlag(ListedFileKind.Appender) ? "appender"
-        : kind.HasFlag(ListedFileKind.Slave) ? "slave"
-        : "normal";
 }
