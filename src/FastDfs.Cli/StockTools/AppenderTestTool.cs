@@ -57,18 +57,12 @@ internal static class AppenderTestTool
         string Label(string call, bool plainForFile = false) =>
             $"storage_{call}_by_{kind}{(fileIdApi && !(plainForFile && kind == "filename") ? "1" : "")}";
 
-        QueryStoreResponse store;
-        try
+        var (queried, errno) = await StockText.QueryStoreAsync(client, o, ct);
+        if (queried is not { } store)
         {
-            store = await client.Tracker.QueryStoreAsync(null, ct);
-        }
-        catch (FastDfsException e) when (e is not FastDfsConnectionException)
-        {
-            await o.WriteLineAsync(StockText.Fail("tracker_query_storage", StockText.ErrnoOf(e)));
-            return StockText.ErrnoOf(e);
+            return errno;
         }
 
-        await o.WriteLineAsync($"group_name={store.Group}, ip_addr={store.Storage.Ip}, port={store.Storage.Port}");
         var storage = client.GetStorage(store.Storage);
         string? ext = StockText.Extension(local);
 

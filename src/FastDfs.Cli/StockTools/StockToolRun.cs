@@ -3,6 +3,7 @@ using FastDfs.Cli.Commands;
 using FastDfs.Client;
 using FastDfs.Protocol;
 using FastDfs.Protocol.Config;
+using FastDfs.Protocol.Messages;
 using FastDfs.Protocol.Metadata;
 
 namespace FastDfs.Cli.StockTools;
@@ -16,6 +17,25 @@ public delegate Task<int> StockToolRunner(StockToolRun run);
 /// <summary>What the stock tools print alike: failure lines, times, the test programs' banner and metadata.</summary>
 internal static class StockText
 {
+    /// <summary>The test programs' first step of an upload: ask the tracker for a storage and print stock's line for it
+    /// (or its failure line, with the errno to exit with).</summary>
+    public static async Task<(QueryStoreResponse? Store, int Errno)> QueryStoreAsync(FastDfsClient client, TextWriter output, CancellationToken ct)
+    {
+        QueryStoreResponse store;
+        try
+        {
+            store = await client.Tracker.QueryStoreAsync(null, ct);
+        }
+        catch (FastDfsException e) when (e is not FastDfsConnectionException)
+        {
+            await output.WriteLineAsync(Fail("tracker_query_storage", ErrnoOf(e)));
+            return (null, ErrnoOf(e));
+        }
+
+        await output.WriteLineAsync($"group_name={store.Group}, ip_addr={store.Storage.Ip}, port={store.Storage.Port}");
+        return (store, 0);
+    }
+
     /// <summary><c>{what} fail, error no: N, error info: ...</c>, the line every stock tool prints for a failed call.</summary>
     public static string Fail(string what, int errno) => $"{what} fail, {FastDfsException.FormatErrno(errno)}";
 

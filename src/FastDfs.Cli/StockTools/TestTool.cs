@@ -108,18 +108,12 @@ internal sealed class TestTool
         {
         }
 
-        QueryStoreResponse store;
-        try
+        var (queried, errno) = await StockText.QueryStoreAsync(_client, Out, _run.Ct);
+        if (queried is not { } store)
         {
-            store = await _client.Tracker.QueryStoreAsync(null, _run.Ct);
-        }
-        catch (FastDfsException e) when (e is not FastDfsConnectionException)
-        {
-            await Out.WriteLineAsync(StockText.Fail("tracker_query_storage", StockText.ErrnoOf(e)));
-            return StockText.ErrnoOf(e);
+            return errno;
         }
 
-        await Out.WriteLineAsync($"group_name={store.Group}, ip_addr={store.Storage.Ip}, port={store.Storage.Port}");
         var storage = _client.GetStorage(store.Storage);
         string? ext = StockText.Extension(local);
 
