@@ -38,6 +38,9 @@ public static class ProtocolConstants
     public const byte FieldSeparator = 0x02;
     public const int TrunkHeaderSize = 24;
 
+    /// <summary>The most metadata bytes an IMPORT_FILE request carries (read into memory before the content).</summary>
+    public const int MaxImportMetadataLength = 1 << 20;
+
     /// <summary>Version string we announce in JOIN and stats (stock format, 8 bytes).</summary>
     public const string Version = "6.16.1";
 
