@@ -84,6 +84,28 @@ public sealed partial class StorageClient
         while (cursor.Length > 0);
     }
 
+    /// <summary>
+    /// Stores <paramref name="size"/> bytes of <paramref name="content"/> on this storage (of <paramref name="group"/>)
+    /// under <paramref name="logicName"/>, a file of <paramref name="sourceGroup"/> being moved (IMPORT_FILE, FastDFS.NET:
+    /// see <see cref="ImportFile"/>). <paramref name="metadata"/> is stock's packed form (<c>key\x02value\x01...</c>), empty
+    /// for none; <paramref name="crc32"/> is the content's, checked before the file is stored. Importing again the same
+    /// content succeeds without a change. A refusal throws <see cref="FastDfsException"/> with the storage's status
+    /// (EEXIST: another file under the name; EIO: the CRC32 does not match; EINVAL: a name it cannot hold; EPERM: not allowed).
+    /// </summary>
+    public Task ImportFileAsync(string group, string sourceGroup, string logicName, ReadOnlyMemory<byte> metadata, Stream content, long size,
+        uint crc32, CancellationToken ct = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(metadata.Length, ProtocolConstants.MaxImportMetadataLength);
+        byte[] head = ImportFile.RequestHead(group, sourceGroup, logicName, metadata.Span, size, crc32);
+        return Pool.ExecuteAsync(async (c, token) =>
+        {
+            c.WriteRequest(ImportFile.Command, head, head.Length + size);
+            await c.WriteBodyAsync(content, size, token).ConfigureAwait(false);
+            return await ReadEmptyReplyAsync(c, token).ConfigureAwait(false);
+        }, Connections.RetryPolicy.IfNothingSent, ct, content).AsTask();
+    }
+
     /// <summary>An empty request and a fixed-size answer decoded by <paramref name="parse"/>.</summary>
     private async Task<T> QueryAsync<T>(FdfsCommand command, int responseSize, Func<byte[], T> parse, CancellationToken ct)
     {

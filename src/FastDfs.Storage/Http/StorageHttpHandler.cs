@@ -91,9 +91,12 @@ internal sealed class StorageHttpHandler
             return 0;
         }
 
-        if (fileId.Group != _ctx.GroupName)
+        // Another group's name is served for a file we hold (one moved here keeps its old URL: the tracker's gateway sends
+        // /group1/M00/... here unchanged, so tokens computed over the old ID stay valid); see StorageSession.CheckGroupOfStoredFile.
+        bool foreignGroup = fileId.Group != _ctx.GroupName;
+        if (foreignGroup && !await HoldsMovedFileAsync(fileId.LogicName, http.RequestAborted).ConfigureAwait(false))
         {
-            await TextAsync(http, StatusCodes.Status404NotFound, $"group {fileId.Group} is not served here").ConfigureAwait(false);
+            await NotServedHereAsync(http, fileId).ConfigureAwait(false);
             return 0;
         }
 
@@ -159,7 +162,40 @@ internal sealed class StorageHttpHandler
             return sent;
         }
 
+        if (foreignGroup)
+        {
+            // Gone since it was looked up: no member of our group is its source.
+            await NotServedHereAsync(http, fileId).ConfigureAwait(false);
+            return 0;
+        }
+
         return await FromSourceAsync(http, fileId).ConfigureAwait(false);
+    }
+
+    private static Task NotServedHereAsync(HttpContext http, FileId fileId) =>
+        TextAsync(http, StatusCodes.Status404NotFound, $"group {fileId.Group} is not served here");
+
+    /// <summary>
+    /// Whether a file named with another group's name is here as a file of its own (a trunk-stored name is looked up only
+    /// under our group). A slow disk is not asked: such a request is answered as before, 404.
+    /// </summary>
+    private async Task<bool> HoldsMovedFileAsync(string logicName, CancellationToken ct)
+    {
+        if (!StoredFilePath.TryParse(logicName, _ctx.Paths.Count, out var stored) || _ctx.Trunk.IsTrunkName(logicName, out _))
+        {
+            return false;
+        }
+
+        var path = _ctx.Paths[stored.StorePathIndex];
+        if (path.Slow)
+        {
+            return false;
+        }
+
+        using (await path.Gate.EnterAsync(ct).ConfigureAwait(false))
+        {
+            return _lookup.TryLocate(logicName, stored, out _);
+        }
     }
 
     /// <summary>The file is not here: ask its source storage, unless we are the source or this is a relayed request.</summary>

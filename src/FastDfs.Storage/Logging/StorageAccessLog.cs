@@ -56,6 +56,7 @@ internal sealed class StorageAccessLog : IDisposable
         FdfsCommand.TruncateFile => "truncate",
         FdfsCommand.QueryFileInfo => "status",
         FdfsCommand.RegenerateAppenderFilename => "rename",
+        Protocol.Messages.ImportFile.Command => "import", // FastDFS.NET only
         _ => null,
     };
 

@@ -167,6 +167,8 @@ internal sealed partial class StorageSession
             throw new ProtocolException("regenerate name length");
         }
 
+        // The request names no group: a file moved here from another group is renamed as ours, and the new ID names our group
+        // (the new name is created here, and the moved-files map knows only the old one, which is gone).
         var target = ResolveAppender(await ReadNameAsync(request.BodyLength).ConfigureAwait(false));
         string? newName = null;
         using (await _ctx.FileLocks.AcquireAsync(target.LogicName, Token).ConfigureAwait(false))

@@ -4,14 +4,19 @@ using C = FastDfs.Protocol.Messages.StorageStatCounters.Counter;
 
 namespace FastDfs.Storage.Session;
 
-/// <summary>DELETE_FILE (12), spec 5.4: the file, a symlinked slave's target, then the metadata file.</summary>
+/// <summary>
+/// DELETE_FILE (12), spec 5.4: the file, a symlinked slave's target, then the metadata file. A file moved here from another
+/// group may be named with that group (<see cref="CheckGroupOfStoredFile"/>): it is deleted and logged as any other, and
+/// the record replicates by logic name alone.
+/// </summary>
 internal sealed partial class StorageSession
 {
     private async ValueTask<byte> DeleteAsync(PacketHeader request)
     {
         var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 1).ConfigureAwait(false);
-        CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
-        var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
+        string name = FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]);
+        CheckGroupOfStoredFile(body.Span[..ProtocolConstants.GroupNameMaxLen], name);
+        var target = Resolve(name);
         if (_ctx.Trunk.IsTrunkName(target.LogicName, out _))
         {
             return await DeleteTrunkAsync(target.LogicName, target.FullPath).ConfigureAwait(false);

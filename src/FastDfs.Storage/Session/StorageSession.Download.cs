@@ -32,8 +32,9 @@ internal sealed partial class StorageSession
         var body = await ReadSmallBodyAsync(request, DownloadFileRequest.FixedSize + 1).ConfigureAwait(false);
         long offset = BinaryPrimitives.ReadInt64BigEndian(body.Span);
         long length = BinaryPrimitives.ReadInt64BigEndian(body.Span[8..]);
-        CheckGroup(body.Span.Slice(16, ProtocolConstants.GroupNameMaxLen));
-        var target = Resolve(FixedString.ReadCString(body.Span[DownloadFileRequest.FixedSize..]));
+        string name = FixedString.ReadCString(body.Span[DownloadFileRequest.FixedSize..]);
+        CheckGroupOfStoredFile(body.Span.Slice(16, ProtocolConstants.GroupNameMaxLen), name);
+        var target = Resolve(name);
         if (offset < 0 || length < 0)
         {
             throw new ProtocolException("negative download offset or length");

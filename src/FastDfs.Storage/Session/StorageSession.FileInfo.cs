@@ -20,8 +20,9 @@ internal sealed partial class StorageSession
         }
 
         var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 1).ConfigureAwait(false);
-        CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
-        var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
+        string name = FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]);
+        CheckGroupOfStoredFile(body.Span[..ProtocolConstants.GroupNameMaxLen], name);
+        var target = Resolve(name);
         if (_ctx.Trunk.IsTrunkName(target.LogicName, out var trunkInfo))
         {
             return QueryTrunkFileInfo(target.LogicName, trunkInfo);

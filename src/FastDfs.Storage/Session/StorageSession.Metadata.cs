@@ -33,8 +33,9 @@ internal sealed partial class StorageSession
             throw new ProtocolException($"SET_METADATA op flag 0x{op:x2}");
         }
 
-        CheckGroup(body.Span.Slice(17, ProtocolConstants.GroupNameMaxLen));
-        var target = Resolve(FixedString.ReadCString(body.Span.Slice(SetMetadataRequest.FixedSize, (int)nameLength)));
+        string name = FixedString.ReadCString(body.Span.Slice(SetMetadataRequest.FixedSize, (int)nameLength));
+        CheckGroupOfStoredFile(body.Span.Slice(17, ProtocolConstants.GroupNameMaxLen), name);
+        var target = Resolve(name);
         var requested = MetadataCodec.Parse(body.Span.Slice(SetMetadataRequest.FixedSize + (int)nameLength, (int)metaLength));
         Count(C.TotalSetMetaCount);
         if (!StoredFileExists(target.LogicName, target.FullPath, out bool isDirectory))
@@ -81,19 +82,8 @@ internal sealed partial class StorageSession
                     return Errno.E2BIG;
                 }
 
-                // Hidden like an upload's temporary file: only such names are swept after a crash (a user's file may end in -m.tmp).
-                string temp = Path.Combine(Path.GetDirectoryName(metaPath)!, $".{Path.GetFileName(metaPath)}.{_ctx.NextTempSequence():x}.tmp");
-                try
-                {
-                    await File.WriteAllBytesAsync(temp, packed, Token).ConfigureAwait(false);
-                    File.Move(temp, metaPath, overwrite: true);
-                }
-                catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
-                {
-                    TryDelete(temp);
-                    throw Store.StoreIoException.From(e, $"writing the metadata of {target.LogicName}");
-                }
-
+                string temp = await WriteMetadataTempAsync(metaPath, packed, target.LogicName).ConfigureAwait(false);
+                ReplaceMetadataFile(temp, metaPath, target.LogicName);
                 LogSource(now, exists ? BinlogOp.Update : BinlogOp.Create, metaName);
             }
         }
@@ -108,11 +98,43 @@ internal sealed partial class StorageSession
         return ReplyEmpty();
     }
 
+    /// <summary>Writes packed metadata to a hidden temporary file beside <paramref name="metaPath"/> (gone if that fails).</summary>
+    private async ValueTask<string> WriteMetadataTempAsync(string metaPath, byte[] packed, string logicName)
+    {
+        // Hidden like an upload's temporary file: only such names are swept after a crash (a user's file may end in -m.tmp).
+        string temp = Path.Combine(Path.GetDirectoryName(metaPath)!, $".{Path.GetFileName(metaPath)}.{_ctx.NextTempSequence():x}.tmp");
+        try
+        {
+            await File.WriteAllBytesAsync(temp, packed, Token).ConfigureAwait(false);
+            return temp;
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
+        {
+            TryDelete(temp);
+            throw Store.StoreIoException.From(e, $"writing the metadata of {logicName}");
+        }
+    }
+
+    /// <summary>Renames a written metadata temporary file over the <c>-m</c> file (the temporary file is gone either way).</summary>
+    private void ReplaceMetadataFile(string temp, string metaPath, string logicName)
+    {
+        try
+        {
+            File.Move(temp, metaPath, overwrite: true);
+        }
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException and not EndOfStreamException)
+        {
+            TryDelete(temp);
+            throw Store.StoreIoException.From(e, $"writing the metadata of {logicName}");
+        }
+    }
+
     private async ValueTask<byte> GetMetadataAsync(PacketHeader request)
     {
         var body = await ReadSmallBodyAsync(request, ProtocolConstants.GroupNameMaxLen + 1).ConfigureAwait(false);
-        CheckGroup(body.Span[..ProtocolConstants.GroupNameMaxLen]);
-        var target = Resolve(FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]));
+        string name = FixedString.ReadCString(body.Span[ProtocolConstants.GroupNameMaxLen..]);
+        CheckGroupOfStoredFile(body.Span[..ProtocolConstants.GroupNameMaxLen], name);
+        var target = Resolve(name);
         Count(C.TotalGetMetaCount);
         string metaPath = target.FullPath + MetadataSuffix;
         SafeFileHandle? large = null;

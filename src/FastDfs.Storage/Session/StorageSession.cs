@@ -121,6 +121,7 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
         Protocol.Messages.IntegrityQuery.Command => new ValueTask<byte>(ReplyIntegrityStatus(request)),
         Protocol.Messages.ScrubStart.Command => StartScrubAsync(request),
         Protocol.Messages.ListFiles.Command => ListFilesAsync(request),
+        Protocol.Messages.ImportFile.Command => ImportFileAsync(request),
         Protocol.Messages.PeerAuth.Hello => PeerHelloAsync(request),
         Protocol.Messages.PeerAuth.Proof => PeerProofAsync(request),
         FdfsCommand.UploadFile => UploadAsync(request, appender: false),
@@ -163,6 +164,33 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
         {
             throw new ProtocolException("group name is not ours");
         }
+    }
+
+    /// <summary>
+    /// The group of a request for an existing file (download, file info, metadata, delete): ours, or any other group when
+    /// <paramref name="logicName"/> is a file this storage holds, as a file moved here from that group (IMPORT_FILE)
+    /// keeps its old ID. That gives no access the right group name would not give: a logic name embeds the storage that
+    /// created it, its timestamp and random bits, so two groups never hold distinct files under one name. A name that is
+    /// not here (or trunk-stored: its slot would be looked up in our trunk files) is refused as before, so a stock client
+    /// sees no difference. Uploads and the storage-to-storage commands keep <see cref="CheckGroup(string)"/>.
+    /// </summary>
+    private void CheckGroupOfStoredFile(ReadOnlySpan<byte> groupField, string logicName)
+    {
+        if (FixedString.Read(groupField) != _ctx.GroupName && !HoldsRegularFile(logicName))
+        {
+            throw new ProtocolException("group name is not ours");
+        }
+    }
+
+    /// <summary>Whether <paramref name="logicName"/> names a file or a link (not a trunk slot) of our store paths.</summary>
+    private bool HoldsRegularFile(string logicName)
+    {
+        if (!StoredFilePath.TryParse(logicName, _ctx.Paths.Count, out var stored) || _ctx.Trunk.IsTrunkName(logicName, out _))
+        {
+            return false;
+        }
+
+        return EntryExists(_ctx.Paths.FullPath(stored), out bool isDirectory, out _) && !isDirectory;
     }
 
     /// <summary>Validates a logic name (spec 5) and maps it to its file under the store path.</summary>
@@ -216,7 +244,10 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
     /// A file is changed in place only by its source storage (stock's QUERY_UPDATE sends updates there). While the
     /// source is a member of the group, another member refuses with EAGAIN: two members appending to one file while the
     /// source is down would each send the other its whole copy, and the copies could cross. With the source gone from
-    /// the group (deleted), any member may change the file.
+    /// the group (deleted), any member may change the file. A file moved here from another group (IMPORT_FILE) names a
+    /// storage of that group, which is no member of ours: any member may change it (storage ids are unique in a cluster;
+    /// only on a host running storages of both groups, in names carrying IP addresses, is the file taken for our member's
+    /// on that host, the member stock's QUERY_UPDATE rule picks for it as well).
     /// </summary>
     private void EnsureSingleWriter(string logicName, FileNameInfo info)
     {
