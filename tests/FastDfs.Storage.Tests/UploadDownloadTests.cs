@@ -102,14 +102,27 @@ public class UploadDownloadTests
     }
 
     [Fact]
-    public async Task Wrong_group_is_EINVAL_and_closes_the_connection()
+    public async Task Wrong_group_for_a_file_not_here_is_EINVAL_and_closes_the_connection()
     {
         await using var storage = await TestStorage.StartAsync();
         string name = await storage.UploadAsync(Hello);
+        File.Delete(storage.FullPath(name));
         await using var client = await storage.ConnectAsync();
         var (status, _) = await client.RequestAsync(FdfsCommand.DownloadFile, Requests.Download(name, group: "group2"));
         Assert.Equal(Errno.EINVAL, status);
         Assert.True(await client.IsClosedByServerAsync());
+    }
+
+    [Fact]
+    public async Task Another_groups_name_for_a_file_held_here_is_served()
+    {
+        // A file moved between groups keeps its old ID (ImportFileTests); a logic name is unique across groups.
+        await using var storage = await TestStorage.StartAsync();
+        string name = await storage.UploadAsync(Hello);
+        await using var client = await storage.ConnectAsync();
+        var (status, body) = await client.RequestAsync(FdfsCommand.DownloadFile, Requests.Download(name, group: "group2"));
+        Assert.Equal(0, status);
+        Assert.Equal(Hello, body);
     }
 
     [Fact]
