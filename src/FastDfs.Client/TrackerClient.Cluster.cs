@@ -83,6 +83,47 @@ public sealed partial class TrackerClient
         }
     }
 
+    /// <summary>
+    /// Adds entries to the moved-files map of every tracker in turn (ADD_MOVED_FILES, FastDFS.NET trackers: a stock tracker
+    /// answers EINVAL), stopping at the first failure: a moved file's ID then reaches its new group through any tracker.
+    /// Each tracker has the entries on disk when it answers. The entries go in requests under the trackers' package size;
+    /// sending them again is harmless. Throws <see cref="FastDfsException"/> for a refusal (ENOENT: a target group the
+    /// tracker does not know, EPERM: this host is not in its <c>admin_hosts</c>).
+    /// </summary>
+    public async Task AddMovedFilesAsync(IReadOnlyList<MovedFile> entries, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        var requests = new List<byte[]>();
+        int start = 0, size = 2;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            int entrySize = AddMovedFiles.EntrySize(entries[i]);
+            if (i > start && (size + entrySize > AddMovedFiles.MaxRequestBody || i - start == AddMovedFiles.MaxEntries))
+            {
+                requests.Add(AddMovedFiles.Request(Slice(entries, start, i)));
+                start = i;
+                size = 2;
+            }
+
+            size += entrySize;
+        }
+
+        if (entries.Count > start)
+        {
+            requests.Add(AddMovedFiles.Request(Slice(entries, start, entries.Count)));
+        }
+
+        foreach (var tracker in Options.Trackers)
+        {
+            foreach (byte[] body in requests)
+            {
+                await ExchangeOnAsync(tracker, AddMovedFiles.Command, body, ct).ConfigureAwait(false);
+            }
+        }
+
+        static List<MovedFile> Slice(IReadOnlyList<MovedFile> all, int from, int to) => [.. Enumerable.Range(from, to - from).Select(i => all[i])];
+    }
+
     /// <summary>Removes an empty group on every tracker in turn, stopping at the first failure.</summary>
     public async Task DeleteGroupEverywhereAsync(string group, CancellationToken ct = default)
     {

@@ -102,7 +102,8 @@ public sealed partial class TrackerClient : IDisposable, IAsyncDisposable
         FdfsCommand.QueryFetchOne or FdfsCommand.QueryFetchAll or FdfsCommand.QueryUpdate or
         FdfsCommand.ServerListAllGroups or FdfsCommand.ServerListOneGroup or FdfsCommand.ServerListStorage or
         FdfsCommand.ServerGetLeader or FdfsCommand.StorageParameterReq or FdfsCommand.ActiveTest or
-        FdfsCommand.ServerTrackerClusterStat or FdfsCommand.ServerStorageClusterStat or FdfsCommand.ServerStorageVolumeStat
+        FdfsCommand.ServerTrackerClusterStat or FdfsCommand.ServerStorageClusterStat or FdfsCommand.ServerStorageVolumeStat or
+        AddMovedFiles.Command // adding the same entries again changes nothing
         ? RetryPolicy.Idempotent
         : RetryPolicy.IfNothingSent;
 

@@ -216,9 +216,16 @@ internal sealed partial class ClusterState
         throw new ProtocolException($"no store path of {node.Id} has space", Errno.ENOSPC);
     }
 
-    /// <summary>QUERY_FETCH_ONE / QUERY_FETCH_ALL / QUERY_UPDATE (4.4, 11.4).</summary>
+    /// <summary>QUERY_FETCH_ONE / QUERY_FETCH_ALL / QUERY_UPDATE (4.4, 11.4); an ID of the moved-files map is answered
+    /// with its new group's storages.</summary>
     public QueryFetchResponse QueryFetch(string groupName, string logicName, FetchKind kind)
     {
+        // Every download asks: the lookup allocates nothing and, with an empty map, is one read.
+        if (MovedFiles.Resolve(groupName, logicName) is { } movedTo)
+        {
+            return QueryMovedFile(movedTo, logicName, kind);
+        }
+
         var file = DescribeFile(logicName);
         lock (_lock)
         {

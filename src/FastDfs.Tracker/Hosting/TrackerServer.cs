@@ -72,6 +72,8 @@ public sealed class TrackerServer : IAsyncDisposable
             relationship.StateLoaded();
         }
 
+        dataStore.MovedFiles.Load(cluster.MovedFiles);
+
         return new TrackerRuntime(config, loggerFactory, clock, storageIds, dataStore, cluster, peers, connections, relationship, trunkElector);
     }
 

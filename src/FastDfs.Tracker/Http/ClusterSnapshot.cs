@@ -22,7 +22,8 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
             g.Storages.Count,
             g.Storages.Count(s => s.Status == StorageStatus.Active),
             g.Storages.Select(s => StorageOf(s, g, now, options, integrity)).ToList())).ToList());
-        var tracker = new TrackerSummary(ProtocolConstants.Version, runtime.StartTime, runtime.CurrentConnections, runtime.PeakConnections, httpPort);
+        var tracker = new TrackerSummary(ProtocolConstants.Version, runtime.StartTime, runtime.CurrentConnections, runtime.PeakConnections, httpPort,
+            runtime.Cluster.MovedFiles.Count);
         return new ClusterSnapshot(now, tracker, groups, runtime.Cluster.Spares());
     }
 
@@ -92,7 +93,8 @@ internal sealed record ClusterSnapshot(long Time, TrackerSummary Tracker, IReadO
     };
 }
 
-internal sealed record TrackerSummary(string Version, long StartTime, int Connections, int PeakConnections, int HttpPort);
+/// <param name="MovedFiles">entries of the moved-files map (files moved to another group, answered there)</param>
+internal sealed record TrackerSummary(string Version, long StartTime, int Connections, int PeakConnections, int HttpPort, int MovedFiles);
 
 internal sealed record GroupSummary(string Name, int StoragePort, long TotalMb, long FreeMb, int StorageCount, int ActiveCount,
     IReadOnlyList<StorageSummary> Storages);

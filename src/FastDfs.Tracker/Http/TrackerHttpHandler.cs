@@ -185,6 +185,8 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
 
         string host = choice.Ip.Contains(':') ? $"[{choice.Ip}]" : choice.Ip;
         http.Response.StatusCode = StatusCodes.Status302Found;
+        // A moved file (QueryFetch resolved the moved-files map) keeps its old path on a storage of its new group: that
+        // storage accepts the old group's name, and anti-steal tokens computed over the old ID stay valid.
         // An HTTPS tracker sends clients to HTTPS storages: TLS is set up cluster-wide (docs/http.md).
         http.Response.Headers.Location = $"{http.Request.Scheme}://{host}:{port}{FileUrl.PathOf(fileId, config.UrlHaveGroupName)}{http.Request.QueryString}";
     }

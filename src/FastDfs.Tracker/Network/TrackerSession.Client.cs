@@ -57,6 +57,12 @@ internal sealed partial class TrackerSession
                 return true;
             }
 
+            case AddMovedFiles.Command:
+                // Answered once the entries are on disk (moved_files.dat): the mover deletes the source copies after it.
+                RequireAdmin(command);
+                _cluster.AddMovedFiles(AddMovedFiles.ParseRequest(body));
+                ReplyEmpty();
+                return true;
             case FdfsCommand.ServerDeleteStorage:
                 RequireAdmin(command);
                 if (body.Length is <= ProtocolConstants.GroupNameMaxLen or >= ProtocolConstants.GroupNameMaxLen + ProtocolConstants.StorageIdMaxSize)
@@ -85,7 +91,7 @@ internal sealed partial class TrackerSession
         }
     }
 
-    /// <summary>Removing members of the cluster is for <c>admin_hosts</c> (default everyone, as stock).</summary>
+    /// <summary>Removing members of the cluster, draining and moving files are for <c>admin_hosts</c> (default everyone, as stock).</summary>
     private void RequireAdmin(FdfsCommand command)
     {
         var address = _connection.RemoteEndPoint?.Address;

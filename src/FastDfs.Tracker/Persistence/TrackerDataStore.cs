@@ -11,7 +11,8 @@ namespace FastDfs.Tracker.Persistence;
 /// <summary>
 /// base_path/data of a tracker: the state files (written whole to a temporary file, flushed, then renamed
 /// over the old one, so a crash leaves either the old or the new file, never a torn one), the append-only
-/// changelog and .tracker_status.
+/// changelog, .tracker_status, and FastDFS.NET's moved_files.dat (the moved-files map: an append-only file whose lines
+/// are flushed to the disk before ADD_MOVED_FILES is answered, <see cref="MovedFilesFile"/>).
 /// </summary>
 internal sealed class TrackerDataStore
 {
@@ -36,6 +37,7 @@ internal sealed class TrackerDataStore
         _logger = logger;
         _clock = clock;
         Directory.CreateDirectory(DataDirectory);
+        MovedFiles = new MovedFilesFile(PathOf(MovedFilesFile.FileName), logger);
         // Stock creates the changelog empty at start.
         using (File.Open(PathOf(TrackerStateFormat.ChangelogFile), FileMode.OpenOrCreate, FileAccess.Write))
         {
@@ -43,6 +45,9 @@ internal sealed class TrackerDataStore
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>moved_files.dat: the moved-files map on disk.</summary>
+    public MovedFilesFile MovedFiles { get; }
 
     public string PathOf(string name) => Path.Combine(DataDirectory, name);
 
