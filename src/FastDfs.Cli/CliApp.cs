@@ -22,6 +22,7 @@ public static class CliApp
         root.Add(AppenderCommands.CreateRegenerate());
         root.Add(QueryCommand.Create());
         root.Add(ListCommand.Create());
+        root.Add(RebalanceCommand.Create());
         root.Add(MonitorCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(ScrubCommand.Create());

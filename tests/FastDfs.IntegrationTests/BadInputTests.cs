@@ -115,8 +115,8 @@ public sealed class BadInputTests : IAsyncLifetime
     [Fact]
     public async Task AWrongGroupIsEinval()
     {
-        // For a file the storage does not hold (it serves one it holds under any group's name: files moved between groups).
-        var request = new Protocol.Messages.DownloadFileRequest(0, 0, "group9", _existing.LogicName + "x");
+        // For a malformed name (a well-formed one is looked up under any group's name: files moved between groups).
+        var request = new Protocol.Messages.DownloadFileRequest(0, 0, "group9", "M00/ZZ/00/" + _existing.LogicName[10..]);
         var body = new byte[request.Size];
         request.Write(body);
         Assert.Equal(Errno.EINVAL, await SendRawAsync(_cluster.Storages[0].EndPoint.Port, Frame(body.Length, (byte)FdfsCommand.DownloadFile, body)));

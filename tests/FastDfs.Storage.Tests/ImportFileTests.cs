@@ -315,7 +315,7 @@ public sealed class ImportFileTests
     }
 
     [Fact]
-    public async Task A_foreign_group_name_for_a_file_not_here_is_refused_as_before()
+    public async Task A_foreign_group_name_for_a_file_not_here_is_ENOENT_as_for_a_deleted_file_and_a_malformed_name_is_refused_as_before()
     {
         await using var storage = await StartTargetAsync();
         string here = await storage.UploadAsync("uploaded to group2"u8.ToArray());
@@ -327,10 +327,26 @@ public sealed class ImportFileTests
             (FdfsCommand.GetMetadata, Requests.GroupAndName(missing, Source)),
             (FdfsCommand.DeleteFile, Requests.GroupAndName(missing, Source)),
             (FdfsCommand.SetMetadata, SetMetadata(missing, MetadataCodec.Pack([new("k", "v")]), Source)),
+        };
+        // A moved file deleted since (the trackers still send its old ID here): as any deleted file.
+        await using (var raw = await storage.ConnectAsync())
+        {
+            foreach (var (command, body) in requests)
+            {
+                Assert.Equal(Errno.ENOENT, (await raw.RequestAsync(command, body)).Status);
+            }
+
+            Assert.Equal(0, (await raw.RequestAsync(FdfsCommand.DownloadFile, Requests.Download(here, group: Source))).Status);
+        }
+
+        var refused = new (FdfsCommand Command, byte[] Body)[]
+        {
+            // A name no storage of ours could hold under another group's name.
+            (FdfsCommand.DownloadFile, Requests.Download("M00/ZZ/00/" + missing[10..], group: Source)),
             // The storage-to-storage commands refuse another group even for a file that is here.
             (FdfsCommand.SyncDeleteFile, [.. new byte[4], .. GroupField(Source), .. System.Text.Encoding.ASCII.GetBytes(here)]),
         };
-        foreach (var (command, body) in requests)
+        foreach (var (command, body) in refused)
         {
             await using var raw = await storage.ConnectAsync();
             Assert.Equal(Errno.EINVAL, (await raw.RequestAsync(command, body)).Status);

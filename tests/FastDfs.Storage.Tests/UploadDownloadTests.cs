@@ -102,13 +102,15 @@ public class UploadDownloadTests
     }
 
     [Fact]
-    public async Task Wrong_group_for_a_file_not_here_is_EINVAL_and_closes_the_connection()
+    public async Task Wrong_group_for_a_file_not_here_is_ENOENT_and_for_a_malformed_name_EINVAL_and_closes_the_connection()
     {
+        // A file moved here from another group and deleted since is asked for by its old ID: as any deleted file.
         await using var storage = await TestStorage.StartAsync();
         string name = await storage.UploadAsync(Hello);
         File.Delete(storage.FullPath(name));
         await using var client = await storage.ConnectAsync();
-        var (status, _) = await client.RequestAsync(FdfsCommand.DownloadFile, Requests.Download(name, group: "group2"));
+        Assert.Equal(Errno.ENOENT, (await client.RequestAsync(FdfsCommand.DownloadFile, Requests.Download(name, group: "group2"))).Status);
+        var (status, _) = await client.RequestAsync(FdfsCommand.DownloadFile, Requests.Download("M00/ZZ/00/" + name[10..], group: "group2"));
         Assert.Equal(Errno.EINVAL, status);
         Assert.True(await client.IsClosedByServerAsync());
     }

@@ -167,30 +167,28 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
     }
 
     /// <summary>
-    /// The group of a request for an existing file (download, file info, metadata, delete): ours, or any other group when
-    /// <paramref name="logicName"/> is a file this storage holds, as a file moved here from that group (IMPORT_FILE)
-    /// keeps its old ID. That gives no access the right group name would not give: a logic name embeds the storage that
-    /// created it, its timestamp and random bits, so two groups never hold distinct files under one name. A name that is
-    /// not here (or trunk-stored: its slot would be looked up in our trunk files) is refused as before, so a stock client
-    /// sees no difference. Uploads and the storage-to-storage commands keep <see cref="CheckGroup(string)"/>.
+    /// The group of a request for an existing file (download, file info, metadata, delete): ours, or another group for a
+    /// well-formed name of a plain file of our store paths, as a file moved here from that group (IMPORT_FILE) keeps its
+    /// old ID. A moved file deleted since then is answered as any deleted file (ENOENT), not as a request for a group we
+    /// are not. That gives no access the right group name would not give: a logic name embeds the storage that created
+    /// it, its timestamp and random bits, so two groups never hold distinct files under one name. Other names (malformed,
+    /// trunk-stored: the slot would be looked up in our trunk files) are refused as before. Uploads and the
+    /// storage-to-storage commands keep <see cref="CheckGroup(string)"/>.
     /// </summary>
     private void CheckGroupOfStoredFile(ReadOnlySpan<byte> groupField, string logicName)
     {
-        if (FixedString.Read(groupField) != _ctx.GroupName && !HoldsRegularFile(logicName))
+        if (FixedString.Read(groupField) != _ctx.GroupName && !MayHoldMovedFile(logicName))
         {
             throw new ProtocolException("group name is not ours");
         }
     }
 
-    /// <summary>Whether <paramref name="logicName"/> names a file or a link (not a trunk slot) of our store paths.</summary>
-    private bool HoldsRegularFile(string logicName)
+    /// <summary>Whether <paramref name="logicName"/> is a plain file's name (not a trunk slot) for our store paths.</summary>
+    private bool MayHoldMovedFile(string logicName)
     {
-        if (!StoredFilePath.TryParse(logicName, _ctx.Paths.Count, out var stored) || _ctx.Trunk.IsTrunkName(logicName, out _))
-        {
-            return false;
-        }
-
-        return EntryExists(_ctx.Paths.FullPath(stored), out bool isDirectory, out _) && !isDirectory;
+        int nul = logicName.IndexOf('\0');
+        var name = nul >= 0 ? logicName[..nul] : logicName;
+        return StoredFilePath.TryParse(name, _ctx.Paths.Count, out _) && !_ctx.Trunk.IsTrunkName(name, out _);
     }
 
     /// <summary>Validates a logic name (spec 5) and maps it to its file under the store path.</summary>

@@ -135,7 +135,7 @@ public sealed class TestCluster : IAsyncDisposable
 
     public FastDfsClient CreateClient() => new(FastDfsClientOptions.ForTrackers(TrackerAddress));
 
-    /// <summary>Polls the tracker until <paramref name="count"/> storages of group1 are ACTIVE.</summary>
+    /// <summary>Polls the tracker until <paramref name="count"/> storages (of all groups) are ACTIVE.</summary>
     public async Task WaitForActiveAsync(int count, CancellationToken ct = default)
     {
         await using var client = CreateClient();
@@ -143,8 +143,13 @@ public sealed class TestCluster : IAsyncDisposable
         {
             try
             {
-                var storages = await client.ListStoragesAsync("group1", ct: ct);
-                return storages.Count(s => s.Status == StorageStatus.Active) >= count;
+                int active = 0;
+                foreach (var group in await client.Tracker.ListGroupsAsync(ct))
+                {
+                    active += (await client.ListStoragesAsync(group.GroupName, ct: ct)).Count(s => s.Status == StorageStatus.Active);
+                }
+
+                return active >= count;
             }
             catch (FastDfsException)
             {

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using FastDfs.Client;
+using FastDfs.IntegrationTests.Infrastructure;
+using FastDfs.Protocol;
+using FastDfs.Protocol.FileIds;
+using FastDfs.Protocol.Messages;
+using FastDfs.Protocol.Metadata;
+
+namespace FastDfs.IntegrationTests;
+
+/// <summary>
+/// Moving files between groups (issue 19): <c>fdfs rebalance</c> moves half of group1 to group2 under load, is killed
+/// (kill -9) once and resumed; every old ID and every new ID then downloads byte-identical through the tracker (binary,
+/// HTTP gateway, the npm client), with its metadata, and nothing moved is left in group1.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class RebalanceTests
+{
+    private const int InitialFiles = 600;
+
+    [Fact]
+    public async Task Half_of_a_group_moves_under_load_with_the_mover_killed_once_and_every_old_and_new_id_serves_the_same_bytes()
+    {
+        var ct = Timeouts.Test(240);
+        // group1: two members on two addresses (a name says which one created it), group2: one member.
+        await using var cluster = await TestCluster.StartAsync(3, configureStorage: (i, c) => c with
+        {
+            BindAddr = $"127.0.0.{i + 2}",
+            GroupName = i < 2 ? "group1" : "group2",
+        }, ct: ct, http: true);
+        await using var client = cluster.CreateClient();
+        string tracker = cluster.TrackerAddress;
+        var acknowledged = new ConcurrentDictionary<FileId, byte[]>();
+        var withMetadata = new ConcurrentDictionary<FileId, MetadataItem[]>();
+        for (int i = 0; i < InitialFiles; i++)
+        {
+            byte[] content = Content(i);
+            MetadataItem[]? metadata = i % 5 == 0 ? [new("n", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), new("kind", "initial")] : null;
+            var id = await client.UploadAsync(content, "bin", metadata, group: "group1", ct: ct);
+            acknowledged[id] = content;
+            if (metadata is not null)
+            {
+                withMetadata[id] = metadata;
+            }
+        }
+
+        // A slave of a file that may move: slaves are files of their own and move alike.
+        var master = acknowledged.Keys.First();
+        byte[] slaveContent = Content(1_000_000);
+        var slave = await client.UploadSlaveAsync(master, "_small", "bin", new MemoryStream(slaveContent), slaveContent.Length, ct: ct);
+        acknowledged[slave] = slaveContent;
+
+        // Load during the move: uploads to group1, and downloads of every kind of ID, which must never fail.
+        using var stopLoad = new CancellationTokenSource();
+        int key = InitialFiles;
+        var readFailures = new ConcurrentQueue<string>();
+        var uploads = Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            while (!stopLoad.IsCancellationRequested)
+            {
+                byte[] content = Content(Interlocked.Increment(ref key));
+                acknowledged[await client.UploadAsync(content, "bin", group: "group1", ct: ct)] = content;
+            }
+        })));
+        var reads = Task.Run(async () =>
+        {
+            var ids = acknowledged.Keys.ToArray();
+            for (int i = 0; !stopLoad.IsCancellationRequested; i++)
+            {
+                var id = ids[i % ids.Length];
+                try
+                {
+                    byte[] read = await client.DownloadBytesAsync(id, ct: ct);
+                    if (!acknowledged[id].AsSpan().SequenceEqual(read))
+                    {
+                        readFailures.Enqueue($"{id}: other bytes");
+                    }
+                }
+                catch (FastDfsException e)
+                {
+                    readFailures.Enqueue($"{id}: {e.Message}");
+                }
+            }
+        });
+
+        // The mover, a process of its own: killed (kill -9) once it has mapped files, then run again to the end.
+        string journal = Path.Combine(cluster.Root, "move.journal");
+        string[] arguments = ["rebalance", "group1", "group2", "--share", "50%", "--journal", journal, "--tracker", tracker, "--grace", "1"];
+        using (var mover = StartFdfs(arguments))
+        {
+            await Eventually.TrueAsync(() => Task.FromResult(File.Exists(journal) && File.ReadAllText(journal).Contains("\nmapped ", StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(60), "the mover to map its first files", ct);
+            mover.Kill();
+            await mover.WaitForExitAsync(ct);
+        }
+
+        string killedAt = File.ReadAllText(journal);
+        Assert.DoesNotContain("\nplanned 0\n", killedAt);
+        int plannedCount = killedAt.Split('\n').Count(l => l.StartsWith("file ", StringComparison.Ordinal));
+        Assert.True(killedAt.Split('\n').Count(l => l.StartsWith("done ", StringComparison.Ordinal)) < plannedCount, "the mover was killed before its end");
+
+        var (exit, stdout, stderr) = await ProcessRunner.RunSplitAsync(Path.Combine(AppContext.BaseDirectory, "fdfs"), arguments, TimeSpan.FromSeconds(150));
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("resuming", stdout);
+        Assert.False(File.Exists(journal), "the journal of a complete move is removed");
+        await stopLoad.CancelAsync();
+        await Task.WhenAll(uploads, reads);
+        Assert.Empty(readFailures);
+
+        // What moved: group2's files (it had none), about half of group1's at the plan, none of them left in group1.
+        var moved = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var file in client.ListFilesAsync("group2", ct: ct))
+        {
+            if (!file.Kind.HasFlag(ListedFileKind.Metadata))
+            {
+                moved.Add(file.LogicName);
+            }
+        }
+
+        Assert.Equal(plannedCount, moved.Count);
+        Assert.InRange(moved.Count, InitialFiles / 2, acknowledged.Count / 2 + 1);
+        // The source copies' deletions reach the other member of group1 by replication.
+        await Eventually.TrueAsync(async () =>
+        {
+            foreach (var member in await client.Tracker.ListStoragesAsync("group1", ct: ct))
+            {
+                var storage = client.GetStorage(new StorageEndpoint(member.IpAddr, (int)member.StoragePort));
+                await foreach (var file in storage.ListAllFilesAsync("group1", ct: ct))
+                {
+                    if (moved.Contains(file.LogicName.EndsWith("-m", StringComparison.Ordinal) ? file.LogicName[..^2] : file.LogicName))
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return true;
+        }, TimeSpan.FromSeconds(30), "no moved file left in group1", ct);
+
+        // Every acknowledged file by its old ID, and every moved one by its new ID too: binary, HTTP gateway.
+        using var http = new HttpClient();
+        foreach (var (id, content) in acknowledged)
+        {
+            Assert.Equal(content, await client.DownloadBytesAsync(id, ct: ct));
+            if (moved.Contains(id.LogicName))
+            {
+                var newId = new FileId("group2", id.LogicName);
+                Assert.Equal(content, await client.DownloadBytesAsync(newId, ct: ct));
+                Assert.Equal(content, await http.GetByteArrayAsync(new Uri(cluster.TrackerHttp, "/" + id), ct));
+                Assert.Equal(content, await http.GetByteArrayAsync(new Uri(cluster.TrackerHttp, "/" + newId), ct));
+            }
+        }
+
+        var movedWithMetadata = withMetadata.Where(m => moved.Contains(m.Key.LogicName)).ToList();
+        Assert.NotEmpty(movedWithMetadata);
+        foreach (var (id, metadata) in movedWithMetadata)
+        {
+            Assert.Equal(metadata.OrderBy(m => m.Name), (await client.GetMetadataAsync(id, ct)).OrderBy(m => m.Name));
+        }
+
+        // The npm client (nobody here wrote it) reads moved files by their old IDs.
+        foreach (var id in acknowledged.Keys.Where(id => moved.Contains(id.LogicName)).Take(3))
+        {
+            var result = await NodeDownloadAsync(tracker, id, ct);
+            Assert.Equal(Convert.ToBase64String(acknowledged[id]), result.GetProperty("base64").GetString());
+        }
+
+        // A moved file is changed and deleted through its old ID: it is gone under both.
+        var doomed = acknowledged.Keys.First(id => moved.Contains(id.LogicName));
+        await client.SetMetadataAsync(doomed, [new MetadataItem("after", "move")], MetadataOp.Overwrite, ct);
+        Assert.Equal("move", (await client.GetMetadataAsync(doomed, ct)).Single().Value);
+        await client.DeleteAsync(doomed, ct);
+        foreach (var id in new[] { doomed, new FileId("group2", doomed.LogicName) })
+        {
+            var gone = await Assert.ThrowsAsync<FastDfsException>(() => client.DownloadBytesAsync(id, ct: ct));
+            Assert.Equal(Errno.ENOENT, gone.ErrorCode);
+        }
+    }
+
+    /// <summary>Distinct, verifiable content of a few hundred bytes to 20 KB.</summary>
+    private static byte[] Content(int key)
+    {
+        var content = new byte[key % 7 == 0 ? 20_000 : 200 + key % 997];
+        new Random(key).NextBytes(content);
+        return content;
+    }
+
+    private static Process StartFdfs(IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "fdfs"), arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var process = Process.Start(start)!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        return process;
+    }
+
+    private static async Task<JsonElement> NodeDownloadAsync(string tracker, FileId id, CancellationToken ct)
+    {
+        Assert.True(Directory.Exists(Path.Combine(RepoPaths.NodeCompatDir, "node_modules")), "run `npm ci` in tests/compat/node first (./test.sh does it)");
+        var (exit, stdout, stderr) = await ProcessRunner.RunSplitAsync("node",
+            [Path.Combine(RepoPaths.NodeCompatDir, "fdfs-compat.mjs"), "--tracker", tracker, "--scenario", "download", "--file-id", id.ToString()],
+            TimeSpan.FromSeconds(60));
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement.Clone();
+        Assert.True(exit == 0 && root.GetProperty("ok").GetBoolean(), stdout + stderr);
+        return root.GetProperty("steps").GetProperty("download").GetProperty("result");
+    }
+}
