@@ -179,6 +179,74 @@ public sealed class RebalanceTests
         }
     }
 
+    [Fact]
+    public async Task A_delete_or_metadata_change_reaching_the_source_copy_during_the_grace_period_is_carried_over()
+    {
+        var ct = Timeouts.Test(120);
+        await using var cluster = await TestCluster.StartAsync(2, configureStorage: (i, c) => c with
+        {
+            BindAddr = $"127.0.0.{i + 2}",
+            GroupName = i == 0 ? "group1" : "group2",
+        }, ct: ct);
+        await using var client = cluster.CreateClient();
+        var files = new Dictionary<FileId, byte[]>();
+        for (int i = 0; i < 30; i++)
+        {
+            byte[] content = Content(i);
+            files[await client.UploadAsync(content, "bin", [new MetadataItem("v", "1")], group: "group1", ct: ct)] = content;
+        }
+
+        // Usage errors: no selection, two selections, a journal of another move.
+        string journal = Path.Combine(cluster.Root, "late.journal");
+        Assert.Equal(2, (await InvokeAsync(["rebalance", "group1", "group2", "--journal", journal, "--tracker", cluster.TrackerAddress], ct)).Exit);
+        Assert.Equal(2, (await InvokeAsync(["rebalance", "group1", "group2", "--share", "10%", "--bytes", "1M", "--tracker", cluster.TrackerAddress], ct)).Exit);
+        await File.WriteAllTextAsync(journal, "fdfs-rebalance 1 group1 group3\nplanned 0\n", ct);
+        var (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--share", "1", "--journal", journal, "--tracker", cluster.TrackerAddress], ct);
+        Assert.True(exit == 2 && output.Contains("journal of another move", StringComparison.Ordinal), output);
+        File.Delete(journal);
+
+        // Every file, with a long grace: while the first batch waits in it, one source copy is deleted and another's
+        // metadata changed directly on the source storage (as by clients that asked a tracker just before the map entry).
+        using var mover = StartFdfs(["rebalance", "group1", "group2", "--share", "100%", "--grace", "8", "--journal", journal, "--tracker", cluster.TrackerAddress]);
+        await Eventually.TrueAsync(() => Task.FromResult(File.Exists(journal) && File.ReadAllText(journal).Contains("\nmapped ", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the first files to be mapped", ct);
+        var mapped = File.ReadAllLines(journal).Where(l => l.StartsWith("mapped ", StringComparison.Ordinal)).Select(l => l[7..]).ToList();
+        var deletedLate = new FileId("group1", mapped[0]);
+        var changedLate = new FileId("group1", mapped[1]);
+        var source = client.GetStorage(new StorageEndpoint("127.0.0.2", cluster.Storages[0].EndPoint.Port));
+        await source.DeleteAsync(deletedLate, ct);
+        await source.SetMetadataAsync(changedLate, [new MetadataItem("v", "2")], MetadataOp.Overwrite, ct);
+        await mover.WaitForExitAsync(ct);
+        Assert.Equal(0, mover.ExitCode);
+
+        foreach (var id in new[] { deletedLate, new FileId("group2", deletedLate.LogicName) })
+        {
+            Assert.Equal(Errno.ENOENT, (await Assert.ThrowsAsync<FastDfsException>(() => client.DownloadBytesAsync(id, ct: ct))).ErrorCode);
+        }
+
+        Assert.Equal("2", (await client.GetMetadataAsync(changedLate, ct)).Single().Value);
+        files.Remove(deletedLate);
+        foreach (var (id, content) in files)
+        {
+            Assert.Equal(content, await client.DownloadBytesAsync(id, ct: ct));
+            Assert.Equal(content, await client.DownloadBytesAsync(new FileId("group2", id.LogicName), ct: ct));
+        }
+
+        // A journal cut mid-line by a crash: the cut line is dropped and the plan resumed (here: nothing left to move).
+        await File.WriteAllTextAsync(journal, $"fdfs-rebalance 1 group1 group2\nfile {changedLate.LogicName} 0\nplanned 1\ndone {changedLate.LogicName}\nmapp", ct);
+        (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--journal", journal, "--tracker", cluster.TrackerAddress], ct);
+        Assert.True(exit == 0, output);
+        Assert.Contains("resuming", output);
+        Assert.Contains("0 of 1 files left", output);
+    }
+
+    private static async Task<(int Exit, string Output)> InvokeAsync(string[] args, CancellationToken ct)
+    {
+        var output = new StringWriter();
+        int exit = await Cli.CliApp.InvokeAsync(args, output, output, ct);
+        return (exit, output.ToString());
+    }
+
     /// <summary>Distinct, verifiable content of a few hundred bytes to 20 KB.</summary>
     private static byte[] Content(int key)
     {
