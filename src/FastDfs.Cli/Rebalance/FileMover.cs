@@ -28,9 +28,10 @@ internal sealed record MoveSummary(int Moved, long Bytes, int Vanished, IReadOnl
 /// </summary>
 internal sealed class FileMover
 {
-    private const int BatchSize = 100;
-    private const int BatchesInFlight = 4;
+    private const int BatchSize = 500;
+    private const int BatchesInFlight = 8;
     private static readonly TimeSpan ReplicaPoll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MembersRefresh = TimeSpan.FromSeconds(2);
 
     private readonly FastDfsClient _client;
     private readonly MoveSettings _settings;
@@ -38,6 +39,7 @@ internal sealed class FileMover
     private readonly TimeProvider _time;
     private readonly List<(string Name, string Reason)> _failed = [];
     private IReadOnlyList<StorageStat> _sourceMembers = [];
+    private (List<StorageEndpoint> Members, long Asked) _targetMembers = ([], 0);
     private int _moved, _vanished, _nextTarget;
     private long _bytes;
 
@@ -270,10 +272,7 @@ internal sealed class FileMover
     private async Task WaitOnEveryTargetMemberAsync(List<CopiedFile> files, CancellationToken ct)
     {
         long deadline = _time.GetTimestamp() + (long)(_settings.ReplicaTimeout.TotalSeconds * Stopwatch.Frequency);
-        var members = (await _client.Tracker.ListStoragesAsync(_settings.TargetGroup, ct: ct).ConfigureAwait(false))
-            .Where(m => m.Status == StorageStatus.Active)
-            .Select(m => new StorageEndpoint(m.IpAddr, (int)m.StoragePort));
-        foreach (var member in members)
+        foreach (var member in await ActiveTargetMembersAsync(ct).ConfigureAwait(false))
         {
             var storage = _client.GetStorage(member);
             foreach (var file in files)
@@ -317,18 +316,29 @@ internal sealed class FileMover
         return new StorageEndpoint(member.IpAddr, (int)member.StoragePort);
     }
 
+    /// <summary>The target group's ACTIVE members in turn (asked of a tracker again after <see cref="MembersRefresh"/>).</summary>
     private async Task<StorageEndpoint> NextTargetMemberAsync(CancellationToken ct)
     {
-        var members = (await _client.Tracker.ListStoragesAsync(_settings.TargetGroup, ct: ct).ConfigureAwait(false))
-            .Where(m => m.Status == StorageStatus.Active).ToList();
-        if (members.Count == 0)
+        var (members, asked) = _targetMembers;
+        if (members.Count == 0 || _time.GetElapsedTime(asked) > MembersRefresh)
         {
-            throw new FastDfsException(Errno.ENOENT, $"no ACTIVE storage in {_settings.TargetGroup}");
+            members = await ActiveTargetMembersAsync(ct).ConfigureAwait(false);
+            if (members.Count == 0)
+            {
+                throw new FastDfsException(Errno.ENOENT, $"no ACTIVE storage in {_settings.TargetGroup}");
+            }
+
+            _targetMembers = (members, _time.GetTimestamp());
         }
 
-        var member = members[(int)((uint)Interlocked.Increment(ref _nextTarget) % members.Count)];
-        return new StorageEndpoint(member.IpAddr, (int)member.StoragePort);
+        return members[(int)((uint)Interlocked.Increment(ref _nextTarget) % members.Count)];
     }
+
+    private async Task<List<StorageEndpoint>> ActiveTargetMembersAsync(CancellationToken ct) =>
+        (await _client.Tracker.ListStoragesAsync(_settings.TargetGroup, ct: ct).ConfigureAwait(false))
+        .Where(m => m.Status == StorageStatus.Active)
+        .Select(m => new StorageEndpoint(m.IpAddr, (int)m.StoragePort))
+        .ToList();
 
     /// <summary>The file's metadata in stock's packed form (empty: none).</summary>
     private static async Task<byte[]> MetadataOfAsync(StorageClient storage, FileId id, CancellationToken ct)
