@@ -54,6 +54,7 @@ internal sealed partial class LeaderRelationship
                     var files = await CopySysFilesAsync(connection, ct).ConfigureAwait(false);
                     dataStore.InstallFromPeer(files, _cluster);
                     logger.LogInformation("copied the tracker state files from {Peer}", peer);
+                    await CopyMovedFilesAsync(peer, ct).ConfigureAwait(false);
                     _stateSettled = true;
                     return true;
                 }
@@ -78,6 +79,55 @@ internal sealed partial class LeaderRelationship
         }
     }
 
+    /// <summary>
+    /// The peer's moved-files map (FastDFS.NET trackers), on a connection of its own: a stock tracker refuses the index
+    /// and may close, which must not undo the copy of the state files. Without it the map stays empty (a warning).
+    /// </summary>
+    private async Task CopyMovedFilesAsync(TrackerPeer peer, CancellationToken ct)
+    {
+        try
+        {
+            await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, ct, _bindAddress, _peerKey).ConfigureAwait(false);
+            var content = await CopyOneSysFileAsync(connection, Persistence.TrackerStateFormat.MovedFilesIndex, ct).ConfigureAwait(false);
+            dataStore.MovedFiles.InstallFromPeer(content, _cluster.MovedFiles);
+            logger.LogInformation("copied {Count} moved files from {Peer}", _cluster.MovedFiles.Count, peer);
+        }
+        catch (Exception e) when (e is IOException or ProtocolException && !ct.IsCancellationRequested)
+        {
+            logger.LogWarning("tracker {Peer} gave no moved-files map ({Message}): moved files are known here only once a mover adds them", peer, e.Message);
+        }
+    }
+
+    /// <summary>GET_ONE_SYS_FILE from offset 0 until the file's size is reached.</summary>
+    private static async Task<byte[]> CopyOneSysFileAsync(PeerConnection connection, int index, CancellationToken ct)
+    {
+        var request = new byte[9];
+        using var content = new MemoryStream();
+        long size;
+        do
+        {
+            var w = new SpanWriter(request);
+            w.WriteByte((byte)index);
+            w.WriteInt64(content.Length);
+            var (status, body) = await connection.RequestAsync(FdfsCommand.TrackerGetOneSysFile, request, ct).ConfigureAwait(false);
+            if (status != Errno.Ok || body.Length < 8)
+            {
+                throw new ProtocolException($"GET_ONE_SYS_FILE {index}: {Errno.Describe(status)}", status);
+            }
+
+            size = new SpanReader(body).ReadInt64();
+            if (body.Length == 8 && content.Length < size)
+            {
+                throw new ProtocolException($"GET_ONE_SYS_FILE {index}: empty chunk before the end");
+            }
+
+            content.Write(body, 8, body.Length - 8);
+        }
+        while (content.Length < size);
+
+        return content.ToArray();
+    }
+
     private static async Task<List<byte[]>> CopySysFilesAsync(PeerConnection connection, CancellationToken ct)
     {
         var (startStatus, _) = await connection.RequestAsync(FdfsCommand.TrackerGetSysFilesStart, default, ct).ConfigureAwait(false);
@@ -89,33 +139,9 @@ internal sealed partial class LeaderRelationship
         try
         {
             var files = new List<byte[]>();
-            var request = new byte[9];
             for (int index = 0; index < Persistence.TrackerStateFormat.SysFiles.Length; index++)
             {
-                using var content = new MemoryStream();
-                long size;
-                do
-                {
-                    var w = new SpanWriter(request);
-                    w.WriteByte((byte)index);
-                    w.WriteInt64(content.Length);
-                    var (status, body) = await connection.RequestAsync(FdfsCommand.TrackerGetOneSysFile, request, ct).ConfigureAwait(false);
-                    if (status != Errno.Ok || body.Length < 8)
-                    {
-                        throw new ProtocolException($"GET_ONE_SYS_FILE {index}: {Errno.Describe(status)}", status);
-                    }
-
-                    size = new SpanReader(body).ReadInt64();
-                    if (body.Length == 8 && content.Length < size)
-                    {
-                        throw new ProtocolException($"GET_ONE_SYS_FILE {index}: empty chunk before the end");
-                    }
-
-                    content.Write(body, 8, body.Length - 8);
-                }
-                while (content.Length < size);
-
-                files.Add(content.ToArray());
+                files.Add(await CopyOneSysFileAsync(connection, index, ct).ConfigureAwait(false));
             }
 
             return files;

@@ -6,9 +6,9 @@ using Microsoft.Extensions.Logging;
 namespace FastDfs.Tracker.Persistence;
 
 /// <summary>
-/// base_path/data/moved_files.dat: the moved-files map (ADD_MOVED_FILES, <c>fdfs rebalance</c>), FastDFS.NET only. It is
-/// not one of GET_SYS_FILES' files (stock's fixed list), so a tracker neither sends nor gets it from a peer: every tracker
-/// gets the entries from the mover. Format: one ASCII line per entry added, <c>source_group logic_name target_group\n</c>
+/// base_path/data/moved_files.dat: the moved-files map (ADD_MOVED_FILES, <c>fdfs rebalance</c>), FastDFS.NET only. The
+/// trackers get the entries from the mover; an empty tracker also copies the file from the peer it copies the state
+/// files from (GET_ONE_SYS_FILE index <see cref="TrackerStateFormat.MovedFilesIndex"/>, beyond stock's fixed list). Format: one ASCII line per entry added, <c>source_group logic_name target_group\n</c>
 /// (single spaces; the names hold no whitespace, ADD_MOVED_FILES refuses such names), e.g.
 /// <c>group1 M00/3A/0C/X.jpg group2</c>; a line whose target is its source removes the mapping. Lines are appended and
 /// flushed to the disk (fsync) before the command's reply, so an acknowledged entry survives a crash. Loaded at start
@@ -38,6 +38,25 @@ internal sealed class MovedFilesFile(string path, ILogger logger)
         using var stream = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read);
         stream.Write(Encoding.ASCII.GetBytes(text.ToString()));
         stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>An empty tracker's copy of a peer's file: written whole (temporary file, rename), then loaded.</summary>
+    public void InstallFromPeer(byte[] content, MovedFilesMap map)
+    {
+        if (content.Length == 0)
+        {
+            return;
+        }
+
+        string temp = Path + ".tmp";
+        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(content);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, Path, overwrite: true);
+        Load(map);
     }
 
     /// <summary>Loads the file into <paramref name="map"/> (nothing when absent), then compacts it if worth it.</summary>

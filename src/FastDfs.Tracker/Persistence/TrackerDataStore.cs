@@ -166,6 +166,11 @@ internal sealed class TrackerDataStore
     /// </summary>
     public (long Size, byte[] Chunk) ReadSysFile(int index, long offset, ClusterState cluster)
     {
+        if (index == TrackerStateFormat.MovedFilesIndex)
+        {
+            return ReadFileChunk(MovedFiles.Path, offset);
+        }
+
         if (index < 0 || index >= TrackerStateFormat.SysFiles.Length)
         {
             throw new ProtocolException($"sys file index {index}");
@@ -182,7 +187,12 @@ internal sealed class TrackerDataStore
             return ChunkOf((files ?? ExportSnapshot(cluster))[index], offset);
         }
 
-        string path = PathOf(TrackerStateFormat.SysFiles[index]);
+        return ReadFileChunk(PathOf(TrackerStateFormat.SysFiles[index]), offset);
+    }
+
+    /// <summary>A file's size and the chunk at <paramref name="offset"/> (an absent file is empty).</summary>
+    private static (long Size, byte[] Chunk) ReadFileChunk(string path, long offset)
+    {
         if (!File.Exists(path))
         {
             return (0, []);

@@ -23,6 +23,12 @@ internal static class TrackerStateFormat
     /// <summary>The sys files in GET_ONE_SYS_FILE index order (spec 8).</summary>
     public static readonly string[] SysFiles = [GroupsFile, ServersFile, SyncTimestampFile, ChangelogFile];
 
+    /// <summary>
+    /// GET_ONE_SYS_FILE index of moved_files.dat, after stock's files: FastDFS.NET trackers serve it, and an empty one asks
+    /// for it apart (a stock tracker refuses the index), so that a tracker added later knows the moved files too.
+    /// </summary>
+    public const int MovedFilesIndex = 4;
+
     // Stock's keys in stock's order; the counters stock does not persist (modify/truncate) follow them.
     private static readonly (string Key, StorageStatCounters.Counter Counter)[] StockCounters =
     [

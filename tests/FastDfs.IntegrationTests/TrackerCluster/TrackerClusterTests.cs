@@ -126,6 +126,36 @@ public sealed class TrackerClusterTests
     }
 
     [Fact]
+    public async Task A_tracker_whose_data_is_lost_copies_the_moved_files_map_from_a_peer()
+    {
+        var ct = Timeouts.Test(120);
+        // Two trackers, group1 and group2 (one storage each); a file of group1 moved to group2 through both trackers.
+        await using var set = await TrackerSet.StartAsync(2, 2, ct, configureStorage: (i, c) => c with { BindAddr = $"127.0.0.{i + 2}" });
+        await set.WaitForActiveAsync(2, ct);
+        await set.WaitForLeaderAsync(TimeSpan.FromSeconds(20), ct);
+        byte[] content = RandomNumberGenerator.GetBytes(3000);
+        FileId id;
+        await using (var client = set.CreateClient())
+        {
+            id = await client.UploadAsync(content, "bin", group: "group1", ct: ct);
+            var output = new StringWriter();
+            int exit = await Cli.CliApp.InvokeAsync(["rebalance", "group1", "group2", "--share", "100%", "--grace", "0",
+                "--journal", Path.Combine(set.Root, "move.journal"), .. set.TrackerAddresses.SelectMany(t => new[] { "--tracker", t })], output, output, ct);
+            Assert.True(exit == 0, output.ToString());
+        }
+
+        // Tracker 1 loses its data folder and starts empty: it copies the state files and the map from tracker 0.
+        await set.StopTrackerAsync(1, ct);
+        Directory.Delete(Path.Combine(set.Root, "tracker1", "data"), recursive: true);
+        await set.StartTrackerAsync(1, ct);
+        await set.WaitForActiveAsync(2, ct);
+        Assert.True(File.Exists(Path.Combine(set.Root, "tracker1", "data", "moved_files.dat")));
+        await using var alone = set.ClientOf(1);
+        Assert.Equal("127.0.0.3", (await alone.Tracker.QueryFetchAsync(id, ct)).Ip); // group2's storage
+        Assert.Equal(content, await alone.DownloadBytesAsync(id, ct: ct));
+    }
+
+    [Fact]
     public async Task StorageIds_AStorageMovingTo127002_StaysTheSameActiveMember_AndEveryFileIsReadable()
     {
         var ct = Timeouts.Test(90);
