@@ -42,7 +42,7 @@ public sealed class TrunkModeTests(ITestOutputHelper output)
     public async Task Listing_a_group_gives_its_trunk_stored_files_too_and_not_the_deleted_ones()
     {
         var ct = Timeouts.Test(120);
-        await using var cluster = await StartTrunkClusterAsync(ct);
+        await using var cluster = await StartTrunkClusterAsync(ct, http: true);
         await WaitForTrunkServerAsync(cluster.Storages[0], ct);
         await using var client = cluster.CreateClient();
         var live = new Dictionary<FileId, int>();
@@ -79,6 +79,29 @@ public sealed class TrunkModeTests(ITestOutputHelper output)
         Assert.Equal(0, await Cli.CliApp.InvokeAsync(["ls", "group1/" + someTrunk.LogicName[..9], "--long", "--tracker", cluster.TrackerAddress],
             text, new StringWriter(), ct));
         Assert.Matches($@"(?m)^trunk +{live[someTrunk]} [0-9a-f]{{8}} .* {System.Text.RegularExpressions.Regex.Escape(someTrunk.ToString())}$", text.ToString());
+
+        // The tracker's /api/files, 7 a page: the plain files, then the trunk-stored ones (kind "trunk") with their own cursor.
+        using var http = new HttpClient();
+        var paged = new List<(string Id, string Kind, long Size)>();
+        string? cursor = "";
+        while (cursor is not null)
+        {
+            using var page = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync(
+                new Uri(cluster.TrackerHttp, $"/api/files?group=group1&limit=7&cursor={Uri.EscapeDataString(cursor)}"), ct));
+            var files = page.RootElement.GetProperty("files").EnumerateArray()
+                .Select(f => (f.GetProperty("fileId").GetString()!, f.GetProperty("kind").GetString()!, f.GetProperty("size").GetInt64())).ToList();
+            Assert.InRange(files.Count, 0, 7);
+            paged.AddRange(files);
+            cursor = page.RootElement.GetProperty("next").GetString();
+        }
+
+        Assert.Equal(listed.Select(f => $"group1/{f.LogicName}"), paged.Select(p => p.Id));
+        Assert.All(paged, p => Assert.Equal(trunkStored.Any(id => id.ToString() == p.Id) ? "trunk" : "normal", p.Kind));
+        Assert.All(paged, p => Assert.Equal(live[FileId.TryParse(p.Id, out var id) ? id : default], p.Size));
+        using var stale = await http.GetAsync(new Uri(cluster.TrackerHttp, "/api/files?group=group1&cursor=trunk:127.0.0.9:1/0:0"), ct);
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, stale.StatusCode);
+        using var bad = await http.GetAsync(new Uri(cluster.TrackerHttp, "/api/files?group=group1&cursor=trunk:nonsense"), ct);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
     }
 
     [Fact]

@@ -150,6 +150,16 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
             await TextAsync(http, StatusCodes.Status404NotFound, e.Message).ConfigureAwait(false);
             return;
         }
+        catch (FormatException e)
+        {
+            await TextAsync(http, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
+        }
+        catch (InvalidOperationException e)
+        {
+            await TextAsync(http, StatusCodes.Status409Conflict, e.Message).ConfigureAwait(false);
+            return;
+        }
         catch (FastDfsException e)
         {
             // EINVAL: a bad path, or a member that does not know LIST_FILES (a stock storage): the text says which.
