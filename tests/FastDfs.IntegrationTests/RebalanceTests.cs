@@ -240,6 +240,56 @@ public sealed class RebalanceTests
         Assert.Contains("0 of 1 files left", output);
     }
 
+    [Fact]
+    public async Task A_tracker_that_cannot_be_reached_stops_the_move_before_any_source_copy_is_deleted_and_the_move_resumes()
+    {
+        var ct = Timeouts.Test(120);
+        await using var cluster = await TestCluster.StartAsync(2, configureStorage: (i, c) => c with
+        {
+            BindAddr = $"127.0.0.{i + 2}",
+            GroupName = i == 0 ? "group1" : "group2",
+        }, ct: ct);
+        await using var client = cluster.CreateClient();
+        var files = new Dictionary<FileId, byte[]>();
+        for (int i = 0; i < 20; i++)
+        {
+            byte[] content = Content(i);
+            files[await client.UploadAsync(content, "bin", group: "group1", ct: ct)] = content;
+        }
+
+        // The configuration lists a second tracker that is down: the map entries cannot reach it.
+        string journal = Path.Combine(cluster.Root, "down.journal");
+        string down = $"127.0.0.1:{FreePorts.On()}";
+        var (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--share", "100%", "--grace", "0", "--journal", journal,
+            "--tracker", cluster.TrackerAddress, "--tracker", down], ct);
+        Assert.True(exit != 0, output);
+        Assert.True(File.Exists(journal));
+        Assert.DoesNotContain("\ndone ", File.ReadAllText(journal));
+        var source = client.GetStorage(new StorageEndpoint("127.0.0.2", cluster.Storages[0].EndPoint.Port));
+        foreach (var (id, content) in files)
+        {
+            Assert.Equal(content, await ReadAsync(source, id, ct)); // every source copy is still there
+            Assert.Equal(content, await client.DownloadBytesAsync(id, ct: ct));
+        }
+
+        // Without it in the configuration (taken out of the cluster), the same command resumes and finishes.
+        (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--journal", journal, "--tracker", cluster.TrackerAddress], ct);
+        Assert.True(exit == 0, output);
+        Assert.Contains("moved 20 files", output);
+        foreach (var (id, content) in files)
+        {
+            Assert.Equal(content, await client.DownloadBytesAsync(id, ct: ct));
+            Assert.Equal(Errno.ENOENT, (await Assert.ThrowsAsync<FastDfsException>(() => ReadAsync(source, id, ct))).ErrorCode);
+        }
+    }
+
+    private static async Task<byte[]> ReadAsync(StorageClient storage, FileId id, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        await storage.DownloadAsync(id, buffer, ct: ct);
+        return buffer.ToArray();
+    }
+
     private static async Task<(int Exit, string Output)> InvokeAsync(string[] args, CancellationToken ct)
     {
         var output = new StringWriter();

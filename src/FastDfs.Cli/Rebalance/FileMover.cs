@@ -151,42 +151,53 @@ internal sealed class FileMover
     /// <summary>Groups copied files into batches and runs steps 1-3 for up to <see cref="BatchesInFlight"/> batches at once.</summary>
     private async Task FinishAllAsync(ChannelReader<CopiedFile> copied, CancellationToken ct)
     {
+        // A failed batch stops the others (they are cancelled and awaited: none writes to the journal afterwards).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var running = new List<Task>();
-        while (await copied.WaitToReadAsync(ct).ConfigureAwait(false))
+        try
         {
-            var batch = new List<CopiedFile>(BatchSize);
-            while (batch.Count < BatchSize)
+            while (await copied.WaitToReadAsync(stop.Token).ConfigureAwait(false))
             {
-                if (copied.TryRead(out var file))
+                var batch = new List<CopiedFile>(BatchSize);
+                while (batch.Count < BatchSize)
                 {
-                    batch.Add(file);
+                    if (copied.TryRead(out var file))
+                    {
+                        batch.Add(file);
+                        continue;
+                    }
+
+                    // Let a few more copies finish into this batch rather than sending a map request per file.
+                    if (copied.Completion.IsCompleted || !await WaitBrieflyAsync(copied, stop.Token).ConfigureAwait(false))
+                    {
+                        break;
+                    }
+                }
+
+                if (batch.Count == 0)
+                {
                     continue;
                 }
 
-                // Let a few more copies finish into this batch rather than sending a map request per file.
-                if (copied.Completion.IsCompleted || !await WaitBrieflyAsync(copied, ct).ConfigureAwait(false))
+                if (running.Count >= BatchesInFlight)
                 {
-                    break;
+                    await Task.WhenAny(running).ConfigureAwait(false);
                 }
-            }
 
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            running.RemoveAll(t => t.IsCompletedSuccessfully);
-            if (running.Count >= BatchesInFlight)
-            {
-                await Task.WhenAny(running).ConfigureAwait(false);
-                await Task.WhenAll(running.Where(t => t.IsFaulted || t.IsCanceled)).ConfigureAwait(false);
+                // Rethrows the failure of a finished batch, if any.
+                await Task.WhenAll(running.Where(t => t.IsCompleted)).ConfigureAwait(false);
                 running.RemoveAll(t => t.IsCompleted);
+                running.Add(FinishBatchAsync(batch, stop.Token));
             }
 
-            running.Add(FinishBatchAsync(batch, ct));
+            await Task.WhenAll(running).ConfigureAwait(false);
         }
-
-        await Task.WhenAll(running).ConfigureAwait(false);
+        catch
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(running).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
+        }
     }
 
     private async Task<bool> WaitBrieflyAsync(ChannelReader<CopiedFile> copied, CancellationToken ct)
