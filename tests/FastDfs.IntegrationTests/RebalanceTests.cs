@@ -85,12 +85,12 @@ public sealed class RebalanceTests
             }
         });
 
-        // The mover, a process of its own: killed (kill -9) once it has mapped files, then run again to the end.
+        // The mover, a process of its own: killed (kill -9) once it maps files, then run again to the end.
         string journal = Path.Combine(cluster.Root, "move.journal");
         string[] arguments = ["rebalance", "group1", "group2", "--share", "50%", "--journal", journal, "--tracker", tracker, "--grace", "1"];
         using (var mover = StartFdfs(arguments))
         {
-            await Eventually.TrueAsync(() => Task.FromResult(File.Exists(journal) && File.ReadAllText(journal).Contains("\nmapped ", StringComparison.Ordinal)),
+            await Eventually.TrueAsync(() => Task.FromResult(File.Exists(journal) && File.ReadAllText(journal).Contains("\nmapping ", StringComparison.Ordinal)),
                 TimeSpan.FromSeconds(60), "the mover to map its first files", ct);
             mover.Kill();
             await mover.WaitForExitAsync(ct);
@@ -200,24 +200,33 @@ public sealed class RebalanceTests
         string journal = Path.Combine(cluster.Root, "late.journal");
         Assert.Equal(2, (await InvokeAsync(["rebalance", "group1", "group2", "--journal", journal, "--tracker", cluster.TrackerAddress], ct)).Exit);
         Assert.Equal(2, (await InvokeAsync(["rebalance", "group1", "group2", "--share", "10%", "--bytes", "1M", "--tracker", cluster.TrackerAddress], ct)).Exit);
-        await File.WriteAllTextAsync(journal, "fdfs-rebalance 1 group1 group3\nplanned 0\n", ct);
+        await File.WriteAllTextAsync(journal, "fdfs-rebalance 2 group1 group3\nplanned 0\n", ct);
         var (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--share", "1", "--journal", journal, "--tracker", cluster.TrackerAddress], ct);
         Assert.True(exit == 2 && output.Contains("journal of another move", StringComparison.Ordinal), output);
         File.Delete(journal);
+        FileId deletedLate, changedLate;
 
         // Every file, with a long grace: while the first batch waits in it, one source copy is deleted and another's
-        // metadata changed directly on the source storage (as by clients that asked a tracker just before the map entry).
-        using var mover = StartFdfs(["rebalance", "group1", "group2", "--share", "100%", "--grace", "8", "--journal", journal, "--tracker", cluster.TrackerAddress]);
-        await Eventually.TrueAsync(() => Task.FromResult(File.Exists(journal) && File.ReadAllText(journal).Contains("\nmapped ", StringComparison.Ordinal)),
-            TimeSpan.FromSeconds(30), "the first files to be mapped", ct);
-        var mapped = File.ReadAllLines(journal).Where(l => l.StartsWith("mapped ", StringComparison.Ordinal)).Select(l => l[7..]).ToList();
-        var deletedLate = new FileId("group1", mapped[0]);
-        var changedLate = new FileId("group1", mapped[1]);
-        var source = client.GetStorage(new StorageEndpoint("127.0.0.2", cluster.Storages[0].EndPoint.Port));
-        await source.DeleteAsync(deletedLate, ct);
-        await source.SetMetadataAsync(changedLate, [new MetadataItem("v", "2")], MetadataOp.Overwrite, ct);
-        await mover.WaitForExitAsync(ct);
-        Assert.Equal(0, mover.ExitCode);
+        // metadata changed directly on the source storage (as by clients that asked a tracker just before the map entry);
+        // then the mover is killed (kill -9) in the grace period, and the resumed move still carries both over.
+        using (var mover = StartFdfs(["rebalance", "group1", "group2", "--share", "100%", "--grace", "30", "--journal", journal, "--tracker", cluster.TrackerAddress]))
+        {
+            await Eventually.TrueAsync(() => Task.FromResult(File.Exists(journal) && File.ReadAllText(journal).Contains("\nmapping ", StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(30), "the first files to be mapped", ct);
+            var mapping = File.ReadAllLines(journal).Where(l => l.StartsWith("mapping ", StringComparison.Ordinal)).Select(l => l.Split(' ')[1]).ToList();
+            deletedLate = new FileId("group1", mapping[0]);
+            changedLate = new FileId("group1", mapping[1]);
+            var source = client.GetStorage(new StorageEndpoint("127.0.0.2", cluster.Storages[0].EndPoint.Port));
+            await source.DeleteAsync(deletedLate, ct);
+            await source.SetMetadataAsync(changedLate, [new MetadataItem("v", "2")], MetadataOp.Overwrite, ct);
+            Assert.False(mover.HasExited);
+            mover.Kill();
+            await mover.WaitForExitAsync(ct);
+        }
+
+        Assert.DoesNotContain("\nchecked ", File.ReadAllText(journal));
+        (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--grace", "1", "--journal", journal, "--tracker", cluster.TrackerAddress], ct);
+        Assert.True(exit == 0, output);
 
         foreach (var id in new[] { deletedLate, new FileId("group2", deletedLate.LogicName) })
         {
@@ -233,7 +242,7 @@ public sealed class RebalanceTests
         }
 
         // A journal cut mid-line by a crash: the cut line is dropped and the plan resumed (here: nothing left to move).
-        await File.WriteAllTextAsync(journal, $"fdfs-rebalance 1 group1 group2\nfile {changedLate.LogicName} 0\nplanned 1\ndone {changedLate.LogicName}\nmapp", ct);
+        await File.WriteAllTextAsync(journal, $"fdfs-rebalance 2 group1 group2\nfile {changedLate.LogicName} 0\nplanned 1\ndone {changedLate.LogicName}\nmapp", ct);
         (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--journal", journal, "--tracker", cluster.TrackerAddress], ct);
         Assert.True(exit == 0, output);
         Assert.Contains("resuming", output);
@@ -272,6 +281,14 @@ public sealed class RebalanceTests
             Assert.Equal(content, await client.DownloadBytesAsync(id, ct: ct));
         }
 
+        // Meanwhile the tracker that took the entries sends changes of the old IDs to the target copies: a delete and a
+        // metadata change there must hold after the move resumes (the copies are not imported again over them).
+        var deleted = files.Keys.First();
+        var changed = files.Keys.Last();
+        await client.DeleteAsync(deleted, ct);
+        await client.SetMetadataAsync(changed, [new MetadataItem("during", "outage")], MetadataOp.Overwrite, ct);
+        files.Remove(deleted);
+
         // Without it in the configuration (taken out of the cluster), the same command resumes and finishes.
         (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--journal", journal, "--tracker", cluster.TrackerAddress], ct);
         Assert.True(exit == 0, output);
@@ -281,6 +298,13 @@ public sealed class RebalanceTests
             Assert.Equal(content, await client.DownloadBytesAsync(id, ct: ct));
             Assert.Equal(Errno.ENOENT, (await Assert.ThrowsAsync<FastDfsException>(() => ReadAsync(source, id, ct))).ErrorCode);
         }
+
+        foreach (var id in new[] { deleted, new FileId("group2", deleted.LogicName) })
+        {
+            Assert.Equal(Errno.ENOENT, (await Assert.ThrowsAsync<FastDfsException>(() => client.DownloadBytesAsync(id, ct: ct))).ErrorCode);
+        }
+
+        Assert.Equal("outage", (await client.GetMetadataAsync(changed, ct)).Single().Value);
     }
 
     private static async Task<byte[]> ReadAsync(StorageClient storage, FileId id, CancellationToken ct)

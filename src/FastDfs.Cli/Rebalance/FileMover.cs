@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.IO.Hashing;
 using System.Threading.Channels;
 using FastDfs.Client;
 using FastDfs.Protocol;
@@ -43,8 +43,23 @@ internal sealed class FileMover
     private int _moved, _vanished, _nextTarget;
     private long _bytes;
 
-    /// <summary>A file in the target group on the way through steps 1-3 (no <see cref="Metadata"/>: mapped before a restart).</summary>
-    private sealed record CopiedFile(string Name, long Size, uint Crc32, byte[]? Metadata, StorageEndpoint Source);
+    /// <summary>Where a file is in steps 1-3 when it reaches a batch.</summary>
+    private enum Step
+    {
+        /// <summary>Just imported: to be awaited on every target member, then mapped.</summary>
+        Copied,
+
+        /// <summary>Its map entries were (being) sent before a restart: to be sent again, then checked.</summary>
+        Mapping,
+
+        /// <summary>Checked before a restart: only its source copy is left to delete.</summary>
+        Checked,
+    }
+
+    /// <summary>A file in the target group on the way through steps 1-3.</summary>
+    /// <param name="MetadataCrc32">the CRC32 of the metadata it was copied with (packed; 0: none)</param>
+    /// <param name="Metadata">the metadata it was copied with (<see cref="Step.Copied"/> only)</param>
+    private sealed record CopiedFile(string Name, long Size, Step Step, uint MetadataCrc32, byte[]? Metadata, StorageEndpoint Source);
 
     public FileMover(FastDfsClient client, MoveSettings settings, RebalanceJournal journal, TimeProvider time)
     {
@@ -65,12 +80,12 @@ internal sealed class FileMover
         _sourceMembers = await _client.Tracker.ListStoragesAsync(_settings.SourceGroup, ct: ct).ConfigureAwait(false);
         using var failure = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var copied = Channel.CreateBounded<CopiedFile>(new BoundedChannelOptions(BatchSize * BatchesInFlight) { SingleReader = true });
-        var toCopy = Channel.CreateUnbounded<(string Name, long Size, bool Mapped)>(new UnboundedChannelOptions { SingleWriter = true });
+        var toCopy = Channel.CreateUnbounded<(string Name, long Size)>(new UnboundedChannelOptions { SingleWriter = true });
         foreach (var (name, size) in _journal.Planned)
         {
             if (!_journal.Done.Contains(name))
             {
-                toCopy.Writer.TryWrite((name, size, _journal.Mapped.Contains(name)));
+                toCopy.Writer.TryWrite((name, size));
             }
         }
 
@@ -94,12 +109,14 @@ internal sealed class FileMover
         return new MoveSummary(_moved, _bytes, _vanished, _failed, _time.GetElapsedTime(started));
     }
 
-    private async Task CopyAllAsync(ChannelReader<(string Name, long Size, bool Mapped)> names, ChannelWriter<CopiedFile> copied, CancellationToken ct)
+    private async Task CopyAllAsync(ChannelReader<(string Name, long Size)> names, ChannelWriter<CopiedFile> copied, CancellationToken ct)
     {
-        await foreach (var (name, size, mapped) in names.ReadAllAsync(ct).ConfigureAwait(false))
+        await foreach (var (name, size) in names.ReadAllAsync(ct).ConfigureAwait(false))
         {
-            // Mapped before a restart: the target has it on every member; only the source copy is left to delete.
-            var file = mapped ? new CopiedFile(name, size, 0, null, SourceMemberOf(name)) : await CopyAsync(name, ct).ConfigureAwait(false);
+            // Past step 1 before a restart: every target member has it (the map may name it); no copy again.
+            var file = _journal.Checked.Contains(name) ? new CopiedFile(name, size, Step.Checked, 0, null, ResumedSourceMemberOf(name))
+                : _journal.Mapping.TryGetValue(name, out uint metadataCrc) ? new CopiedFile(name, size, Step.Mapping, metadataCrc, null, ResumedSourceMemberOf(name))
+                : await CopyAsync(name, ct).ConfigureAwait(false);
             if (file is not null)
             {
                 await copied.WriteAsync(file, ct).ConfigureAwait(false);
@@ -112,7 +129,13 @@ internal sealed class FileMover
     private async Task<CopiedFile?> CopyAsync(string name, CancellationToken ct)
     {
         var oldId = new FileId(_settings.SourceGroup, name);
-        var sourceMember = SourceMemberOf(name);
+        if (SourceMemberOf(name) is not { } sourceMember)
+        {
+            // Only the storage that created a file may delete it while it is a member (the others refuse): it must be up.
+            Fail(name, $"the storage that created it ({FastDfsClient.DecodeName(oldId).Source}) is not ACTIVE in {_settings.SourceGroup}: left there");
+            return null;
+        }
+
         var source = _client.GetStorage(sourceMember);
         FileInfoResponse info;
         try
@@ -141,11 +164,11 @@ internal sealed class FileMover
         {
             Fail(name, e.ErrorCode == Errno.EEXIST
                 ? $"{_settings.TargetGroup} holds another file under this name: left in {_settings.SourceGroup}"
-                : "its content changed while it was copied (an appender written to?): left in " + _settings.SourceGroup);
+                : $"the copy did not match its CRC32 ({e.Message}): left in {_settings.SourceGroup}");
             return null;
         }
 
-        return new CopiedFile(name, info.FileSize, info.Crc32, metadata, sourceMember);
+        return new CopiedFile(name, info.FileSize, Step.Copied, Crc32.HashToUInt32(metadata), metadata, sourceMember);
     }
 
     /// <summary>Groups copied files into batches and runs steps 1-3 for up to <see cref="BatchesInFlight"/> batches at once.</summary>
@@ -217,73 +240,86 @@ internal sealed class FileMover
     /// <summary>Steps 1 (the wait), 2 and 3 for a batch of copied files.</summary>
     private async Task FinishBatchAsync(List<CopiedFile> batch, CancellationToken ct)
     {
-        var fresh = batch.Where(f => f.Metadata is not null).ToList();
-        if (fresh.Count > 0)
+        var copied = batch.Where(f => f.Step == Step.Copied).ToList();
+        var toMap = batch.Where(f => f.Step != Step.Checked).ToList();
+        if (toMap.Count > 0)
         {
-            await WaitOnEveryTargetMemberAsync(fresh, ct).ConfigureAwait(false);
-            // On every tracker of the configuration, stopping at the first that refuses them.
-            await _client.Tracker.AddMovedFilesAsync(fresh.Select(f => new MovedFile(_settings.SourceGroup, f.Name, _settings.TargetGroup)).ToList(), ct)
+            await WaitOnEveryTargetMemberAsync(copied, ct).ConfigureAwait(false);
+            _journal.MarkMapping(copied.Select(f => (f.Name, f.MetadataCrc32)));
+            // On every tracker of the configuration, stopping at the first that refuses them (resumed files: again).
+            await _client.Tracker.AddMovedFilesAsync(toMap.Select(f => new MovedFile(_settings.SourceGroup, f.Name, _settings.TargetGroup)).ToList(), ct)
                 .ConfigureAwait(false);
-            _journal.MarkMapped(fresh.Select(f => f.Name));
             await Task.Delay(_settings.Grace, _time, ct).ConfigureAwait(false);
         }
 
+        var present = new List<CopiedFile>(batch.Count);
         foreach (var file in batch)
         {
-            await CompleteAsync(file, ct).ConfigureAwait(false);
+            if (file.Step == Step.Checked || await CarryOverAsync(file, ct).ConfigureAwait(false))
+            {
+                present.Add(file);
+            }
+        }
+
+        _journal.MarkChecked(toMap.Select(f => f.Name));
+        foreach (var file in present)
+        {
+            await DeleteIgnoringAbsentAsync(_client.GetStorage(file.Source), new FileId(_settings.SourceGroup, file.Name), ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _moved);
+            Interlocked.Add(ref _bytes, file.Size);
         }
 
         _journal.MarkDone(batch.Select(f => f.Name));
     }
 
     /// <summary>
-    /// Step 3 for one file: what reached the source copy between its copy and the map entry goes to the target copy (a
-    /// delete, a metadata change; normal and slave files change no other way), then the source copy is deleted.
+    /// Step 3's check for one file: what reached the source copy since it was copied goes to the target copy (a delete, a
+    /// metadata change; normal and slave files change no other way). Only the mover deletes a source copy, after this
+    /// check is on the journal, so a missing one was deleted by a client. false: deleted (the target copy too).
     /// </summary>
-    private async Task CompleteAsync(CopiedFile file, CancellationToken ct)
+    private async Task<bool> CarryOverAsync(CopiedFile file, CancellationToken ct)
     {
         var oldId = new FileId(_settings.SourceGroup, file.Name);
         var source = _client.GetStorage(file.Source);
-        if (file.Metadata is not null)
+        try
         {
-            bool present;
-            try
-            {
-                await source.QueryFileInfoAsync(oldId, skipCrc: true, ct).ConfigureAwait(false);
-                present = true;
-            }
-            catch (FastDfsException e) when (e.IsServerError && e.ErrorCode == Errno.ENOENT)
-            {
-                present = false;
-            }
-
-            if (!present)
-            {
-                // Deleted through the old ID just before its map entry: delete the copy too, or the file would come back.
-                await DeleteIgnoringAbsentAsync(_client.GetStorage(await NextTargetMemberAsync(ct).ConfigureAwait(false)),
-                    new FileId(_settings.TargetGroup, file.Name), ct).ConfigureAwait(false);
-                Interlocked.Increment(ref _vanished);
-                return;
-            }
-
-            byte[] metadata = await MetadataOfAsync(source, oldId, ct).ConfigureAwait(false);
-            if (!metadata.AsSpan().SequenceEqual(file.Metadata))
-            {
-                var target = await _client.Tracker.QueryUpdateAsync(oldId, ct).ConfigureAwait(false);
-                await _client.GetStorage(target).SetMetadataAsync(oldId, MetadataCodec.Parse(metadata), MetadataOp.Overwrite, ct).ConfigureAwait(false);
-            }
+            await source.QueryFileInfoAsync(oldId, skipCrc: true, ct).ConfigureAwait(false);
+        }
+        catch (FastDfsException e) when (e.IsServerError && e.ErrorCode == Errno.ENOENT)
+        {
+            // Deleted through the old ID before every tracker had the entry: delete the copy too, or the file would come back.
+            var target = await _client.Tracker.QueryUpdateAsync(oldId, ct).ConfigureAwait(false);
+            await DeleteIgnoringAbsentAsync(_client.GetStorage(target), oldId, ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _vanished);
+            return false;
         }
 
-        await DeleteIgnoringAbsentAsync(source, oldId, ct).ConfigureAwait(false);
-        Interlocked.Increment(ref _moved);
-        Interlocked.Add(ref _bytes, file.Size);
+        byte[] metadata = await MetadataOfAsync(source, oldId, ct).ConfigureAwait(false);
+        if (Crc32.HashToUInt32(metadata) != file.MetadataCrc32)
+        {
+            var target = await _client.Tracker.QueryUpdateAsync(oldId, ct).ConfigureAwait(false);
+            await _client.GetStorage(target).SetMetadataAsync(oldId, MetadataCodec.Parse(metadata), MetadataOp.Overwrite, ct).ConfigureAwait(false);
+        }
+
+        return true;
     }
 
-    /// <summary>Polls every ACTIVE member of the target group until each holds each file with its size.</summary>
+    /// <summary>Polls every ACTIVE member of the target group until each holds each file with its size and metadata.</summary>
     private async Task WaitOnEveryTargetMemberAsync(List<CopiedFile> files, CancellationToken ct)
     {
-        long deadline = _time.GetTimestamp() + (long)(_settings.ReplicaTimeout.TotalSeconds * Stopwatch.Frequency);
-        foreach (var member in await ActiveTargetMembersAsync(ct).ConfigureAwait(false))
+        if (files.Count == 0)
+        {
+            return;
+        }
+
+        long deadline = _time.GetTimestamp() + (long)(_settings.ReplicaTimeout.TotalSeconds * _time.TimestampFrequency);
+        var members = await ActiveTargetMembersAsync(ct).ConfigureAwait(false);
+        if (members.Count == 0)
+        {
+            throw new FastDfsException(Errno.ENOENT, $"no ACTIVE storage in {_settings.TargetGroup}");
+        }
+
+        foreach (var member in members)
         {
             var storage = _client.GetStorage(member);
             foreach (var file in files)
@@ -294,7 +330,8 @@ internal sealed class FileMover
                     try
                     {
                         var info = await storage.QueryFileInfoAsync(newId, skipCrc: true, ct).ConfigureAwait(false);
-                        if (info.FileSize == file.Size)
+                        if (info.FileSize == file.Size &&
+                            (file.Metadata!.Length == 0 || (await MetadataOfAsync(storage, newId, ct).ConfigureAwait(false)).AsSpan().SequenceEqual(file.Metadata)))
                         {
                             break;
                         }
@@ -315,17 +352,20 @@ internal sealed class FileMover
         }
     }
 
-    /// <summary>The source-group member to read and delete a file on: the one that created it (its address or id is in
-    /// the name; the others refuse to change it while it is in the group), else any ACTIVE member.</summary>
-    private StorageEndpoint SourceMemberOf(string name)
+    /// <summary>The source-group member to read and delete a file on: the one that created it (its address or id is in the
+    /// name; the others refuse to change the file while it is a member); null when it is not ACTIVE.</summary>
+    private StorageEndpoint? SourceMemberOf(string name)
     {
         var decoded = FastDfsClient.DecodeName(new FileId(_settings.SourceGroup, name));
         var member = _sourceMembers.FirstOrDefault(m => m.Status == StorageStatus.Active &&
-                         (decoded.SourceIsStorageId ? m.Id == decoded.Source : m.IpAddr == decoded.Source))
-                     ?? _sourceMembers.FirstOrDefault(m => m.Status == StorageStatus.Active)
-                     ?? throw new FastDfsException(Errno.ENOENT, $"no ACTIVE storage in {_settings.SourceGroup}");
-        return new StorageEndpoint(member.IpAddr, (int)member.StoragePort);
+                                                        (decoded.SourceIsStorageId ? m.Id == decoded.Source : m.IpAddr == decoded.Source));
+        return member is null ? null : new StorageEndpoint(member.IpAddr, (int)member.StoragePort);
     }
+
+    /// <summary>As <see cref="SourceMemberOf"/> for a file past its copy: without its creator the move cannot go on.</summary>
+    private StorageEndpoint ResumedSourceMemberOf(string name) => SourceMemberOf(name)
+        ?? throw new FastDfsException(Errno.EAGAIN,
+            $"{_settings.SourceGroup}/{name}: the storage that created it is not ACTIVE; run the move again once it is");
 
     /// <summary>The target group's ACTIVE members in turn (asked of a tracker again after <see cref="MembersRefresh"/>).</summary>
     private async Task<StorageEndpoint> NextTargetMemberAsync(CancellationToken ct)

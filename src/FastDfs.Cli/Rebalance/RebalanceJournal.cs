@@ -1,23 +1,29 @@
+using System.Globalization;
 using System.Text;
 
 namespace FastDfs.Cli.Rebalance;
 
 /// <summary>
-/// The text journal of one <c>fdfs rebalance</c>: the plan (the logic names to move, fixed once written), then which of
-/// them are in the trackers' moved-files map and which are complete (source copy deleted). Appended and flushed to disk
-/// at each step, so that a mover killed at any point resumes where it was: a file not yet mapped is imported again (a
-/// no-op when the target has it), a mapped one only has its source copy deleted.
+/// The text journal of one <c>fdfs rebalance</c>: the plan (the logic names to move, fixed once written), then each
+/// file's steps: <c>mapping</c> (on every target member, its map entries about to be sent; with the CRC32 of the metadata
+/// it was copied with), <c>checked</c> (what reached the source copy meanwhile is carried over; its deletion follows),
+/// <c>done</c>. Appended and flushed to disk at each step, so that a mover killed at any point (or stopped by a tracker
+/// it cannot reach, the entries then on some trackers only) resumes where it was: a file without <c>mapping</c> is
+/// imported again (a no-op when the target has it: the map never named it, so no client changed that copy); a
+/// <c>mapping</c> one has its entries sent again, waits out the grace period and is checked against the source copy
+/// (still there: only the mover deletes it, after <c>checked</c>); a <c>checked</c> one only has its source copy deleted.
 /// <code>
-/// fdfs-rebalance 1 group1 group2
+/// fdfs-rebalance 2 group1 group2
 /// file M00/00/00/X.jpg 1234
 /// planned 1
-/// mapped M00/00/00/X.jpg
+/// mapping M00/00/00/X.jpg 1c291ca3
+/// checked M00/00/00/X.jpg
 /// done M00/00/00/X.jpg
 /// </code>
 /// </summary>
 internal sealed class RebalanceJournal : IDisposable
 {
-    private const string Magic = "fdfs-rebalance 1";
+    private const string Magic = "fdfs-rebalance 2";
     private readonly FileStream _file;
     private readonly StreamWriter _writer;
     private readonly Lock _lock = new();
@@ -31,7 +37,10 @@ internal sealed class RebalanceJournal : IDisposable
     /// <summary>The plan in order, with each file's size as planned (0 when unknown).</summary>
     public List<(string Name, long Size)> Planned { get; } = [];
 
-    public HashSet<string> Mapped { get; } = new(StringComparer.Ordinal);
+    /// <summary>Files whose map entries were (being) sent, with the CRC32 of the metadata they were copied with.</summary>
+    public Dictionary<string, uint> Mapping { get; } = new(StringComparer.Ordinal);
+
+    public HashSet<string> Checked { get; } = new(StringComparer.Ordinal);
 
     public HashSet<string> Done { get; } = new(StringComparer.Ordinal);
 
@@ -62,7 +71,8 @@ internal sealed class RebalanceJournal : IDisposable
         }
 
         var planned = new List<(string, long)>();
-        var mapped = new HashSet<string>(StringComparer.Ordinal);
+        var mapping = new Dictionary<string, uint>(StringComparer.Ordinal);
+        var checkedNames = new HashSet<string>(StringComparer.Ordinal);
         var done = new HashSet<string>(StringComparer.Ordinal);
         bool complete = false;
         foreach (string line in lines.AsSpan(1))
@@ -70,14 +80,17 @@ internal sealed class RebalanceJournal : IDisposable
             var fields = line.Split(' ');
             switch (fields[0])
             {
-                case "file" when fields.Length == 3 && !complete:
-                    planned.Add((fields[1], long.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture)));
+                case "file" when fields.Length == 3 && !complete && long.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out long size):
+                    planned.Add((fields[1], size));
                     break;
                 case "planned" when fields.Length == 2:
                     complete = true;
                     break;
-                case "mapped" when fields.Length == 2:
-                    mapped.Add(fields[1]);
+                case "mapping" when fields.Length == 3 && uint.TryParse(fields[2], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out uint hash):
+                    mapping[fields[1]] = hash;
+                    break;
+                case "checked" when fields.Length == 2:
+                    checkedNames.Add(fields[1]);
                     break;
                 case "done" when fields.Length == 2:
                     done.Add(fields[1]);
@@ -100,7 +113,12 @@ internal sealed class RebalanceJournal : IDisposable
 
         var journal = new RebalanceJournal(path, append: true);
         journal.Planned.AddRange(planned);
-        journal.Mapped.UnionWith(mapped);
+        foreach (var (name, hash) in mapping)
+        {
+            journal.Mapping[name] = hash;
+        }
+
+        journal.Checked.UnionWith(checkedNames);
         journal.Done.UnionWith(done);
         return journal;
     }
@@ -130,8 +148,23 @@ internal sealed class RebalanceJournal : IDisposable
         }
     }
 
-    /// <summary>Records that these files are in every tracker's map (on disk before it returns).</summary>
-    public void MarkMapped(IEnumerable<string> names) => Append("mapped", names, Mapped);
+    /// <summary>Records that these files' map entries are about to be sent (on disk before it returns).</summary>
+    public void MarkMapping(IEnumerable<(string Name, uint MetadataCrc32)> files)
+    {
+        lock (_lock)
+        {
+            foreach (var (name, hash) in files)
+            {
+                Mapping[name] = hash;
+                _writer.Write(string.Create(CultureInfo.InvariantCulture, $"mapping {name} {hash:x8}\n"));
+            }
+
+            Flush();
+        }
+    }
+
+    /// <summary>Records that these files' late changes are carried over (on disk before it returns).</summary>
+    public void MarkChecked(IEnumerable<string> names) => Append("checked", names, Checked);
 
     /// <summary>Records that these files' moves are complete (on disk before it returns).</summary>
     public void MarkDone(IEnumerable<string> names) => Append("done", names, Done);

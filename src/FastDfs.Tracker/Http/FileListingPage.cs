@@ -4,6 +4,9 @@ using FastDfs.Protocol.Messages;
 
 namespace FastDfs.Tracker.Http;
 
+/// <summary>A cursor of <c>GET /api/files</c> that names a member no longer serving (409).</summary>
+internal sealed class StaleListingCursorException(string message) : Exception(message);
+
 /// <summary>One file of <c>GET /api/files</c>.</summary>
 /// <param name="Kind">normal, appender, slave, link, metadata or trunk</param>
 internal sealed record ListedFileEntry(string FileId, string Kind, long Size, long Mtime);
@@ -77,7 +80,7 @@ internal static class FileListingPages
         var lister = new StorageEndpoint(rest[..portAt], port);
         if (!members.Contains(lister))
         {
-            throw new InvalidOperationException($"{lister.Ip}:{lister.Port}, which listed the trunk-stored files, no longer serves: start the listing again");
+            throw new StaleListingCursorException($"{lister.Ip}:{lister.Port}, which listed the trunk-stored files, no longer serves: start the listing again");
         }
 
         var (page, next) = await client.GetStorage(lister).ListFilesAsync(group, path, rest[(positionAt + 1)..], ListFilesOptions.TrunkStored, limit, ct)

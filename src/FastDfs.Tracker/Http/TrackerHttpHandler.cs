@@ -155,7 +155,7 @@ internal sealed class TrackerHttpHandler(TrackerRuntime runtime, HttpConfig conf
             await TextAsync(http, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
             return;
         }
-        catch (InvalidOperationException e)
+        catch (StaleListingCursorException e)
         {
             await TextAsync(http, StatusCodes.Status409Conflict, e.Message).ConfigureAwait(false);
             return;

@@ -52,9 +52,12 @@ internal sealed partial class LeaderRelationship
                     }
 
                     var files = await CopySysFilesAsync(connection, ct).ConfigureAwait(false);
+                    // Both copied before either is installed: a tracker that settled without the map would send the
+                    // reads of moved files to groups that no longer hold them, for good.
+                    byte[] movedFiles = await CopyMovedFilesAsync(peer, ct).ConfigureAwait(false);
                     dataStore.InstallFromPeer(files, _cluster);
-                    logger.LogInformation("copied the tracker state files from {Peer}", peer);
-                    await CopyMovedFilesAsync(peer, ct).ConfigureAwait(false);
+                    dataStore.MovedFiles.InstallFromPeer(movedFiles, _cluster.MovedFiles);
+                    logger.LogInformation("copied the tracker state files and {Count} moved files from {Peer}", _cluster.MovedFiles.Count, peer);
                     _stateSettled = true;
                     return true;
                 }
@@ -80,21 +83,20 @@ internal sealed partial class LeaderRelationship
     }
 
     /// <summary>
-    /// The peer's moved-files map (FastDFS.NET trackers), on a connection of its own: a stock tracker refuses the index
-    /// and may close, which must not undo the copy of the state files. Without it the map stays empty (a warning).
+    /// The peer's moved-files map (moved_files.dat), on a connection of its own; empty from a stock tracker, which answers
+    /// EINVAL for the index. Any other failure throws, and the copy is tried again (the state is not settled without it).
     /// </summary>
-    private async Task CopyMovedFilesAsync(TrackerPeer peer, CancellationToken ct)
+    private async Task<byte[]> CopyMovedFilesAsync(TrackerPeer peer, CancellationToken ct)
     {
+        await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, ct, _bindAddress, _peerKey).ConfigureAwait(false);
         try
         {
-            await using var connection = await PeerConnection.ConnectAsync(peer, ConnectTimeout, NetworkTimeout, ct, _bindAddress, _peerKey).ConfigureAwait(false);
-            var content = await CopyOneSysFileAsync(connection, Persistence.TrackerStateFormat.MovedFilesIndex, ct).ConfigureAwait(false);
-            dataStore.MovedFiles.InstallFromPeer(content, _cluster.MovedFiles);
-            logger.LogInformation("copied {Count} moved files from {Peer}", _cluster.MovedFiles.Count, peer);
+            return await CopyOneSysFileAsync(connection, Persistence.TrackerStateFormat.MovedFilesIndex, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ProtocolException && !ct.IsCancellationRequested)
+        catch (ProtocolException e) when (e.Status == Errno.EINVAL)
         {
-            logger.LogWarning("tracker {Peer} gave no moved-files map ({Message}): moved files are known here only once a mover adds them", peer, e.Message);
+            logger.LogInformation("tracker {Peer} keeps no moved-files map (a stock tracker)", peer);
+            return [];
         }
     }
 
