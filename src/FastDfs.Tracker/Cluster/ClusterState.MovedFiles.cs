@@ -40,7 +40,8 @@ internal sealed partial class ClusterState
 
         try
         {
-            MovedFiles.Add(entries, DataStore is { } store ? store.MovedFiles.Append : null);
+            long now = Now;
+            MovedFiles.Add(entries.Select(e => new MovedFilesMap.Entry(e, now)).ToList(), DataStore is { } store ? store.MovedFiles.Append : null);
         }
         catch (IOException e)
         {
@@ -68,19 +69,19 @@ internal sealed partial class ClusterState
     /// had the file before the entry was added, so no "too new for this replica" rule applies, and the changes go to one
     /// member chosen the same way by every tracker (<see cref="MovedFileUpdateServer"/>).
     /// </summary>
-    private QueryFetchResponse QueryMovedFile(string targetGroup, string logicName, FetchKind kind)
+    private QueryFetchResponse QueryMovedFile(MovedFilesMap.Target target, string logicName, FetchKind kind)
     {
         int storePath = StorePathOf(logicName);
         bool isNormal = DescribeFile(logicName).IsNormal;
         lock (_lock)
         {
-            var group = FindGroup(targetGroup)
-                ?? throw new ProtocolException($"{logicName} moved to group {targetGroup}, which is unknown", Errno.ENOENT);
+            var group = FindGroup(target.Group)
+                ?? throw new ProtocolException($"{logicName} moved to group {target.Group}, which is unknown", Errno.ENOENT);
             List<StorageNode> chosen = kind switch
             {
                 FetchKind.Update => [MovedFileUpdateServer(group)],
-                FetchKind.FetchOne => [SelectMovedFetchServer(group, storePath, isNormal)],
-                _ => SelectMovedFetchServers(group, storePath, isNormal),
+                FetchKind.FetchOne => [SelectMovedFetchServer(group, storePath, isNormal, target.AddedAt)],
+                _ => SelectMovedFetchServers(group, storePath, isNormal, target.AddedAt),
             };
             // The reply names the target group: the truthful answer, and harmless to the clients that read it. Stock's C
             // client (tracker_query_storage_fetch/update, storage_do_download_file) and the npm fdfs client ignore the
@@ -102,9 +103,18 @@ internal sealed partial class ClusterState
     private static StorageNode? MovedFileUpdateServerOrNull(StorageGroup group) =>
         group.Writable.Count > 0 ? group.Writable[0] : group.Storages.Find(s => s.Status == StorageStatus.Active && s.CanWrite);
 
-    /// <summary>Round robin over the readable members; an appender (or slave) file is read from the member its changes go
-    /// to while it can serve (stock reads such files from their source).</summary>
-    private StorageNode SelectMovedFetchServer(StorageGroup group, int storePath, bool isNormal)
+    /// <summary>
+    /// Whether a member may serve a file moved into its group at <paramref name="addedAt"/>. The mover added the entry
+    /// once every ACTIVE member held the file; a member that started after that (it was down during the move) gets it by
+    /// replication, so it serves the file once its sync timestamp passes the move, or once stock's
+    /// <c>storage_sync_file_max_delay</c> has gone by (as for an upload).
+    /// </summary>
+    private bool MayServeMoved(StorageNode node, long addedAt, long now) =>
+        node.UpTime < addedAt || node.LastSyncedTimestamp > addedAt || now - addedAt > Config.StorageSyncFileMaxDelay;
+
+    /// <summary>Round robin over the readable members that may serve it (<see cref="MayServeMoved"/>, else any); an appender
+    /// (or slave) file is read from the member its changes go to while it can serve (stock reads such files from their source).</summary>
+    private StorageNode SelectMovedFetchServer(StorageGroup group, int storePath, bool isNormal, long addedAt)
     {
         var readable = ReadableFor(group, storePath);
         if (readable.Count == 0)
@@ -117,12 +127,21 @@ internal sealed partial class ClusterState
             return writer;
         }
 
-        int index = group.CurrentReadServer % readable.Count;
-        group.CurrentReadServer = (index + 1) % readable.Count;
-        return readable[index];
+        long now = Now;
+        for (int tries = 0; tries < readable.Count; tries++)
+        {
+            int index = group.CurrentReadServer % readable.Count;
+            group.CurrentReadServer = (index + 1) % readable.Count;
+            if (MayServeMoved(readable[index], addedAt, now))
+            {
+                return readable[index];
+            }
+        }
+
+        return readable[group.CurrentReadServer % readable.Count];
     }
 
-    private static List<StorageNode> SelectMovedFetchServers(StorageGroup group, int storePath, bool isNormal)
+    private List<StorageNode> SelectMovedFetchServers(StorageGroup group, int storePath, bool isNormal, long addedAt)
     {
         var readable = ReadableFor(group, storePath);
         if (readable.Count == 0)
@@ -130,6 +149,13 @@ internal sealed partial class ClusterState
             throw new ProtocolException($"group {group.Name} has no readable storage", Errno.ENOENT);
         }
 
-        return !isNormal && MovedFileUpdateServerOrNull(group) is { } writer && readable.Contains(writer) ? [writer] : [.. readable];
+        if (!isNormal && MovedFileUpdateServerOrNull(group) is { } writer && readable.Contains(writer))
+        {
+            return [writer];
+        }
+
+        long now = Now;
+        var serving = readable.Where(s => MayServeMoved(s, addedAt, now)).ToList();
+        return serving.Count > 0 ? serving : [.. readable];
     }
 }

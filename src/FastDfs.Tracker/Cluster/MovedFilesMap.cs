@@ -11,6 +11,12 @@ namespace FastDfs.Tracker.Cluster;
 /// </summary>
 internal sealed class MovedFilesMap
 {
+    /// <summary>Where a moved file lives, and since when (unix seconds the tracker added the entry; 0: unknown).</summary>
+    public readonly record struct Target(string Group, long AddedAt);
+
+    /// <summary>An entry as the file holds it: the move and when it was added.</summary>
+    public readonly record struct Entry(MovedFile Move, long AddedAt);
+
     /// <summary>Hops a lookup follows (g1→g2→g3...): writes keep the map free of cycles, this only bounds a bad file.</summary>
     public const int MaxHops = 8;
 
@@ -21,16 +27,16 @@ internal sealed class MovedFilesMap
 
     /// <summary>source group → (logic name → target group). Replaced whole when a source group appears (rare), so readers
     /// see an immutable outer table; the name tables are concurrent.</summary>
-    private volatile Dictionary<string, ConcurrentDictionary<string, string>> _bySource = new(StringComparer.Ordinal);
+    private volatile Dictionary<string, ConcurrentDictionary<string, Target>> _bySource = new(StringComparer.Ordinal);
 
     private int _count;
 
     /// <summary>Live entries.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>The group <paramref name="logicName"/> of <paramref name="group"/> now lives in (following moves of moves),
-    /// or null when it was not moved.</summary>
-    public string? Resolve(string group, string logicName)
+    /// <summary>The group <paramref name="logicName"/> of <paramref name="group"/> now lives in (following moves of moves)
+    /// with the time of that last move, or null when it was not moved.</summary>
+    public Target? Resolve(string group, string logicName)
     {
         if (Volatile.Read(ref _count) == 0)
         {
@@ -38,11 +44,12 @@ internal sealed class MovedFilesMap
         }
 
         var bySource = _bySource;
-        string? resolved = null;
+        Target? resolved = null;
         string current = group;
         for (int hop = 0; hop < MaxHops && bySource.TryGetValue(current, out var names) && names.TryGetValue(logicName, out var target); hop++)
         {
-            resolved = current = target;
+            resolved = target;
+            current = target.Group;
         }
 
         return resolved;
@@ -52,7 +59,7 @@ internal sealed class MovedFilesMap
     /// Applies <paramref name="entries"/> in order after <paramref name="persist"/> (the file append) returned: a failing
     /// write applies nothing. Concurrent adds are serialized, so the file's order is the map's.
     /// </summary>
-    public void Add(IReadOnlyList<MovedFile> entries, Action<IReadOnlyList<MovedFile>>? persist)
+    public void Add(IReadOnlyList<Entry> entries, Action<IReadOnlyList<Entry>>? persist)
     {
         lock (_writeLock)
         {
@@ -65,32 +72,33 @@ internal sealed class MovedFilesMap
     }
 
     /// <summary>Loading the file: entries in file order (later lines win), nothing written.</summary>
-    public void Load(IReadOnlyList<MovedFile> entries) => Add(entries, persist: null);
+    public void Load(IReadOnlyList<Entry> entries) => Add(entries, persist: null);
 
     /// <summary>Every live entry (compacting the file), unordered.</summary>
-    public List<MovedFile> Snapshot()
+    public List<Entry> Snapshot()
     {
-        var list = new List<MovedFile>(Count);
+        var list = new List<Entry>(Count);
         foreach (var (source, names) in _bySource)
         {
             foreach (var (name, target) in names)
             {
-                list.Add(new MovedFile(source, name, target));
+                list.Add(new Entry(new MovedFile(source, name, target.Group), target.AddedAt));
             }
         }
 
         return list;
     }
 
-    private void Apply(MovedFile entry)
+    private void Apply(Entry added)
     {
+        var entry = added.Move;
         string source = Intern(entry.SourceGroup), target = Intern(entry.TargetGroup);
         // The file now lives in the target group: a mapping of that name away from the target is stale (a file moved back),
         // and dropping it keeps the map free of cycles. A target equal to the source removes the mapping this way too.
         Remove(target, entry.LogicName);
         if (!ReferenceEquals(source, target))
         {
-            Set(source, entry.LogicName, target);
+            Set(source, entry.LogicName, new Target(target, added.AddedAt));
         }
     }
 
@@ -102,12 +110,12 @@ internal sealed class MovedFilesMap
         }
     }
 
-    private void Set(string source, string logicName, string target)
+    private void Set(string source, string logicName, Target target)
     {
         if (!_bySource.TryGetValue(source, out var names))
         {
-            names = new ConcurrentDictionary<string, string>(StringComparer.Ordinal);
-            _bySource = new Dictionary<string, ConcurrentDictionary<string, string>>(_bySource, StringComparer.Ordinal) { [source] = names };
+            names = new ConcurrentDictionary<string, Target>(StringComparer.Ordinal);
+            _bySource = new Dictionary<string, ConcurrentDictionary<string, Target>>(_bySource, StringComparer.Ordinal) { [source] = names };
         }
 
         // Writers are serialized: nothing changes the name between the check and the store.

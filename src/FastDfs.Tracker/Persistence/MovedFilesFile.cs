@@ -8,9 +8,9 @@ namespace FastDfs.Tracker.Persistence;
 /// <summary>
 /// base_path/data/moved_files.dat: the moved-files map (ADD_MOVED_FILES, <c>fdfs rebalance</c>), FastDFS.NET only. The
 /// trackers get the entries from the mover; an empty tracker also copies the file from the peer it copies the state
-/// files from (GET_ONE_SYS_FILE index <see cref="TrackerStateFormat.MovedFilesIndex"/>, beyond stock's fixed list). Format: one ASCII line per entry added, <c>source_group logic_name target_group\n</c>
+/// files from (GET_ONE_SYS_FILE index <see cref="TrackerStateFormat.MovedFilesIndex"/>, beyond stock's fixed list). Format: one ASCII line per entry added, <c>source_group logic_name target_group added_at\n</c> (unix seconds)
 /// (single spaces; the names hold no whitespace, ADD_MOVED_FILES refuses such names), e.g.
-/// <c>group1 M00/3A/0C/X.jpg group2</c>; a line whose target is its source removes the mapping. Lines are appended and
+/// <c>group1 M00/3A/0C/X.jpg group2 1796612345</c>; a line whose target is its source removes the mapping. Lines are appended and
 /// flushed to the disk (fsync) before the command's reply, so an acknowledged entry survives a crash. Loaded at start
 /// in order, later lines winning; a torn last line (a crash mid-append: no reply was sent for it) is dropped with a
 /// warning and cut off the file. When the file holds many more lines than live entries (overwritten and removed ones),
@@ -27,7 +27,7 @@ internal sealed class MovedFilesFile(string path, ILogger logger)
     public string Path { get; } = path;
 
     /// <summary>Appends the entries' lines and flushes them to the disk.</summary>
-    public void Append(IReadOnlyList<MovedFile> entries)
+    public void Append(IReadOnlyList<MovedFilesMap.Entry> entries)
     {
         var text = new StringBuilder(entries.Count * 64);
         foreach (var entry in entries)
@@ -67,7 +67,7 @@ internal sealed class MovedFilesFile(string path, ILogger logger)
             return;
         }
 
-        var entries = new List<MovedFile>();
+        var entries = new List<MovedFilesMap.Entry>();
         int lineNumber = 0;
         using (var stream = new FileStream(Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read))
         {
@@ -91,7 +91,7 @@ internal sealed class MovedFilesFile(string path, ILogger logger)
                 }
                 else
                 {
-                    logger.LogWarning("{Path} line {Line}: not 'source_group logic_name target_group': ignored", Path, lineNumber);
+                    logger.LogWarning("{Path} line {Line}: not 'source_group logic_name target_group [added_at]': ignored", Path, lineNumber);
                 }
             }
         }
@@ -151,19 +151,23 @@ internal sealed class MovedFilesFile(string path, ILogger logger)
         return 0;
     }
 
-    private static void AppendLine(StringBuilder text, MovedFile entry) =>
-        text.Append(entry.SourceGroup).Append(' ').Append(entry.LogicName).Append(' ').Append(entry.TargetGroup).Append('\n');
+    private static void AppendLine(StringBuilder text, MovedFilesMap.Entry entry) =>
+        text.Append(entry.Move.SourceGroup).Append(' ').Append(entry.Move.LogicName).Append(' ').Append(entry.Move.TargetGroup)
+            .Append(' ').Append(entry.AddedAt.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
 
-    private static bool TryParse(ReadOnlySpan<char> line, out MovedFile entry)
+    /// <summary><c>source name target added_at</c> (a line without <c>added_at</c> reads as added long ago).</summary>
+    private static bool TryParse(string line, out MovedFilesMap.Entry entry)
     {
         entry = default;
-        int first = line.IndexOf(' '), last = line.LastIndexOf(' ');
-        if (first <= 0 || last <= first + 1 || last == line.Length - 1 || line[(first + 1)..last].Contains(' '))
+        var fields = line.Split(' ');
+        long addedAt = 0;
+        if (fields.Length is not (3 or 4) || fields.Any(f => f.Length == 0) ||
+            (fields.Length == 4 && !long.TryParse(fields[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out addedAt)))
         {
             return false;
         }
 
-        entry = new MovedFile(line[..first].ToString(), line[(first + 1)..last].ToString(), line[(last + 1)..].ToString());
+        entry = new MovedFilesMap.Entry(new MovedFile(fields[0], fields[1], fields[2]), addedAt);
         return true;
     }
 }

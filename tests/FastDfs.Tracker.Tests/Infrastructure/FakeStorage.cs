@@ -16,6 +16,9 @@ public sealed class FakeStorage(RawConnection connection, string group, int port
     /// <summary>The tracker list sent in JOIN (the trackers learn their peers from it): by default the one connected to.</summary>
     public IReadOnlyList<string> Trackers { get; init; } = [$"127.0.0.1:{connection.RemoteEndPoint.Port}"];
 
+    /// <summary>When the storage process started (JOIN's up_time, unix seconds).</summary>
+    public long UpTime { get; init; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10;
+
     public StorageJoinRequest Request(bool initFlag, sbyte status) => new()
     {
         GroupName = Group,
@@ -24,7 +27,7 @@ public sealed class FakeStorage(RawConnection connection, string group, int port
         SubdirCountPerPath = 256,
         UploadPriority = uploadPriority,
         JoinTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 100,
-        UpTime = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 10,
+        UpTime = UpTime,
         InitFlag = initFlag,
         Status = status,
         CurrentTrackerIp = "127.0.0.1",

@@ -59,12 +59,12 @@ public sealed class TestTracker : IAsyncDisposable
 
     public async Task<FakeStorage> JoinAsync(string group = "group1", int port = 23000, string? localIp = null,
         bool initFlag = true, sbyte status = 0, int storePathCount = 1, long uploadPriority = 10,
-        IReadOnlyList<string>? trackers = null)
+        IReadOnlyList<string>? trackers = null, long? upTime = null)
     {
         var connection = await ConnectAsync(localIp);
-        var storage = trackers is null
-            ? new FakeStorage(connection, group, port, storePathCount, uploadPriority)
-            : new FakeStorage(connection, group, port, storePathCount, uploadPriority) { Trackers = trackers };
+        var storage = new FakeStorage(connection, group, port, storePathCount, uploadPriority);
+        storage = trackers is null ? storage : new FakeStorage(connection, group, port, storePathCount, uploadPriority) { Trackers = trackers };
+        storage = upTime is null ? storage : new FakeStorage(connection, group, port, storePathCount, uploadPriority) { Trackers = storage.Trackers, UpTime = upTime.Value };
         await storage.JoinAsync(initFlag, status);
         return storage;
     }
@@ -79,11 +79,11 @@ public sealed class TestTracker : IAsyncDisposable
 
     /// <summary>A storage that joined, passed SYNC_DEST_REQ, reported its disks and beat: ACTIVE.</summary>
     public async Task<FakeStorage> ActiveStorageAsync(string group = "group1", int port = 23000, string? localIp = null,
-        long freeMb = 50_000, long totalMb = 100_000, long uploadPriority = 10, int storePathCount = 1)
+        long freeMb = 50_000, long totalMb = 100_000, long uploadPriority = 10, int storePathCount = 1, long? upTime = null)
     {
         // A storage whose old-data sync is done (init_flag 0) that was ACTIVE before: it re-joins ONLINE.
         var storage = await JoinAsync(group, port, localIp, initFlag: false, status: (sbyte)StorageStatus.Active,
-            storePathCount, uploadPriority);
+            storePathCount, uploadPriority, upTime: upTime);
         await storage.Connection.RequestOkAsync(FdfsCommand.StorageSyncNotify, new byte[SyncSourceBody.Size]);
         var paths = Enumerable.Range(0, storePathCount).Select(_ => (totalMb, freeMb)).ToArray();
         await storage.ReportDiskUsageAsync(paths);
