@@ -99,7 +99,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
 
         await ResolveStorageIdAsync(connection, stop).ConfigureAwait(false);
 
-        _statusPushed = false;
+        _pushedView = null;
         await JoinAsync(connection, stop).ConfigureAwait(false);
         await SyncSourceAsync(connection, stop).ConfigureAwait(false);
         if (_failing)
