@@ -92,4 +92,72 @@ public class ChangeStatusTests
         var change = Assert.Single(frames, f => f.Command == FdfsCommand.StorageChangeStatus);
         Assert.Equal([(byte)StorageStatus.WaitSync], change.Body);
     }
+
+    /// <summary>
+    /// Seen when two trackers start together: the follower missed the source's SYNCING and OFFLINE (it did not know the
+    /// new storage, or the source, yet), took our push of the leader's WAIT_SYNC, and then stayed WAIT_SYNC: the source
+    /// stops reporting once the leader shows the storage ACTIVE, and a connection pushed only once. A later step of the
+    /// leader's view is pushed too.
+    /// </summary>
+    [Fact]
+    public async Task Follower_is_told_each_later_step_of_the_leaders_view()
+    {
+        const int storagePort = 0;
+        var leaderView = StorageStatus.WaitSync;
+        var followerView = StorageStatus.Init;
+        ScriptedTracker? leader = null;
+        leader = new ScriptedTracker(command => command switch
+        {
+            FdfsCommand.StorageJoin => JoinReply(StorageStatus.WaitSync),
+            FdfsCommand.StorageBeat or FdfsCommand.StorageReportDiskUsage or FdfsCommand.StorageSyncReport => Notification(),
+            _ => null,
+        });
+        await using var _ = leader;
+
+        // A follower that takes CHANGE_STATUS as ours does (ONLINE/ACTIVE become OFFLINE; the next beat activates).
+        await using var follower = new ScriptedTracker((command, body) => command switch
+        {
+            FdfsCommand.StorageJoin => (Errno.Ok, JoinReply(followerView)),
+            FdfsCommand.StorageGetStatus => (Errno.Ok, Brief(followerView, storagePort)),
+            FdfsCommand.StorageChangeStatus => Take((StorageStatus)body[0]),
+            _ => null,
+        });
+
+        (byte, byte[]) Take(StorageStatus pushed)
+        {
+            followerView = pushed is StorageStatus.Active or StorageStatus.Online ? StorageStatus.Offline : pushed;
+            return (Errno.Ok, []);
+        }
+
+        byte[] Notification()
+        {
+            var change = new ChangeNotification(ChangeFlags.TrackerLeader | ChangeFlags.GroupServers,
+                new StorageBrief(StorageStatus.Init, leader!.Port, "127.0.0.1", "127.0.0.1"), null,
+                [new StorageBrief(leaderView, storagePort, "127.0.0.1", "127.0.0.1")]);
+            var body = new byte[change.Size];
+            change.Write(body);
+            return body;
+        }
+
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var storage = await TestStorage.StartAsync(tweak: c => c with
+        {
+            TrackerServers = [new TrackerAddress("127.0.0.1", leader.Port), new TrackerAddress("127.0.0.1", follower.Port)],
+        }, clock: clock);
+
+        static bool Pushed(IReadOnlyList<(FdfsCommand Command, byte[] Body)> frames, StorageStatus status) =>
+            frames.Any(f => f.Command == FdfsCommand.StorageChangeStatus && f.Body.SequenceEqual(new[] { (byte)status }));
+
+        await follower.WaitForAsync(f => Pushed(f, StorageStatus.WaitSync), storage.Timeout, clock);
+        // The source filled us and reported it to the leader only; the leader now lists us ACTIVE.
+        leaderView = StorageStatus.Active;
+        await follower.WaitForAsync(f => Pushed(f, StorageStatus.Active), storage.Timeout, clock);
+        Assert.Equal(StorageStatus.Offline, followerView);
+
+        // Nothing more to push: the follower's view is available like the leader's.
+        int pushes = follower.Frames.Count(f => f.Command == FdfsCommand.StorageChangeStatus);
+        int beats = follower.Frames.Count(f => f.Command == FdfsCommand.StorageBeat);
+        await follower.WaitForAsync(f => f.Count(x => x.Command == FdfsCommand.StorageBeat) >= beats + 3, storage.Timeout, clock);
+        Assert.Equal(pushes, follower.Frames.Count(f => f.Command == FdfsCommand.StorageChangeStatus));
+    }
 }

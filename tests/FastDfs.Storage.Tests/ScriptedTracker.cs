@@ -16,7 +16,15 @@ internal sealed class ScriptedTracker : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
     private readonly Func<FdfsCommand, byte[]?> _script;
+    private readonly Func<FdfsCommand, byte[], (byte Status, byte[] Body)?>? _respond;
     private readonly string _parameters;
+
+    /// <param name="respond">the status and body for a command given its request body (error statuses too), or null for the other script</param>
+    public ScriptedTracker(Func<FdfsCommand, byte[], (byte Status, byte[] Body)?> respond, Func<FdfsCommand, byte[]?>? script = null)
+        : this(script)
+    {
+        _respond = respond;
+    }
 
     /// <param name="script">the reply body for a command, or null for the default reply</param>
     /// <param name="reservedSpace">the reserved_storage_space the tracker hands out in its parameters</param>
@@ -70,15 +78,15 @@ internal sealed class ScriptedTracker : IAsyncDisposable
                     return;
                 }
 
-                byte[] reply = _script(header.Cmd) ?? header.Cmd switch
+                var (status, reply) = _respond?.Invoke(header.Cmd, body) ?? (Errno.Ok, _script(header.Cmd) ?? header.Cmd switch
                 {
                     FdfsCommand.StorageParameterReq => Encoding.ASCII.GetBytes(_parameters),
                     FdfsCommand.StorageJoin => InitJoinReply(),
                     FdfsCommand.StorageBeat or FdfsCommand.StorageReportDiskUsage or FdfsCommand.StorageSyncReport => [0],
                     _ => [],
-                };
+                });
                 var frame = new byte[ProtocolConstants.HeaderSize + reply.Length];
-                PacketHeader.Response(reply.Length).WriteTo(frame);
+                PacketHeader.Response(reply.Length, status).WriteTo(frame);
                 reply.CopyTo(frame, ProtocolConstants.HeaderSize);
                 await stream.WriteAsync(frame, _stop.Token);
             }

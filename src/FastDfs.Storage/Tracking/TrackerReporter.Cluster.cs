@@ -17,8 +17,13 @@ internal sealed partial class TrackerReporter
     /// <summary>Our status as this tracker answered our JOIN.</summary>
     private StorageStatus _joinStatus;
 
-    /// <summary>CHANGE_STATUS is sent at most once per connection (the storage then joins that tracker again).</summary>
-    private bool _statusPushed;
+    /// <summary>
+    /// The leader's view of us last sent with CHANGE_STATUS on this connection (the storage then joins that tracker again):
+    /// each view is pushed at most once, so a follower that does not take it is not asked on every beat. A later view is
+    /// pushed too: a follower given the leader's WAIT_SYNC may have missed the source's OFFLINE, which is not repeated once
+    /// the leader shows us ACTIVE (as stock, which checks again whenever the leader's list changes).
+    /// </summary>
+    private StorageStatus? _pushedView;
 
     private IPAddress AnnouncedOr(IPAddress connectedFrom) =>
         _config.AnnounceIp is { } announced && IPAddress.TryParse(announced, out var address) ? address : connectedFrom;
@@ -126,17 +131,17 @@ internal sealed partial class TrackerReporter
         }
 
         var leader = ctx.Group.Leader;
-        if (_statusPushed || leader is null || IsThisTracker(leader) || leader.Value.IpAddr.Length == 0)
+        if (leader is null || IsThisTracker(leader) || leader.Value.IpAddr.Length == 0)
         {
             return;
         }
 
         // A follower whose view of us differs from the leader's takes the leader's (spec 6.8), then we re-join it.
-        if (ctx.Group.StatusOf(ctx.MyId, ctx.SourceIp, ctx.Port) is { } leaderView && leaderView != _joinStatus &&
+        if (ctx.Group.StatusOf(ctx.MyId, ctx.SourceIp, ctx.Port) is { } leaderView && leaderView != _pushedView && leaderView != _joinStatus &&
             !(leaderView.IsAvailable() && _joinStatus.IsAvailable()) &&
             IsAhead(leaderView, await FollowerViewAsync(connection, stop).ConfigureAwait(false)))
         {
-            _statusPushed = true;
+            _pushedView = leaderView;
             var (status, _) = await connection.RequestAsync(FdfsCommand.StorageChangeStatus, new[] { (byte)leaderView }, stop)
                 .ConfigureAwait(false);
             Check(status, "CHANGE_STATUS");

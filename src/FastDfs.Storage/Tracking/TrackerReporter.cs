@@ -9,7 +9,7 @@ namespace FastDfs.Storage.Tracking;
 /// <summary>State shared by the reporters of all trackers (spec 11.3).</summary>
 internal sealed class ReporterCoordinator(int trackerCount)
 {
-    private int _joinedMask;
+    private int _answeredMask;
 
     /// <summary>Serialises SYNC_DEST_REQ: only one tracker assigns our old-data source.</summary>
     public SemaphoreSlim SyncDestLock { get; } = new(1, 1);
@@ -19,9 +19,14 @@ internal sealed class ReporterCoordinator(int trackerCount)
     /// <summary>Which tracker each connection last heard claim leadership (split-brain detection).</summary>
     public LeaderClaims Claims { get; } = new(trackerCount);
 
-    public void MarkJoined(int trackerIndex) => Interlocked.Or(ref _joinedMask, 1 << trackerIndex);
+    /// <summary>Tracker <paramref name="trackerIndex"/> answered a JOIN of ours, accepting it or not (stock's my_result).</summary>
+    public void MarkAnswered(int trackerIndex) => Interlocked.Or(ref _answeredMask, 1 << trackerIndex);
 
-    public bool AllJoined => Volatile.Read(ref _joinedMask) == (1 << trackerCount) - 1;
+    /// <summary>
+    /// Every tracker answered a JOIN: one that does not know us then gets INIT, not -1. Counting only accepted JOINs
+    /// deadlocked when the tracker refusing our -1 was the leader, whose group list alone would tell us our status.
+    /// </summary>
+    public bool AllAnswered => Volatile.Read(ref _answeredMask) == (1 << trackerCount) - 1;
 }
 
 /// <summary>
@@ -94,7 +99,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
 
         await ResolveStorageIdAsync(connection, stop).ConfigureAwait(false);
 
-        _statusPushed = false;
+        _pushedView = null;
         await JoinAsync(connection, stop).ConfigureAwait(false);
         await SyncSourceAsync(connection, stop).ConfigureAwait(false);
         if (_failing)
@@ -170,7 +175,7 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
         var flag = ctx.InitFlag;
         var own = ctx.Group.StatusOf(ctx.MyId, ctx.SourceIp, ctx.Port);
         sbyte status = own is { } s ? (sbyte)s
-            : _config.TrackerServers.Count == 1 || coordinator.AllJoined ? (sbyte)StorageStatus.Init
+            : _config.TrackerServers.Count == 1 || coordinator.AllAnswered ? (sbyte)StorageStatus.Init
             : (sbyte)-1;
         var join = new StorageJoinRequest
         {
@@ -189,9 +194,9 @@ internal sealed partial class TrackerReporter(StorageContext ctx, TrackerAddress
             Trackers = _config.TrackerServers.Take(ProtocolConstants.MaxTrackers).Select(t => t.ToString()).ToArray(),
         };
         var (replyStatus, body) = await connection.RequestAsync(FdfsCommand.StorageJoin, join.ToArray(), stop).ConfigureAwait(false);
+        coordinator.MarkAnswered(trackerIndex);
         Check(replyStatus, "JOIN");
         var response = StorageJoinResponse.Parse(body);
-        coordinator.MarkJoined(trackerIndex);
         Joined(response.Status);
         if (response.SrcId.Length > 0 && flag.SyncSrcServer.Length == 0)
         {
