@@ -307,6 +307,63 @@ public sealed class RebalanceTests
         Assert.Equal("outage", (await client.GetMetadataAsync(changed, ct)).Single().Value);
     }
 
+    [Fact]
+    public async Task Bytes_and_files_selections_plan_what_they_name()
+    {
+        var ct = Timeouts.Test(120);
+        await using var cluster = await TestCluster.StartAsync(2, configureStorage: (i, c) => c with
+        {
+            BindAddr = $"127.0.0.{i + 2}",
+            GroupName = i == 0 ? "group1" : "group2",
+        }, ct: ct);
+        await using var client = cluster.CreateClient();
+        var ids = new List<FileId>();
+        for (int i = 0; i < 40; i++)
+        {
+            ids.Add(await client.UploadAsync(new byte[1000], "bin", group: "group1", ct: ct));
+        }
+
+        await using var appenderContent = new MemoryStream("log"u8.ToArray());
+        var appender = await client.UploadAppenderAsync(appenderContent, 3, "log", group: "group1", ct: ct);
+        string journal = Path.Combine(cluster.Root, "select.journal");
+
+        // About 10,000 bytes of 40,000: ten files of 1,000 bytes, spread over the group; the appender is not planned.
+        var (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--bytes", "10000", "--grace", "0", "--journal", journal,
+            "--tracker", cluster.TrackerAddress], ct);
+        Assert.True(exit == 0, output);
+        Assert.Contains("planned 10 files", output);
+        Assert.Contains("not moved: 1 appender files", output);
+        var moved = new List<string>();
+        await foreach (var file in client.ListFilesAsync("group2", ct: ct))
+        {
+            moved.Add(file.LogicName);
+        }
+
+        Assert.Equal(10, moved.Count);
+        Assert.True(ids.IndexOf(ids.First(id => moved.Contains(id.LogicName))) < 8, "spread over the group, not its end");
+
+        // A list: three files not moved yet, one twice, a comment, and the appender (skipped, said so).
+        var listed = ids.Where(id => !moved.Contains(id.LogicName)).Take(3).ToList();
+        string list = Path.Combine(cluster.Root, "ids.txt");
+        await File.WriteAllLinesAsync(list, ["# to move", .. listed.Select(id => id.ToString()), listed[0].ToString(), appender.ToString()], ct);
+        (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--files", list, "--grace", "0", "--journal", journal,
+            "--tracker", cluster.TrackerAddress], ct);
+        Assert.True(exit == 0, output);
+        Assert.Contains("planned 3 files", output);
+        Assert.Contains("moved 3 files", output);
+        foreach (var id in listed)
+        {
+            Assert.Equal(1000, (await client.GetStorage(new StorageEndpoint("127.0.0.3", cluster.Storages[1].EndPoint.Port))
+                .QueryFileInfoAsync(new FileId("group2", id.LogicName), skipCrc: true, ct)).FileSize);
+        }
+
+        // A list naming another group's file is a usage error, and nothing is planned.
+        await File.WriteAllLinesAsync(list, [new FileId("group2", moved[0]).ToString()], ct);
+        (exit, output) = await InvokeAsync(["rebalance", "group1", "group2", "--files", list, "--journal", journal, "--tracker", cluster.TrackerAddress], ct);
+        Assert.True(exit == 2, output);
+        Assert.Contains("is not a file of group1", output);
+    }
+
     private static async Task<byte[]> ReadAsync(StorageClient storage, FileId id, CancellationToken ct)
     {
         using var buffer = new MemoryStream();
