@@ -75,6 +75,13 @@ internal sealed class StorageContext : IDisposable
     public string GroupName => State.GroupName;
     public string DataDirectory => State.DataDirectory;
     public StorePathSet Paths => State.Paths;
+
+    /// <summary>
+    /// Whether <paramref name="logicName"/> names a file of its own in our store paths (not a trunk slot): the names a
+    /// request may give under another group's name, as a file moved here from that group (IMPORT_FILE) keeps its old ID.
+    /// </summary>
+    public bool TryParsePlainFileName(string logicName, out FastDfs.Protocol.FileIds.StoredFilePath stored) =>
+        FastDfs.Protocol.FileIds.StoredFilePath.TryParse(logicName, Paths.Count, out stored) && !Trunk.IsTrunkName(logicName, out _);
     public HostAllowList AdminHosts => State.AdminHosts;
     public IReadOnlySet<IPAddress> TrackerAddresses => State.TrackerAddresses;
     public Integrity.FileLister Lister => State.Lister;

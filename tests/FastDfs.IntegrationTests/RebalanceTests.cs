@@ -25,11 +25,7 @@ public sealed class RebalanceTests
     {
         var ct = Timeouts.Test(240);
         // group1: two members on two addresses (a name says which one created it), group2: one member.
-        await using var cluster = await TestCluster.StartAsync(3, configureStorage: (i, c) => c with
-        {
-            BindAddr = $"127.0.0.{i + 2}",
-            GroupName = i < 2 ? "group1" : "group2",
-        }, ct: ct, http: true);
+        await using var cluster = await TwoGroupsAsync(group1Members: 2, ct, http: true);
         await using var client = cluster.CreateClient();
         string tracker = cluster.TrackerAddress;
         var acknowledged = new ConcurrentDictionary<FileId, byte[]>();
@@ -183,11 +179,7 @@ public sealed class RebalanceTests
     public async Task A_delete_or_metadata_change_reaching_the_source_copy_during_the_grace_period_is_carried_over()
     {
         var ct = Timeouts.Test(120);
-        await using var cluster = await TestCluster.StartAsync(2, configureStorage: (i, c) => c with
-        {
-            BindAddr = $"127.0.0.{i + 2}",
-            GroupName = i == 0 ? "group1" : "group2",
-        }, ct: ct);
+        await using var cluster = await TwoGroupsAsync(group1Members: 1, ct);
         await using var client = cluster.CreateClient();
         var files = new Dictionary<FileId, byte[]>();
         for (int i = 0; i < 30; i++)
@@ -253,11 +245,7 @@ public sealed class RebalanceTests
     public async Task A_tracker_that_cannot_be_reached_stops_the_move_before_any_source_copy_is_deleted_and_the_move_resumes()
     {
         var ct = Timeouts.Test(120);
-        await using var cluster = await TestCluster.StartAsync(2, configureStorage: (i, c) => c with
-        {
-            BindAddr = $"127.0.0.{i + 2}",
-            GroupName = i == 0 ? "group1" : "group2",
-        }, ct: ct);
+        await using var cluster = await TwoGroupsAsync(group1Members: 1, ct);
         await using var client = cluster.CreateClient();
         var files = new Dictionary<FileId, byte[]>();
         for (int i = 0; i < 20; i++)
@@ -311,11 +299,7 @@ public sealed class RebalanceTests
     public async Task Bytes_and_files_selections_plan_what_they_name()
     {
         var ct = Timeouts.Test(120);
-        await using var cluster = await TestCluster.StartAsync(2, configureStorage: (i, c) => c with
-        {
-            BindAddr = $"127.0.0.{i + 2}",
-            GroupName = i == 0 ? "group1" : "group2",
-        }, ct: ct);
+        await using var cluster = await TwoGroupsAsync(group1Members: 1, ct);
         await using var client = cluster.CreateClient();
         var ids = new List<FileId>();
         for (int i = 0; i < 40; i++)
@@ -377,6 +361,15 @@ public sealed class RebalanceTests
         int exit = await Cli.CliApp.InvokeAsync(args, output, output, ct);
         return (exit, output.ToString());
     }
+
+    /// <summary>group1's members, then one storage of group2, each on an address of its own from 127.0.0.2 (a file's name
+    /// says which storage created it).</summary>
+    private static Task<TestCluster> TwoGroupsAsync(int group1Members, CancellationToken ct, bool http = false) =>
+        TestCluster.StartAsync(group1Members + 1, configureStorage: (i, c) => c with
+        {
+            BindAddr = $"127.0.0.{i + 2}",
+            GroupName = i < group1Members ? "group1" : "group2",
+        }, ct: ct, http: http);
 
     /// <summary>Distinct, verifiable content of a few hundred bytes to 20 KB.</summary>
     private static byte[] Content(int key)

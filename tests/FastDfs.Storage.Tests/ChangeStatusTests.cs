@@ -50,15 +50,7 @@ public class ChangeStatusTests
             _ => null,
         });
 
-        byte[] Notification()
-        {
-            var change = new ChangeNotification(ChangeFlags.TrackerLeader | ChangeFlags.GroupServers,
-                new StorageBrief(StorageStatus.Init, leader!.Port, "127.0.0.1", "127.0.0.1"), null,
-                [new StorageBrief(StorageStatus.WaitSync, storagePort, "127.0.0.1", "127.0.0.1")]);
-            var body = new byte[change.Size];
-            change.Write(body);
-            return body;
-        }
+        byte[] Notification() => LeaderNotification(leader!.Port, StorageStatus.WaitSync, storagePort);
 
         // The storage's heartbeats follow its clock, which the waits below move: no sleeping through heart_beat_interval.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -129,15 +121,7 @@ public class ChangeStatusTests
             return (Errno.Ok, []);
         }
 
-        byte[] Notification()
-        {
-            var change = new ChangeNotification(ChangeFlags.TrackerLeader | ChangeFlags.GroupServers,
-                new StorageBrief(StorageStatus.Init, leader!.Port, "127.0.0.1", "127.0.0.1"), null,
-                [new StorageBrief(leaderView, storagePort, "127.0.0.1", "127.0.0.1")]);
-            var body = new byte[change.Size];
-            change.Write(body);
-            return body;
-        }
+        byte[] Notification() => LeaderNotification(leader!.Port, leaderView, storagePort);
 
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var storage = await TestStorage.StartAsync(tweak: c => c with
@@ -159,5 +143,16 @@ public class ChangeStatusTests
         int beats = follower.Frames.Count(f => f.Command == FdfsCommand.StorageBeat);
         await follower.WaitForAsync(f => f.Count(x => x.Command == FdfsCommand.StorageBeat) >= beats + 3, storage.Timeout, clock);
         Assert.Equal(pushes, follower.Frames.Count(f => f.Command == FdfsCommand.StorageChangeStatus));
+    }
+
+    /// <summary>A beat reply naming the leader at <paramref name="leaderPort"/> and its view of the storage.</summary>
+    private static byte[] LeaderNotification(int leaderPort, StorageStatus view, int storagePort)
+    {
+        var change = new ChangeNotification(ChangeFlags.TrackerLeader | ChangeFlags.GroupServers,
+            new StorageBrief(StorageStatus.Init, leaderPort, "127.0.0.1", "127.0.0.1"), null,
+            [new StorageBrief(view, storagePort, "127.0.0.1", "127.0.0.1")]);
+        var body = new byte[change.Size];
+        change.Write(body);
+        return body;
     }
 }

@@ -423,30 +423,7 @@ public sealed class ImportFileTests
     public async Task An_import_replicates_to_the_groups_other_member_as_an_upload_and_honours_sync_ack_replicas()
     {
         await using var peer = new FakePeer();
-        const string PeerId = "127.0.0.9";
-        byte[] Active()
-        {
-            var body = new byte[StorageJoinResponse.Size];
-            new StorageJoinResponse(StorageStatus.Active, "").Write(body);
-            return body;
-        }
-
-        byte[] Group()
-        {
-            var change = new ChangeNotification(ChangeFlags.GroupServers, null, null,
-                [new StorageBrief(StorageStatus.Active, 0, "127.0.0.1", "127.0.0.1"), new StorageBrief(StorageStatus.Active, peer.Port, PeerId, "127.0.0.1")]);
-            var body = new byte[change.Size];
-            change.Write(body);
-            return body;
-        }
-
-        await using var tracker = new ScriptedTracker(command => command switch
-        {
-            FdfsCommand.StorageJoin => Active(),
-            FdfsCommand.StorageBeat or FdfsCommand.StorageReportDiskUsage or FdfsCommand.StorageSyncReport => Group(),
-            FdfsCommand.StorageSyncSrcReq => [],
-            _ => null,
-        });
+        await using var tracker = ScriptedTracker.GroupWithOnePeer(peer.Port, "127.0.0.9");
         await using var storage = await StartTargetAsync(c => c with
         {
             TrackerServers = [new TrackerAddress("127.0.0.1", tracker.Port)],
@@ -454,12 +431,7 @@ public sealed class ImportFileTests
             SyncAckReplicas = 2,
             SyncAckTimeout = 5,
         });
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!storage.Server.Context.Replication.Workers.Any(w => w.IsStreaming))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the sync worker never connected to the peer");
-            await Task.Delay(50, storage.Timeout);
-        }
+        await storage.WaitForPeerStreamingAsync();
 
         await using var raw = await storage.ConnectAsync();
         byte[] content = "replicated"u8.ToArray();

@@ -19,6 +19,42 @@ internal sealed class ScriptedTracker : IAsyncDisposable
     private readonly Func<FdfsCommand, byte[], (byte Status, byte[] Body)?>? _respond;
     private readonly string _parameters;
 
+    /// <summary>
+    /// A tracker that makes the storage ACTIVE in a group with one more member, the peer at <paramref name="peerPort"/>
+    /// (named <paramref name="peerId"/>), listed while <paramref name="peerListed"/> holds (always by default).
+    /// </summary>
+    public static ScriptedTracker GroupWithOnePeer(int peerPort, string peerId, Func<bool>? peerListed = null)
+    {
+        byte[] Active()
+        {
+            var body = new byte[StorageJoinResponse.Size];
+            new StorageJoinResponse(StorageStatus.Active, "").Write(body);
+            return body;
+        }
+
+        byte[] Group()
+        {
+            List<StorageBrief> servers = [new StorageBrief(StorageStatus.Active, 0, "127.0.0.1", "127.0.0.1")];
+            if (peerListed?.Invoke() ?? true)
+            {
+                servers.Add(new StorageBrief(StorageStatus.Active, peerPort, peerId, "127.0.0.1"));
+            }
+
+            var change = new ChangeNotification(ChangeFlags.GroupServers, null, null, servers);
+            var body = new byte[change.Size];
+            change.Write(body);
+            return body;
+        }
+
+        return new ScriptedTracker(command => command switch
+        {
+            FdfsCommand.StorageJoin => Active(),
+            FdfsCommand.StorageBeat or FdfsCommand.StorageReportDiskUsage or FdfsCommand.StorageSyncReport => Group(),
+            FdfsCommand.StorageSyncSrcReq => [],
+            _ => null,
+        });
+    }
+
     /// <param name="respond">the status and body for a command given its request body (error statuses too), or null for the other script</param>
     public ScriptedTracker(Func<FdfsCommand, byte[], (byte Status, byte[] Body)?> respond, Func<FdfsCommand, byte[]?>? script = null)
         : this(script)

@@ -110,6 +110,17 @@ internal sealed class TestStorage : IAsyncDisposable
             // Best effort.
         }
     }
+
+    /// <summary>Waits until a sync worker streams to a peer (the group's other member is connected).</summary>
+    public async Task WaitForPeerStreamingAsync()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!Server.Context.Replication.Workers.Any(w => w.IsStreaming))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the sync worker never connected to the peer");
+            await Task.Delay(50, Timeout);
+        }
+    }
 }
 
 /// <summary>Raw frames over a TcpClient, as a stock client sends them.</summary>

@@ -73,6 +73,19 @@ internal sealed class ClientConnection
             }
         });
 
+    /// <summary>The file IDs of a list file, one per line (<c>-</c> = standard input); blank lines and <c>#</c> comments skipped.</summary>
+    public static async IAsyncEnumerable<string> ReadIdListAsync(string path, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        using var reader = path == "-" ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(path);
+        while (await reader.ReadLineAsync(ct) is { } line)
+        {
+            if (line.Trim() is { Length: > 0 } id && !id.StartsWith('#'))
+            {
+                yield return id;
+            }
+        }
+    }
+
     public static FileId ParseFileId(string text) => FileId.TryParse(text, out var id)
         ? id
         : throw new FormatException($"invalid file id '{text}': expected group/Mxx/HH/LL/name");

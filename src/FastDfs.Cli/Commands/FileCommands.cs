@@ -203,13 +203,9 @@ internal static class DeleteCommand
             var ids = (parse.GetValue(fileIds) ?? []).ToList();
             if (parse.GetValue(fromFile) is { } list)
             {
-                using var reader = list == "-" ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(list);
-                while (await reader.ReadLineAsync(ct) is { } line)
+                await foreach (string id in ClientConnection.ReadIdListAsync(list, ct))
                 {
-                    if (line.Trim() is { Length: > 0 } id && !id.StartsWith('#'))
-                    {
-                        ids.Add(id);
-                    }
+                    ids.Add(id);
                 }
             }
 

@@ -281,16 +281,9 @@ internal static class RebalanceCommand
     private static async IAsyncEnumerable<string> ListedNamesAsync(string path, string group, SkippedCounts skipped,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        using var reader = path == "-" ? new StreamReader(Console.OpenStandardInput()) : new StreamReader(path);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        while (await reader.ReadLineAsync(ct) is { } line)
+        await foreach (string line in ClientConnection.ReadIdListAsync(path, ct))
         {
-            line = line.Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
-
             var id = ClientConnection.ParseFileId(line);
             if (id.Group != group)
             {

@@ -57,9 +57,8 @@ internal sealed class FileMover
     }
 
     /// <summary>A file in the target group on the way through steps 1-3.</summary>
-    /// <param name="MetadataCrc32">the CRC32 of the metadata it was copied with (packed; 0: none)</param>
-    /// <param name="Metadata">the metadata it was copied with (<see cref="Step.Copied"/> only)</param>
-    private sealed record CopiedFile(string Name, long Size, Step Step, uint MetadataCrc32, byte[]? Metadata, StorageEndpoint Source);
+    /// <param name="MetadataCrc32">the CRC32 of the metadata it was copied with (stock's packed form; 0: none)</param>
+    private sealed record CopiedFile(string Name, long Size, Step Step, uint MetadataCrc32, StorageEndpoint Source);
 
     public FileMover(FastDfsClient client, MoveSettings settings, RebalanceJournal journal, TimeProvider time)
     {
@@ -114,8 +113,8 @@ internal sealed class FileMover
         await foreach (var (name, size) in names.ReadAllAsync(ct).ConfigureAwait(false))
         {
             // Past step 1 before a restart: every target member has it (the map may name it); no copy again.
-            var file = _journal.Checked.Contains(name) ? new CopiedFile(name, size, Step.Checked, 0, null, ResumedSourceMemberOf(name))
-                : _journal.Mapping.TryGetValue(name, out uint metadataCrc) ? new CopiedFile(name, size, Step.Mapping, metadataCrc, null, ResumedSourceMemberOf(name))
+            var file = _journal.Checked.Contains(name) ? new CopiedFile(name, size, Step.Checked, 0, ResumedSourceMemberOf(name))
+                : _journal.Mapping.TryGetValue(name, out uint metadataCrc) ? new CopiedFile(name, size, Step.Mapping, metadataCrc, ResumedSourceMemberOf(name))
                 : await CopyAsync(name, ct).ConfigureAwait(false);
             if (file is not null)
             {
@@ -168,7 +167,7 @@ internal sealed class FileMover
             return null;
         }
 
-        return new CopiedFile(name, info.FileSize, Step.Copied, Crc32.HashToUInt32(metadata), metadata, sourceMember);
+        return new CopiedFile(name, info.FileSize, Step.Copied, Crc32.HashToUInt32(metadata), sourceMember);
     }
 
     /// <summary>Groups copied files into batches and runs steps 1-3 for up to <see cref="BatchesInFlight"/> batches at once.</summary>
@@ -330,8 +329,8 @@ internal sealed class FileMover
                     try
                     {
                         var info = await storage.QueryFileInfoAsync(newId, skipCrc: true, ct).ConfigureAwait(false);
-                        if (info.FileSize == file.Size &&
-                            (file.Metadata!.Length == 0 || (await MetadataOfAsync(storage, newId, ct).ConfigureAwait(false)).AsSpan().SequenceEqual(file.Metadata)))
+                        if (info.FileSize == file.Size && (file.MetadataCrc32 == 0 ||
+                                                           Crc32.HashToUInt32(await MetadataOfAsync(storage, newId, ct).ConfigureAwait(false)) == file.MetadataCrc32))
                         {
                             break;
                         }

@@ -93,10 +93,10 @@ internal sealed class StorageHttpHandler
 
         // Another group's name is served for a file we hold (one moved here keeps its old URL: the tracker's gateway sends
         // /group1/M00/... here unchanged, so tokens computed over the old ID stay valid); see StorageSession.CheckGroupOfStoredFile.
-        bool foreignGroup = fileId.Group != _ctx.GroupName;
-        if (foreignGroup && !await HoldsMovedFileAsync(fileId.LogicName, http.RequestAborted).ConfigureAwait(false))
+        StoredFileLocation? movedHere = null;
+        if (fileId.Group != _ctx.GroupName && (movedHere = await LocateMovedFileAsync(fileId.LogicName, http.RequestAborted).ConfigureAwait(false)) is null)
         {
-            await NotServedHereAsync(http, fileId).ConfigureAwait(false);
+            await TextAsync(http, StatusCodes.Status404NotFound, $"group {fileId.Group} is not served here").ConfigureAwait(false);
             return 0;
         }
 
@@ -118,19 +118,22 @@ internal sealed class StorageHttpHandler
         }
 
         var path = _ctx.Paths[stored.StorePathIndex];
-        if (path.Slow)
+        if (movedHere is null && path.Slow)
         {
             // A slow disk is not asked (one stat could hold this request for seconds): another member, or 503 when none is ACTIVE.
             return await FromSourceAsync(http, fileId, StatusCodes.Status503ServiceUnavailable,
                 "the disk of this file's store path is slow: ask another storage of the group", anyMember: true).ConfigureAwait(false);
         }
 
-        bool located;
-        StoredFileLocation location;
-        // The lookup's stat and open inside the path's disk gate (bounded, so a hanging disk holds a few threads only).
-        using (await path.Gate.EnterAsync(http.RequestAborted).ConfigureAwait(false))
+        bool located = movedHere is not null;
+        var location = movedHere.GetValueOrDefault();
+        if (!located)
         {
-            located = _lookup.TryLocate(fileId.LogicName, stored, out location);
+            // The lookup's stat and open inside the path's disk gate (bounded, so a hanging disk holds a few threads only).
+            using (await path.Gate.EnterAsync(http.RequestAborted).ConfigureAwait(false))
+            {
+                located = _lookup.TryLocate(fileId.LogicName, stored, out location);
+            }
         }
 
         if (located)
@@ -162,39 +165,29 @@ internal sealed class StorageHttpHandler
             return sent;
         }
 
-        if (foreignGroup)
-        {
-            // Gone since it was looked up: no member of our group is its source.
-            await NotServedHereAsync(http, fileId).ConfigureAwait(false);
-            return 0;
-        }
-
         return await FromSourceAsync(http, fileId).ConfigureAwait(false);
     }
 
-    private static Task NotServedHereAsync(HttpContext http, FileId fileId) =>
-        TextAsync(http, StatusCodes.Status404NotFound, $"group {fileId.Group} is not served here");
-
     /// <summary>
-    /// Whether a file named with another group's name is here as a file of its own (a trunk-stored name is looked up only
-    /// under our group). A slow disk is not asked: such a request is answered as before, 404.
+    /// Where a file named with another group's name is, when it is here as a file of its own (a trunk-stored name is looked
+    /// up only under our group), else null. A slow disk is not asked: such a request is answered as before, 404.
     /// </summary>
-    private async Task<bool> HoldsMovedFileAsync(string logicName, CancellationToken ct)
+    private async Task<StoredFileLocation?> LocateMovedFileAsync(string logicName, CancellationToken ct)
     {
-        if (!StoredFilePath.TryParse(logicName, _ctx.Paths.Count, out var stored) || _ctx.Trunk.IsTrunkName(logicName, out _))
+        if (!_ctx.TryParsePlainFileName(logicName, out var stored))
         {
-            return false;
+            return null;
         }
 
         var path = _ctx.Paths[stored.StorePathIndex];
         if (path.Slow)
         {
-            return false;
+            return null;
         }
 
         using (await path.Gate.EnterAsync(ct).ConfigureAwait(false))
         {
-            return _lookup.TryLocate(logicName, stored, out _);
+            return _lookup.TryLocate(logicName, stored, out var location) ? location : null;
         }
     }
 

@@ -177,18 +177,10 @@ internal sealed partial class StorageSession : IFrameHandler, IAsyncDisposable
     /// </summary>
     private void CheckGroupOfStoredFile(ReadOnlySpan<byte> groupField, string logicName)
     {
-        if (FixedString.Read(groupField) != _ctx.GroupName && !MayHoldMovedFile(logicName))
+        if (FixedString.Read(groupField) != _ctx.GroupName && !_ctx.TryParsePlainFileName(logicName, out _))
         {
             throw new ProtocolException("group name is not ours");
         }
-    }
-
-    /// <summary>Whether <paramref name="logicName"/> is a plain file's name (not a trunk slot) for our store paths.</summary>
-    private bool MayHoldMovedFile(string logicName)
-    {
-        int nul = logicName.IndexOf('\0');
-        var name = nul >= 0 ? logicName[..nul] : logicName;
-        return StoredFilePath.TryParse(name, _ctx.Paths.Count, out _) && !_ctx.Trunk.IsTrunkName(name, out _);
     }
 
     /// <summary>Validates a logic name (spec 5) and maps it to its file under the store path.</summary>

@@ -71,8 +71,9 @@ internal sealed partial class ClusterState
     /// </summary>
     private QueryFetchResponse QueryMovedFile(MovedFilesMap.Target target, string logicName, FetchKind kind)
     {
-        int storePath = StorePathOf(logicName);
-        bool isNormal = DescribeFile(logicName).IsNormal;
+        var file = DescribeFile(logicName);
+        int storePath = file.StorePath;
+        bool isNormal = file.IsNormal;
         lock (_lock)
         {
             var group = FindGroup(target.Group)
@@ -116,12 +117,7 @@ internal sealed partial class ClusterState
     /// (or slave) file is read from the member its changes go to while it can serve (stock reads such files from their source).</summary>
     private StorageNode SelectMovedFetchServer(StorageGroup group, int storePath, bool isNormal, long addedAt)
     {
-        var readable = ReadableFor(group, storePath);
-        if (readable.Count == 0)
-        {
-            throw new ProtocolException($"group {group.Name} has no readable storage", Errno.ENOENT);
-        }
-
+        var readable = ReadableOrThrow(group, storePath);
         if (!isNormal && MovedFileUpdateServerOrNull(group) is { } writer && readable.Contains(writer))
         {
             return writer;
@@ -143,12 +139,7 @@ internal sealed partial class ClusterState
 
     private List<StorageNode> SelectMovedFetchServers(StorageGroup group, int storePath, bool isNormal, long addedAt)
     {
-        var readable = ReadableFor(group, storePath);
-        if (readable.Count == 0)
-        {
-            throw new ProtocolException($"group {group.Name} has no readable storage", Errno.ENOENT);
-        }
-
+        var readable = ReadableOrThrow(group, storePath);
         if (!isNormal && MovedFileUpdateServerOrNull(group) is { } writer && readable.Contains(writer))
         {
             return [writer];
@@ -157,5 +148,11 @@ internal sealed partial class ClusterState
         long now = Now;
         var serving = readable.Where(s => MayServeMoved(s, addedAt, now)).ToList();
         return serving.Count > 0 ? serving : [.. readable];
+    }
+
+    private static List<StorageNode> ReadableOrThrow(StorageGroup group, int storePath)
+    {
+        var readable = ReadableFor(group, storePath);
+        return readable.Count > 0 ? readable : throw new ProtocolException($"group {group.Name} has no readable storage", Errno.ENOENT);
     }
 }

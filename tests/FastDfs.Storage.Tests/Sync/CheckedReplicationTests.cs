@@ -107,34 +107,7 @@ public sealed class CheckedReplicationTests
     private static async Task<(FakePeer Peer, ScriptedTracker Tracker, TestStorage Storage)> SourceWithOnePeerAsync(Func<bool> peerListed)
     {
         var peer = new FakePeer();
-        byte[] Active()
-        {
-            var body = new byte[StorageJoinResponse.Size];
-            new StorageJoinResponse(StorageStatus.Active, "").Write(body);
-            return body;
-        }
-
-        byte[] Group()
-        {
-            List<StorageBrief> servers = [new StorageBrief(StorageStatus.Active, 0, "127.0.0.1", "127.0.0.1")];
-            if (peerListed())
-            {
-                servers.Add(new StorageBrief(StorageStatus.Active, peer.Port, PeerId, "127.0.0.1"));
-            }
-
-            var change = new ChangeNotification(ChangeFlags.GroupServers, null, null, servers);
-            var body = new byte[change.Size];
-            change.Write(body);
-            return body;
-        }
-
-        var tracker = new ScriptedTracker(command => command switch
-        {
-            FdfsCommand.StorageJoin => Active(),
-            FdfsCommand.StorageBeat or FdfsCommand.StorageReportDiskUsage or FdfsCommand.StorageSyncReport => Group(),
-            FdfsCommand.StorageSyncSrcReq => [],
-            _ => null,
-        });
+        var tracker = ScriptedTracker.GroupWithOnePeer(peer.Port, PeerId, peerListed);
         var storage = await TestStorage.StartAsync(tweak: c => c with
         {
             TrackerServers = [new TrackerAddress("127.0.0.1", tracker.Port)],

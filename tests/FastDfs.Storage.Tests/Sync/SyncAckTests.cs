@@ -13,29 +13,7 @@ public sealed class SyncAckTests
     public async Task A_record_the_peer_refuses_is_not_an_acknowledgement()
     {
         await using var peer = new FakePeer();
-        byte[] Active()
-        {
-            var body = new byte[StorageJoinResponse.Size];
-            new StorageJoinResponse(StorageStatus.Active, "").Write(body);
-            return body;
-        }
-
-        byte[] Group()
-        {
-            var change = new ChangeNotification(ChangeFlags.GroupServers, null, null,
-                [new StorageBrief(StorageStatus.Active, 0, "127.0.0.1", "127.0.0.1"), new StorageBrief(StorageStatus.Active, peer.Port, PeerId, "127.0.0.1")]);
-            var body = new byte[change.Size];
-            change.Write(body);
-            return body;
-        }
-
-        await using var tracker = new ScriptedTracker(command => command switch
-        {
-            FdfsCommand.StorageJoin => Active(),
-            FdfsCommand.StorageBeat or FdfsCommand.StorageReportDiskUsage or FdfsCommand.StorageSyncReport => Group(),
-            FdfsCommand.StorageSyncSrcReq => [],
-            _ => null,
-        });
+        await using var tracker = ScriptedTracker.GroupWithOnePeer(peer.Port, PeerId);
         await using var storage = await TestStorage.StartAsync(tweak: c => c with
         {
             TrackerServers = [new TrackerAddress("127.0.0.1", tracker.Port)],
@@ -45,23 +23,13 @@ public sealed class SyncAckTests
         });
 
         // The peer takes uploads: acknowledged.
-        await WaitForPeerAsync(storage);
+        await storage.WaitForPeerStreamingAsync();
         Assert.NotNull(await UploadAsync(storage, [1, 2, 3]));
 
         // The peer refuses every new file with EINVAL: the worker passes the record (one bad record must not stall
         // the group), but the upload is not on two members.
         peer.Reply = command => command == FdfsCommand.SyncCreateFile ? Errno.EINVAL : Errno.Ok;
         Assert.Null(await UploadAsync(storage, [4, 5, 6]));
-    }
-
-    private static async Task WaitForPeerAsync(TestStorage storage)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!storage.Server.Context.Replication.Workers.Any(w => w.IsStreaming))
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the sync worker never connected to the peer");
-            await Task.Delay(50, storage.Timeout);
-        }
     }
 
     /// <summary>The file name, or null when the storage answered ETIMEDOUT.</summary>
